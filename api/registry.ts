@@ -1,0 +1,100 @@
+/**
+ * The resource registry: for every kind we serve, its group, version, names,
+ * scope, subresources, schema, defaulting, validation, selectable fields and
+ * Table columns. The apiserver builds its routes, discovery and OpenAPI from
+ * this table; the client builds its paths from it.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import type { KubeObject } from './meta.js';
+import type { FieldError } from './status.js';
+
+export interface TableColumn {
+  name: string;
+  /** OpenAPI type of the cell: string, integer, number, boolean, date. */
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format?: string;
+  description: string;
+  /** 0 shows in `kubectl get`; 1 only in `-o wide`. */
+  priority: number;
+  cell: (obj: KubeObject, now: Date) => string | number | boolean;
+}
+
+export interface ResourceType {
+  group: string; // '' for core
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  categories: string[];
+  namespaced: boolean;
+  /** Subresources served besides the object itself: status, scale, binding, eviction, log... */
+  subresources: string[];
+  /** Schema of the whole object, TypeMeta and ObjectMeta included. */
+  schema: TSchema;
+  /** Fills defaults in place, as the apiserver does before validation. */
+  defaults?: (obj: KubeObject) => void;
+  /** Semantic checks beyond the schema; `old` is set on update. Names and metadata are checked generically. */
+  validate?: (obj: KubeObject, old?: KubeObject) => FieldError[];
+  /** Field values for fieldSelector, besides metadata.name and metadata.namespace. */
+  fieldLabels?: (obj: KubeObject) => Record<string, string>;
+  /** Table columns after NAME (which is always first); AGE is added last unless listed. */
+  columns: TableColumn[];
+  /** Whether object names must be a DNS-1123 label (63 chars) rather than a subdomain. */
+  nameIsLabel?: boolean;
+}
+
+export function apiVersionOf(rt: Pick<ResourceType, 'group' | 'version'>): string {
+  return rt.group ? `${rt.group}/${rt.version}` : rt.version;
+}
+
+export function groupVersionPath(rt: Pick<ResourceType, 'group' | 'version'>): string {
+  return rt.group ? `/apis/${rt.group}/${rt.version}` : `/api/${rt.version}`;
+}
+
+/** Immutable lookup over a set of resource types. */
+export class Registry {
+  readonly all: readonly ResourceType[];
+  private readonly byGvr = new Map<string, ResourceType>();
+  private readonly byGk = new Map<string, ResourceType>();
+
+  constructor(types: ResourceType[]) {
+    this.all = types;
+    for (const rt of types) {
+      const gvr = `${rt.group}/${rt.version}/${rt.plural}`;
+      if (this.byGvr.has(gvr)) throw new Error(`resource ${gvr} registered twice`);
+      this.byGvr.set(gvr, rt);
+      this.byGk.set(`${rt.group}/${rt.kind}`, rt);
+    }
+  }
+
+  get(group: string, version: string, plural: string): ResourceType | undefined {
+    return this.byGvr.get(`${group}/${version}/${plural}`);
+  }
+
+  byKind(group: string, kind: string): ResourceType | undefined {
+    return this.byGk.get(`${group}/${kind}`);
+  }
+
+  /** Finds a type by plural, singular, short name or kind, as kubectl resolves `get po`. */
+  resolve(name: string): ResourceType | undefined {
+    const n = name.toLowerCase();
+    const [base, ...groupParts] = n.split('.');
+    const group = groupParts.join('.');
+    return this.all.find(
+      (rt) =>
+        (group === '' || rt.group === group) &&
+        (rt.plural === base ||
+          rt.singular === base ||
+          rt.kind.toLowerCase() === base ||
+          rt.shortNames.includes(base)),
+    );
+  }
+
+  groupVersions(): { group: string; version: string }[] {
+    const seen = new Map<string, { group: string; version: string }>();
+    for (const rt of this.all)
+      seen.set(`${rt.group}/${rt.version}`, { group: rt.group, version: rt.version });
+    return [...seen.values()];
+  }
+}
