@@ -10,7 +10,7 @@
  *   is reported per the request's fieldValidation.
  * - `Open` is an object whose fields we do not model (yet): anything goes.
  */
-import { Type as T, type TProperties, type TSchema } from '@sinclair/typebox';
+import { FormatRegistry, type TProperties, type TSchema, Type as T } from '@sinclair/typebox';
 
 export { T };
 
@@ -52,3 +52,11 @@ export const Quantity = (description?: string) =>
   });
 export const ResourceList = (description?: string) =>
   T.Record(T.String(), Quantity(), description ? { description } : {});
+
+// String formats the schemas use. typebox checks only formats it knows, so
+// each one is registered here, once, for every checker in the process.
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+FormatRegistry.Set('date-time', (v) => rfc3339.test(v));
+for (const f of ['int-or-string', 'quantity', 'byte', 'int32', 'int64', 'double', 'name']) {
+  if (!FormatRegistry.Has(f)) FormatRegistry.Set(f, () => true);
+}

@@ -1,0 +1,116 @@
+/**
+ * Admission: the ordered chain every write passes before storage. Decoding
+ * checks (kind, apiVersion, schema, unknown fields per fieldValidation),
+ * then mutation (defaults), then validation. Plain functions that tests
+ * call without HTTP.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import type { KubeObject } from '../api/meta.js';
+import { apiVersionOf, type ResourceType } from '../api/registry.js';
+import { type FieldError, newBadRequest, newInvalid } from '../api/status.js';
+import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation.js';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export function parseFieldValidation(v: unknown): FieldValidation {
+  if (v === undefined || v === '') return 'Warn';
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  throw newBadRequest(`fieldValidation must be one of "Ignore", "Warn" or "Strict", got "${String(v)}"`);
+}
+
+const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
+function checkerFor(schema: TSchema): TypeCheck<TSchema> {
+  let c = checks.get(schema);
+  if (!c) {
+    c = TypeCompiler.Compile(schema);
+    checks.set(schema, c);
+  }
+  return c;
+}
+
+/** `/spec/containers/0/foo` → `spec.containers[0].foo` */
+export function jsonPointerToField(path: string): string {
+  let out = '';
+  for (const raw of path.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^\d+$/.test(part)) out += `[${part}]`;
+    else out += out ? `.${part}` : part;
+  }
+  return out;
+}
+
+/**
+ * Checks a decoded body against the kind's schema. Unknown fields are
+ * rejected (Strict), reported as warnings (Warn) or dropped (Ignore); a value
+ * of the wrong type is always a 400, as a decode error is in Kubernetes.
+ * Returns the warnings to send back.
+ */
+export function checkSchema(rt: ResourceType, obj: KubeObject, mode: FieldValidation): string[] {
+  const check = checkerFor(rt.schema);
+  if (check.Check(obj)) return [];
+  const unknown: string[] = [];
+  const wrong: { field: string; message: string }[] = [];
+  for (const e of check.Errors(obj)) {
+    if (e.type === ValueErrorType.ObjectAdditionalProperties) unknown.push(jsonPointerToField(e.path));
+    else if (e.type !== ValueErrorType.Union || !wrong.some((w) => e.path.startsWith(w.field))) {
+      wrong.push({ field: e.path, message: e.message });
+    }
+  }
+  if (wrong.length > 0) {
+    const first = wrong[0];
+    throw newBadRequest(
+      `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${jsonPointerToField(first.field)}: ${first.message.toLowerCase()}`,
+      wrong.map((w) => ({ reason: 'FieldValueInvalid', field: jsonPointerToField(w.field), message: w.message })),
+    );
+  }
+  if (unknown.length === 0) return [];
+  if (mode === 'Strict') {
+    const list = unknown.map((f) => `unknown field "${f}"`);
+    throw newBadRequest(`strict decoding error: ${list.join(', ')}`, unknown.map((f) => ({ reason: 'FieldValueInvalid', field: f, message: `unknown field "${f}"` })));
+  }
+  Value.Clean(rt.schema, obj);
+  return mode === 'Warn' ? unknown.map((f) => `unknown field "${f}"`) : [];
+}
+
+/** Checks apiVersion and kind of a body against the path it was sent to. */
+export function checkTypeMeta(rt: ResourceType, obj: unknown): asserts obj is KubeObject {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw newBadRequest(`the body of the request must be a JSON object of kind ${rt.kind}`);
+  }
+  const o = obj as Record<string, unknown>;
+  const want = apiVersionOf(rt);
+  if (o.kind === undefined || o.kind === '') {
+    throw newBadRequest(`Object 'Kind' is missing in '${JSON.stringify(obj).slice(0, 200)}'`);
+  }
+  if (o.kind !== rt.kind) {
+    throw newBadRequest(`${String(o.kind)} in version "${String(o.apiVersion ?? '')}" cannot be handled as a ${rt.kind}: the object provided is unrecognized (must be of type ${rt.kind})`);
+  }
+  if (o.apiVersion !== want) {
+    throw newBadRequest(`the API version in the data (${String(o.apiVersion ?? '')}) does not match the expected API version (${want})`);
+  }
+  if (o.metadata === undefined) o.metadata = {};
+  if (o.metadata === null || typeof o.metadata !== 'object' || Array.isArray(o.metadata)) {
+    throw newBadRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: metadata must be an object`);
+  }
+}
+
+/** Validation after defaults; throws 422 Invalid with every cause. */
+export function validate(rt: ResourceType, obj: KubeObject, old?: KubeObject): void {
+  const errs: FieldError[] = validateObjectMeta(obj.metadata, {
+    namespaced: rt.namespaced,
+    nameIsLabel: rt.nameIsLabel ?? false,
+    isCreate: old === undefined,
+  });
+  if (old) errs.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
+  if (rt.validate) errs.push(...rt.validate(obj, old));
+  if (errs.length > 0) {
+    throw newInvalid(rt.kind, rt.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
+  }
+}
+
+/** Runs defaults, as the mutating step of admission. */
+export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
+  rt.defaults?.(obj);
+}

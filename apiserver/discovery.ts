@@ -1,0 +1,156 @@
+/**
+ * Discovery: /api, /apis, each group and group-version, in the classic form
+ * and the aggregated form (apidiscovery.k8s.io v2 and v2beta1) that kubectl
+ * 1.26+ asks for first. Built once from the registry.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry, ResourceType } from '../api/registry.js';
+import { newNotFound } from '../api/status.js';
+
+export const servedSubresources: Record<string, { group: string; version: string; kind?: string; verbs: string[] }> = {
+  status: { group: '', version: '', verbs: ['get', 'patch', 'update'] },
+  scale: { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+  binding: { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] },
+  eviction: { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
+  finalize: { group: '', version: '', verbs: ['update'] },
+};
+
+const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+export const serverVersion = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-nanokube',
+  gitCommit: 'nanokube',
+  gitTreeState: 'clean',
+  buildDate: '2026-11-23T00:00:00Z',
+  goVersion: `node${process.versions.node}`,
+  compiler: 'nanokube',
+  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+function subresourcesOf(rt: ResourceType) {
+  return rt.subresources.filter((s) => s in servedSubresources);
+}
+
+function resourceList(registry: Registry, group: string, version: string) {
+  const resources: Record<string, unknown>[] = [];
+  for (const rt of registry.all.filter((r) => r.group === group && r.version === version)) {
+    const entry: Record<string, unknown> = {
+      name: rt.plural,
+      singularName: rt.singular,
+      namespaced: rt.namespaced,
+      kind: rt.kind,
+      verbs,
+    };
+    if (rt.shortNames.length) entry.shortNames = rt.shortNames;
+    if (rt.categories.length) entry.categories = rt.categories;
+    resources.push(entry);
+    for (const sub of subresourcesOf(rt)) {
+      const s = servedSubresources[sub];
+      const r: Record<string, unknown> = { name: `${rt.plural}/${sub}`, singularName: '', namespaced: rt.namespaced, kind: s.kind ?? rt.kind, verbs: s.verbs };
+      if (s.kind) {
+        r.group = s.group;
+        r.version = s.version;
+      }
+      resources.push(r);
+    }
+  }
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+}
+
+function aggregatedGroup(registry: Registry, group: string) {
+  const versions = [...new Set(registry.all.filter((r) => r.group === group).map((r) => r.version))];
+  return {
+    metadata: group ? { name: group, creationTimestamp: null } : { creationTimestamp: null },
+    versions: versions.map((version) => ({
+      version,
+      freshness: 'Current',
+      resources: registry.all
+        .filter((r) => r.group === group && r.version === version)
+        .map((rt) => {
+          const res: Record<string, unknown> = {
+            resource: rt.plural,
+            responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
+            scope: rt.namespaced ? 'Namespaced' : 'Cluster',
+            singularResource: rt.singular,
+            verbs,
+          };
+          if (rt.shortNames.length) res.shortNames = rt.shortNames;
+          if (rt.categories.length) res.categories = rt.categories;
+          const subs = subresourcesOf(rt);
+          if (subs.length) {
+            res.subresources = subs.map((sub) => {
+              const s = servedSubresources[sub];
+              return {
+                subresource: sub,
+                responseKind: s.kind ? { group: s.group, version: s.version, kind: s.kind } : { group: rt.group, version: rt.version, kind: rt.kind },
+                verbs: s.verbs,
+              };
+            });
+          }
+          return res;
+        }),
+    })),
+  };
+}
+
+/** The aggregated discovery version the client asked for, if any. */
+function aggregatedVersion(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
+  if (!accept) return undefined;
+  for (const part of accept.split(',')) {
+    if (!part.includes('as=APIGroupDiscoveryList') || !part.includes('g=apidiscovery.k8s.io')) continue;
+    if (/v=v2beta1/.test(part)) return 'v2beta1';
+    if (/v=v2(;|$|\s)/.test(part)) return 'v2';
+  }
+  return undefined;
+}
+
+function sendAggregated(reply: FastifyReply, version: 'v2' | 'v2beta1', items: unknown[]) {
+  reply
+    .header('content-type', `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`)
+    .header('vary', 'Accept')
+    .send(JSON.stringify({ kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items }));
+}
+
+export function registerDiscovery(app: FastifyInstance, registry: Registry): void {
+  const groups = [...new Set(registry.all.map((r) => r.group).filter((g) => g !== ''))].sort();
+  const groupObject = (group: string) => {
+    const versions = [...new Set(registry.all.filter((r) => r.group === group).map((r) => r.version))];
+    const gv = versions.map((v) => ({ groupVersion: `${group}/${v}`, version: v }));
+    return { name: group, versions: gv, preferredVersion: gv[0] };
+  };
+
+  app.get('/version', async () => serverVersion);
+
+  app.get('/api', async (req: FastifyRequest, reply) => {
+    const agg = aggregatedVersion(req.headers.accept);
+    if (agg) return sendAggregated(reply, agg, [aggregatedGroup(registry, '')]);
+    return {
+      kind: 'APIVersions',
+      versions: ['v1'],
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: req.host }],
+    };
+  });
+
+  app.get('/apis', async (req: FastifyRequest, reply) => {
+    const agg = aggregatedVersion(req.headers.accept);
+    if (agg) return sendAggregated(reply, agg, groups.map((g) => aggregatedGroup(registry, g)));
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupObject) };
+  });
+
+  app.get('/api/v1', async () => resourceList(registry, '', 'v1'));
+
+  app.get<{ Params: { group: string } }>('/apis/:group', async (req) => {
+    if (!groups.includes(req.params.group)) throw newNotFound({ group: '', resource: 'groups' }, req.params.group);
+    return { kind: 'APIGroup', apiVersion: 'v1', ...groupObject(req.params.group) };
+  });
+
+  app.get<{ Params: { group: string; version: string } }>('/apis/:group/:version', async (req) => {
+    const { group, version } = req.params;
+    if (!registry.all.some((r) => r.group === group && r.version === version)) {
+      throw newNotFound({ group: '', resource: 'groupversions' }, `${group}/${version}`);
+    }
+    return resourceList(registry, group, version);
+  });
+}

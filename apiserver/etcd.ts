@@ -1,0 +1,281 @@
+/**
+ * The one place that talks to etcd. Values are encoded and decoded here
+ * (JSON today; encryption at rest would go here too), and a key's mod
+ * revision becomes the object's resourceVersion on the way out.
+ *
+ * Contract: every method either returns a result that reflects a single etcd
+ * revision, or throws. Compare-and-swap outcomes come back as values
+ * (`{ ok: false, current }`); the per-resource store turns them into
+ * Kubernetes Status errors.
+ */
+import { type IKeyValue, type IRangeResponse, type IWatchResponse, Etcd3, type Watcher } from 'etcd3';
+import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, retry, circuitBreaker } from 'cockatiel';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/meta.js';
+
+export interface StoredObject {
+  key: string;
+  obj: KubeObject;
+  /** The etcd mod revision, which is the object's resourceVersion. */
+  rv: number;
+}
+
+export interface EtcdOptions {
+  endpoints: string[];
+  logger: Logger;
+  /** Deadline for one unary call; a member failure costs at most this before failover. */
+  callTimeoutMs?: number;
+}
+
+export type CasResult = { ok: true; stored: StoredObject } | { ok: false; current?: StoredObject };
+
+export interface ListResult {
+  items: StoredObject[];
+  revision: number;
+  /** More keys exist after the last returned one. */
+  more: boolean;
+  /** Keys left after this page, when known. */
+  remaining: number;
+}
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  key: string;
+  rv: number;
+  /** The new value; for a delete, the value before it. */
+  obj: KubeObject;
+  prev?: KubeObject;
+}
+
+const enc = (s: string) => Buffer.from(s, 'utf8');
+
+/** The smallest key greater than every key with this prefix. */
+export function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix, 'utf8');
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i] < 0xff) {
+      const end = Buffer.from(b.subarray(0, i + 1));
+      end[i]++;
+      return end;
+    }
+  }
+  return Buffer.from([0]);
+}
+
+export function encodeObject(obj: KubeObject): Buffer {
+  // resourceVersion is derived from the etcd revision, never stored.
+  const { resourceVersion: _rv, ...meta } = obj.metadata;
+  return enc(JSON.stringify({ ...obj, metadata: meta }));
+}
+
+export function decodeObject(kv: IKeyValue): StoredObject {
+  const obj = JSON.parse(kv.value.toString('utf8')) as KubeObject;
+  const rv = Number(kv.mod_revision);
+  obj.metadata.resourceVersion = String(rv);
+  return { key: kv.key.toString('utf8'), obj, rv };
+}
+
+export class CompactedError extends Error {
+  constructor(readonly revision: number) {
+    super(`required revision ${revision} has been compacted`);
+  }
+}
+
+function isCompacted(err: unknown): boolean {
+  return err instanceof Error && /compacted/.test(err.message);
+}
+
+export class EtcdStore {
+  readonly client: Etcd3;
+  private readonly log: Logger;
+
+  constructor(opts: EtcdOptions) {
+    if (opts.endpoints.length === 0) throw new Error('at least one etcd endpoint is required');
+    const timeout = opts.callTimeoutMs ?? 5000;
+    this.log = opts.logger;
+    this.client = new Etcd3({
+      hosts: opts.endpoints,
+      dialTimeout: 3000,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      faultHandling: {
+        // A member that fails is skipped for 2 s; the global policy retries on another member.
+        host: () => circuitBreaker(handleWhen(isRetryable), { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(2) }),
+        global: retry(handleWhen(isRetryable), { maxAttempts: opts.endpoints.length + 1 }),
+        watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as never,
+      },
+    });
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    const res = await this.client.kv.range({ key: enc(key) });
+    return res.kvs[0] ? decodeObject(res.kvs[0]) : undefined;
+  }
+
+  /** Creates `key` only if it does not exist. */
+  async create(key: string, obj: KubeObject): Promise<CasResult> {
+    const k = enc(key);
+    const res = await this.client.kv.txn({
+      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: k, value: encodeObject(obj) } }],
+      failure: [{ request_range: { key: k } }],
+    });
+    return this.casResult(key, obj, res.succeeded, Number(res.header.revision), res.responses[0]?.response_range);
+  }
+
+  /** Replaces `key` only if its mod revision is still `expectedRv`. */
+  async update(key: string, obj: KubeObject, expectedRv: number): Promise<CasResult> {
+    const k = enc(key);
+    const res = await this.client.kv.txn({
+      compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRv }],
+      success: [{ request_put: { key: k, value: encodeObject(obj) } }],
+      failure: [{ request_range: { key: k } }],
+    });
+    return this.casResult(key, obj, res.succeeded, Number(res.header.revision), res.responses[0]?.response_range);
+  }
+
+  /** Deletes `key` only if its mod revision is still `expectedRv`; returns the deleted object at the delete revision. */
+  async delete(key: string, expectedRv: number): Promise<CasResult> {
+    const k = enc(key);
+    const res = await this.client.kv.txn({
+      compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRv }],
+      success: [{ request_delete_range: { key: k, prev_kv: true } }],
+      failure: [{ request_range: { key: k } }],
+    });
+    if (res.succeeded) {
+      const prev = res.responses[0]?.response_delete_range?.prev_kvs?.[0];
+      if (!prev) return { ok: false };
+      const stored = decodeObject(prev);
+      stored.rv = Number(res.header.revision);
+      stored.obj.metadata.resourceVersion = String(stored.rv);
+      return { ok: true, stored };
+    }
+    const cur = res.responses[0]?.response_range?.kvs?.[0];
+    return { ok: false, current: cur ? decodeObject(cur) : undefined };
+  }
+
+  private casResult(key: string, obj: KubeObject, ok: boolean, revision: number, range?: IRangeResponse): CasResult {
+    if (ok) {
+      const stored = structuredClone(obj);
+      stored.metadata.resourceVersion = String(revision);
+      return { ok: true, stored: { key, obj: stored, rv: revision } };
+    }
+    const cur = range?.kvs?.[0];
+    return { ok: false, current: cur ? decodeObject(cur) : undefined };
+  }
+
+  /**
+   * Lists keys under `prefix` in key order, at `revision` (0: latest),
+   * starting at `startKey` (inclusive) and returning at most `limit` (0: all).
+   */
+  async list(prefix: string, opts: { revision?: number; limit?: number; startKey?: string } = {}): Promise<ListResult> {
+    try {
+      const res = await this.client.kv.range({
+        key: enc(opts.startKey ?? prefix),
+        range_end: prefixEnd(prefix),
+        limit: opts.limit ?? 0,
+        revision: opts.revision ?? 0,
+      });
+      const items = res.kvs.map(decodeObject);
+      return {
+        items,
+        revision: Number(res.header.revision),
+        more: res.more,
+        remaining: Math.max(0, Number(res.count) - items.length),
+      };
+    } catch (err) {
+      if (isCompacted(err)) throw new CompactedError(opts.revision ?? 0);
+      throw err;
+    }
+  }
+
+  /**
+   * What a cache at `sinceRv` needs to know to prove it still equals etcd:
+   * the current revision, how many keys under the prefix were written after
+   * `sinceRv`, and how many keys there are in all. One transaction, so both
+   * counts are at the same revision.
+   */
+  async freshness(prefix: string, sinceRv: number): Promise<{ revision: number; writtenSince: number; count: number }> {
+    const key = enc(prefix);
+    const range_end = prefixEnd(prefix);
+    const res = await this.client.kv.txn({
+      success: [
+        { request_range: { key, range_end, count_only: true, min_mod_revision: sinceRv + 1 } },
+        { request_range: { key, range_end, count_only: true } },
+      ],
+    });
+    return {
+      revision: Number(res.header.revision),
+      writtenSince: Number(res.responses[0].response_range.count),
+      count: Number(res.responses[1].response_range.count),
+    };
+  }
+
+  /** The store's current revision. */
+  async revision(): Promise<number> {
+    const res = await this.client.kv.range({ key: enc('/registry/'), range_end: prefixEnd('/registry/'), count_only: true });
+    return Number(res.header.revision);
+  }
+
+  /**
+   * Watches `prefix` from `fromRv` (inclusive). Events arrive in revision
+   * order, in batches; the etcd3 client reconnects from the last revision
+   * seen. `onCompacted` is called if etcd has compacted past `fromRv`.
+   */
+  async watch(
+    prefix: string,
+    fromRv: number,
+    onEvents: (events: WatchEvent[], revision: number) => void,
+    onError: (err: Error) => void,
+  ): Promise<Watcher> {
+    const watcher = await this.client
+      .watch()
+      .prefix(prefix)
+      .withPreviousKV()
+      .startRevision(String(fromRv))
+      .create();
+    watcher.on('data', (res: IWatchResponse) => {
+      if (!res.events || res.events.length === 0) return;
+      const events: WatchEvent[] = [];
+      for (const ev of res.events) {
+        if (ev.type === 'Put') {
+          const cur = decodeObject(ev.kv);
+          events.push({ type: 'put', key: cur.key, rv: cur.rv, obj: cur.obj, prev: ev.prev_kv ? decodeObject(ev.prev_kv).obj : undefined });
+        } else if (ev.prev_kv) {
+          const prev = decodeObject(ev.prev_kv);
+          const rv = Number(ev.kv.mod_revision);
+          prev.obj.metadata.resourceVersion = String(rv);
+          events.push({ type: 'delete', key: prev.key, rv, obj: prev.obj });
+        }
+      }
+      onEvents(events, Number(res.header.revision));
+    });
+    watcher.on('error', (err: Error) => onError(err));
+    return watcher;
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.client.kv.compact({ revision, physical: false });
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.client.kv.range({ key: enc('health') }, { deadline: Date.now() + 2000 });
+      return true;
+    } catch (err) {
+      this.log.debug({ err }, 'etcd health check failed');
+      return false;
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+function isRetryable(err: Error): boolean {
+  if (isBrokenCircuitError(err)) return true;
+  // Only failures where the call never reached a member are retried: a write
+  // that timed out may have committed, and retrying it would misreport.
+  const name = err.constructor?.name ?? '';
+  return name === 'GRPCUnavailableError' || name === 'GRPCConnectFailedError' || /ECONNREFUSED|No connection established/i.test(err.message);
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/** nk-apiserver: parses flags and runs the apiserver until SIGINT/SIGTERM. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import { type ApiserverConfig, buildApiserver } from './server.js';
+
+const program = new Command('nk-apiserver')
+  .description('The nanokube API server: the Kubernetes REST API over etcd.')
+  .requiredOption('--etcd-servers <urls>', 'comma-separated etcd client URLs')
+  .option('--bind-address <ip>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'plain HTTP port (loopback default)', '8080')
+  .option('--secure-port <port>', 'HTTPS port; needs --tls-cert-file and --tls-private-key-file')
+  .option('--tls-cert-file <file>', 'serving certificate (PEM)')
+  .option('--tls-private-key-file <file>', 'serving key (PEM)')
+  .option('--service-cluster-ip-range <cidr>', 'service IP range', '10.96.0.0/16')
+  .option('--service-node-port-range <range>', 'node port range', '30000-32767')
+  .option('--default-watch-cache-size <n>', 'events kept per resource for resuming watches', '10000')
+  .option('--etcd-compaction-interval <duration>', 'how often to compact etcd (0 disables)', '5m')
+  .option('--watch-bookmark-interval <duration>', 'how often watches that allow bookmarks get one', '60s')
+  .option('--log-level <level>', 'pino log level', 'info');
+
+function toConfig(o: Record<string, string>): ApiserverConfig {
+  const etcdServers = o.etcdServers.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const u of etcdServers) {
+    if (!/^https?:\/\/[^/]+/.test(u)) flagError('--etcd-servers', `"${u}" is not an http(s) URL`);
+  }
+  if (etcdServers.length === 0) flagError('--etcd-servers', 'at least one URL is required');
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(o.serviceClusterIpRange)) flagError('--service-cluster-ip-range', `"${o.serviceClusterIpRange}" is not an IPv4 CIDR`);
+  const npr = /^(\d+)-(\d+)$/.exec(o.serviceNodePortRange);
+  if (!npr || Number(npr[1]) > Number(npr[2]) || Number(npr[2]) > 65535) flagError('--service-node-port-range', `"${o.serviceNodePortRange}" is not a range like 30000-32767`);
+  const cacheSize = Number(o.defaultWatchCacheSize);
+  if (!Number.isInteger(cacheSize) || cacheSize < 1) flagError('--default-watch-cache-size', 'must be a positive integer');
+  let tls: ApiserverConfig['tls'];
+  let port = parsePort('--port', o.port);
+  if (o.securePort !== undefined) {
+    if (!o.tlsCertFile || !o.tlsPrivateKeyFile) flagError('--secure-port', 'needs --tls-cert-file and --tls-private-key-file');
+    port = parsePort('--secure-port', o.securePort);
+    try {
+      tls = { cert: readFileSync(o.tlsCertFile), key: readFileSync(o.tlsPrivateKeyFile) };
+    } catch (err) {
+      flagError('--tls-cert-file', (err as Error).message);
+    }
+  }
+  return {
+    etcdServers,
+    bindAddress: o.bindAddress,
+    port,
+    tls,
+    serviceClusterIPRange: o.serviceClusterIpRange,
+    serviceNodePortRange: o.serviceNodePortRange,
+    watchCacheSize: cacheSize,
+    compactionIntervalMs: parseDuration('--etcd-compaction-interval', o.etcdCompactionInterval),
+    bookmarkIntervalMs: Math.max(100, parseDuration('--watch-bookmark-interval', o.watchBookmarkInterval)),
+  };
+}
+
+await runComponent(program, process.argv, toConfig, async (config, { signal }) => {
+  const logger = makeLogger('apiserver', program.opts().logLevel);
+  const server = buildApiserver(config, logger);
+  const running = await server.start(signal);
+  logger.info({ address: config.bindAddress, port: config.port, etcd: config.etcdServers }, 'apiserver serving');
+  await running.done;
+  logger.info('apiserver stopped');
+});

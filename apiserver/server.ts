@@ -1,0 +1,237 @@
+/**
+ * Builds and runs the apiserver: one etcd client, one watch cache and store
+ * per resource, the HTTP routes, health and metrics, the default namespaces
+ * and etcd compaction. All state lives in etcd, so any number of these can
+ * serve one etcd.
+ */
+import { setMaxListeners } from 'node:events';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
+import type { Registry, ResourceType } from '../api/registry.js';
+import {
+  isAlreadyExists,
+  isNotFound,
+  newForbidden,
+  newInternalError,
+  newNotFound,
+  newRequestEntityTooLarge,
+  newUnsupportedMediaType,
+  StatusError,
+} from '../api/status.js';
+import { builtinRegistry } from '../api/types/index.js';
+import { registerDiscovery } from './discovery.js';
+import { EtcdStore } from './etcd.js';
+import { registerOpenAPI } from './openapi.js';
+import { registerResourceRoutes } from './resources.js';
+import { ResourceStore } from './store.js';
+import { strategyFor } from './strategy.js';
+import { WatchCache } from './watch-cache.js';
+
+export interface ApiserverConfig {
+  etcdServers: string[];
+  bindAddress: string;
+  port: number;
+  tls?: { cert: Buffer; key: Buffer };
+  serviceClusterIPRange: string;
+  serviceNodePortRange: string;
+  watchCacheSize: number;
+  compactionIntervalMs: number;
+  bookmarkIntervalMs: number;
+}
+
+export const maxBodyBytes = 3 * 1024 * 1024;
+export const defaultNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export interface Apiserver {
+  app: FastifyInstance;
+  etcd: EtcdStore;
+  stores: Map<ResourceType, ResourceStore>;
+  /** Resolves when every background loop has stopped. */
+  done: Promise<void>;
+}
+
+function statusOf(err: FastifyError | StatusError | Error): StatusError {
+  if (err instanceof StatusError) return err;
+  const e = err as FastifyError;
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return newRequestEntityTooLarge(`limit is ${maxBodyBytes}`);
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return newUnsupportedMediaType(String(e.message));
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new StatusError(e.statusCode, 'BadRequest', e.message);
+  return newInternalError(err);
+}
+
+/** Builds everything; nothing listens and no loop runs until `start`. */
+export function buildApiserver(config: ApiserverConfig, logger: Logger, registry: Registry = builtinRegistry) {
+  const etcd = new EtcdStore({ endpoints: config.etcdServers, logger });
+  const stores = new Map<ResourceType, ResourceStore>();
+  const nsType = registry.get('', 'v1', 'namespaces')!;
+  const caches: WatchCache[] = [];
+
+  const namespaceGuard = async (ns: string) => {
+    const nsStore = stores.get(nsType)!;
+    let obj = nsStore.cache.items.get(nsStore.key(undefined, ns))?.obj;
+    if (!obj) {
+      try {
+        obj = await nsStore.get(undefined, ns);
+      } catch (err) {
+        if (isNotFound(err)) throw newNotFound({ group: '', resource: 'namespaces' }, ns);
+        throw err;
+      }
+    }
+    if (obj.metadata.deletionTimestamp) {
+      throw newForbidden({ group: '', resource: 'namespaces' }, ns, `unable to create new content in namespace ${ns} because it is being terminated`);
+    }
+  };
+
+  for (const rt of registry.all) {
+    const cache = new WatchCache({ etcd, prefix: `/registry/${rt.plural}/`, capacity: config.watchCacheSize, logger });
+    caches.push(cache);
+    stores.set(rt, new ResourceStore({ rt, etcd, cache, strategy: strategyFor(rt), namespaceGuard }));
+  }
+
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics });
+  const requests = new Counter({ name: 'apiserver_request_total', help: 'Requests by verb, resource and code.', labelNames: ['verb', 'resource', 'code'], registers: [metrics] });
+  const latency = new Histogram({
+    name: 'apiserver_request_duration_seconds',
+    help: 'Request latency by verb and resource (watches excluded).',
+    labelNames: ['verb', 'resource'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [metrics],
+  });
+  new Gauge({
+    name: 'apiserver_registered_watchers',
+    help: 'Open watches by resource.',
+    labelNames: ['resource'],
+    registers: [metrics],
+    collect() {
+      for (const [rt, s] of stores) this.set({ resource: rt.plural }, s.cache.listenerCount);
+    },
+  });
+
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit: maxBodyBytes,
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+  } as object) as unknown as FastifyInstance;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const se = statusOf(err);
+    if (se.code >= 500) req.log.error({ err }, 'request failed');
+    reply.code(se.code).header('content-type', 'application/json').send(JSON.stringify(se.toStatus()));
+  });
+  app.setNotFoundHandler((_req, reply) => {
+    const se = new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    reply.code(404).header('content-type', 'application/json').send(JSON.stringify(se.toStatus()));
+  });
+
+  app.addHook('onResponse', (req, reply, done) => {
+    const path = req.url.split('?')[0];
+    const parts = path.split('/');
+    const resource = parts[1] === 'api' ? (parts[3] === 'namespaces' && parts.length > 5 ? parts[5] : parts[3]) : parts[1] === 'apis' ? (parts[5] === 'namespaces' && parts.length > 7 ? parts[7] : parts[5]) : '';
+    const verb = req.method;
+    const ms = reply.elapsedTime;
+    requests.inc({ verb, resource: resource ?? '', code: String(reply.statusCode) });
+    if (!/[?&]watch=(1|true)/.test(req.url)) latency.observe({ verb, resource: resource ?? '' }, ms / 1000);
+    req.log.info({ method: verb, path, code: reply.statusCode, latencyMs: Math.round(ms * 100) / 100 }, 'request');
+    done();
+  });
+
+  let etcdOk = false;
+  let etcdCheckedAt = 0;
+  const etcdHealthy = async () => {
+    if (Date.now() - etcdCheckedAt > 1000) {
+      etcdOk = await etcd.healthy();
+      etcdCheckedAt = Date.now();
+    }
+    return etcdOk;
+  };
+  let cachesReady = false;
+  const health = (checks: () => Promise<[string, boolean][]>, name: string) => async (req: { query: unknown }, reply: { code(n: number): unknown; header(k: string, v: string): unknown }) => {
+    const results = await checks();
+    const ok = results.every(([, v]) => v);
+    reply.code(ok ? 200 : 500);
+    reply.header('content-type', 'text/plain; charset=utf-8');
+    const verbose = (req.query as Record<string, unknown>).verbose !== undefined;
+    if (!verbose && ok) return 'ok';
+    const lines = results.map(([n, v]) => `[${v ? '+' : '-'}]${n} ${v ? 'ok' : 'failed'}`);
+    return `${lines.join('\n')}\n${name} check ${ok ? 'passed' : 'failed'}\n`;
+  };
+  app.get('/livez', health(async () => [['ping', true]], 'livez'));
+  app.get('/healthz', health(async () => [['ping', true], ['etcd', await etcdHealthy()]], 'healthz'));
+  app.get(
+    '/readyz',
+    health(async () => [['ping', true], ['etcd', await etcdHealthy()], ['informer-sync', cachesReady]], 'readyz'),
+  );
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', metrics.contentType);
+    return metrics.metrics();
+  });
+
+  registerDiscovery(app, registry);
+  registerOpenAPI(app, registry);
+  registerResourceRoutes(app, { registry, stores, logger, bookmarkIntervalMs: config.bookmarkIntervalMs });
+
+  const start = async (signal: AbortSignal): Promise<Apiserver> => {
+    setMaxListeners(0, signal); // one listener per watch cache and loop
+    const loops = caches.map((c) => c.run(signal));
+    await Promise.all(caches.map((c) => c.ready()));
+    cachesReady = true;
+    await ensureNamespaces(stores.get(nsType)!, logger);
+    const compactor = runCompactor(etcd, caches, config.compactionIntervalMs, signal, logger);
+    await app.listen({ host: config.bindAddress, port: config.port });
+    const done = Promise.all([...loops, compactor]).then(async () => {
+      await app.close();
+      etcd.close();
+    });
+    return { app, etcd, stores, done };
+  };
+  return { app, etcd, stores, start };
+}
+
+async function ensureNamespaces(store: ResourceStore, log: Logger): Promise<void> {
+  for (const name of defaultNamespaces) {
+    try {
+      await store.create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      log.info({ namespace: name }, 'created default namespace');
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+}
+
+/**
+ * Compacts etcd every interval to the revision seen one interval earlier,
+ * as Kubernetes does, and trims the watch caches to match so a watch from a
+ * compacted revision gets 410 Gone.
+ */
+async function runCompactor(etcd: EtcdStore, caches: WatchCache[], intervalMs: number, signal: AbortSignal, log: Logger): Promise<void> {
+  if (intervalMs <= 0) return;
+  let previous = 0;
+  while (!signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, intervalMs);
+      signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+    });
+    if (signal.aborted) break;
+    try {
+      const current = await etcd.revision();
+      if (previous > 0) {
+        await etcd.compact(previous).catch((err: Error) => {
+          if (!/compacted/.test(err.message)) throw err;
+        });
+        for (const c of caches) c.trimTo(previous);
+        log.info({ revision: previous }, 'compacted etcd');
+      }
+      previous = current;
+    } catch (err) {
+      log.warn({ err }, 'etcd compaction failed; will retry');
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Per-kind behaviour of the generic store, as Kubernetes' registry
+ * strategies: what create and update may change, when generation moves, and
+ * how delete is graceful. Defaulting and validation live with the types in
+ * api/; this is the part that depends on the old object or on the verb.
+ */
+import type { KubeObject } from '../api/meta.js';
+import type { ResourceType } from '../api/registry.js';
+
+export interface Strategy {
+  /** Called on create before defaults: clears what a client may not set. */
+  prepareForCreate(obj: KubeObject): void;
+  /** Called on update of the main resource: keeps what only subresources may change. */
+  prepareForUpdate(obj: KubeObject, old: KubeObject): void;
+  /** Called on update through /status: only status (and metadata) may change. */
+  prepareForStatusUpdate(obj: KubeObject, old: KubeObject): void;
+  /** Seconds of graceful deletion for this object, or 0 to delete now. */
+  gracePeriod(obj: KubeObject, requested: number | undefined): number;
+}
+
+/** Fields that are neither metadata nor status: their change bumps generation. */
+function specOf(obj: KubeObject): string {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
+function hasSpec(rt: ResourceType): boolean {
+  const props = (rt.schema as { properties?: Record<string, unknown> }).properties ?? {};
+  return 'spec' in props;
+}
+
+/** Kinds whose status a client may set on create (the rest start with an empty status). */
+const statusKeptOnCreate = new Set(['Node', 'Event', 'Lease', 'Namespace']);
+
+export function strategyFor(rt: ResourceType): Strategy {
+  const withStatus = rt.subresources.includes('status');
+  const tracksGeneration = hasSpec(rt);
+  return {
+    prepareForCreate(obj) {
+      if (withStatus && !statusKeptOnCreate.has(rt.kind)) delete obj.status;
+      if (tracksGeneration) obj.metadata.generation = 1;
+      else delete obj.metadata.generation;
+    },
+    prepareForUpdate(obj, old) {
+      if (withStatus) {
+        if (old.status === undefined) delete obj.status;
+        else obj.status = structuredClone(old.status);
+      }
+      if (tracksGeneration) {
+        const gen = old.metadata.generation ?? 1;
+        obj.metadata.generation = specOf(obj) === specOf(old) ? gen : gen + 1;
+      } else {
+        delete obj.metadata.generation;
+      }
+    },
+    prepareForStatusUpdate(obj, old) {
+      for (const k of Object.keys(obj)) {
+        if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') delete obj[k];
+      }
+      for (const [k, v] of Object.entries(old)) {
+        if (k !== 'metadata' && k !== 'status') obj[k] = structuredClone(v);
+      }
+      obj.metadata.generation = old.metadata.generation;
+      if (obj.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) {
+        obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+      }
+    },
+    gracePeriod(obj, requested) {
+      if (rt.kind !== 'Pod') return 0;
+      const pod = obj as { spec?: { nodeName?: string; terminationGracePeriodSeconds?: number }; status?: { phase?: string } };
+      // A pod that never ran, or has finished, has nothing to stop: it goes at once.
+      if (!pod.spec?.nodeName) return 0;
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 0;
+      const grace = requested ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+      return Math.max(0, grace);
+    },
+  };
+}

@@ -1,0 +1,280 @@
+/**
+ * A watch cache for one resource: the current objects and a window of recent
+ * events, fed by one etcd watch on the resource's key prefix. Every watch
+ * request for the resource is served from here, never from its own etcd watch.
+ *
+ * Contract:
+ * - `rv` is the revision up to which the cache has applied every event of
+ *   this prefix. `items` is the state of the prefix at `rv`.
+ * - Events with revision > `oldestRv` are all in the window; a watch that
+ *   asks to start before `oldestRv` gets Gone (410).
+ * - Listeners are called synchronously, in revision order, once per event;
+ *   a listener must not throw (a throwing one is removed and logged).
+ * - After `relist` (the etcd watch could not resume), every listener's
+ *   `onReset` is called and the listener is dropped: its client must watch
+ *   again from its last resourceVersion (and will get 410 if too old).
+ */
+import type { Watcher } from 'etcd3';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/meta.js';
+import { newResourceExpired } from '../api/status.js';
+import type { EtcdStore, WatchEvent } from './etcd.js';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface CacheEntry {
+  key: string;
+  obj: KubeObject;
+  rv: number;
+  /** JSON of obj, made once on first use and shared by every reader. */
+  json?: string;
+}
+
+export interface CacheEvent {
+  type: EventType;
+  rv: number;
+  key: string;
+  /** The new object; for DELETED, the last state with the delete revision. */
+  entry: CacheEntry;
+  /** The object before this event (for MODIFIED and DELETED). */
+  prev?: KubeObject;
+}
+
+export interface CacheListener {
+  onEvent(ev: CacheEvent): void;
+  /** The cache lost continuity; the listener has been removed. */
+  onReset(): void;
+}
+
+export interface WatchCacheOptions {
+  etcd: EtcdStore;
+  prefix: string;
+  /** Events kept for watches that resume from an older resourceVersion. */
+  capacity: number;
+  logger: Logger;
+}
+
+export function entryJson(e: CacheEntry): string {
+  if (e.json === undefined) e.json = JSON.stringify(e.obj);
+  return e.json;
+}
+
+export class WatchCache {
+  readonly prefix: string;
+  rv = 0;
+  oldestRv = 0;
+  readonly items = new Map<string, CacheEntry>();
+  private events: CacheEvent[] = [];
+  private readonly capacity: number;
+  private readonly etcd: EtcdStore;
+  private readonly log: Logger;
+  private readonly listeners = new Set<CacheListener>();
+  private readonly rvWaiters: { rv: number; resolve: () => void }[] = [];
+  private watcher?: Watcher;
+  private readyPromise: Promise<void>;
+  private markReady!: () => void;
+  private stopped = false;
+
+  constructor(opts: WatchCacheOptions) {
+    if (opts.capacity < 1) throw new Error('watch cache capacity must be at least 1');
+    this.etcd = opts.etcd;
+    this.prefix = opts.prefix;
+    this.capacity = opts.capacity;
+    this.log = opts.logger.child({ cache: opts.prefix });
+    this.readyPromise = new Promise((r) => {
+      this.markReady = r;
+    });
+  }
+
+  /** Resolves once the first list has been loaded. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** Lists, then follows the etcd watch; relists if the watch cannot resume. Returns when `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    let backoff = 100;
+    while (!signal.aborted) {
+      try {
+        await this.relist();
+        backoff = 100;
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => resolve();
+          signal.addEventListener('abort', onAbort, { once: true });
+          this.etcd
+            .watch(
+              this.prefix,
+              this.rv + 1,
+              (evs) => this.apply(evs),
+              (err) => {
+                signal.removeEventListener('abort', onAbort);
+                reject(err);
+              },
+            )
+            .then((w) => {
+              this.watcher = w;
+              if (signal.aborted) void w.cancel();
+            }, reject);
+        });
+      } catch (err) {
+        if (signal.aborted) break;
+        this.log.warn({ err }, 'watch cache lost its etcd watch; relisting');
+        await sleep(backoff, signal);
+        backoff = Math.min(backoff * 2, 5000);
+      } finally {
+        const w = this.watcher;
+        this.watcher = undefined;
+        if (w) await w.cancel().catch(() => undefined);
+      }
+    }
+    this.stopped = true;
+    for (const l of this.listeners) l.onReset();
+    this.listeners.clear();
+  }
+
+  private async relist(): Promise<void> {
+    const res = await this.etcd.list(this.prefix);
+    const hadState = this.rv > 0;
+    this.items.clear();
+    for (const s of res.items) this.items.set(s.key, { key: s.key, obj: s.obj, rv: s.rv });
+    this.rv = res.revision;
+    this.oldestRv = res.revision;
+    this.events = [];
+    if (hadState) {
+      for (const l of this.listeners) l.onReset();
+      this.listeners.clear();
+    }
+    this.resolveWaiters();
+    this.markReady();
+  }
+
+  /** Applies one batch of etcd events in order and fans them out. */
+  apply(evs: WatchEvent[]): void {
+    for (const ev of evs) {
+      if (ev.rv <= this.rv) continue; // already seen (a resumed watch can repeat)
+      const prevEntry = this.items.get(ev.key);
+      let ce: CacheEvent;
+      if (ev.type === 'put') {
+        const entry: CacheEntry = { key: ev.key, obj: ev.obj, rv: ev.rv };
+        this.items.set(ev.key, entry);
+        ce = { type: prevEntry ? 'MODIFIED' : 'ADDED', rv: ev.rv, key: ev.key, entry, prev: prevEntry?.obj };
+      } else {
+        this.items.delete(ev.key);
+        ce = { type: 'DELETED', rv: ev.rv, key: ev.key, entry: { key: ev.key, obj: ev.obj, rv: ev.rv }, prev: prevEntry?.obj };
+      }
+      this.rv = ev.rv;
+      this.events.push(ce);
+      if (this.events.length > this.capacity) {
+        const dropped = this.events.splice(0, this.events.length - this.capacity);
+        this.oldestRv = dropped[dropped.length - 1].rv;
+      }
+      for (const l of this.listeners) {
+        try {
+          l.onEvent(ce);
+        } catch (err) {
+          this.log.error({ err }, 'watch listener threw; removing it');
+          this.listeners.delete(l);
+        }
+      }
+    }
+    this.resolveWaiters();
+  }
+
+  /**
+   * Registers a listener for events after `fromRv`, returning the events
+   * already in the window after it. Throws Gone if `fromRv` is older than the
+   * window. Backlog and registration happen together, so no event is missed
+   * or repeated.
+   */
+  watchFrom(fromRv: number, listener: CacheListener): CacheEvent[] {
+    if (this.stopped) throw newResourceExpired('the apiserver is shutting down');
+    if (fromRv < this.oldestRv) {
+      throw newResourceExpired(`too old resource version: ${fromRv} (${this.oldestRv})`);
+    }
+    const backlog = this.events.filter((e) => e.rv > fromRv);
+    this.listeners.add(listener);
+    return backlog;
+  }
+
+  /** Registers a listener for events after the current state, which it returns. */
+  watchFromNow(listener: CacheListener): { entries: CacheEntry[]; rv: number } {
+    if (this.stopped) throw newResourceExpired('the apiserver is shutting down');
+    this.listeners.add(listener);
+    return { entries: [...this.items.values()], rv: this.rv };
+  }
+
+  unwatch(listener: CacheListener): void {
+    this.listeners.delete(listener);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Waits until the cache has applied every event up to `rv`; false on timeout. */
+  waitFor(rv: number, timeoutMs: number): Promise<boolean> {
+    if (this.rv >= rv) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { rv, resolve: () => resolve(true) };
+      this.rvWaiters.push(waiter);
+      setTimeout(() => {
+        const i = this.rvWaiters.indexOf(waiter);
+        if (i >= 0) {
+          this.rvWaiters.splice(i, 1);
+          resolve(false);
+        }
+      }, timeoutMs).unref();
+    });
+  }
+
+  private resolveWaiters(): void {
+    for (let i = this.rvWaiters.length - 1; i >= 0; i--) {
+      if (this.rvWaiters[i].rv <= this.rv) this.rvWaiters.splice(i, 1)[0].resolve();
+    }
+  }
+
+  /**
+   * Brings the cache to etcd's current revision if it provably already
+   * equals it, and returns that revision; returns undefined if etcd has
+   * writes under the prefix the cache has not yet seen.
+   *
+   * The proof: no key under the prefix was written after `rv`, and the key
+   * count matches, so nothing was deleted either.
+   */
+  async syncToLatest(): Promise<number | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const since = this.rv;
+      const f = await this.etcd.freshness(this.prefix, since);
+      if (this.rv >= f.revision) return this.rv;
+      if (f.writtenSince === 0 && f.count === this.items.size && this.rv === since) {
+        this.rv = f.revision;
+        this.resolveWaiters();
+        return this.rv;
+      }
+      // Writes under the prefix are on their way through the watch; give it a moment.
+      await this.waitFor(this.rv + 1, 300);
+    }
+    return undefined;
+  }
+
+  /** Drops events at or before a compacted revision: watches from there must relist. */
+  trimTo(compactedRv: number): void {
+    if (compactedRv <= this.oldestRv) return;
+    this.events = this.events.filter((e) => e.rv > compactedRv);
+    this.oldestRv = Math.min(compactedRv, this.rv);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
