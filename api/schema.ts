@@ -10,7 +10,7 @@
  *   is reported per the request's fieldValidation.
  * - `Open` is an object whose fields we do not model (yet): anything goes.
  */
-import { FormatRegistry, type TProperties, type TSchema, Type as T } from '@sinclair/typebox';
+import { FormatRegistry, Type as T, type TProperties, type TSchema } from '@sinclair/typebox';
 
 export { T };
 

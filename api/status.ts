@@ -142,7 +142,8 @@ export interface FieldError {
   value?: unknown;
 }
 
-function fieldErrorText(e: FieldError): string {
+/** The error without its field, as a Status cause's message carries it (field.Error.ErrorBody). */
+function fieldErrorBody(e: FieldError): string {
   const words: Record<string, string> = {
     FieldValueRequired: 'Required value',
     FieldValueInvalid: 'Invalid value',
@@ -154,13 +155,20 @@ function fieldErrorText(e: FieldError): string {
     FieldValueNotFound: 'Not found',
   };
   const word = words[e.type] ?? 'Invalid value';
-  const value = e.value === undefined || e.type === 'FieldValueRequired' ? '' : ` ${JSON.stringify(e.value)}`;
+  // As field.Error: some kinds of error never print the value.
+  const bare = ['FieldValueRequired', 'FieldValueForbidden', 'FieldValueTooLong'].includes(e.type);
+  const value = bare || e.value === undefined ? '' : `: ${JSON.stringify(e.value)}`;
   const tail = e.detail ? `: ${e.detail}` : '';
-  return `${e.field}: ${word}${value}${tail}`;
+  return `${word}${value}${tail}`;
+}
+
+/** `field: Invalid value: "x": detail`, as field.Error prints. */
+export function formatFieldError(e: FieldError): string {
+  return `${e.field}: ${fieldErrorBody(e)}`;
 }
 
 export function newInvalid(kind: string, group: string, name: string, errs: FieldError[]): StatusError {
-  const list = errs.map(fieldErrorText);
+  const list = errs.map(formatFieldError);
   const summary = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
   return new StatusError(
     422,
@@ -170,7 +178,7 @@ export function newInvalid(kind: string, group: string, name: string, errs: Fiel
       name,
       group: group || undefined,
       kind,
-      causes: errs.map((e) => ({ reason: e.type, message: fieldErrorText(e), field: e.field })),
+      causes: errs.map((e) => ({ reason: e.type, message: fieldErrorBody(e), field: e.field })),
     },
   );
 }

@@ -59,24 +59,8 @@ export function tooLongError(field: string, maxBytes: number): FieldError {
   };
 }
 
-const errorWords: Record<string, string> = {
-  FieldValueRequired: 'Required value',
-  FieldValueInvalid: 'Invalid value',
-  FieldValueTypeInvalid: 'Invalid value',
-  FieldValueNotSupported: 'Unsupported value',
-  FieldValueDuplicate: 'Duplicate value',
-  FieldValueNotFound: 'Not found',
-  FieldValueForbidden: 'Forbidden',
-  FieldValueTooLong: 'Too long',
-};
-
 /** One field error as text, as `field.Error.Error()` renders it: `path: Invalid value: "x": detail`. */
-export function formatFieldError(e: FieldError): string {
-  const word = errorWords[e.type] ?? 'Invalid value';
-  const showsValue = !['FieldValueRequired', 'FieldValueForbidden', 'FieldValueTooLong'].includes(e.type);
-  const value = showsValue && e.value !== undefined ? `: ${JSON.stringify(e.value)}` : '';
-  return `${e.field}: ${word}${value}${e.detail ? `: ${e.detail}` : ''}`;
-}
+export { formatFieldError } from './status.js';
 
 // ---- name rules ------------------------------------------------------------------
 

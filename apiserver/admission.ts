@@ -5,7 +5,7 @@
  * call without HTTP.
  */
 import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../api/registry.js';
@@ -62,13 +62,20 @@ export function checkSchema(rt: ResourceType, obj: KubeObject, mode: FieldValida
     const first = wrong[0];
     throw newBadRequest(
       `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${jsonPointerToField(first.field)}: ${first.message.toLowerCase()}`,
-      wrong.map((w) => ({ reason: 'FieldValueInvalid', field: jsonPointerToField(w.field), message: w.message })),
+      wrong.map((w) => ({
+        reason: 'FieldValueInvalid',
+        field: jsonPointerToField(w.field),
+        message: w.message,
+      })),
     );
   }
   if (unknown.length === 0) return [];
   if (mode === 'Strict') {
     const list = unknown.map((f) => `unknown field "${f}"`);
-    throw newBadRequest(`strict decoding error: ${list.join(', ')}`, unknown.map((f) => ({ reason: 'FieldValueInvalid', field: f, message: `unknown field "${f}"` })));
+    throw newBadRequest(
+      `strict decoding error: ${list.join(', ')}`,
+      unknown.map((f) => ({ reason: 'FieldValueInvalid', field: f, message: `unknown field "${f}"` })),
+    );
   }
   Value.Clean(rt.schema, obj);
   return mode === 'Warn' ? unknown.map((f) => `unknown field "${f}"`) : [];
@@ -85,14 +92,20 @@ export function checkTypeMeta(rt: ResourceType, obj: unknown): asserts obj is Ku
     throw newBadRequest(`Object 'Kind' is missing in '${JSON.stringify(obj).slice(0, 200)}'`);
   }
   if (o.kind !== rt.kind) {
-    throw newBadRequest(`${String(o.kind)} in version "${String(o.apiVersion ?? '')}" cannot be handled as a ${rt.kind}: the object provided is unrecognized (must be of type ${rt.kind})`);
+    throw newBadRequest(
+      `${String(o.kind)} in version "${String(o.apiVersion ?? '')}" cannot be handled as a ${rt.kind}: the object provided is unrecognized (must be of type ${rt.kind})`,
+    );
   }
   if (o.apiVersion !== want) {
-    throw newBadRequest(`the API version in the data (${String(o.apiVersion ?? '')}) does not match the expected API version (${want})`);
+    throw newBadRequest(
+      `the API version in the data (${String(o.apiVersion ?? '')}) does not match the expected API version (${want})`,
+    );
   }
   if (o.metadata === undefined) o.metadata = {};
   if (o.metadata === null || typeof o.metadata !== 'object' || Array.isArray(o.metadata)) {
-    throw newBadRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: metadata must be an object`);
+    throw newBadRequest(
+      `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: metadata must be an object`,
+    );
   }
 }
 

@@ -7,7 +7,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry, ResourceType } from '../api/registry.js';
 import { newNotFound } from '../api/status.js';
 
-export const servedSubresources: Record<string, { group: string; version: string; kind?: string; verbs: string[] }> = {
+export const servedSubresources: Record<
+  string,
+  { group: string; version: string; kind?: string; verbs: string[] }
+> = {
   status: { group: '', version: '', verbs: ['get', 'patch', 'update'] },
   scale: { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
   binding: { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] },
@@ -48,7 +51,13 @@ function resourceList(registry: Registry, group: string, version: string) {
     resources.push(entry);
     for (const sub of subresourcesOf(rt)) {
       const s = servedSubresources[sub];
-      const r: Record<string, unknown> = { name: `${rt.plural}/${sub}`, singularName: '', namespaced: rt.namespaced, kind: s.kind ?? rt.kind, verbs: s.verbs };
+      const r: Record<string, unknown> = {
+        name: `${rt.plural}/${sub}`,
+        singularName: '',
+        namespaced: rt.namespaced,
+        kind: s.kind ?? rt.kind,
+        verbs: s.verbs,
+      };
       if (s.kind) {
         r.group = s.group;
         r.version = s.version;
@@ -56,7 +65,12 @@ function resourceList(registry: Registry, group: string, version: string) {
       resources.push(r);
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
 }
 
 function aggregatedGroup(registry: Registry, group: string) {
@@ -84,7 +98,9 @@ function aggregatedGroup(registry: Registry, group: string) {
               const s = servedSubresources[sub];
               return {
                 subresource: sub,
-                responseKind: s.kind ? { group: s.group, version: s.version, kind: s.kind } : { group: rt.group, version: rt.version, kind: rt.kind },
+                responseKind: s.kind
+                  ? { group: s.group, version: s.version, kind: s.kind }
+                  : { group: rt.group, version: rt.version, kind: rt.kind },
                 verbs: s.verbs,
               };
             });
@@ -110,7 +126,14 @@ function sendAggregated(reply: FastifyReply, version: 'v2' | 'v2beta1', items: u
   reply
     .header('content-type', `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`)
     .header('vary', 'Accept')
-    .send(JSON.stringify({ kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items }));
+    .send(
+      JSON.stringify({
+        kind: 'APIGroupDiscoveryList',
+        apiVersion: `apidiscovery.k8s.io/${version}`,
+        metadata: {},
+        items,
+      }),
+    );
 }
 
 export function registerDiscovery(app: FastifyInstance, registry: Registry): void {
@@ -135,14 +158,20 @@ export function registerDiscovery(app: FastifyInstance, registry: Registry): voi
 
   app.get('/apis', async (req: FastifyRequest, reply) => {
     const agg = aggregatedVersion(req.headers.accept);
-    if (agg) return sendAggregated(reply, agg, groups.map((g) => aggregatedGroup(registry, g)));
+    if (agg)
+      return sendAggregated(
+        reply,
+        agg,
+        groups.map((g) => aggregatedGroup(registry, g)),
+      );
     return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupObject) };
   });
 
   app.get('/api/v1', async () => resourceList(registry, '', 'v1'));
 
   app.get<{ Params: { group: string } }>('/apis/:group', async (req) => {
-    if (!groups.includes(req.params.group)) throw newNotFound({ group: '', resource: 'groups' }, req.params.group);
+    if (!groups.includes(req.params.group))
+      throw newNotFound({ group: '', resource: 'groups' }, req.params.group);
     return { kind: 'APIGroup', apiVersion: 'v1', ...groupObject(req.params.group) };
   });
 

@@ -8,8 +8,16 @@
  * (`{ ok: false, current }`); the per-resource store turns them into
  * Kubernetes Status errors.
  */
-import { type IKeyValue, type IRangeResponse, type IWatchResponse, Etcd3, type Watcher } from 'etcd3';
-import { ConsecutiveBreaker, ExponentialBackoff, handleWhen, isBrokenCircuitError, retry, circuitBreaker } from 'cockatiel';
+
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  isBrokenCircuitError,
+  retry,
+} from 'cockatiel';
+import { Etcd3, type IKeyValue, type IRangeResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 
@@ -99,7 +107,11 @@ export class EtcdStore {
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
       faultHandling: {
         // A member that fails is skipped for 2 s; the global policy retries on another member.
-        host: () => circuitBreaker(handleWhen(isRetryable), { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(2) }),
+        host: () =>
+          circuitBreaker(handleWhen(isRetryable), {
+            halfOpenAfter: 2000,
+            breaker: new ConsecutiveBreaker(2),
+          }),
         global: retry(handleWhen(isRetryable), { maxAttempts: opts.endpoints.length + 1 }),
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as never,
       },
@@ -119,7 +131,13 @@ export class EtcdStore {
       success: [{ request_put: { key: k, value: encodeObject(obj) } }],
       failure: [{ request_range: { key: k } }],
     });
-    return this.casResult(key, obj, res.succeeded, Number(res.header.revision), res.responses[0]?.response_range);
+    return this.casResult(
+      key,
+      obj,
+      res.succeeded,
+      Number(res.header.revision),
+      res.responses[0]?.response_range,
+    );
   }
 
   /** Replaces `key` only if its mod revision is still `expectedRv`. */
@@ -130,7 +148,13 @@ export class EtcdStore {
       success: [{ request_put: { key: k, value: encodeObject(obj) } }],
       failure: [{ request_range: { key: k } }],
     });
-    return this.casResult(key, obj, res.succeeded, Number(res.header.revision), res.responses[0]?.response_range);
+    return this.casResult(
+      key,
+      obj,
+      res.succeeded,
+      Number(res.header.revision),
+      res.responses[0]?.response_range,
+    );
   }
 
   /** Deletes `key` only if its mod revision is still `expectedRv`; returns the deleted object at the delete revision. */
@@ -153,7 +177,13 @@ export class EtcdStore {
     return { ok: false, current: cur ? decodeObject(cur) : undefined };
   }
 
-  private casResult(key: string, obj: KubeObject, ok: boolean, revision: number, range?: IRangeResponse): CasResult {
+  private casResult(
+    key: string,
+    obj: KubeObject,
+    ok: boolean,
+    revision: number,
+    range?: IRangeResponse,
+  ): CasResult {
     if (ok) {
       const stored = structuredClone(obj);
       stored.metadata.resourceVersion = String(revision);
@@ -167,7 +197,10 @@ export class EtcdStore {
    * Lists keys under `prefix` in key order, at `revision` (0: latest),
    * starting at `startKey` (inclusive) and returning at most `limit` (0: all).
    */
-  async list(prefix: string, opts: { revision?: number; limit?: number; startKey?: string } = {}): Promise<ListResult> {
+  async list(
+    prefix: string,
+    opts: { revision?: number; limit?: number; startKey?: string } = {},
+  ): Promise<ListResult> {
     try {
       const res = await this.client.kv.range({
         key: enc(opts.startKey ?? prefix),
@@ -194,7 +227,10 @@ export class EtcdStore {
    * `sinceRv`, and how many keys there are in all. One transaction, so both
    * counts are at the same revision.
    */
-  async freshness(prefix: string, sinceRv: number): Promise<{ revision: number; writtenSince: number; count: number }> {
+  async freshness(
+    prefix: string,
+    sinceRv: number,
+  ): Promise<{ revision: number; writtenSince: number; count: number }> {
     const key = enc(prefix);
     const range_end = prefixEnd(prefix);
     const res = await this.client.kv.txn({
@@ -212,7 +248,11 @@ export class EtcdStore {
 
   /** The store's current revision. */
   async revision(): Promise<number> {
-    const res = await this.client.kv.range({ key: enc('/registry/'), range_end: prefixEnd('/registry/'), count_only: true });
+    const res = await this.client.kv.range({
+      key: enc('/registry/'),
+      range_end: prefixEnd('/registry/'),
+      count_only: true,
+    });
     return Number(res.header.revision);
   }
 
@@ -239,7 +279,13 @@ export class EtcdStore {
       for (const ev of res.events) {
         if (ev.type === 'Put') {
           const cur = decodeObject(ev.kv);
-          events.push({ type: 'put', key: cur.key, rv: cur.rv, obj: cur.obj, prev: ev.prev_kv ? decodeObject(ev.prev_kv).obj : undefined });
+          events.push({
+            type: 'put',
+            key: cur.key,
+            rv: cur.rv,
+            obj: cur.obj,
+            prev: ev.prev_kv ? decodeObject(ev.prev_kv).obj : undefined,
+          });
         } else if (ev.prev_kv) {
           const prev = decodeObject(ev.prev_kv);
           const rv = Number(ev.kv.mod_revision);
@@ -277,5 +323,9 @@ function isRetryable(err: Error): boolean {
   // Only failures where the call never reached a member are retried: a write
   // that timed out may have committed, and retrying it would misreport.
   const name = err.constructor?.name ?? '';
-  return name === 'GRPCUnavailableError' || name === 'GRPCConnectFailedError' || /ECONNREFUSED|No connection established/i.test(err.message);
+  return (
+    name === 'GRPCUnavailableError' ||
+    name === 'GRPCConnectFailedError' ||
+    /ECONNREFUSED|No connection established/i.test(err.message)
+  );
 }

@@ -21,20 +21,27 @@ const program = new Command('nk-apiserver')
   .option('--log-level <level>', 'pino log level', 'info');
 
 function toConfig(o: Record<string, string>): ApiserverConfig {
-  const etcdServers = o.etcdServers.split(',').map((s) => s.trim()).filter(Boolean);
+  const etcdServers = o.etcdServers
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const u of etcdServers) {
     if (!/^https?:\/\/[^/]+/.test(u)) flagError('--etcd-servers', `"${u}" is not an http(s) URL`);
   }
   if (etcdServers.length === 0) flagError('--etcd-servers', 'at least one URL is required');
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(o.serviceClusterIpRange)) flagError('--service-cluster-ip-range', `"${o.serviceClusterIpRange}" is not an IPv4 CIDR`);
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(o.serviceClusterIpRange))
+    flagError('--service-cluster-ip-range', `"${o.serviceClusterIpRange}" is not an IPv4 CIDR`);
   const npr = /^(\d+)-(\d+)$/.exec(o.serviceNodePortRange);
-  if (!npr || Number(npr[1]) > Number(npr[2]) || Number(npr[2]) > 65535) flagError('--service-node-port-range', `"${o.serviceNodePortRange}" is not a range like 30000-32767`);
+  if (!npr || Number(npr[1]) > Number(npr[2]) || Number(npr[2]) > 65535)
+    flagError('--service-node-port-range', `"${o.serviceNodePortRange}" is not a range like 30000-32767`);
   const cacheSize = Number(o.defaultWatchCacheSize);
-  if (!Number.isInteger(cacheSize) || cacheSize < 1) flagError('--default-watch-cache-size', 'must be a positive integer');
+  if (!Number.isInteger(cacheSize) || cacheSize < 1)
+    flagError('--default-watch-cache-size', 'must be a positive integer');
   let tls: ApiserverConfig['tls'];
   let port = parsePort('--port', o.port);
   if (o.securePort !== undefined) {
-    if (!o.tlsCertFile || !o.tlsPrivateKeyFile) flagError('--secure-port', 'needs --tls-cert-file and --tls-private-key-file');
+    if (!o.tlsCertFile || !o.tlsPrivateKeyFile)
+      flagError('--secure-port', 'needs --tls-cert-file and --tls-private-key-file');
     port = parsePort('--secure-port', o.securePort);
     try {
       tls = { cert: readFileSync(o.tlsCertFile), key: readFileSync(o.tlsPrivateKeyFile) };
@@ -59,7 +66,10 @@ await runComponent(program, process.argv, toConfig, async (config, { signal }) =
   const logger = makeLogger('apiserver', program.opts().logLevel);
   const server = buildApiserver(config, logger);
   const running = await server.start(signal);
-  logger.info({ address: config.bindAddress, port: config.port, etcd: config.etcdServers }, 'apiserver serving');
+  logger.info(
+    { address: config.bindAddress, port: config.port, etcd: config.etcdServers },
+    'apiserver serving',
+  );
   await running.done;
   logger.info('apiserver stopped');
 });

@@ -12,12 +12,23 @@ import { serverVersion } from './discovery.js';
 
 function schemaName(rt: ResourceType): string {
   const group = rt.group === '' ? 'core' : rt.group.split('.').reverse().join('.');
-  return rt.group === '' || !rt.group.includes('.') ? `io.k8s.api.${group}.${rt.version}.${rt.kind}` : `${group}.${rt.version}.${rt.kind}`;
+  return rt.group === '' || !rt.group.includes('.')
+    ? `io.k8s.api.${group}.${rt.version}.${rt.kind}`
+    : `${group}.${rt.version}.${rt.kind}`;
 }
 
-const param = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'query', description, schema, uniqueItems: true });
+const param = (name: string, description: string, schema: object = { type: 'string' }) => ({
+  name,
+  in: 'query',
+  description,
+  schema,
+  uniqueItems: true,
+});
 const writeParams = [
-  param('dryRun', 'When present, the request is checked but nothing is persisted. The only valid value is All.'),
+  param(
+    'dryRun',
+    'When present, the request is checked but nothing is persisted. The only valid value is All.',
+  ),
   param('fieldManager', 'Name of the actor making the change, recorded in managedFields.'),
   param('fieldValidation', 'What to do with unknown or duplicate fields: Ignore, Warn (default) or Strict.'),
 ];
@@ -32,12 +43,21 @@ const listParams = [
   param('allowWatchBookmarks', 'Ask for BOOKMARK events on a watch.', { type: 'boolean' }),
   param('timeoutSeconds', 'Ends a list or watch after this many seconds.', { type: 'integer' }),
 ];
-const pathParam = (name: string) => ({ name, in: 'path', required: true, description: `the ${name}`, schema: { type: 'string' }, uniqueItems: true });
+const pathParam = (name: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description: `the ${name}`,
+  schema: { type: 'string' },
+  uniqueItems: true,
+});
 
 function operations(rt: ResourceType) {
   const gvk = { group: rt.group, version: rt.version, kind: rt.kind };
   const ref = { $ref: `#/components/schemas/${schemaName(rt)}` };
-  const ok = (schema: object) => ({ '200': { description: 'OK', content: { 'application/json': { schema } } } });
+  const ok = (schema: object) => ({
+    '200': { description: 'OK', content: { 'application/json': { schema } } },
+  });
   const op = (action: string, id: string, extra: object) => ({
     operationId: `${id}${rt.kind}`,
     'x-kubernetes-action': action,
@@ -47,7 +67,12 @@ function operations(rt: ResourceType) {
   const body = { content: { 'application/json': { schema: ref } }, required: true };
   const patchBody = {
     content: Object.fromEntries(
-      ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'].map((t) => [t, { schema: { type: 'object' } }]),
+      [
+        'application/json-patch+json',
+        'application/merge-patch+json',
+        'application/strategic-merge-patch+json',
+        'application/apply-patch+yaml',
+      ].map((t) => [t, { schema: { type: 'object' } }]),
     ),
     required: true,
   };
@@ -59,15 +84,29 @@ function operations(rt: ResourceType) {
       parameters: nsParams,
       get: op('list', 'list', { parameters: listParams, responses: ok({ type: 'object' }) }),
       post: op('post', 'create', { parameters: writeParams, requestBody: body, responses: ok(ref) }),
-      delete: op('deletecollection', 'deleteCollection', { parameters: [...listParams.slice(0, 2), param('dryRun', 'Check only.')], responses: ok({ type: 'object' }) }),
+      delete: op('deletecollection', 'deleteCollection', {
+        parameters: [...listParams.slice(0, 2), param('dryRun', 'Check only.')],
+        responses: ok({ type: 'object' }),
+      }),
     },
     [`${coll}/{name}`]: {
       parameters: [...nsParams, pathParam('name')],
       get: op('get', 'read', { responses: ok(ref) }),
       put: op('put', 'replace', { parameters: writeParams, requestBody: body, responses: ok(ref) }),
-      patch: op('patch', 'patch', { parameters: [...writeParams, param('force', 'Take ownership on apply conflicts.', { type: 'boolean' })], requestBody: patchBody, responses: ok(ref) }),
+      patch: op('patch', 'patch', {
+        parameters: [
+          ...writeParams,
+          param('force', 'Take ownership on apply conflicts.', { type: 'boolean' }),
+        ],
+        requestBody: patchBody,
+        responses: ok(ref),
+      }),
       delete: op('delete', 'delete', {
-        parameters: [param('gracePeriodSeconds', 'Seconds before the object is deleted.', { type: 'integer' }), param('propagationPolicy', 'Foreground, Background or Orphan.'), param('dryRun', 'Check only.')],
+        parameters: [
+          param('gracePeriodSeconds', 'Seconds before the object is deleted.', { type: 'integer' }),
+          param('propagationPolicy', 'Foreground, Background or Orphan.'),
+          param('dryRun', 'Check only.'),
+        ],
         responses: ok(ref),
       }),
     },
@@ -77,14 +116,21 @@ function operations(rt: ResourceType) {
       parameters: [...nsParams, pathParam('name')],
       get: op('get', 'readStatus', { responses: ok(ref) }),
       put: op('put', 'replaceStatus', { parameters: writeParams, requestBody: body, responses: ok(ref) }),
-      patch: op('patch', 'patchStatus', { parameters: writeParams, requestBody: patchBody, responses: ok(ref) }),
+      patch: op('patch', 'patchStatus', {
+        parameters: writeParams,
+        requestBody: patchBody,
+        responses: ok(ref),
+      }),
     };
   }
   return paths;
 }
 
 function withGvk(rt: ResourceType) {
-  return { ...rt.schema, 'x-kubernetes-group-version-kind': [{ group: rt.group, version: rt.version, kind: rt.kind }] };
+  return {
+    ...rt.schema,
+    'x-kubernetes-group-version-kind': [{ group: rt.group, version: rt.version, kind: rt.kind }],
+  };
 }
 
 export function openapiDocument(registry: Registry, group: string, version: string) {
@@ -111,7 +157,9 @@ export function registerOpenAPI(app: FastifyInstance, registry: Registry): void 
     docs.set(key, { json, hash: createHash('sha512').update(json).digest('hex').slice(0, 32) });
   }
   const index = JSON.stringify({
-    paths: Object.fromEntries([...docs].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.hash}` }])),
+    paths: Object.fromEntries(
+      [...docs].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.hash}` }]),
+    ),
   });
   app.get('/openapi/v3', async (_req, reply) => reply.header('content-type', 'application/json').send(index));
   app.get<{ Params: { '*': string } }>('/openapi/v3/*', async (req, reply) => {
@@ -120,4 +168,3 @@ export function registerOpenAPI(app: FastifyInstance, registry: Registry): void 
     return reply.header('content-type', 'application/json').header('etag', `"${d.hash}"`).send(d.json);
   });
 }
-

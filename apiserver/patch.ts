@@ -57,9 +57,11 @@ function container(doc: unknown, tokens: string[], path: string): { parent: any;
 
 function arrayIndex(arr: unknown[], key: string, forAdd: boolean, path: string): number {
   if (forAdd && key === '-') return arr.length;
-  if (!/^(0|[1-9]\d*)$/.test(key)) throw unprocessable(`jsonpatch: invalid array index "${key}" in "${path}"`);
+  if (!/^(0|[1-9]\d*)$/.test(key))
+    throw unprocessable(`jsonpatch: invalid array index "${key}" in "${path}"`);
   const i = Number(key);
-  if (i > arr.length || (!forAdd && i === arr.length)) throw unprocessable(`jsonpatch: index ${i} out of bounds in "${path}"`);
+  if (i > arr.length || (!forAdd && i === arr.length))
+    throw unprocessable(`jsonpatch: index ${i} out of bounds in "${path}"`);
   return i;
 }
 

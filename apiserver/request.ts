@@ -19,7 +19,10 @@ const namespaceSubresources = new Set(['status', 'finalize']);
 
 /** Splits what follows `/api/v1/` or `/apis/{g}/{v}/` into its parts. */
 export function parseResourcePath(rest: string): ResourcePath | undefined {
-  let parts = rest.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  let parts = rest
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let watchPath = false;
   if (parts[0] === 'watch') {
     watchPath = true;
@@ -81,7 +84,8 @@ export function negotiate(accept: string | undefined): Representation {
     const version = m.params.v === 'v1beta1' ? 'v1beta1' : m.params.v === 'v1' ? 'v1' : undefined;
     if (!version) continue;
     if (as === 'Table') return { as: 'Table', version };
-    if (as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList') return { as: 'PartialObjectMetadata', version };
+    if (as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList')
+      return { as: 'PartialObjectMetadata', version };
   }
   throw newNotAcceptable('only the following media types are accepted: application/json, application/yaml');
 }
@@ -119,7 +123,9 @@ export function decodeBody(body: Buffer | undefined, contentType: string | undef
   try {
     return yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw newBadRequest(`the body of the request could not be decoded as ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
+    throw newBadRequest(
+      `the body of the request could not be decoded as ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
+    );
   }
 }
 

@@ -9,7 +9,13 @@ import type { Logger } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type Registry, type ResourceType } from '../api/registry.js';
-import { newBadRequest, newConflict, newMethodNotSupported, newNotFound, StatusError } from '../api/status.js';
+import {
+  newBadRequest,
+  newConflict,
+  newMethodNotSupported,
+  newNotFound,
+  StatusError,
+} from '../api/status.js';
 import { checkSchema, checkTypeMeta, parseFieldValidation } from './admission.js';
 import { servedSubresources } from './discovery.js';
 import { jsonPatch, mergePatch } from './patch.js';
@@ -25,8 +31,8 @@ import {
 } from './request.js';
 import { type DeleteOptions, type ResourceStore, timestamp, type WriteOptions } from './store.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
-import { entryJson } from './watch-cache.js';
 import { serveWatch } from './watch.js';
+import { entryJson } from './watch-cache.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -43,10 +49,23 @@ interface Target {
   path: ResourcePath;
 }
 
-function sendObject(reply: FastifyReply, rt: ResourceType, obj: KubeObject, rep: Representation, query: Query, code = 200) {
+function sendObject(
+  reply: FastifyReply,
+  rt: ResourceType,
+  obj: KubeObject,
+  rep: Representation,
+  query: Query,
+  code = 200,
+) {
   reply.code(code);
   if (rep.as === 'Table') {
-    return reply.send(toTable(rt, [obj], { include: parseIncludeObject(query.includeObject), version: rep.version, resourceVersion: obj.metadata.resourceVersion }));
+    return reply.send(
+      toTable(rt, [obj], {
+        include: parseIncludeObject(query.includeObject),
+        version: rep.version,
+        resourceVersion: obj.metadata.resourceVersion,
+      }),
+    );
   }
   if (rep.as === 'PartialObjectMetadata') return reply.send(partialMetadata(obj, rep.version));
   if (rep.yaml) return reply.header('content-type', 'application/yaml').send(toYaml(obj));
@@ -64,8 +83,13 @@ function sendWarnings(reply: FastifyReply, warnings: string[]) {
 
 function writeOptions(query: Query): WriteOptions {
   const dryRun = query.dryRun;
-  if (dryRun !== undefined && dryRun !== 'All') throw newBadRequest(`Invalid dry run value: "${dryRun}": supported values are "All"`);
-  return { dryRun: dryRun === 'All', fieldValidation: parseFieldValidation(query.fieldValidation), warnings: [] };
+  if (dryRun !== undefined && dryRun !== 'All')
+    throw newBadRequest(`Invalid dry run value: "${dryRun}": supported values are "All"`);
+  return {
+    dryRun: dryRun === 'All',
+    fieldValidation: parseFieldValidation(query.fieldValidation),
+    warnings: [],
+  };
 }
 
 function scaleOf(obj: KubeObject) {
@@ -78,14 +102,27 @@ function scaleOf(obj: KubeObject) {
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
-    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      creationTimestamp: m.creationTimestamp,
+    },
     spec: { replicas: spec.replicas ?? 0 },
     status: { replicas: status.replicas ?? 0, selector },
   };
 }
 
 function successStatus(rt: ResourceType, name: string, uid?: string) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: rt.group || undefined, kind: rt.plural, uid }, code: 201 };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: { name, group: rt.group || undefined, kind: rt.plural, uid },
+    code: 201,
+  };
 }
 
 export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions): void {
@@ -94,46 +131,71 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
   const resolve = (group: string, version: string, rest: string): Target => {
     const path = parseResourcePath(rest);
     const rt = path && registry.get(group, version, path.plural);
-    if (!path || !rt) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (!path || !rt)
+      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     if (path.namespace !== undefined && !rt.namespaced && path.plural !== 'namespaces') {
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    if (path.subresource && !(rt.subresources.includes(path.subresource) && path.subresource in servedSubresources)) {
+    if (
+      path.subresource &&
+      !(rt.subresources.includes(path.subresource) && path.subresource in servedSubresources)
+    ) {
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
     return { rt, store: stores.get(rt)!, path };
   };
 
-  const handle = async (req: FastifyRequest, reply: FastifyReply, group: string, version: string, rest: string) => {
+  const handle = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    group: string,
+    version: string,
+    rest: string,
+  ) => {
     const t = resolve(group, version, rest);
     const query = req.query as Query;
     const method = req.method;
     const { path, rt, store } = t;
     const ns = rt.namespaced ? path.namespace : undefined;
     if (path.watchPath || (method === 'GET' && !path.name && queryBool(query.watch ?? 'false'))) {
-      if (path.watchPath && path.name) query.fieldSelector = [query.fieldSelector, `metadata.name=${path.name}`].filter(Boolean).join(',');
-      return serveWatch(req, reply, store, {
-        namespace: ns,
-        filter: store.filter(ns, query),
-        resourceVersion: query.resourceVersion,
-        timeoutSeconds: queryInt('timeoutSeconds', query.timeoutSeconds),
-        allowBookmarks: queryBool(query.allowWatchBookmarks ?? 'false'),
-        representation: negotiate(req.headers.accept),
-        bookmarkIntervalMs: opts.bookmarkIntervalMs,
-      }, opts.logger);
+      if (path.watchPath && path.name)
+        query.fieldSelector = [query.fieldSelector, `metadata.name=${path.name}`].filter(Boolean).join(',');
+      return serveWatch(
+        req,
+        reply,
+        store,
+        {
+          namespace: ns,
+          filter: store.filter(ns, query),
+          resourceVersion: query.resourceVersion,
+          timeoutSeconds: queryInt('timeoutSeconds', query.timeoutSeconds),
+          allowBookmarks: queryBool(query.allowWatchBookmarks ?? 'false'),
+          representation: negotiate(req.headers.accept),
+          bookmarkIntervalMs: opts.bookmarkIntervalMs,
+        },
+        opts.logger,
+      );
     }
     if (path.subresource) return handleSubresource(req, reply, t, ns, query);
     if (!path.name) {
       if (method === 'GET') return list(req, reply, t, ns, query);
       if (method === 'POST') {
         const w = writeOptions(query);
-        const created = await store.create(ns, decodeBody(req.body as Buffer, req.headers['content-type']), w);
+        const created = await store.create(
+          ns,
+          decodeBody(req.body as Buffer, req.headers['content-type']),
+          w,
+        );
         sendWarnings(reply, w.warnings!);
         return sendObject(reply, rt, created, negotiate(req.headers.accept), query, 201);
       }
       if (method === 'DELETE') {
         const del = deleteOptions(req, query);
-        const items = await store.deleteCollection(ns, { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector }, del);
+        const items = await store.deleteCollection(
+          ns,
+          { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector },
+          del,
+        );
         return reply.send({ kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata: {}, items });
       }
       throw newMethodNotSupported(store.gr, method.toLowerCase());
@@ -144,7 +206,13 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         return sendObject(reply, rt, await store.get(ns, name), negotiate(req.headers.accept), query);
       case 'PUT': {
         const w = writeOptions(query);
-        const updated = await store.update(ns, name, decodeBody(req.body as Buffer, req.headers['content-type']), undefined, w);
+        const updated = await store.update(
+          ns,
+          name,
+          decodeBody(req.body as Buffer, req.headers['content-type']),
+          undefined,
+          w,
+        );
         sendWarnings(reply, w.warnings!);
         return sendObject(reply, rt, updated, negotiate(req.headers.accept), query);
       }
@@ -165,7 +233,13 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     }
   };
 
-  const list = async (req: FastifyRequest, reply: FastifyReply, t: Target, ns: string | undefined, query: Query) => {
+  const list = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    t: Target,
+    ns: string | undefined,
+    query: Query,
+  ) => {
     const rep = negotiate(req.headers.accept);
     const res = await t.store.list(ns, {
       labelSelector: query.labelSelector,
@@ -178,13 +252,17 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const rv = String(res.rv);
     if (rep.as === 'Table') {
       return reply.send(
-        toTable(t.rt, res.entries.map((e) => e.obj), {
-          include: parseIncludeObject(query.includeObject),
-          version: rep.version,
-          resourceVersion: rv,
-          continue: res.continue,
-          remaining: res.remaining,
-        }),
+        toTable(
+          t.rt,
+          res.entries.map((e) => e.obj),
+          {
+            include: parseIncludeObject(query.includeObject),
+            version: rep.version,
+            resourceVersion: rv,
+            continue: res.continue,
+            remaining: res.remaining,
+          },
+        ),
       );
     }
     const meta: Record<string, unknown> = { resourceVersion: rv };
@@ -200,15 +278,30 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     }
     const head = `{"kind":"${t.rt.kind}List","apiVersion":"${apiVersionOf(t.rt)}","metadata":${JSON.stringify(meta)},"items":[`;
     if (rep.yaml) {
-      return reply.header('content-type', 'application/yaml').send(toYaml(JSON.parse(`${head}${res.entries.map(entryJson).join(',')}]}`)));
+      return reply
+        .header('content-type', 'application/yaml')
+        .send(toYaml(JSON.parse(`${head}${res.entries.map(entryJson).join(',')}]}`)));
     }
-    return reply.header('content-type', 'application/json').send(`${head}${res.entries.map(entryJson).join(',')}]}`);
+    return reply
+      .header('content-type', 'application/json')
+      .send(`${head}${res.entries.map(entryJson).join(',')}]}`);
   };
 
-  const patch = async (req: FastifyRequest, t: Target, ns: string | undefined, name: string, subresource: string | undefined, w: WriteOptions) => {
+  const patch = async (
+    req: FastifyRequest,
+    t: Target,
+    ns: string | undefined,
+    name: string,
+    subresource: string | undefined,
+    w: WriteOptions,
+  ) => {
     const type = patchTypeOf(req.headers['content-type']);
     if (type === 'apply' || type === 'strategic') {
-      throw new StatusError(415, 'UnsupportedMediaType', `the ${type === 'apply' ? 'apply' : 'strategic merge'} patch type is not supported yet by nanokube; use a JSON merge patch or JSON patch`);
+      throw new StatusError(
+        415,
+        'UnsupportedMediaType',
+        `the ${type === 'apply' ? 'apply' : 'strategic merge'} patch type is not supported yet by nanokube; use a JSON merge patch or JSON patch`,
+      );
     }
     const body = decodeBody(req.body as Buffer, req.headers['content-type']);
     const apply = (doc: unknown) => (type === 'json' ? jsonPatch(doc, body) : mergePatch(doc, body));
@@ -222,13 +315,20 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     return t.store.guaranteedUpdate(ns, name, subresource, w, undefined, (cur) => {
       const patched = apply(cur);
       checkTypeMeta(t.rt, patched);
-      if (patched.metadata.name !== name) throw newBadRequest('the name of the object cannot be changed by a patch');
+      if (patched.metadata.name !== name)
+        throw newBadRequest('the name of the object cannot be changed by a patch');
       w.warnings!.push(...checkSchema(t.rt, patched, w.fieldValidation ?? 'Warn'));
       return patched;
     });
   };
 
-  const handleSubresource = async (req: FastifyRequest, reply: FastifyReply, t: Target, ns: string | undefined, query: Query) => {
+  const handleSubresource = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    t: Target,
+    ns: string | undefined,
+    query: Query,
+  ) => {
     const { store, rt } = t;
     const name = t.path.name!;
     const sub = t.path.subresource!;
@@ -236,22 +336,37 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const w = writeOptions(query);
     const rep = negotiate(req.headers.accept);
     if (sub === 'status' || sub === 'finalize') {
-      if (method === 'GET' && sub === 'status') return sendObject(reply, rt, await store.get(ns, name), rep, query);
+      if (method === 'GET' && sub === 'status')
+        return sendObject(reply, rt, await store.get(ns, name), rep, query);
       if (method === 'PUT') {
-        const out = await store.update(ns, name, decodeBody(req.body as Buffer, req.headers['content-type']), sub, w);
+        const out = await store.update(
+          ns,
+          name,
+          decodeBody(req.body as Buffer, req.headers['content-type']),
+          sub,
+          w,
+        );
         sendWarnings(reply, w.warnings!);
         return sendObject(reply, rt, out, rep, query);
       }
-      if (method === 'PATCH' && sub === 'status') return sendObject(reply, rt, await patch(req, t, ns, name, 'status', w), rep, query);
+      if (method === 'PATCH' && sub === 'status')
+        return sendObject(reply, rt, await patch(req, t, ns, name, 'status', w), rep, query);
     }
     if (sub === 'scale') {
       if (method === 'GET') return reply.send(scaleOf(await store.get(ns, name)));
       if (method === 'PATCH') return reply.send(scaleOf(await patch(req, t, ns, name, 'scale', w)));
       if (method === 'PUT') {
-        const body = decodeBody(req.body as Buffer, req.headers['content-type']) as { spec?: { replicas?: number }; metadata?: { resourceVersion?: string } };
+        const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
+          spec?: { replicas?: number };
+          metadata?: { resourceVersion?: string };
+        };
         const replicas = body?.spec?.replicas;
         if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-          throw new StatusError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+          throw new StatusError(
+            422,
+            'Invalid',
+            `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+          );
         }
         const expected = body.metadata?.resourceVersion ? Number(body.metadata.resourceVersion) : undefined;
         const out = await store.guaranteedUpdate(ns, name, undefined, w, expected, (cur) => {
@@ -262,28 +377,48 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       }
     }
     if (sub === 'binding' && method === 'POST') {
-      const body = decodeBody(req.body as Buffer, req.headers['content-type']) as { target?: { name?: string; kind?: string }; metadata?: { name?: string } };
+      const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
+        target?: { name?: string; kind?: string };
+        metadata?: { name?: string };
+      };
       const node = body?.target?.name;
-      if (!node) throw new StatusError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`);
+      if (!node)
+        throw new StatusError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`);
       const out = await store.guaranteedUpdate(ns, name, 'binding', w, undefined, (cur) => {
         const spec = cur.spec as { nodeName?: string };
-        if (cur.metadata.deletionTimestamp) throw newConflict(store.gr, name, 'pod is being deleted, cannot be assigned to a host');
-        if (spec.nodeName) throw newConflict(store.gr, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+        if (cur.metadata.deletionTimestamp)
+          throw newConflict(store.gr, name, 'pod is being deleted, cannot be assigned to a host');
+        if (spec.nodeName)
+          throw newConflict(store.gr, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
         spec.nodeName = node;
         return cur;
       });
       // The scheduled condition is status, written through the status path as the kubelet would see it.
       await store.guaranteedUpdate(ns, name, 'status', w, undefined, (cur) => {
-        const status = (cur.status ?? {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string | null; lastProbeTime?: null }[] };
+        const status = (cur.status ?? {}) as {
+          conditions?: {
+            type: string;
+            status: string;
+            lastTransitionTime?: string | null;
+            lastProbeTime?: null;
+          }[];
+        };
         const conds = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
-        conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: timestamp(new Date()) });
+        conds.push({
+          type: 'PodScheduled',
+          status: 'True',
+          lastProbeTime: null,
+          lastTransitionTime: timestamp(new Date()),
+        });
         cur.status = { ...status, conditions: conds };
         return cur;
       });
       return reply.code(201).send(successStatus(rt, name, out.metadata.uid));
     }
     if (sub === 'eviction' && method === 'POST') {
-      const body = decodeBody(req.body as Buffer, req.headers['content-type']) as { deleteOptions?: DeleteOptions };
+      const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
+        deleteOptions?: DeleteOptions;
+      };
       const res = await store.delete(ns, name, { ...(body?.deleteOptions ?? {}), dryRun: w.dryRun });
       return reply.code(201).send(successStatus(rt, name, res.obj.metadata.uid));
     }
@@ -300,21 +435,29 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const grace = body.gracePeriodSeconds ?? queryInt('gracePeriodSeconds', query.gracePeriodSeconds);
     const policy = body.propagationPolicy ?? query.propagationPolicy;
     if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy)) {
-      throw new StatusError(422, 'Invalid', `DeleteOptions is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
+      throw new StatusError(
+        422,
+        'Invalid',
+        `DeleteOptions is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
+      );
     }
     const dryRun = (Array.isArray(body.dryRun) && body.dryRun.includes('All')) || query.dryRun === 'All';
     return {
       gracePeriodSeconds: grace,
       propagationPolicy: policy,
-      orphanDependents: body.orphanDependents ?? (query.orphanDependents ? queryBool(query.orphanDependents) : undefined),
+      orphanDependents:
+        body.orphanDependents ?? (query.orphanDependents ? queryBool(query.orphanDependents) : undefined),
       preconditions: body.preconditions,
       dryRun,
     };
   }
 
-  app.all<{ Params: { '*': string } }>('/api/v1/*', (req, reply) => handle(req, reply, '', 'v1', req.params['*']));
-  app.all<{ Params: { group: string; version: string; '*': string } }>('/apis/:group/:version/*', (req, reply) =>
-    handle(req, reply, req.params.group, req.params.version, req.params['*']),
+  app.all<{ Params: { '*': string } }>('/api/v1/*', (req, reply) =>
+    handle(req, reply, '', 'v1', req.params['*']),
+  );
+  app.all<{ Params: { group: string; version: string; '*': string } }>(
+    '/apis/:group/:version/*',
+    (req, reply) => handle(req, reply, req.params.group, req.params.version, req.params['*']),
   );
 }
 

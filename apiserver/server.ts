@@ -7,7 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import type { Registry, ResourceType } from '../api/registry.js';
 import {
   isAlreadyExists,
@@ -56,12 +56,17 @@ function statusOf(err: FastifyError | StatusError | Error): StatusError {
   const e = err as FastifyError;
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return newRequestEntityTooLarge(`limit is ${maxBodyBytes}`);
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return newUnsupportedMediaType(String(e.message));
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new StatusError(e.statusCode, 'BadRequest', e.message);
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+    return new StatusError(e.statusCode, 'BadRequest', e.message);
   return newInternalError(err);
 }
 
 /** Builds everything; nothing listens and no loop runs until `start`. */
-export function buildApiserver(config: ApiserverConfig, logger: Logger, registry: Registry = builtinRegistry) {
+export function buildApiserver(
+  config: ApiserverConfig,
+  logger: Logger,
+  registry: Registry = builtinRegistry,
+) {
   const etcd = new EtcdStore({ endpoints: config.etcdServers, logger });
   const stores = new Map<ResourceType, ResourceStore>();
   const nsType = registry.get('', 'v1', 'namespaces')!;
@@ -79,19 +84,33 @@ export function buildApiserver(config: ApiserverConfig, logger: Logger, registry
       }
     }
     if (obj.metadata.deletionTimestamp) {
-      throw newForbidden({ group: '', resource: 'namespaces' }, ns, `unable to create new content in namespace ${ns} because it is being terminated`);
+      throw newForbidden(
+        { group: '', resource: 'namespaces' },
+        ns,
+        `unable to create new content in namespace ${ns} because it is being terminated`,
+      );
     }
   };
 
   for (const rt of registry.all) {
-    const cache = new WatchCache({ etcd, prefix: `/registry/${rt.plural}/`, capacity: config.watchCacheSize, logger });
+    const cache = new WatchCache({
+      etcd,
+      prefix: `/registry/${rt.plural}/`,
+      capacity: config.watchCacheSize,
+      logger,
+    });
     caches.push(cache);
     stores.set(rt, new ResourceStore({ rt, etcd, cache, strategy: strategyFor(rt), namespaceGuard }));
   }
 
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
-  const requests = new Counter({ name: 'apiserver_request_total', help: 'Requests by verb, resource and code.', labelNames: ['verb', 'resource', 'code'], registers: [metrics] });
+  const requests = new Counter({
+    name: 'apiserver_request_total',
+    help: 'Requests by verb, resource and code.',
+    labelNames: ['verb', 'resource', 'code'],
+    registers: [metrics],
+  });
   const latency = new Histogram({
     name: 'apiserver_request_duration_seconds',
     help: 'Request latency by verb and resource (watches excluded).',
@@ -131,12 +150,24 @@ export function buildApiserver(config: ApiserverConfig, logger: Logger, registry
   app.addHook('onResponse', (req, reply, done) => {
     const path = req.url.split('?')[0];
     const parts = path.split('/');
-    const resource = parts[1] === 'api' ? (parts[3] === 'namespaces' && parts.length > 5 ? parts[5] : parts[3]) : parts[1] === 'apis' ? (parts[5] === 'namespaces' && parts.length > 7 ? parts[7] : parts[5]) : '';
+    const resource =
+      parts[1] === 'api'
+        ? parts[3] === 'namespaces' && parts.length > 5
+          ? parts[5]
+          : parts[3]
+        : parts[1] === 'apis'
+          ? parts[5] === 'namespaces' && parts.length > 7
+            ? parts[7]
+            : parts[5]
+          : '';
     const verb = req.method;
     const ms = reply.elapsedTime;
     requests.inc({ verb, resource: resource ?? '', code: String(reply.statusCode) });
     if (!/[?&]watch=(1|true)/.test(req.url)) latency.observe({ verb, resource: resource ?? '' }, ms / 1000);
-    req.log.info({ method: verb, path, code: reply.statusCode, latencyMs: Math.round(ms * 100) / 100 }, 'request');
+    req.log.info(
+      { method: verb, path, code: reply.statusCode, latencyMs: Math.round(ms * 100) / 100 },
+      'request',
+    );
     done();
   });
 
@@ -150,21 +181,45 @@ export function buildApiserver(config: ApiserverConfig, logger: Logger, registry
     return etcdOk;
   };
   let cachesReady = false;
-  const health = (checks: () => Promise<[string, boolean][]>, name: string) => async (req: { query: unknown }, reply: { code(n: number): unknown; header(k: string, v: string): unknown }) => {
-    const results = await checks();
-    const ok = results.every(([, v]) => v);
-    reply.code(ok ? 200 : 500);
-    reply.header('content-type', 'text/plain; charset=utf-8');
-    const verbose = (req.query as Record<string, unknown>).verbose !== undefined;
-    if (!verbose && ok) return 'ok';
-    const lines = results.map(([n, v]) => `[${v ? '+' : '-'}]${n} ${v ? 'ok' : 'failed'}`);
-    return `${lines.join('\n')}\n${name} check ${ok ? 'passed' : 'failed'}\n`;
-  };
-  app.get('/livez', health(async () => [['ping', true]], 'livez'));
-  app.get('/healthz', health(async () => [['ping', true], ['etcd', await etcdHealthy()]], 'healthz'));
+  const health =
+    (checks: () => Promise<[string, boolean][]>, name: string) =>
+    async (
+      req: { query: unknown },
+      reply: { code(n: number): unknown; header(k: string, v: string): unknown },
+    ) => {
+      const results = await checks();
+      const ok = results.every(([, v]) => v);
+      reply.code(ok ? 200 : 500);
+      reply.header('content-type', 'text/plain; charset=utf-8');
+      const verbose = (req.query as Record<string, unknown>).verbose !== undefined;
+      if (!verbose && ok) return 'ok';
+      const lines = results.map(([n, v]) => `[${v ? '+' : '-'}]${n} ${v ? 'ok' : 'failed'}`);
+      return `${lines.join('\n')}\n${name} check ${ok ? 'passed' : 'failed'}\n`;
+    };
+  app.get(
+    '/livez',
+    health(async () => [['ping', true]], 'livez'),
+  );
+  app.get(
+    '/healthz',
+    health(
+      async () => [
+        ['ping', true],
+        ['etcd', await etcdHealthy()],
+      ],
+      'healthz',
+    ),
+  );
   app.get(
     '/readyz',
-    health(async () => [['ping', true], ['etcd', await etcdHealthy()], ['informer-sync', cachesReady]], 'readyz'),
+    health(
+      async () => [
+        ['ping', true],
+        ['etcd', await etcdHealthy()],
+        ['informer-sync', cachesReady],
+      ],
+      'readyz',
+    ),
   );
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', metrics.contentType);
@@ -208,16 +263,26 @@ async function ensureNamespaces(store: ResourceStore, log: Logger): Promise<void
  * as Kubernetes does, and trims the watch caches to match so a watch from a
  * compacted revision gets 410 Gone.
  */
-async function runCompactor(etcd: EtcdStore, caches: WatchCache[], intervalMs: number, signal: AbortSignal, log: Logger): Promise<void> {
+async function runCompactor(
+  etcd: EtcdStore,
+  caches: WatchCache[],
+  intervalMs: number,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<void> {
   if (intervalMs <= 0) return;
   let previous = 0;
   while (!signal.aborted) {
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, intervalMs);
-      signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
     });
     if (signal.aborted) break;
     try {

@@ -18,7 +18,7 @@ import {
 } from '../api/status.js';
 import { applyDefaults, checkSchema, checkTypeMeta, type FieldValidation, validate } from './admission.js';
 import { CompactedError, type EtcdStore, type StoredObject } from './etcd.js';
-import { type ObjectFilter, compileFilter } from './filter.js';
+import { compileFilter, type ObjectFilter } from './filter.js';
 import type { Strategy } from './strategy.js';
 import type { CacheEntry, WatchCache } from './watch-cache.js';
 
@@ -96,10 +96,13 @@ function encodeContinue(rv: number, start: string): string {
 function decodeContinue(token: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad');
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string')
+      throw new Error('bad');
     return t;
   } catch {
-    throw newBadRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+    throw newBadRequest(
+      'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+    );
   }
 }
 
@@ -133,14 +136,21 @@ export class ResourceStore {
 
   /** `/registry/{plural}/` or `/registry/{plural}/{ns}/` */
   prefix(namespace?: string): string {
-    return namespace && this.rt.namespaced ? `/registry/${this.rt.plural}/${namespace}/` : `/registry/${this.rt.plural}/`;
+    return namespace && this.rt.namespaced
+      ? `/registry/${this.rt.plural}/${namespace}/`
+      : `/registry/${this.rt.plural}/`;
   }
 
   key(namespace: string | undefined, name: string): string {
-    return this.rt.namespaced ? `/registry/${this.rt.plural}/${namespace}/${name}` : `/registry/${this.rt.plural}/${name}`;
+    return this.rt.namespaced
+      ? `/registry/${this.rt.plural}/${namespace}/${name}`
+      : `/registry/${this.rt.plural}/${name}`;
   }
 
-  filter(namespace: string | undefined, opts: { labelSelector?: string; fieldSelector?: string }): ObjectFilter {
+  filter(
+    namespace: string | undefined,
+    opts: { labelSelector?: string; fieldSelector?: string },
+  ): ObjectFilter {
     return compileFilter(this.rt, namespace, opts.labelSelector, opts.fieldSelector);
   }
 
@@ -160,9 +170,15 @@ export class ResourceStore {
     if (opts.resourceVersion === '0') rv = this.cache.rv;
     else if (opts.resourceVersion) {
       const want = Number(opts.resourceVersion);
-      if (!Number.isInteger(want) || want < 0) throw newBadRequest(`invalid resourceVersion "${opts.resourceVersion}"`);
+      if (!Number.isInteger(want) || want < 0)
+        throw newBadRequest(`invalid resourceVersion "${opts.resourceVersion}"`);
       rv = (await this.cache.waitFor(want, 3000)) ? this.cache.rv : undefined;
-      if (rv === undefined) throw new StatusError(504, 'Timeout', `Too large resource version: ${want}, current: ${this.cache.rv}`);
+      if (rv === undefined)
+        throw new StatusError(
+          504,
+          'Timeout',
+          `Too large resource version: ${want}, current: ${this.cache.rv}`,
+        );
     } else {
       rv = await this.cache.syncToLatest();
     }
@@ -176,7 +192,11 @@ export class ResourceStore {
     return { entries, rv };
   }
 
-  private async listFromEtcd(namespace: string | undefined, filter: ObjectFilter, opts: ListOptions): Promise<ListResult> {
+  private async listFromEtcd(
+    namespace: string | undefined,
+    filter: ObjectFilter,
+    opts: ListOptions,
+  ): Promise<ListResult> {
     const prefix = this.prefix(namespace);
     let revision = 0;
     let start = prefix;
@@ -191,7 +211,11 @@ export class ResourceStore {
     const entries: CacheEntry[] = [];
     try {
       for (;;) {
-        const page = await this.etcd.list(prefix, { revision, startKey: start, limit: limit ? limit - entries.length : 0 });
+        const page = await this.etcd.list(prefix, {
+          revision,
+          startKey: start,
+          limit: limit ? limit - entries.length : 0,
+        });
         revision = page.revision && !revision ? page.revision : revision || page.revision;
         for (const s of page.items) if (filter.matches(s.obj)) entries.push(s);
         const last = page.items[page.items.length - 1];
@@ -250,7 +274,9 @@ export class ResourceStore {
       return;
     }
     if (obj.metadata.namespace && obj.metadata.namespace !== namespace) {
-      throw newBadRequest('the namespace of the provided object does not match the namespace sent on the request');
+      throw newBadRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     }
     obj.metadata.namespace = namespace;
   }
@@ -259,11 +285,19 @@ export class ResourceStore {
    * Replaces the object (PUT). With a resourceVersion in the body the write
    * is conditional (409 if stale); without one it applies to the latest.
    */
-  async update(namespace: string | undefined, name: string, body: unknown, subresource: string | undefined, opts: WriteOptions = {}): Promise<KubeObject> {
+  async update(
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    subresource: string | undefined,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
     checkTypeMeta(this.rt, body);
     const obj = body;
     if (obj.metadata.name && obj.metadata.name !== name) {
-      throw newBadRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+      throw newBadRequest(
+        `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     obj.metadata.name = name;
     this.placeInNamespace(obj, namespace);
@@ -289,7 +323,8 @@ export class ResourceStore {
     for (let attempt = 0; attempt < maxUpdateAttempts; attempt++) {
       const cur = await this.etcd.get(key);
       if (!cur) throw newNotFound(this.gr, name);
-      if (expectedRv !== undefined && expectedRv !== cur.rv) throw newConflict(this.gr, name, optimisticLockMessage);
+      if (expectedRv !== undefined && expectedRv !== cur.rv)
+        throw newConflict(this.gr, name, optimisticLockMessage);
       const obj = mutate(structuredClone(cur.obj));
       // A resourceVersion that the caller (or its patch) set pins the write to that version.
       const bodyRv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : undefined;
@@ -320,7 +355,8 @@ export class ResourceStore {
     m.name = o.name;
     if (o.deletionTimestamp) m.deletionTimestamp = o.deletionTimestamp;
     else delete m.deletionTimestamp;
-    if (o.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
+    if (o.deletionGracePeriodSeconds !== undefined)
+      m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
     else delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
     if (subresource === 'status') this.strategy.prepareForStatusUpdate(obj, old);
@@ -341,7 +377,11 @@ export class ResourceStore {
       const before = new Set(o.finalizers ?? []);
       const added = (m.finalizers ?? []).filter((f) => !before.has(f));
       if (added.length > 0) {
-        throw newInvalid422(this.rt, m.name ?? '', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`);
+        throw newInvalid422(
+          this.rt,
+          m.name ?? '',
+          `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+        );
       }
     }
   }
@@ -357,10 +397,18 @@ export class ResourceStore {
       if (!cur) throw newNotFound(this.gr, name);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== cur.obj.metadata.uid) {
-        throw newConflict(this.gr, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`);
+        throw newConflict(
+          this.gr,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`,
+        );
       }
       if (pre?.resourceVersion && Number(pre.resourceVersion) !== cur.rv) {
-        throw newConflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`);
+        throw newConflict(
+          this.gr,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`,
+        );
       }
       const obj = structuredClone(cur.obj);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined);
@@ -377,7 +425,8 @@ export class ResourceStore {
           obj.metadata.deletionTimestamp = timestamp(new Date(now.getTime() + grace * 1000));
           obj.metadata.deletionGracePeriodSeconds = grace;
         }
-        if (obj.kind === 'Namespace') (obj.status as { phase?: string }) = { ...(obj.status as object), phase: 'Terminating' };
+        if (obj.kind === 'Namespace')
+          (obj.status as { phase?: string }) = { ...(obj.status as object), phase: 'Terminating' };
         if (sameObject(obj, cur.obj)) return { obj: cur.obj, deleted: false };
         if (opts.dryRun) return { obj, deleted: false };
         if (pendingFinalizers(obj) === 0 && grace === 0) {
@@ -396,8 +445,15 @@ export class ResourceStore {
     throw newConflict(this.gr, name, 'too many concurrent writers; please retry');
   }
 
-  async deleteCollection(namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions): Promise<KubeObject[]> {
-    const { entries } = await this.list(namespace, { labelSelector: listOpts.labelSelector, fieldSelector: listOpts.fieldSelector });
+  async deleteCollection(
+    namespace: string | undefined,
+    listOpts: ListOptions,
+    opts: DeleteOptions,
+  ): Promise<KubeObject[]> {
+    const { entries } = await this.list(namespace, {
+      labelSelector: listOpts.labelSelector,
+      fieldSelector: listOpts.fieldSelector,
+    });
     const out: KubeObject[] = [];
     const queue = [...entries];
     const worker = async () => {
@@ -421,16 +477,24 @@ export class ResourceStore {
 }
 
 function sameObject(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  const strip = (o: KubeObject) =>
+    JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
   return strip(a) === strip(b);
 }
 
 function newInvalid422(rt: ResourceType, name: string, detail: string): StatusError {
-  return new StatusError(422, 'Invalid', `${rt.kind} "${name}" is invalid: metadata.finalizers: Forbidden: ${detail}`, {
-    name,
-    kind: rt.plural,
-    causes: [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: ${detail}` }],
-  });
+  return new StatusError(
+    422,
+    'Invalid',
+    `${rt.kind} "${name}" is invalid: metadata.finalizers: Forbidden: ${detail}`,
+    {
+      name,
+      kind: rt.plural,
+      causes: [
+        { reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: ${detail}` },
+      ],
+    },
+  );
 }
 
 export type { StoredObject };

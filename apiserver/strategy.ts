@@ -67,7 +67,10 @@ export function strategyFor(rt: ResourceType): Strategy {
     },
     gracePeriod(obj, requested) {
       if (rt.kind !== 'Pod') return 0;
-      const pod = obj as { spec?: { nodeName?: string; terminationGracePeriodSeconds?: number }; status?: { phase?: string } };
+      const pod = obj as {
+        spec?: { nodeName?: string; terminationGracePeriodSeconds?: number };
+        status?: { phase?: string };
+      };
       // A pod that never ran, or has finished, has nothing to stop: it goes at once.
       if (!pod.spec?.nodeName) return 0;
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 0;

@@ -38,7 +38,13 @@ export function partialMetadata(obj: KubeObject, version: string): Record<string
   return { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${version}`, metadata: obj.metadata };
 }
 
-export function tableRow(rt: ResourceType, obj: KubeObject, include: IncludeObject, version: string, now: Date) {
+export function tableRow(
+  rt: ResourceType,
+  obj: KubeObject,
+  include: IncludeObject,
+  version: string,
+  now: Date,
+) {
   const cells = tableColumns(rt).map((c) => {
     try {
       return c.cell(obj, now);
@@ -55,7 +61,14 @@ export function tableRow(rt: ResourceType, obj: KubeObject, include: IncludeObje
 export function toTable(
   rt: ResourceType,
   objs: KubeObject[],
-  opts: { include: IncludeObject; version: string; resourceVersion?: string; continue?: string; remaining?: number; withColumns?: boolean },
+  opts: {
+    include: IncludeObject;
+    version: string;
+    resourceVersion?: string;
+    continue?: string;
+    remaining?: number;
+    withColumns?: boolean;
+  },
 ) {
   const now = new Date();
   const metadata: Record<string, unknown> = {};

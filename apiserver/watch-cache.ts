@@ -160,7 +160,13 @@ export class WatchCache {
         ce = { type: prevEntry ? 'MODIFIED' : 'ADDED', rv: ev.rv, key: ev.key, entry, prev: prevEntry?.obj };
       } else {
         this.items.delete(ev.key);
-        ce = { type: 'DELETED', rv: ev.rv, key: ev.key, entry: { key: ev.key, obj: ev.obj, rv: ev.rv }, prev: prevEntry?.obj };
+        ce = {
+          type: 'DELETED',
+          rv: ev.rv,
+          key: ev.key,
+          entry: { key: ev.key, obj: ev.obj, rv: ev.rv },
+          prev: prevEntry?.obj,
+        };
       }
       this.rv = ev.rv;
       this.events.push(ce);

@@ -31,7 +31,13 @@ export interface WatchRequest {
 /** Unread bytes a watcher may owe before it is cut off. */
 const maxBufferedBytes = 32 * 1024 * 1024;
 
-export async function serveWatch(req: FastifyRequest, reply: FastifyReply, store: ResourceStore, w: WatchRequest, log: Logger): Promise<void> {
+export async function serveWatch(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  store: ResourceStore,
+  w: WatchRequest,
+  log: Logger,
+): Promise<void> {
   const cache = store.cache;
   await cache.ready();
   const rt = store.rt;
@@ -45,7 +51,12 @@ export async function serveWatch(req: FastifyRequest, reply: FastifyReply, store
       return `{"type":"${type}","object":${json}}\n`;
     }
     if (r.as === 'Table') {
-      const t = toTable(rt, [obj], { include: 'Metadata', version: r.version, resourceVersion: obj.metadata.resourceVersion, withColumns: !sentColumns });
+      const t = toTable(rt, [obj], {
+        include: 'Metadata',
+        version: r.version,
+        resourceVersion: obj.metadata.resourceVersion,
+        withColumns: !sentColumns,
+      });
       sentColumns = true;
       return `${JSON.stringify({ type, object: t })}\n`;
     }
@@ -98,12 +109,15 @@ export async function serveWatch(req: FastifyRequest, reply: FastifyReply, store
     const rv = Math.max(lastRv, cache.rv);
     if (!w.allowBookmarks || rv <= 0 || w.representation.as !== 'object') return;
     lastRv = rv;
-    write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion: String(rv) } } })}\n`);
+    write(
+      `${JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion: String(rv) } } })}\n`,
+    );
   };
 
   reply.hijack();
   res.writeHead(200, {
-    'content-type': w.representation.as === 'object' && w.representation.yaml ? 'application/yaml' : 'application/json',
+    'content-type':
+      w.representation.as === 'object' && w.representation.yaml ? 'application/yaml' : 'application/json',
     'cache-control': 'no-cache, private',
     'transfer-encoding': 'chunked',
   });
@@ -123,13 +137,16 @@ export async function serveWatch(req: FastifyRequest, reply: FastifyReply, store
       for (const e of entries) if (w.filter.matches(e.obj)) write(render('ADDED', e));
     } else {
       const from = Number(rv);
-      if (!Number.isInteger(from) || from < 0) throw new StatusError(400, 'BadRequest', `invalid resourceVersion "${rv}"`);
+      if (!Number.isInteger(from) || from < 0)
+        throw new StatusError(400, 'BadRequest', `invalid resourceVersion "${rv}"`);
       lastRv = from;
       for (const ev of cache.watchFrom(from, listener)) deliver(ev);
     }
   } catch (err) {
     const status =
-      err instanceof StatusError ? err.toStatus() : new StatusError(500, 'InternalError', String((err as Error).message)).toStatus();
+      err instanceof StatusError
+        ? err.toStatus()
+        : new StatusError(500, 'InternalError', String((err as Error).message)).toStatus();
     write(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
     close();
     return;

@@ -4,7 +4,7 @@
  * an AbortSignal tied to SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export class FlagError extends Error {}
 
@@ -24,7 +24,8 @@ export function parseDuration(flag: string, text: string): number {
     total += n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
     consumed += m[0].length;
   }
-  if (consumed !== text.length || consumed === 0) flagError(flag, `"${text}" is not a duration (like 30s, 5m, 1h)`);
+  if (consumed !== text.length || consumed === 0)
+    flagError(flag, `"${text}" is not a duration (like 30s, 5m, 1h)`);
   return total;
 }
 

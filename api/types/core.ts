@@ -1,11 +1,25 @@
 /**
- * core/v1 kinds.
+ * core/v1 kinds besides Pod (pod.ts): Namespace and ConfigMap here, the rest
+ * in sibling files (service.ts, node.ts, secret.ts, event.ts, storage.ts),
+ * re-exported here and gathered into `coreTypes`.
  */
 import type { Static } from '@sinclair/typebox';
 import { ObjectMeta, TypeMeta } from '../meta.js';
 import { column } from '../printers.js';
 import type { ResourceType } from '../registry.js';
 import { Bool, List, Open, Str, StrMap, Struct } from '../schema.js';
+import { eventType } from './event.js';
+import { nodeType } from './node.js';
+import { secretTypes } from './secret.js';
+import { serviceTypes } from './service.js';
+import { storageTypes } from './storage.js';
+
+export * from './core-common.js';
+export * from './event.js';
+export * from './node.js';
+export * from './secret.js';
+export * from './service.js';
+export * from './storage.js';
 
 // ---- Namespace ----
 
@@ -102,4 +116,9 @@ export const coreTypes: ResourceType[] = [
       ),
     ],
   },
+  ...serviceTypes,
+  nodeType,
+  ...secretTypes,
+  eventType,
+  ...storageTypes,
 ];

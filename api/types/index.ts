@@ -2,6 +2,8 @@
  * Every kind nanokube serves, in one registry.
  */
 import { Registry } from '../registry.js';
+import { appsTypes } from './apps.js';
+import { batchTypes } from './batch.js';
 import { coordinationTypes } from './coordination.js';
 import { coreTypes } from './core.js';
 import { discoveryTypes } from './discovery.js';
@@ -11,6 +13,8 @@ import { podType } from './pod.js';
 export const builtinRegistry = new Registry([
   ...coreTypes,
   podType,
+  ...appsTypes,
+  ...batchTypes,
   ...coordinationTypes,
   ...discoveryTypes,
   ...networkingTypes,
