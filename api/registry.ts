@@ -38,7 +38,7 @@ export interface ResourceType {
   validate?: (obj: KubeObject, old?: KubeObject) => FieldError[];
   /** Field values for fieldSelector, besides metadata.name and metadata.namespace. */
   fieldLabels?: (obj: KubeObject) => Record<string, string>;
-  /** Table columns after NAME (which is always first); AGE is added last unless listed. */
+  /** Table columns. Name comes first and Age after the priority-0 columns, unless the kind lists a Name column itself, in which case these are the whole table. */
   columns: TableColumn[];
   /** Whether object names must be a DNS-1123 label (63 chars) rather than a subdomain. */
   nameIsLabel?: boolean;

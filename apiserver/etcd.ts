@@ -223,26 +223,30 @@ export class EtcdStore {
 
   /**
    * What a cache at `sinceRv` needs to know to prove it still equals etcd:
-   * the current revision, how many keys under the prefix were written after
+   * the current revision, whether any key under the prefix was written after
    * `sinceRv`, and how many keys there are in all. One transaction, so both
-   * counts are at the same revision.
+   * answers are at the same revision.
+   *
+   * Why a range compare and not a count with min_mod_revision: etcd applies
+   * that filter to the returned keys only, so with count_only it counts all.
    */
   async freshness(
     prefix: string,
     sinceRv: number,
-  ): Promise<{ revision: number; writtenSince: number; count: number }> {
+  ): Promise<{ revision: number; writtenSince: boolean; count: number }> {
     const key = enc(prefix);
     const range_end = prefixEnd(prefix);
+    const count = { request_range: { key, range_end, count_only: true } };
     const res = await this.client.kv.txn({
-      success: [
-        { request_range: { key, range_end, count_only: true, min_mod_revision: sinceRv + 1 } },
-        { request_range: { key, range_end, count_only: true } },
-      ],
+      // Holds when every key in the range (or none) has mod revision <= sinceRv.
+      compare: [{ key, range_end, target: 'Mod', result: 'Less', mod_revision: sinceRv + 1 }],
+      success: [count],
+      failure: [count],
     });
     return {
       revision: Number(res.header.revision),
-      writtenSince: Number(res.responses[0].response_range.count),
-      count: Number(res.responses[1].response_range.count),
+      writtenSince: !res.succeeded,
+      count: Number(res.responses[0].response_range.count),
     };
   }
 

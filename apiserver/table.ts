@@ -7,6 +7,7 @@ import type { KubeObject } from '../api/meta.js';
 import { ageColumn } from '../api/printers.js';
 import type { ResourceType, TableColumn } from '../api/registry.js';
 
+/** First column unless a kind places Name itself; Age follows the default columns unless listed. */
 const nameColumn: TableColumn = {
   name: 'Name',
   type: 'string',
@@ -20,8 +21,13 @@ const columnsCache = new WeakMap<ResourceType, TableColumn[]>();
 
 export function tableColumns(rt: ResourceType): TableColumn[] {
   let cols = columnsCache.get(rt);
+  if (!cols && rt.columns.some((c) => c.name === 'Name')) {
+    // A kind that places Name itself (events) lays out its own table.
+    cols = rt.columns;
+    columnsCache.set(rt, cols);
+  }
   if (!cols) {
-    const own = rt.columns.filter((c) => c.name !== 'Name');
+    const own = [...rt.columns];
     if (!own.some((c) => c.name === 'Age')) {
       const lastDefault = own.reduce((at, c, i) => (c.priority === 0 ? i + 1 : at), 0);
       own.splice(lastDefault, 0, ageColumn);

@@ -252,7 +252,7 @@ export class WatchCache {
       const since = this.rv;
       const f = await this.etcd.freshness(this.prefix, since);
       if (this.rv >= f.revision) return this.rv;
-      if (f.writtenSince === 0 && f.count === this.items.size && this.rv === since) {
+      if (!f.writtenSince && f.count === this.items.size && this.rv === since) {
         this.rv = f.revision;
         this.resolveWaiters();
         return this.rv;

@@ -91,12 +91,13 @@ export function defaultDaemonSet(ds: DaemonSet): void {
 
 // ---- printing ----
 
-const apps = { group: 'apps', version: 'v1', categories: ['all'], namespaced: true };
+const apps = { group: 'apps', version: 'v1', namespaced: true };
 const int = { type: 'integer' } as const;
 
 export const appsTypes: ResourceType[] = [
   {
     ...apps,
+    categories: ['all'],
     kind: 'Deployment',
     plural: 'deployments',
     singular: 'deployment',
@@ -129,6 +130,7 @@ export const appsTypes: ResourceType[] = [
   },
   {
     ...apps,
+    categories: ['all'],
     kind: 'ReplicaSet',
     plural: 'replicasets',
     singular: 'replicaset',
@@ -149,6 +151,7 @@ export const appsTypes: ResourceType[] = [
   },
   {
     ...apps,
+    categories: ['all'],
     kind: 'StatefulSet',
     plural: 'statefulsets',
     singular: 'statefulset',
@@ -168,6 +171,7 @@ export const appsTypes: ResourceType[] = [
   },
   {
     ...apps,
+    categories: ['all'],
     kind: 'DaemonSet',
     plural: 'daemonsets',
     singular: 'daemonset',

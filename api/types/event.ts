@@ -156,5 +156,6 @@ export const eventType: ResourceType = {
       priority: 1,
     }),
     column('Count', 'How many times it happened.', (o) => eventCount(e(o)), { type: 'integer', priority: 1 }),
+    column('Name', 'Name of the event.', (o) => o.metadata.name ?? '', { priority: 1, format: 'name' }),
   ],
 };

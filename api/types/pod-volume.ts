@@ -4,7 +4,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { LabelSelector, LocalObjectReference, ObjectMeta } from '../meta.js';
-import { Bool, Int, Int64, List, Open, Quantity, ResourceList, Str, StrMap, Struct } from '../schema.js';
+import { Bool, Int, Int64, List, Open, Quantity, ResourceList, Str, StrMap, Struct, T } from '../schema.js';
 import { ObjectFieldSelector, ResourceFieldSelector } from './pod-container.js';
 
 export const KeyToPath = Struct(
@@ -96,13 +96,17 @@ export const CSIVolumeSource = Struct(
 );
 
 const TypedLocalObjectReference = Struct({
-  apiGroup: Str('API group of the referent.'),
+  apiGroup: T.Union([Str(), T.Null()], {
+    description: 'API group of the referent; null or empty for the core group.',
+  }),
   kind: Str('Kind of the referent.'),
   name: Str('Name of the referent.'),
 });
 
 const TypedObjectReference = Struct({
-  apiGroup: Str('API group of the referent.'),
+  apiGroup: T.Union([Str(), T.Null()], {
+    description: 'API group of the referent; null or empty for the core group.',
+  }),
   kind: Str('Kind of the referent.'),
   name: Str('Name of the referent.'),
   namespace: Str('Namespace of the referent.'),
