@@ -47,7 +47,12 @@ export function jsonPointerToField(path: string): string {
  * of the wrong type is always a 400, as a decode error is in Kubernetes.
  * Returns the warnings to send back.
  */
-export function checkSchema(rt: ResourceType, obj: KubeObject, mode: FieldValidation): string[] {
+export function checkSchema(
+  rt: ResourceType,
+  obj: KubeObject,
+  mode: FieldValidation,
+  patched = false,
+): string[] {
   const check = checkerFor(rt.schema);
   if (check.Check(obj)) return [];
   const unknown: string[] = [];
@@ -72,8 +77,12 @@ export function checkSchema(rt: ResourceType, obj: KubeObject, mode: FieldValida
   if (unknown.length === 0) return [];
   if (mode === 'Strict') {
     const list = unknown.map((f) => `unknown field "${f}"`);
+    // A decoded body's error names the kind; a patched object's does not (Kubernetes' create.go vs patch.go).
+    const decoding = patched
+      ? ''
+      : `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: `;
     throw newBadRequest(
-      `strict decoding error: ${list.join(', ')}`,
+      `${decoding}strict decoding error: ${list.join(', ')}`,
       unknown.map((f) => ({ reason: 'FieldValueInvalid', field: f, message: `unknown field "${f}"` })),
     );
   }

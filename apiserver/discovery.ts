@@ -36,9 +36,19 @@ function subresourcesOf(rt: ResourceType) {
   return rt.subresources.filter((s) => s in servedSubresources);
 }
 
+/**
+ * A group-version's resources by name, as Kubernetes lists them; kubectl
+ * keeps this order, so `get all` prints pods before services.
+ */
+function typesOf(registry: Registry, group: string, version: string): ResourceType[] {
+  return registry.all
+    .filter((r) => r.group === group && r.version === version)
+    .sort((a, b) => (a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0));
+}
+
 function resourceList(registry: Registry, group: string, version: string) {
   const resources: Record<string, unknown>[] = [];
-  for (const rt of registry.all.filter((r) => r.group === group && r.version === version)) {
+  for (const rt of typesOf(registry, group, version)) {
     const entry: Record<string, unknown> = {
       name: rt.plural,
       singularName: rt.singular,
@@ -80,33 +90,31 @@ function aggregatedGroup(registry: Registry, group: string) {
     versions: versions.map((version) => ({
       version,
       freshness: 'Current',
-      resources: registry.all
-        .filter((r) => r.group === group && r.version === version)
-        .map((rt) => {
-          const res: Record<string, unknown> = {
-            resource: rt.plural,
-            responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
-            scope: rt.namespaced ? 'Namespaced' : 'Cluster',
-            singularResource: rt.singular,
-            verbs,
-          };
-          if (rt.shortNames.length) res.shortNames = rt.shortNames;
-          if (rt.categories.length) res.categories = rt.categories;
-          const subs = subresourcesOf(rt);
-          if (subs.length) {
-            res.subresources = subs.map((sub) => {
-              const s = servedSubresources[sub];
-              return {
-                subresource: sub,
-                responseKind: s.kind
-                  ? { group: s.group, version: s.version, kind: s.kind }
-                  : { group: rt.group, version: rt.version, kind: rt.kind },
-                verbs: s.verbs,
-              };
-            });
-          }
-          return res;
-        }),
+      resources: typesOf(registry, group, version).map((rt) => {
+        const res: Record<string, unknown> = {
+          resource: rt.plural,
+          responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
+          scope: rt.namespaced ? 'Namespaced' : 'Cluster',
+          singularResource: rt.singular,
+          verbs,
+        };
+        if (rt.shortNames.length) res.shortNames = rt.shortNames;
+        if (rt.categories.length) res.categories = rt.categories;
+        const subs = subresourcesOf(rt);
+        if (subs.length) {
+          res.subresources = subs.map((sub) => {
+            const s = servedSubresources[sub];
+            return {
+              subresource: sub,
+              responseKind: s.kind
+                ? { group: s.group, version: s.version, kind: s.kind }
+                : { group: rt.group, version: rt.version, kind: rt.kind },
+              verbs: s.verbs,
+            };
+          });
+        }
+        return res;
+      }),
     })),
   };
 }

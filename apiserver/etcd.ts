@@ -104,6 +104,9 @@ export class EtcdStore {
     this.client = new Etcd3({
       hosts: opts.endpoints,
       dialTimeout: 3000,
+      // A list of a whole resource (the watch cache's) easily passes gRPC's default 4 MiB
+      // limit on a received message; etcd's Go client, as Kubernetes uses it, has no limit.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
       faultHandling: {
         // A member that fails is skipped for 2 s; the global policy retries on another member.
@@ -123,7 +126,7 @@ export class EtcdStore {
     return res.kvs[0] ? decodeObject(res.kvs[0]) : undefined;
   }
 
-  /** Creates `key` only if it does not exist. */
+  /** Creates `key` only if it does not exist. On success `obj` itself, with its resourceVersion, is the stored object. */
   async create(key: string, obj: KubeObject): Promise<CasResult> {
     const k = enc(key);
     const res = await this.client.kv.txn({
@@ -140,7 +143,7 @@ export class EtcdStore {
     );
   }
 
-  /** Replaces `key` only if its mod revision is still `expectedRv`. */
+  /** Replaces `key` only if its mod revision is still `expectedRv`. On success `obj` itself is the stored object. */
   async update(key: string, obj: KubeObject, expectedRv: number): Promise<CasResult> {
     const k = enc(key);
     const res = await this.client.kv.txn({
@@ -185,9 +188,9 @@ export class EtcdStore {
     range?: IRangeResponse,
   ): CasResult {
     if (ok) {
-      const stored = structuredClone(obj);
-      stored.metadata.resourceVersion = String(revision);
-      return { ok: true, stored: { key, obj: stored, rv: revision } };
+      // The caller hands `obj` over (every caller passes a fresh object), so no copy is made.
+      obj.metadata.resourceVersion = String(revision);
+      return { ok: true, stored: { key, obj, rv: revision } };
     }
     const cur = range?.kvs?.[0];
     return { ok: false, current: cur ? decodeObject(cur) : undefined };

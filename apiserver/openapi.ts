@@ -10,7 +10,8 @@ import { groupVersionPath, type Registry, type ResourceType } from '../api/regis
 import { newNotFound } from '../api/status.js';
 import { serverVersion } from './discovery.js';
 
-function schemaName(rt: ResourceType): string {
+/** The definition name Kubernetes publishes a kind under: `io.k8s.api.core.v1.Pod`. */
+export function schemaName(rt: ResourceType): string {
   const group = rt.group === '' ? 'core' : rt.group.split('.').reverse().join('.');
   return rt.group === '' || !rt.group.includes('.')
     ? `io.k8s.api.${group}.${rt.version}.${rt.kind}`

@@ -317,7 +317,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       checkTypeMeta(t.rt, patched);
       if (patched.metadata.name !== name)
         throw newBadRequest('the name of the object cannot be changed by a patch');
-      w.warnings!.push(...checkSchema(t.rt, patched, w.fieldValidation ?? 'Warn'));
+      w.warnings!.push(...checkSchema(t.rt, patched, w.fieldValidation ?? 'Warn', true));
       return patched;
     });
   };

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import type { Registry, ResourceType } from '../api/registry.js';
 import {
+  type GroupResource,
   isAlreadyExists,
   isNotFound,
   newForbidden,
@@ -23,6 +24,7 @@ import { builtinRegistry } from '../api/types/index.js';
 import { registerDiscovery } from './discovery.js';
 import { EtcdStore } from './etcd.js';
 import { registerOpenAPI } from './openapi.js';
+import { registerOpenAPIV2 } from './openapi-v2.js';
 import { registerResourceRoutes } from './resources.js';
 import { ResourceStore } from './store.js';
 import { strategyFor } from './strategy.js';
@@ -42,6 +44,8 @@ export interface ApiserverConfig {
 
 export const maxBodyBytes = 3 * 1024 * 1024;
 export const defaultNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+/** How long requests in flight may take to finish once the server stops. */
+const shutdownGraceMs = 1_000;
 
 export interface Apiserver {
   app: FastifyInstance;
@@ -72,7 +76,7 @@ export function buildApiserver(
   const nsType = registry.get('', 'v1', 'namespaces')!;
   const caches: WatchCache[] = [];
 
-  const namespaceGuard = async (ns: string) => {
+  const namespaceGuard = async (ns: string, gr: GroupResource, name: string) => {
     const nsStore = stores.get(nsType)!;
     let obj = nsStore.cache.items.get(nsStore.key(undefined, ns))?.obj;
     if (!obj) {
@@ -85,8 +89,8 @@ export function buildApiserver(
     }
     if (obj.metadata.deletionTimestamp) {
       throw newForbidden(
-        { group: '', resource: 'namespaces' },
-        ns,
+        gr,
+        name,
         `unable to create new content in namespace ${ns} because it is being terminated`,
       );
     }
@@ -228,6 +232,7 @@ export function buildApiserver(
 
   registerDiscovery(app, registry);
   registerOpenAPI(app, registry);
+  registerOpenAPIV2(app, registry);
   registerResourceRoutes(app, { registry, stores, logger, bookmarkIntervalMs: config.bookmarkIntervalMs });
 
   const start = async (signal: AbortSignal): Promise<Apiserver> => {
@@ -239,7 +244,12 @@ export function buildApiserver(
     const compactor = runCompactor(etcd, caches, config.compactionIntervalMs, signal, logger);
     await app.listen({ host: config.bindAddress, port: config.port });
     const done = Promise.all([...loops, compactor]).then(async () => {
+      // Requests in flight get a moment to finish. Then every connection goes:
+      // a client may hold one open with no request on it (fetch reconnects
+      // after an aborted watch), and server.close() would wait for it forever.
+      const force = setTimeout(() => app.server.closeAllConnections(), shutdownGraceMs);
       await app.close();
+      clearTimeout(force);
       etcd.close();
     });
     return { app, etcd, stores, done };

@@ -59,8 +59,11 @@ export interface DeleteResult {
   deleted: boolean;
 }
 
-/** Checks that a namespace exists and accepts new objects. */
-export type NamespaceGuard = (namespace: string) => Promise<void>;
+/**
+ * Checks that a namespace exists and accepts new objects; `gr` and `name`
+ * are the object being created, which a Forbidden error names.
+ */
+export type NamespaceGuard = (namespace: string, gr: GroupResource, name: string) => Promise<void>;
 
 export interface ResourceStoreOptions {
   rt: ResourceType;
@@ -172,7 +175,7 @@ export class ResourceStore {
       const want = Number(opts.resourceVersion);
       if (!Number.isInteger(want) || want < 0)
         throw newBadRequest(`invalid resourceVersion "${opts.resourceVersion}"`);
-      rv = (await this.cache.waitFor(want, 3000)) ? this.cache.rv : undefined;
+      rv = (await this.cache.waitUntilFresh(want, 3000)) ? this.cache.rv : undefined;
       if (rv === undefined)
         throw new StatusError(
           504,
@@ -258,7 +261,7 @@ export class ResourceStore {
     this.strategy.prepareForCreate(obj);
     applyDefaults(this.rt, obj);
     validate(this.rt, obj);
-    if (this.rt.namespaced) await this.namespaceGuard(meta.namespace!);
+    if (this.rt.namespaced) await this.namespaceGuard(meta.namespace!, this.gr, meta.name!);
     if (opts.dryRun) return obj;
     for (let attempt = 0; ; attempt++) {
       const res = await this.etcd.create(this.key(meta.namespace, meta.name!), obj);

@@ -122,4 +122,29 @@ describe('WatchCache', () => {
     await expect(waiting).resolves.toBe(true);
     await expect(c.waitFor(10, 20)).resolves.toBe(false);
   });
+
+  it('refuses to watch from a revision it has not reached, which would replay events up to it', () => {
+    const c = newCache();
+    c.apply([put('a', 2)]);
+    expect(() => c.watchFrom(5, recorder().listener)).toThrow(/Too large resource version: 5/);
+    expect(c.listenerCount).toBe(0);
+  });
+
+  it('waitUntilFresh proves a revision made under other prefixes instead of waiting for it', async () => {
+    let writtenSince = false;
+    const etcd = { freshness: async () => ({ revision: 9, writtenSince, count: 1 }) } as unknown as EtcdStore;
+    const c = new WatchCache({
+      etcd,
+      prefix: '/registry/configmaps/',
+      capacity: 10,
+      logger: pino({ level: 'silent' }),
+    });
+    c.apply([put('a', 2)]);
+    await expect(c.waitUntilFresh(9, 1000)).resolves.toBe(true);
+    expect(c.rv).toBe(9);
+    // A write under the prefix that the cache has not seen yet cannot be proved away.
+    writtenSince = true;
+    await expect(c.waitUntilFresh(12, 50)).resolves.toBe(false);
+    expect(c.rv).toBe(9);
+  });
 });

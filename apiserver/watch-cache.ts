@@ -17,7 +17,7 @@
 import type { Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
-import { newResourceExpired } from '../api/status.js';
+import { newResourceExpired, newTimeout } from '../api/status.js';
 import type { EtcdStore, WatchEvent } from './etcd.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -190,10 +190,12 @@ export class WatchCache {
    * Registers a listener for events after `fromRv`, returning the events
    * already in the window after it. Throws Gone if `fromRv` is older than the
    * window. Backlog and registration happen together, so no event is missed
-   * or repeated.
+   * or repeated. `fromRv` must not be ahead of `rv` (wait with
+   * `waitUntilFresh` first): the listener would get events up to it.
    */
   watchFrom(fromRv: number, listener: CacheListener): CacheEvent[] {
     if (this.stopped) throw newResourceExpired('the apiserver is shutting down');
+    if (fromRv > this.rv) throw newTimeout(`Too large resource version: ${fromRv}, current: ${this.rv}`);
     if (fromRv < this.oldestRv) {
       throw newResourceExpired(`too old resource version: ${fromRv} (${this.oldestRv})`);
     }
@@ -215,6 +217,18 @@ export class WatchCache {
 
   get listenerCount(): number {
     return this.listeners.size;
+  }
+
+  /**
+   * Waits until the cache is at `rv` or later; false on timeout. A revision
+   * made by writes under other prefixes only (the resourceVersion of a list
+   * served from etcd, say) never arrives through this prefix's watch, so it
+   * is proved with `syncToLatest` instead of waited for.
+   */
+  async waitUntilFresh(rv: number, timeoutMs: number): Promise<boolean> {
+    if (this.rv >= rv) return true;
+    await this.syncToLatest().catch(() => undefined);
+    return this.rv >= rv || this.waitFor(rv, timeoutMs);
   }
 
   /** Waits until the cache has applied every event up to `rv`; false on timeout. */

@@ -139,6 +139,10 @@ export async function serveWatch(
       const from = Number(rv);
       if (!Number.isInteger(from) || from < 0)
         throw new StatusError(400, 'BadRequest', `invalid resourceVersion "${rv}"`);
+      // A revision this apiserver's cache has not reached yet (written through
+      // another apiserver, or our etcd watch lags): events up to it are not ours to send.
+      await cache.waitUntilFresh(from, 3000);
+      if (closed) return;
       lastRv = from;
       for (const ev of cache.watchFrom(from, listener)) deliver(ev);
     }

@@ -4,13 +4,7 @@
  * gauge read from /metrics.
  */
 import type { KubeObject } from '../api/meta.js';
-import { builtinRegistry } from '../api/types/index.js';
 import { type Api, etcdctl } from './harness.js';
-
-/** True when api/types registers the resource, so tests of optional kinds run only once it exists. */
-export function registered(group: string, version: string, plural: string): boolean {
-  return builtinRegistry.get(group, version, plural) !== undefined;
-}
 
 type Labels = Record<string, string>;
 
@@ -57,7 +51,8 @@ export function statefulSet(name: string, replicas = 1): KubeObject {
 /** Creates `namespace` and returns its name (409 AlreadyExists is fine). */
 export async function ensureNamespace(client: Api, name: string): Promise<string> {
   const res = await client.post('/api/v1/namespaces', namespace(name));
-  if (res.status !== 201 && res.status !== 409) throw new Error(`create namespace ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201 && res.status !== 409)
+    throw new Error(`create namespace ${name}: ${res.status} ${JSON.stringify(res.body)}`);
   return name;
 }
 

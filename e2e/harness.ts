@@ -345,24 +345,27 @@ export interface Apiserver {
 
 /**
  * Starts `node dist/apiserver/main.js` (build first: `npm run build`) on a
- * free 127.0.0.1 port against `etcdServers`, and resolves once GET /readyz
- * answers 200 (20 s at most; the error carries the log tail).
+ * free 127.0.0.1 port (or on `port`, to bring a stopped one back at the same
+ * address) against `etcdServers`, and resolves once GET /readyz answers 200
+ * (20 s at most; the error carries the log tail).
  */
 export async function startApiserver({
   etcdServers,
   extraArgs = [],
   env,
+  port: fixedPort,
 }: {
   etcdServers: string[] | string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  port?: number;
 }): Promise<Apiserver> {
   const main = path.join(repoRoot, 'dist/apiserver/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
   const servers = Array.isArray(etcdServers) ? etcdServers.join(',') : etcdServers;
   const dir = makeTempDir('nanokube-apiserver-');
   const logPath = path.join(dir, 'apiserver.log');
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const args = [
     main,
     '--etcd-servers',
