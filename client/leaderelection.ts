@@ -51,6 +51,12 @@ export interface LeaseClient {
   get(name: string, opts?: { signal?: AbortSignal }): Promise<LeaseObject>;
   create(obj: LeaseObject, opts?: WriteOptions): Promise<LeaseObject>;
   update(obj: LeaseObject, opts?: WriteOptions): Promise<LeaseObject>;
+  /** When present, a follower watches the Lease so that a release wakes it at once. */
+  watch?(opts: {
+    fieldSelector?: string;
+    timeoutSeconds?: number;
+    signal?: AbortSignal;
+  }): AsyncIterable<{ type: string; object: LeaseObject }>;
 }
 
 /** A client for Leases over `rest`. */
@@ -190,10 +196,42 @@ export class LeaderElector {
       this.transition(result === 'held' ? 'follower' : 'candidate');
       let wait = this.o.retryPeriodMs * (1 + Math.random() * (jitterFactor - 1));
       // Wake when the holder's lease runs out rather than up to a retry period later.
-      if (result === 'held') wait = Math.min(wait, Math.max(1, this.expiresAt() - this.o.clock.now()));
-      await this.o.clock.sleep(wait, signal);
+      if (result === 'held') {
+        wait = Math.min(wait, Math.max(1, this.expiresAt() - this.o.clock.now()));
+        await this.sleepUnlessReleased(wait, signal);
+      } else await this.o.clock.sleep(wait, signal);
     }
     return false;
+  }
+
+  /**
+   * Sleeps like `clock.sleep`, but wakes early when a watch on the Lease
+   * shows it released or deleted, so a standby takes over as soon as the
+   * leader steps down cleanly instead of at its next retry.
+   */
+  private async sleepUnlessReleased(ms: number, signal: AbortSignal): Promise<void> {
+    const leases = this.leases.in(this.o.namespace);
+    if (!leases.watch) return this.o.clock.sleep(ms, signal);
+    const wake = new AbortController();
+    const onAbort = () => wake.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const watching = (async () => {
+      const events = leases.watch!({
+        fieldSelector: `metadata.name=${this.o.name}`,
+        timeoutSeconds: Math.ceil(ms / 1000) + 1,
+        signal: wake.signal,
+      });
+      for await (const ev of events) {
+        if (ev.type === 'DELETED' || (ev.type !== 'BOOKMARK' && !ev.object.spec?.holderIdentity)) {
+          wake.abort();
+          return;
+        }
+      }
+    })().catch(() => undefined);
+    await this.o.clock.sleep(ms, wake.signal);
+    wake.abort();
+    signal.removeEventListener('abort', onAbort);
+    await watching;
   }
 
   private async lead(signal: AbortSignal): Promise<ElectionOutcome> {
@@ -341,22 +379,33 @@ export class LeaderElector {
 
   /** Hands the Lease back: empty holder, 1 s duration, so a standby takes it at once. */
   private async release(): Promise<void> {
-    const held = this.held;
+    let held = this.held;
     if (!held) return;
     const now = this.o.clock.now();
     const stamp = microTime(now);
-    const spec: LeaseSpec = {
-      ...held.spec,
-      holderIdentity: '',
-      leaseDurationSeconds: 1,
-      acquireTime: stamp,
-      renewTime: stamp,
-    };
     const { signal, done } = this.attemptSignal(new AbortController().signal, now + this.o.renewDeadlineMs);
     try {
-      this.held = await this.leases.update({ ...held, spec }, { signal });
-      this.observe(spec);
-      this.log.info('released the lease');
+      // A renewal cut short by the stop may still have landed, leaving our copy
+      // stale: on a conflict, re-read and release again while the Lease is ours.
+      for (let attempt = 0; attempt < 3 && held; attempt++) {
+        const spec: LeaseSpec = {
+          ...held.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: stamp,
+          renewTime: stamp,
+        };
+        try {
+          this.held = await this.leases.update({ ...held, spec }, { signal });
+          this.observe(spec);
+          this.log.info('released the lease');
+          return;
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          const current = await this.leases.get(this.o.name, { signal });
+          held = current.spec?.holderIdentity === this.o.identity ? current : undefined;
+        }
+      }
     } catch (err) {
       this.log.warn({ err }, 'could not release the lease');
     } finally {
