@@ -1,0 +1,28 @@
+/**
+ * Every controller the manager can run, by the name `--controllers` uses
+ * (Kubernetes' names). Add a controller by adding its factory here.
+ */
+import type { ControllerFactory } from './controller.js';
+
+export const controllerFactories: Record<string, ControllerFactory> = {};
+
+/**
+ * Resolves `--controllers` as Kubernetes does: `*` is every controller,
+ * `name` enables one, `-name` disables one; later entries win.
+ */
+export function enabledControllers(
+  spec: string[],
+  known: string[] = Object.keys(controllerFactories),
+): string[] {
+  const on = new Set<string>();
+  for (const raw of spec) {
+    const item = raw.trim();
+    if (!item) continue;
+    if (item === '*') for (const n of known) on.add(n);
+    else if (item.startsWith('-')) on.delete(item.slice(1));
+    else on.add(item);
+  }
+  for (const n of on)
+    if (!known.includes(n)) throw new Error(`unknown controller "${n}" (known: ${known.join(', ')})`);
+  return [...on].sort();
+}

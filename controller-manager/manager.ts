@@ -1,0 +1,104 @@
+/**
+ * The controller manager: one informer factory, one event sink and the
+ * enabled controllers, all running only while this process holds the
+ * `kube-controller-manager` Lease in kube-system (or always, without
+ * leader election).
+ */
+
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { builtinRegistry } from '../api/types/index.js';
+import { type Clock, realClock } from '../client/clock.js';
+import { type ConnectFlags, connect } from '../client/connect.js';
+import { EventRecorder, newEventClient } from '../client/events.js';
+import { HealthServer, newMetricsRegistry } from '../client/health.js';
+import { InformerFactory } from '../client/informer.js';
+import { LeaderElector, newLeaseClient } from '../client/leaderelection.js';
+import type { ControllerContext, ControllerManagerConfig } from './controller.js';
+import { controllerFactories, enabledControllers } from './controllers.js';
+
+export interface ManagerConfig extends ControllerManagerConfig {
+  connect: ConnectFlags;
+  controllers: string[];
+  leaderElect: boolean;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  bindAddress: string;
+  /** Health and metrics port; 0 picks a free one. */
+  port: number;
+}
+
+export async function runControllerManager(
+  config: ManagerConfig,
+  { signal, logger, clock = realClock }: { signal: AbortSignal; logger: Logger; clock?: Clock },
+): Promise<void> {
+  const names = enabledControllers(config.controllers);
+  const rest = connect(config.connect, 'nanokube-controller-manager', logger);
+  const metrics = newMetricsRegistry('controller-manager');
+  const health = new HealthServer({
+    bindAddress: config.bindAddress,
+    port: config.port,
+    logger,
+    metrics,
+  });
+  const port = await health.listen();
+  logger.info(
+    { port, controllers: names, leaderElect: config.leaderElect },
+    'controller-manager serving health',
+  );
+
+  const recorders = new Map<string, EventRecorder>();
+  const work = async (leadSignal: AbortSignal) => {
+    const informers = new InformerFactory({ rest, registry: builtinRegistry, logger, clock });
+    const ctx: ControllerContext = {
+      rest,
+      informers,
+      registry: builtinRegistry,
+      logger,
+      clock,
+      metrics,
+      config,
+      recorder: (component) => {
+        let r = recorders.get(component);
+        if (!r) {
+          r = new EventRecorder({ client: newEventClient(rest), component, host: hostname(), clock, logger });
+          recorders.set(component, r);
+        }
+        return r;
+      },
+    };
+    const controllers = names.map((n) => controllerFactories[n](ctx));
+    informers.start(leadSignal);
+    logger.info({ controllers: names }, 'starting controllers');
+    await Promise.all(controllers.map((c) => c.run(leadSignal)));
+    await informers.done();
+    await Promise.all([...recorders.values()].map((r) => r.flush()));
+  };
+
+  try {
+    if (!config.leaderElect) {
+      await work(signal);
+      return;
+    }
+    const elector = new LeaderElector({
+      client: newLeaseClient(rest),
+      namespace: 'kube-system',
+      name: 'kube-controller-manager',
+      identity: `${hostname()}_${randomUUID()}`,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      clock,
+      logger,
+      onStartedLeading: work,
+      onStoppedLeading: () => logger.info('stopped leading'),
+    });
+    const outcome = await elector.run(signal);
+    if (outcome === 'lost') throw new Error('lost the kube-controller-manager lease');
+  } finally {
+    await health.close();
+    rest.close();
+  }
+}
