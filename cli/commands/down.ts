@@ -1,0 +1,40 @@
+/**
+ * `nkctl down`: stops every component `nkctl up` started, newest first, and
+ * removes the kubeconfig context; `--purge` also deletes the cluster's data.
+ * Running it twice is safe.
+ */
+import { rmSync } from 'node:fs';
+import { Command } from 'commander';
+import { removeFromKubeconfig } from '../kubeconfig-file.js';
+import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
+
+export async function down(
+  o: LaunchOptions,
+  opts: { purge?: boolean; kubeconfig?: string },
+  out = process.stdout,
+): Promise<void> {
+  let stopped = 0;
+  for (const spec of [...components(o)].reverse()) {
+    if (await stopComponent(o, spec)) {
+      out.write(`stopped ${spec.name}\n`);
+      stopped++;
+    }
+  }
+  if (opts.purge) {
+    rmSync(o.home, { recursive: true, force: true });
+    removeFromKubeconfig(opts.kubeconfig, 'nanokube');
+    out.write(`removed ${o.home} and the nanokube context\n`);
+  }
+  if (stopped === 0 && !opts.purge) out.write('nanokube is not running\n');
+}
+
+export function newDownCommand(): Command {
+  return new Command('down')
+    .description(
+      'Stop the one-host cluster started by `nkctl up`. Keeps its data unless --purge. Safe to run twice.',
+    )
+    .option('--purge', 'also delete the cluster data, logs and the nanokube kubeconfig context')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await down(defaultLaunchOptions(), cmd.optsWithGlobals() as { purge?: boolean; kubeconfig?: string });
+    });
+}

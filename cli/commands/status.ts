@@ -1,0 +1,33 @@
+/**
+ * `nkctl status`: each component of the one-host cluster, its PID and
+ * whether its health endpoint answers. Exit code 0 when all are healthy.
+ */
+import { Command } from 'commander';
+import { components, defaultLaunchOptions, healthy, type LaunchOptions, runningPid } from '../launcher.js';
+import { printTable } from '../table.js';
+
+export async function status(o: LaunchOptions, out = process.stdout): Promise<boolean> {
+  const rows: string[][] = [];
+  let ok = true;
+  for (const spec of components(o)) {
+    const pid = runningPid(o, spec);
+    const good = pid !== undefined && (await healthy(spec.healthUrl));
+    ok &&= good;
+    rows.push([
+      spec.name,
+      pid ? String(pid) : '-',
+      pid ? (good ? 'healthy' : 'unhealthy') : 'stopped',
+      spec.healthUrl,
+    ]);
+  }
+  printTable(out, ['COMPONENT', 'PID', 'STATUS', 'HEALTH'], rows);
+  return ok;
+}
+
+export function newStatusCommand(): Command {
+  return new Command('status')
+    .description('Show the health of each component of the one-host cluster. Changes nothing.')
+    .action(async () => {
+      if (!(await status(defaultLaunchOptions()))) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,77 @@
+/**
+ * `nkctl up`: starts a one-host cluster (etcd, apiserver, controller-manager
+ * and the other components as they exist) as separate processes, waits for
+ * each to be healthy, and writes a kubeconfig. Running it again is safe: what
+ * runs is reused, and it says so.
+ */
+import { execFileSync } from 'node:child_process';
+import { Command } from 'commander';
+import { kubeconfigYaml } from '../../client/kubeconfig.js';
+import { mergeKubeconfig } from '../kubeconfig-file.js';
+import {
+  components,
+  defaultLaunchOptions,
+  healthy,
+  type LaunchOptions,
+  runningPid,
+  startComponent,
+  waitReady,
+} from '../launcher.js';
+import { newProgress } from '../progress.js';
+
+export interface UpOptions {
+  kubeconfig?: string;
+}
+
+function have(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout): Promise<void> {
+  const progress = newProgress();
+  if (!have('etcd')) {
+    throw new Error(
+      "etcd is not installed: nanokube keeps the cluster state in etcd. Run `bash deploy/setup.sh` (it installs etcd-server from Debian's packages), then `nkctl up` again.",
+    );
+  }
+  let started = 0;
+  for (const spec of components(o)) {
+    const pid = runningPid(o, spec);
+    if (pid && (await healthy(spec.healthUrl))) {
+      progress.info(`${spec.name} is already running (pid ${pid})`);
+      continue;
+    }
+    await progress.step(
+      `starting ${spec.name}`,
+      async () => {
+        const newPid = pid ?? startComponent(o, spec);
+        await waitReady(o, spec, newPid);
+        return newPid;
+      },
+      (p) => `${spec.name} is running (pid ${p})`,
+    );
+    started++;
+  }
+  const server = `http://127.0.0.1:${o.apiPort}`;
+  const path = mergeKubeconfig(opts.kubeconfig, kubeconfigYaml({ server, name: 'nanokube' }), 'nanokube');
+  out.write(
+    started === 0
+      ? `nanokube is already up. kubeconfig: ${path} (context nanokube)\n`
+      : `nanokube is up. Logs: ${o.home}/logs. kubeconfig: ${path} (context nanokube)\n\nTry:\n  kubectl --context nanokube get nodes\n  kubectl --context nanokube get pods -A\nStop it with: nkctl down\n`,
+  );
+}
+
+export function newUpCommand(): Command {
+  return new Command('up')
+    .description(
+      'Start a one-host cluster here (etcd, apiserver, controllers, node) and write a kubeconfig. Safe to run twice.',
+    )
+    .action(async (_opts: UpOptions, cmd: Command) => {
+      await up(defaultLaunchOptions(), cmd.optsWithGlobals() as UpOptions);
+    });
+}

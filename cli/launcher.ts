@@ -1,0 +1,222 @@
+/**
+ * The one-host launcher behind `nkctl up/down/status`: each component is a
+ * separate child process in its own session (it outlives the terminal), with
+ * its log in `<home>/logs/NAME.log`, its PID in `<home>/run/NAME.pid`, and a
+ * health URL that says when it is ready. Starting is idempotent: a component
+ * whose PID file names a live process running the same command is reused.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LaunchOptions {
+  /** State, logs and PID files; default ~/.nanokube. */
+  home: string;
+  etcdPort: number;
+  apiPort: number;
+  /** Health and metrics port of the controller-manager. */
+  controllerManagerPort: number;
+  nodeName: string;
+}
+
+export interface ComponentSpec {
+  name: string;
+  /** Executable and arguments. */
+  command: string;
+  args: string[];
+  /** What identifies our process in /proc/PID/cmdline (so a reused PID is not mistaken for ours). */
+  marker: string;
+  healthUrl: string;
+  /** Seconds to wait for health after start. */
+  readyTimeout: number;
+}
+
+/** The repository root (dist/cli/launcher.js → ../..). */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const dist = (p: string) => join(repoRoot, 'dist', p);
+
+export function defaultLaunchOptions(env: NodeJS.ProcessEnv = process.env): LaunchOptions {
+  const home = env.NANOKUBE_HOME ?? join(env.HOME ?? '/root', '.nanokube');
+  return {
+    home,
+    etcdPort: Number(env.NANOKUBE_ETCD_PORT ?? 2379),
+    apiPort: Number(env.NANOKUBE_API_PORT ?? 6443),
+    controllerManagerPort: Number(env.NANOKUBE_CONTROLLER_MANAGER_PORT ?? 10257),
+    nodeName: env.NANOKUBE_NODE_NAME ?? hostname().toLowerCase(),
+  };
+}
+
+/** The components of a one-host cluster, in start order. */
+export function components(o: LaunchOptions): ComponentSpec[] {
+  const etcdUrl = `http://127.0.0.1:${o.etcdPort}`;
+  const master = `http://127.0.0.1:${o.apiPort}`;
+  const specs: ComponentSpec[] = [
+    {
+      name: 'etcd',
+      command: 'etcd',
+      args: [
+        '--name',
+        'nanokube',
+        '--data-dir',
+        join(o.home, 'etcd'),
+        '--listen-client-urls',
+        etcdUrl,
+        '--advertise-client-urls',
+        etcdUrl,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${o.etcdPort + 1}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${o.etcdPort + 1}`,
+        '--initial-cluster',
+        `nanokube=http://127.0.0.1:${o.etcdPort + 1}`,
+      ],
+      marker: join(o.home, 'etcd'),
+      healthUrl: `${etcdUrl}/health`,
+      readyTimeout: 20,
+    },
+    {
+      name: 'apiserver',
+      command: process.execPath,
+      args: [
+        dist('apiserver/main.js'),
+        '--etcd-servers',
+        etcdUrl,
+        '--bind-address',
+        '127.0.0.1',
+        '--port',
+        String(o.apiPort),
+      ],
+      marker: 'apiserver/main.js',
+      healthUrl: `${master}/readyz`,
+      readyTimeout: 30,
+    },
+    {
+      name: 'controller-manager',
+      command: process.execPath,
+      args: [
+        dist('controller-manager/main.js'),
+        '--master',
+        master,
+        '--bind-address',
+        '127.0.0.1',
+        '--secure-port',
+        '10257',
+      ],
+      marker: 'controller-manager/main.js',
+      healthUrl: 'http://127.0.0.1:10257/healthz',
+      readyTimeout: 30,
+    },
+  ];
+  return specs;
+}
+
+function pidFile(o: LaunchOptions, name: string): string {
+  return join(o.home, 'run', `${name}.pid`);
+}
+
+export function logFile(o: LaunchOptions, name: string): string {
+  return join(o.home, 'logs', `${name}.log`);
+}
+
+/** The PID of our running process for this component, if there is one. */
+export function runningPid(o: LaunchOptions, spec: ComponentSpec): number | undefined {
+  const file = pidFile(o, spec.name);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return cmdline.includes(spec.marker) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function healthy(url: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the component in its own session, logging to its file; returns its PID. */
+export function startComponent(o: LaunchOptions, spec: ComponentSpec): number {
+  mkdirSync(join(o.home, 'run'), { recursive: true });
+  mkdirSync(join(o.home, 'logs'), { recursive: true });
+  const log = logFile(o, spec.name);
+  const fd = openSync(log, 'a');
+  writeFileSync(fd, `--- ${new Date().toISOString()} ${spec.command} ${spec.args.join(' ')}\n`);
+  const child = spawn(spec.command, spec.args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, CI: 'true' },
+  });
+  closeSync(fd);
+  child.unref();
+  if (!child.pid) throw new Error(`could not start ${spec.name} (${spec.command})`);
+  writeFileSync(pidFile(o, spec.name), `${child.pid}\n`);
+  return child.pid;
+}
+
+/** Waits until the health URL answers; throws with the log's tail if the process dies or time runs out. */
+export async function waitReady(o: LaunchOptions, spec: ComponentSpec, pid: number): Promise<void> {
+  const deadline = Date.now() + spec.readyTimeout * 1000;
+  for (;;) {
+    if (await healthy(spec.healthUrl)) return;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive || Date.now() > deadline) {
+      const tail = existsSync(logFile(o, spec.name))
+        ? readFileSync(logFile(o, spec.name), 'utf8').trimEnd().split('\n').slice(-15).join('\n')
+        : '';
+      throw new Error(
+        `${spec.name} ${alive ? 'did not become ready' : 'exited'} (${spec.healthUrl}); last lines of ${logFile(o, spec.name)}:\n${tail}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Stops a component: SIGTERM to its process group, then SIGKILL after `graceMs`. */
+export async function stopComponent(
+  o: LaunchOptions,
+  spec: ComponentSpec,
+  graceMs = 10_000,
+): Promise<boolean> {
+  const pid = runningPid(o, spec);
+  rmSync(pidFile(o, spec.name), { force: true });
+  if (!pid) return false;
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, s);
+    } catch {
+      try {
+        process.kill(pid, s);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  signal('SIGKILL');
+  return true;
+}

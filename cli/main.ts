@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/** nkctl: the nanokube CLI. Cluster lifecycle here (up, down, status) and kubectl-like verbs. */
+import { Command } from 'commander';
+import { newDownCommand } from './commands/down.js';
+import { newGetCommand } from './commands/get.js';
+import { newStatusCommand } from './commands/status.js';
+import { newUpCommand } from './commands/up.js';
+import { newVersionCommand } from './commands/version.js';
+import { errorLine } from './context.js';
+
+const program = new Command('nkctl')
+  .description(
+    'nkctl controls nanokube clusters: start one here (up), and read and change objects in any cluster.',
+  )
+  .option('--kubeconfig <file>', 'kubeconfig file (default $KUBECONFIG or ~/.kube/config)')
+  .option('--context <name>', 'kubeconfig context to use')
+  .option('-n, --namespace <ns>', 'namespace for this request')
+  .option('-s, --server <url>', 'apiserver URL, bypassing the kubeconfig')
+  .showHelpAfterError(false)
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program.addCommand(newUpCommand());
+program.addCommand(newDownCommand());
+program.addCommand(newStatusCommand());
+program.addCommand(newGetCommand());
+program.addCommand(newVersionCommand());
+
+program.exitOverride();
+for (const c of program.commands) c.exitOverride();
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const e = err as { code?: string; exitCode?: number };
+  if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+    process.exit(0);
+  if (typeof e.code === 'string' && e.code.startsWith('commander.'))
+    process.exit(e.exitCode && e.exitCode !== 1 ? e.exitCode : 2);
+  process.stderr.write(`${errorLine(err).split('\n')[0]}\n`);
+  if (!(err instanceof Error) || !/last lines of/.test(err.message)) process.exit(1);
+  process.stderr.write(`${err.message.split('\n').slice(1).join('\n')}\n`);
+  process.exit(1);
+}

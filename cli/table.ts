@@ -1,0 +1,19 @@
+/** Columns like kubectl's: left-aligned, three spaces apart, no trailing spaces. */
+export function formatTable(header: string[], rows: (string | number)[][]): string {
+  const all = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return (
+    all
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+          .join('   ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+export function printTable(out: NodeJS.WritableStream, header: string[], rows: (string | number)[][]): void {
+  out.write(formatTable(header, rows));
+}
