@@ -23,6 +23,8 @@ export interface CliContext {
   /** The namespace from -n, else the context's. */
   namespace: string;
   resource(type: string): ResourceType;
+  /** The resource serving a kind, as a manifest names it. */
+  resourceForKind(group: string, kind: string): ResourceType;
   client(rt: ResourceType, namespace?: string): ResourceClient;
 }
 
@@ -43,6 +45,11 @@ export function cliContext(cmd: Command): CliContext {
     resource(type) {
       const rt = builtinRegistry.resolve(type);
       if (!rt) throw new CliError(`the server doesn't have a resource type "${type}"`);
+      return rt;
+    },
+    resourceForKind(group, kind) {
+      const rt = builtinRegistry.byKind(group, kind);
+      if (!rt) throw new CliError(`no matches for kind "${kind}" in group "${group}"`);
       return rt;
     },
     client(rt, ns) {

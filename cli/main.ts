@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 /** nkctl: the nanokube CLI. Cluster lifecycle here (up, down, status) and kubectl-like verbs. */
 import { Command } from 'commander';
+import { newApiResourcesCommand } from './commands/api-resources.js';
+import { newCreateCommand } from './commands/create.js';
+import { newDeleteCommand } from './commands/delete.js';
 import { newDownCommand } from './commands/down.js';
 import { newGetCommand } from './commands/get.js';
+import { newAnnotateCommand, newLabelCommand } from './commands/label.js';
+import { newScaleCommand } from './commands/scale.js';
 import { newStatusCommand } from './commands/status.js';
 import { newUpCommand } from './commands/up.js';
 import { newVersionCommand } from './commands/version.js';
@@ -23,6 +28,12 @@ program.addCommand(newUpCommand());
 program.addCommand(newDownCommand());
 program.addCommand(newStatusCommand());
 program.addCommand(newGetCommand());
+program.addCommand(newCreateCommand());
+program.addCommand(newDeleteCommand());
+program.addCommand(newLabelCommand());
+program.addCommand(newAnnotateCommand());
+program.addCommand(newScaleCommand());
+program.addCommand(newApiResourcesCommand());
 program.addCommand(newVersionCommand());
 
 program.exitOverride();

@@ -66,6 +66,50 @@ describe('nkctl', () => {
     expect(y.stdout).toMatch(/^kind: Namespace$/m);
   });
 
+  it('create -f from stdin, label, annotate, scale, delete', async () => {
+    const manifest = [
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nk1, labels: {app: demo}}\ndata: {a: "1"}',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nk2, labels: {app: demo}}',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: busybox}]}',
+    ].join('\n---\n');
+    const c = await run(process.execPath, [nkctlJs, 'create', '-f', '-'], { env, input: manifest });
+    expect(c.stdout).toBe('configmap/nk1 created\nconfigmap/nk2 created\ndeployment.apps/web created\n');
+    const again = await run(process.execPath, [nkctlJs, 'create', '-f', '-'], { env, input: manifest });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('Error from server (AlreadyExists): configmaps "nk1" already exists');
+
+    expect((await nkctl(['label', 'configmap', 'nk1', 'tier=web'])).stdout).toBe('configmap/nk1 labeled\n');
+    const refused = await nkctl(['label', 'cm', 'nk1', 'tier=db']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe("error: 'tier' already has a value (web), and --overwrite is false");
+    expect((await nkctl(['label', 'cm/nk1', 'tier=db', '--overwrite'])).code).toBe(0);
+    expect((await nkctl(['annotate', 'cm', 'nk1', 'note=hi'])).stdout).toBe('configmap/nk1 annotated\n');
+    expect((await nkctl(['label', 'cm', 'nk1', 'tier-'])).code).toBe(0);
+    const shown = JSON.parse((await nkctl(['get', 'cm', 'nk1', '-o', 'json'])).stdout);
+    expect(shown.metadata.labels).toEqual({ app: 'demo' });
+    expect(shown.metadata.annotations).toEqual({ note: 'hi' });
+
+    expect((await nkctl(['scale', 'deployment/web', '--replicas', '3'])).stdout).toBe(
+      'deployment.apps/web scaled\n',
+    );
+    expect(JSON.parse((await nkctl(['get', 'deploy', 'web', '-o', 'json'])).stdout).spec.replicas).toBe(3);
+
+    expect((await nkctl(['delete', 'cm', 'nk1'])).stdout).toBe('configmap "nk1" deleted\n');
+    const gone = await nkctl(['get', 'cm', 'nk1']);
+    expect(gone.stderr.trim()).toBe('Error from server (NotFound): configmaps "nk1" not found');
+    expect((await nkctl(['delete', 'cm', '-l', 'app=demo'])).stdout).toBe('configmap "nk2" deleted\n');
+    const missing = await nkctl(['delete', 'cm', 'nk2']);
+    expect(missing.code).toBe(1);
+    expect((await nkctl(['delete', 'cm', 'nk2', '--ignore-not-found'])).code).toBe(0);
+  });
+
+  it('api-resources lists what discovery offers', async () => {
+    const r = await nkctl(['api-resources']);
+    expect(r.stdout.split('\n')[0]).toMatch(/^NAME\s+SHORTNAMES\s+APIVERSION\s+NAMESPACED\s+KIND$/);
+    expect(r.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
+    expect(r.stdout).toMatch(/^nodes\s+no\s+v1\s+false\s+Node$/m);
+  });
+
   it.each([
     {
       name: 'not found',
