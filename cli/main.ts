@@ -2,8 +2,10 @@
 /** nkctl: the nanokube CLI. Cluster lifecycle here (up, down, status) and kubectl-like verbs. */
 import { Command } from 'commander';
 import { newApiResourcesCommand } from './commands/api-resources.js';
+import { newConfigCommand } from './commands/config.js';
 import { newCreateCommand } from './commands/create.js';
 import { newDeleteCommand } from './commands/delete.js';
+import { newDescribeCommand } from './commands/describe.js';
 import { newDownCommand } from './commands/down.js';
 import { newGetCommand } from './commands/get.js';
 import { newAnnotateCommand, newLabelCommand } from './commands/label.js';
@@ -28,12 +30,14 @@ program.addCommand(newUpCommand());
 program.addCommand(newDownCommand());
 program.addCommand(newStatusCommand());
 program.addCommand(newGetCommand());
+program.addCommand(newDescribeCommand());
 program.addCommand(newCreateCommand());
 program.addCommand(newDeleteCommand());
 program.addCommand(newLabelCommand());
 program.addCommand(newAnnotateCommand());
 program.addCommand(newScaleCommand());
 program.addCommand(newApiResourcesCommand());
+program.addCommand(newConfigCommand());
 program.addCommand(newVersionCommand());
 
 program.exitOverride();

@@ -110,6 +110,51 @@ describe('nkctl', () => {
     expect(r.stdout).toMatch(/^nodes\s+no\s+v1\s+false\s+Node$/m);
   });
 
+  it('describe shows metadata, fields and the Events about the object', async () => {
+    const cm = await run(process.execPath, [nkctlJs, 'create', '-f', '-'], {
+      env,
+      input:
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: described, labels: {app: d}}\ndata: {greeting: hello}',
+    });
+    expect(cm.code).toBe(0);
+    const got = JSON.parse((await nkctl(['get', 'cm', 'described', '-o', 'json'])).stdout);
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'described.1' },
+      involvedObject: { kind: 'ConfigMap', namespace: 'default', name: 'described', uid: got.metadata.uid },
+      reason: 'Checked',
+      message: 'looked at it',
+      type: 'Normal',
+      count: 2,
+      source: { component: 'tester' },
+      firstTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
+    expect(
+      (await run(process.execPath, [nkctlJs, 'create', '-f', '-'], { env, input: JSON.stringify(event) }))
+        .code,
+    ).toBe(0);
+    const d = await nkctl(['describe', 'cm', 'described']);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toMatch(/^Name:\s+described$/m);
+    expect(d.stdout).toMatch(/^Labels:\s+app=d$/m);
+    expect(d.stdout).toMatch(/^\s+Greeting:\s+hello$/m);
+    expect(d.stdout).toMatch(/^\s+Normal\s+Checked\s+\S+ \(x2\)\s+tester\s+looked at it$/m);
+  });
+
+  it('config lists and switches contexts', async () => {
+    const g = await nkctl(['config', 'get-contexts']);
+    expect(g.stdout).toMatch(/^\*\s+nanokube\s+nanokube\s+nanokube\s+default$/m);
+    expect((await nkctl(['config', 'current-context'])).stdout).toBe('nanokube\n');
+    expect((await nkctl(['config', 'use-context', 'nanokube'])).stdout).toBe(
+      'Switched to context "nanokube".\n',
+    );
+    const bad = await nkctl(['config', 'use-context', 'nope']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe('error: no context exists with the name: "nope"');
+  });
+
   it.each([
     {
       name: 'not found',
