@@ -3,7 +3,20 @@
  * the object shape every kind shares.
  */
 import type { Static } from '@sinclair/typebox';
-import { Bool, Int64, List, Open, Str, StrMap, Struct, T, Time } from './schema.js';
+import {
+  AtomicList,
+  Bool,
+  Int64,
+  List,
+  MapList,
+  Open,
+  SetList,
+  Str,
+  StrMap,
+  Struct,
+  T,
+  Time,
+} from './schema.js';
 
 export const OwnerReference = Struct(
   {
@@ -51,9 +64,11 @@ export const ObjectMeta = Struct(
     ),
     labels: StrMap('Key/value pairs for selecting and grouping objects.'),
     annotations: StrMap('Key/value pairs for tools and people; not used for selection.'),
-    ownerReferences: List(OwnerReference, 'Objects this one depends on.'),
-    finalizers: List(Str(), 'Names of things that must finish before the object is removed.'),
-    managedFields: List(ManagedFieldsEntry, 'Which manager owns which fields (server-side apply).'),
+    ownerReferences: MapList(OwnerReference, ['uid'], 'Objects this one depends on.'),
+    finalizers: SetList(Str(), 'Names of things that must finish before the object is removed.', {
+      merge: true,
+    }),
+    managedFields: AtomicList(ManagedFieldsEntry, 'Which manager owns which fields (server-side apply).'),
   },
   'Standard object metadata: name, namespace, labels, versioning and ownership.',
 );

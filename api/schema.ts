@@ -60,3 +60,47 @@ FormatRegistry.Set('date-time', (v) => rfc3339.test(v));
 for (const f of ['int-or-string', 'quantity', 'byte', 'int32', 'int64', 'double', 'name']) {
   if (!FormatRegistry.Has(f)) FormatRegistry.Set(f, () => true);
 }
+
+// List semantics, published as Kubernetes publishes them: the list type and
+// keys drive server-side apply, the patch strategy and merge key drive
+// strategic merge patch, and kubectl reads both from the OpenAPI document.
+
+/** A list of objects identified by `keys`; a strategic merge patch merges items by the first key. */
+export const MapList = <S extends TSchema>(
+  items: S,
+  keys: string[],
+  description?: string,
+  opts: { mergeKey?: string; retainKeys?: boolean; noPatchMerge?: boolean } = {},
+) =>
+  T.Array(items, {
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': keys,
+    ...(opts.noPatchMerge
+      ? {}
+      : {
+          'x-kubernetes-patch-merge-key': opts.mergeKey ?? keys[0],
+          'x-kubernetes-patch-strategy': opts.retainKeys ? 'merge,retainKeys' : 'merge',
+        }),
+    ...(description ? { description } : {}),
+  });
+
+/** A list of unique scalars; with `merge`, a strategic merge patch adds to it instead of replacing it. */
+export const SetList = <S extends TSchema>(items: S, description?: string, opts: { merge?: boolean } = {}) =>
+  T.Array(items, {
+    'x-kubernetes-list-type': 'set',
+    ...(opts.merge ? { 'x-kubernetes-patch-strategy': 'merge' } : {}),
+    ...(description ? { description } : {}),
+  });
+
+/** A list that is always replaced whole, by patches and by apply. */
+export const AtomicList = <S extends TSchema>(items: S, description?: string) =>
+  T.Array(items, { 'x-kubernetes-list-type': 'atomic', ...(description ? { description } : {}) });
+
+/**
+ * A struct whose members are alternatives (a deployment strategy, a volume
+ * source): a patch that sets one member clears the others it does not name.
+ */
+export const RetainKeys = <S extends TSchema>(schema: S): S => ({
+  ...schema,
+  'x-kubernetes-patch-strategy': 'retainKeys',
+});

@@ -16,6 +16,7 @@ export const servedSubresources: Record<
   binding: { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] },
   eviction: { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
   finalize: { group: '', version: '', verbs: ['update'] },
+  log: { group: '', version: '', verbs: ['get'] },
 };
 
 const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

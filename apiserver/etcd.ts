@@ -306,6 +306,39 @@ export class EtcdStore {
     return watcher;
   }
 
+  // ---- raw keys, for records that are not API objects (allocations) ----
+
+  /** Creates `key` with `value` only if absent; false if it exists. */
+  async createKey(key: string, value: string): Promise<boolean> {
+    const k = enc(key);
+    const res = await this.client.kv.txn({
+      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: k, value: enc(value) } }],
+    });
+    return res.succeeded;
+  }
+
+  async deleteKey(key: string): Promise<void> {
+    await this.client.kv.deleteRange({ key: enc(key) });
+  }
+
+  /** Deletes `key` if its current value passes `test`, compare-and-swap on its revision. */
+  async deleteKeyIfValue(key: string, test: (value: string) => boolean): Promise<boolean> {
+    const res = await this.client.kv.range({ key: enc(key) });
+    const kv = res.kvs[0];
+    if (!kv || !test(kv.value.toString('utf8'))) return false;
+    const del = await this.client.kv.txn({
+      compare: [{ key: enc(key), target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }],
+      success: [{ request_delete_range: { key: enc(key) } }],
+    });
+    return del.succeeded;
+  }
+
+  async listKeys(prefix: string): Promise<{ key: string; value: string }[]> {
+    const res = await this.client.kv.range({ key: enc(prefix), range_end: prefixEnd(prefix) });
+    return res.kvs.map((kv) => ({ key: kv.key.toString('utf8'), value: kv.value.toString('utf8') }));
+  }
+
   async compact(revision: number): Promise<void> {
     await this.client.kv.compact({ revision, physical: false });
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** nk-apiserver: parses flags and runs the apiserver until SIGINT/SIGTERM. */
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { Command } from 'commander';
 import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
 import { type ApiserverConfig, buildApiserver } from './server.js';
@@ -13,12 +14,31 @@ const program = new Command('nk-apiserver')
   .option('--secure-port <port>', 'HTTPS port; needs --tls-cert-file and --tls-private-key-file')
   .option('--tls-cert-file <file>', 'serving certificate (PEM)')
   .option('--tls-private-key-file <file>', 'serving key (PEM)')
+  .option(
+    '--advertise-address <ip>',
+    'address pods and other hosts reach this apiserver on (the kubernetes Endpoints)',
+  )
   .option('--service-cluster-ip-range <cidr>', 'service IP range', '10.96.0.0/16')
   .option('--service-node-port-range <range>', 'node port range', '30000-32767')
   .option('--default-watch-cache-size <n>', 'events kept per resource for resuming watches', '10000')
   .option('--etcd-compaction-interval <duration>', 'how often to compact etcd (0 disables)', '5m')
   .option('--watch-bookmark-interval <duration>', 'how often watches that allow bookmarks get one', '60s')
   .option('--log-level <level>', 'pino log level', 'info');
+
+/** The given address; else the bind address unless loopback; else the host's first non-loopback IPv4 for 0.0.0.0. */
+function advertiseAddress(given: string | undefined, bind: string): string | undefined {
+  if (given) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(given))
+      flagError('--advertise-address', `"${given}" is not an IPv4 address`);
+    return given;
+  }
+  if (bind.startsWith('127.') || bind === 'localhost' || bind === '::1') return undefined;
+  if (bind !== '0.0.0.0') return bind;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
 
 function toConfig(o: Record<string, string>): ApiserverConfig {
   const etcdServers = o.etcdServers
@@ -56,6 +76,7 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     tls,
     serviceClusterIPRange: o.serviceClusterIpRange,
     serviceNodePortRange: o.serviceNodePortRange,
+    advertiseAddress: advertiseAddress(o.advertiseAddress, o.bindAddress),
     watchCacheSize: cacheSize,
     compactionIntervalMs: parseDuration('--etcd-compaction-interval', o.etcdCompactionInterval),
     bookmarkIntervalMs: Math.max(100, parseDuration('--watch-bookmark-interval', o.watchBookmarkInterval)),

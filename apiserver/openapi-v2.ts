@@ -24,7 +24,19 @@ export interface SchemaV2 {
   items?: SchemaV2;
   required?: string[];
   'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
+  'x-kubernetes-patch-strategy'?: string;
+  'x-kubernetes-patch-merge-key'?: string;
+  'x-kubernetes-list-type'?: string;
+  'x-kubernetes-list-map-keys'?: string[];
 }
+
+/** The list and patch extensions kubectl reads for apply and patch, copied as they are. */
+const listExtensions = [
+  'x-kubernetes-patch-strategy',
+  'x-kubernetes-patch-merge-key',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+] as const;
 
 export const protobufMediaType = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
 
@@ -37,6 +49,7 @@ export const protobufMediaType = 'application/com.github.proto-openapi.spec.v2@v
 export function toSchemaV2(s: TSchema): SchemaV2 {
   const out: SchemaV2 = {};
   if (s.description) out.description = s.description;
+  for (const ext of listExtensions) if (s[ext] !== undefined) (out as Record<string, unknown>)[ext] = s[ext];
   if (s['x-kubernetes-int-or-string']) {
     return { ...out, type: 'string', format: s.format === 'quantity' ? 'quantity' : 'int-or-string' };
   }
@@ -154,10 +167,10 @@ function schemaMessage(s: SchemaV2): Message {
     for (const [k, v] of Object.entries(s.properties)) props.message(1, named(k, schemaMessage(v)));
     m.message(f.properties, props);
   }
-  const gvk = s['x-kubernetes-group-version-kind'];
-  if (gvk) {
-    const any = new Message().string(field.any.yaml, toYaml(gvk));
-    m.message(f.vendorExtension, named('x-kubernetes-group-version-kind', any));
+  for (const ext of [...listExtensions, 'x-kubernetes-group-version-kind'] as const) {
+    const value = s[ext];
+    if (value === undefined) continue;
+    m.message(f.vendorExtension, named(ext, new Message().string(field.any.yaml, toYaml(value))));
   }
   return m;
 }

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { newBadRequest, newNotAcceptable, newUnsupportedMediaType } from '../api/status.js';
+import { decodeProtobuf, protobufMediaType } from './protobuf.js';
 
 export interface ResourcePath {
   namespace?: string;
@@ -112,10 +113,11 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   return t;
 }
 
-/** Decodes a request body as JSON or YAML by content type. */
+/** Decodes a request body as JSON, YAML or Kubernetes protobuf by content type. */
 export function decodeBody(body: Buffer | undefined, contentType: string | undefined): unknown {
   const type = mediaType(contentType);
   if (!body || body.length === 0) throw newBadRequest('the request body is empty');
+  if (type === protobufMediaType) return decodeProtobuf(body);
   const text = body.toString('utf8');
   const yaml = type === 'application/yaml' || type === 'application/apply-patch+yaml';
   const json = type === '' || type === 'application/json' || type.endsWith('+json');

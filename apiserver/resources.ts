@@ -16,14 +16,14 @@ import {
   newNotFound,
   StatusError,
 } from '../api/status.js';
-import { checkSchema, checkTypeMeta, parseFieldValidation } from './admission.js';
+import { parseFieldValidation } from './admission.js';
 import { servedSubresources } from './discovery.js';
-import { jsonPatch, mergePatch } from './patch.js';
+import { proxyPodLog } from './kubelet-proxy.js';
+import { fieldManagerOf, managed, type Target as PatchTarget, patchResource, scaleOf } from './patching.js';
 import {
   decodeBody,
   negotiate,
   parseResourcePath,
-  patchTypeOf,
   queryBool,
   queryInt,
   type Representation,
@@ -43,9 +43,7 @@ export interface ResourceRoutesOptions {
   bookmarkIntervalMs: number;
 }
 
-interface Target {
-  rt: ResourceType;
-  store: ResourceStore;
+interface Target extends PatchTarget {
   path: ResourcePath;
 }
 
@@ -89,28 +87,6 @@ function writeOptions(query: Query): WriteOptions {
     dryRun: dryRun === 'All',
     fieldValidation: parseFieldValidation(query.fieldValidation),
     warnings: [],
-  };
-}
-
-function scaleOf(obj: KubeObject) {
-  const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
-  const status = (obj.status ?? {}) as { replicas?: number };
-  const selector = Object.entries(spec.selector?.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const m = obj.metadata;
-  return {
-    kind: 'Scale',
-    apiVersion: 'autoscaling/v1',
-    metadata: {
-      name: m.name,
-      namespace: m.namespace,
-      uid: m.uid,
-      resourceVersion: m.resourceVersion,
-      creationTimestamp: m.creationTimestamp,
-    },
-    spec: { replicas: spec.replicas ?? 0 },
-    status: { replicas: status.replicas ?? 0, selector },
   };
 }
 
@@ -180,7 +156,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     if (!path.name) {
       if (method === 'GET') return list(req, reply, t, ns, query);
       if (method === 'POST') {
-        const w = writeOptions(query);
+        const w = managed(writeOptions(query), rt, fieldManagerOf(req, query));
         const created = await store.create(
           ns,
           decodeBody(req.body as Buffer, req.headers['content-type']),
@@ -205,7 +181,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       case 'GET':
         return sendObject(reply, rt, await store.get(ns, name), negotiate(req.headers.accept), query);
       case 'PUT': {
-        const w = writeOptions(query);
+        const w = managed(writeOptions(query), rt, fieldManagerOf(req, query));
         const updated = await store.update(
           ns,
           name,
@@ -218,9 +194,9 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       }
       case 'PATCH': {
         const w = writeOptions(query);
-        const patched = await patch(req, t, ns, name, undefined, w);
+        const res = await patchResource(req, t, ns, name, undefined, w, query);
         sendWarnings(reply, w.warnings!);
-        return sendObject(reply, rt, patched, negotiate(req.headers.accept), query);
+        return sendObject(reply, rt, res.obj, negotiate(req.headers.accept), query, res.created ? 201 : 200);
       }
       case 'DELETE': {
         const del = deleteOptions(req, query);
@@ -287,41 +263,6 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       .send(`${head}${res.entries.map(entryJson).join(',')}]}`);
   };
 
-  const patch = async (
-    req: FastifyRequest,
-    t: Target,
-    ns: string | undefined,
-    name: string,
-    subresource: string | undefined,
-    w: WriteOptions,
-  ) => {
-    const type = patchTypeOf(req.headers['content-type']);
-    if (type === 'apply' || type === 'strategic') {
-      throw new StatusError(
-        415,
-        'UnsupportedMediaType',
-        `the ${type === 'apply' ? 'apply' : 'strategic merge'} patch type is not supported yet by nanokube; use a JSON merge patch or JSON patch`,
-      );
-    }
-    const body = decodeBody(req.body as Buffer, req.headers['content-type']);
-    const apply = (doc: unknown) => (type === 'json' ? jsonPatch(doc, body) : mergePatch(doc, body));
-    if (subresource === 'scale') {
-      return t.store.guaranteedUpdate(ns, name, undefined, w, undefined, (cur) => {
-        const scaled = apply(scaleOf(cur)) as ReturnType<typeof scaleOf>;
-        cur.spec = { ...(cur.spec as object), replicas: scaled.spec?.replicas };
-        return cur;
-      });
-    }
-    return t.store.guaranteedUpdate(ns, name, subresource, w, undefined, (cur) => {
-      const patched = apply(cur);
-      checkTypeMeta(t.rt, patched);
-      if (patched.metadata.name !== name)
-        throw newBadRequest('the name of the object cannot be changed by a patch');
-      w.warnings!.push(...checkSchema(t.rt, patched, w.fieldValidation ?? 'Warn', true));
-      return patched;
-    });
-  };
-
   const handleSubresource = async (
     req: FastifyRequest,
     reply: FastifyReply,
@@ -333,7 +274,11 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const name = t.path.name!;
     const sub = t.path.subresource!;
     const method = req.method;
-    const w = writeOptions(query);
+    if (sub === 'log' && method === 'GET') {
+      const nodes = stores.get(registry.get('', 'v1', 'nodes')!);
+      return proxyPodLog(req, reply, { pods: store, nodes, namespace: ns ?? '', name, query });
+    }
+    const w = managed(writeOptions(query), rt, fieldManagerOf(req, query), sub);
     const rep = negotiate(req.headers.accept);
     if (sub === 'status' || sub === 'finalize') {
       if (method === 'GET' && sub === 'status')
@@ -349,12 +294,16 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         sendWarnings(reply, w.warnings!);
         return sendObject(reply, rt, out, rep, query);
       }
-      if (method === 'PATCH' && sub === 'status')
-        return sendObject(reply, rt, await patch(req, t, ns, name, 'status', w), rep, query);
+      if (method === 'PATCH' && sub === 'status') {
+        const res = await patchResource(req, t, ns, name, 'status', w, query);
+        sendWarnings(reply, w.warnings!);
+        return sendObject(reply, rt, res.obj, rep, query);
+      }
     }
     if (sub === 'scale') {
       if (method === 'GET') return reply.send(scaleOf(await store.get(ns, name)));
-      if (method === 'PATCH') return reply.send(scaleOf(await patch(req, t, ns, name, 'scale', w)));
+      if (method === 'PATCH')
+        return reply.send(scaleOf((await patchResource(req, t, ns, name, 'scale', w, query)).obj));
       if (method === 'PUT') {
         const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
           spec?: { replicas?: number };

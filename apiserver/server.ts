@@ -8,6 +8,7 @@ import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import type { KubeObject } from '../api/meta.js';
 import type { Registry, ResourceType } from '../api/registry.js';
 import {
   type GroupResource,
@@ -23,9 +24,11 @@ import {
 import { builtinRegistry } from '../api/types/index.js';
 import { registerDiscovery } from './discovery.js';
 import { EtcdStore } from './etcd.js';
+import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
 import { registerOpenAPI } from './openapi.js';
 import { registerOpenAPIV2 } from './openapi-v2.js';
 import { registerResourceRoutes } from './resources.js';
+import { ServiceAllocator } from './service-alloc.js';
 import { ResourceStore } from './store.js';
 import { strategyFor } from './strategy.js';
 import { WatchCache } from './watch-cache.js';
@@ -37,6 +40,8 @@ export interface ApiserverConfig {
   tls?: { cert: Buffer; key: Buffer };
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
+  /** Address in the `kubernetes` Endpoints; unset for a loopback-only apiserver. */
+  advertiseAddress?: string;
   watchCacheSize: number;
   compactionIntervalMs: number;
   bookmarkIntervalMs: number;
@@ -96,6 +101,11 @@ export function buildApiserver(
     }
   };
 
+  const serviceAllocator = new ServiceAllocator(
+    etcd,
+    { clusterIPRange: config.serviceClusterIPRange, nodePortRange: config.serviceNodePortRange },
+    logger,
+  );
   for (const rt of registry.all) {
     const cache = new WatchCache({
       etcd,
@@ -104,7 +114,11 @@ export function buildApiserver(
       logger,
     });
     caches.push(cache);
-    stores.set(rt, new ResourceStore({ rt, etcd, cache, strategy: strategyFor(rt), namespaceGuard }));
+    const admit =
+      rt.group === '' && rt.plural === 'services'
+        ? (o: KubeObject, old?: KubeObject) => serviceAllocator.admit(o, old)
+        : undefined;
+    stores.set(rt, new ResourceStore({ rt, etcd, cache, strategy: strategyFor(rt), namespaceGuard, admit }));
   }
 
   const metrics = new MetricsRegistry();
@@ -241,9 +255,12 @@ export function buildApiserver(
     await Promise.all(caches.map((c) => c.ready()));
     cachesReady = true;
     await ensureNamespaces(stores.get(nsType)!, logger);
+    const servicesStore = stores.get(registry.get('', 'v1', 'services')!)!;
+    const serviceLoop = runServiceAllocations(serviceAllocator, servicesStore, signal, logger);
+    await ensureKubernetesService(stores, registry, config, logger);
     const compactor = runCompactor(etcd, caches, config.compactionIntervalMs, signal, logger);
     await app.listen({ host: config.bindAddress, port: config.port });
-    const done = Promise.all([...loops, compactor]).then(async () => {
+    const done = Promise.all([...loops, compactor, serviceLoop]).then(async () => {
       // Requests in flight get a moment to finish. Then every connection goes:
       // a client may hold one open with no request on it (fetch reconnects
       // after an aborted watch), and server.close() would wait for it forever.

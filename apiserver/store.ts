@@ -11,6 +11,7 @@ import {
   newAlreadyExists,
   newBadRequest,
   newConflict,
+  newForbidden,
   newNotFound,
   newResourceExpired,
   optimisticLockMessage,
@@ -27,6 +28,13 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** Warnings for the response's Warning headers are pushed here. */
   warnings?: string[];
+  /**
+   * Records field ownership (managedFields) once the object is final:
+   * after defaults and validation, before the write. `old` is undefined on create.
+   */
+  manage?: (obj: KubeObject, old: KubeObject | undefined) => void;
+  /** Keep managedFields a create sent (server-side apply sets them itself). */
+  keepManagedFields?: boolean;
 }
 
 export interface ListOptions {
@@ -72,6 +80,12 @@ export interface ResourceStoreOptions {
   strategy: Strategy;
   namespaceGuard: NamespaceGuard;
   now?: () => Date;
+  /**
+   * Async admission that claims resources outside the object (service IPs
+   * and node ports) and may fill fields; its claims are rolled back if the
+   * write does not land.
+   */
+  admit?: (obj: KubeObject, old: KubeObject | undefined) => Promise<{ rollback(): Promise<void> }>;
 }
 
 /** RFC 3339 with second precision, as metav1.Time marshals. */
@@ -118,6 +132,9 @@ function pendingFinalizers(obj: KubeObject): number {
 
 const maxUpdateAttempts = 16;
 
+/** Namespaces that may never be deleted. */
+export const immortalNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
 export class ResourceStore {
   readonly rt: ResourceType;
   readonly gr: GroupResource;
@@ -125,6 +142,7 @@ export class ResourceStore {
   private readonly etcd: EtcdStore;
   private readonly strategy: Strategy;
   private readonly namespaceGuard: NamespaceGuard;
+  private readonly admit: ResourceStoreOptions['admit'];
   private readonly now: () => Date;
 
   constructor(opts: ResourceStoreOptions) {
@@ -134,6 +152,7 @@ export class ResourceStore {
     this.cache = opts.cache;
     this.strategy = opts.strategy;
     this.namespaceGuard = opts.namespaceGuard;
+    this.admit = opts.admit;
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -257,16 +276,26 @@ export class ResourceStore {
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     delete meta.selfLink;
+    const sentManagedFields = meta.managedFields;
     delete meta.managedFields;
     this.strategy.prepareForCreate(obj);
     applyDefaults(this.rt, obj);
     validate(this.rt, obj);
+    if (sentManagedFields !== undefined && opts.keepManagedFields) meta.managedFields = sentManagedFields;
+    opts.manage?.(obj, undefined);
     if (this.rt.namespaced) await this.namespaceGuard(meta.namespace!, this.gr, meta.name!);
     if (opts.dryRun) return obj;
+    const claims = await this.admit?.(obj, undefined);
     for (let attempt = 0; ; attempt++) {
-      const res = await this.etcd.create(this.key(meta.namespace, meta.name!), obj);
+      const res = await this.etcd.create(this.key(meta.namespace, meta.name!), obj).catch(async (err) => {
+        await claims?.rollback();
+        throw err;
+      });
       if (res.ok) return res.stored.obj;
-      if (!generated || attempt >= 8) throw newAlreadyExists(this.gr, meta.name!);
+      if (!generated || attempt >= 8) {
+        await claims?.rollback();
+        throw newAlreadyExists(this.gr, meta.name!);
+      }
       meta.name = meta.generateName + randomSuffix();
     }
   }
@@ -334,14 +363,20 @@ export class ResourceStore {
       const pinned = expectedRv ?? (bodyRv !== undefined && bodyRv !== cur.rv ? bodyRv : undefined);
       if (pinned !== undefined && pinned !== cur.rv) throw newConflict(this.gr, name, optimisticLockMessage);
       this.prepareUpdate(obj, cur.obj, subresource);
+      const claims = subresource === undefined && !opts.dryRun ? await this.admit?.(obj, cur.obj) : undefined;
+      opts.manage?.(obj, cur.obj);
       if (sameObject(obj, cur.obj)) return cur.obj;
       if (opts.dryRun) return obj;
       if (obj.metadata.deletionTimestamp && pendingFinalizers(obj) === 0 && !this.waitsForGrace(obj)) {
         const res = await this.etcd.delete(key, cur.rv);
         if (res.ok) return res.stored.obj;
       } else {
-        const res = await this.etcd.update(key, obj, cur.rv);
+        const res = await this.etcd.update(key, obj, cur.rv).catch(async (err) => {
+          await claims?.rollback();
+          throw err;
+        });
         if (res.ok) return res.stored.obj;
+        await claims?.rollback();
         if (!res.current) throw newNotFound(this.gr, name);
       }
       if (expectedRv !== undefined) throw newConflict(this.gr, name, optimisticLockMessage);
@@ -394,6 +429,9 @@ export class ResourceStore {
   }
 
   async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    // As Kubernetes' NamespaceLifecycle admission: the system namespaces stay.
+    if (this.rt.kind === 'Namespace' && immortalNamespaces.includes(name))
+      throw newForbidden(this.gr, name, 'this namespace may not be deleted');
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < maxUpdateAttempts; attempt++) {
       const cur = await this.etcd.get(key);

@@ -5,7 +5,9 @@
  * every figure. An unknown or missing name prints the list and exits 2.
  */
 import { report, runApiserverBench } from './apiserver.js';
+import { report as deploymentScaleReport, runDeploymentScaleBench } from './deployment-scale.js';
 import { report as informerReport, runInformerBench } from './informer.js';
+import { runSchedulerBench, report as schedulerReport } from './scheduler.js';
 
 interface Bench {
   description: string;
@@ -17,9 +19,17 @@ const benches: Record<string, Bench> = {
     description: 'creates, lists and watch fan-out through the apiserver, beside raw etcd',
     run: async () => report(await runApiserverBench()),
   },
+  'deployment-scale': {
+    description: 'a Deployment scaled 0 → 100 → 1,000 replicas on hollow nodes: time until all are available',
+    run: async () => deploymentScaleReport(await runDeploymentScaleBench()),
+  },
   informer: {
     description: 'time and heap to a synced informer of 10,000 pods, and the event rate it sustains',
     run: async () => informerReport(await runInformerBench()),
+  },
+  scheduler: {
+    description: 'pods scheduled per second and create-to-bound latency with 1,000 and 5,000 hollow nodes',
+    run: async () => schedulerReport(await runSchedulerBench()),
   },
 };
 

@@ -3,8 +3,27 @@
  * (Kubernetes' names). Add a controller by adding its factory here.
  */
 import type { ControllerFactory } from './controller.js';
+import { newEndpointsController } from './endpoint.js';
+import { newEndpointSliceController } from './endpointslice.js';
+import { newGarbageCollector } from './garbagecollector.js';
+import { newNamespaceController } from './namespace.js';
+import { newNodeIpamController } from './nodeipam.js';
+import { newNodeLifecycleController } from './nodelifecycle.js';
+import { newPodGCController } from './podgc.js';
+import { newServiceAccountsController } from './serviceaccount.js';
+import { workloadControllers } from './workload-controllers.js';
 
-export const controllerFactories: Record<string, ControllerFactory> = {};
+export const controllerFactories: Record<string, ControllerFactory> = {
+  ...workloadControllers,
+  nodeipam: newNodeIpamController,
+  serviceaccount: newServiceAccountsController,
+  namespace: newNamespaceController,
+  garbagecollector: newGarbageCollector,
+  endpoint: newEndpointsController,
+  endpointslice: newEndpointSliceController,
+  nodelifecycle: newNodeLifecycleController,
+  podgc: newPodGCController,
+};
 
 /**
  * Resolves `--controllers` as Kubernetes does: `*` is every controller,

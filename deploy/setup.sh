@@ -12,7 +12,9 @@
 #   node_modules              `npm ci` when missing or package-lock.json changed
 #   dist/                     `npm run build`
 #   --with-docker             docker.io, and a dockerd started in the background
-#                             when /var/run/docker.sock does not answer
+#                             when /var/run/docker.sock does not answer; then
+#                             the offline images (deploy/images/build.sh, which
+#                             needs busybox-static and gcc's static libc)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +25,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-docker) with_docker=1 ;;
     -h | --help)
-      sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -129,6 +131,14 @@ if [[ $with_docker -eq 1 ]]; then
     docker_answers || die "dockerd did not answer within 60s; see $nk_home/logs/dockerd.log"
     say "docker is running"
   fi
+  image_deps=()
+  [[ -x /bin/busybox ]] || image_deps+=(busybox-static)
+  command -v gcc >/dev/null 2>&1 || image_deps+=(gcc)
+  [[ -n $(find /usr/lib -name libc.a -print -quit 2>/dev/null) ]] || image_deps+=(libc6-dev)
+  if [[ ${#image_deps[@]} -gt 0 ]]; then
+    apt_install "${image_deps[@]}"
+  fi
+  bash "$repo/deploy/images/build.sh"
 fi
 
 # --- npm dependencies and build ---------------------------------------------

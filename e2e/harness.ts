@@ -390,6 +390,279 @@ export async function startApiserver({
 }
 
 // ---------------------------------------------------------------------------
+// hollow nodes and the scheduler
+
+export interface HollowNodes {
+  names: string[];
+  pid: number;
+  logPath: string;
+  /** SIGTERM, then SIGKILL after 5 s. The Node objects stay. */
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `node dist/kubelet/hollow-main.js` (nk-hollow-nodes) against
+ * `apiserverUrl` (or `kubeconfig`, when given) and resolves once every one of
+ * its `nodes` Nodes is Ready in the API (the error carries the log tail).
+ */
+export async function startHollowNodes({
+  apiserverUrl,
+  kubeconfig,
+  nodes = 1,
+  prefix = 'hollow-node-',
+  firstIndex = 0,
+  cpu = '4',
+  memory = '16Gi',
+  pods = 110,
+  labels = {},
+  taints = [],
+  extraArgs = [],
+}: {
+  apiserverUrl: string;
+  kubeconfig?: string;
+  nodes?: number;
+  prefix?: string;
+  firstIndex?: number;
+  cpu?: string;
+  memory?: string;
+  pods?: number;
+  labels?: Record<string, string>;
+  /** As `--register-with-taints`: `key=value:Effect`. */
+  taints?: string[];
+  extraArgs?: string[];
+}): Promise<HollowNodes> {
+  const main = path.join(repoRoot, 'dist/kubelet/hollow-main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+  const dir = makeTempDir('nanokube-hollow-');
+  const logPath = path.join(dir, 'hollow-nodes.log');
+  const args = [
+    main,
+    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
+    ...['--nodes', String(nodes), '--node-name-prefix', prefix, '--first-index', String(firstIndex)],
+    ...['--cpu', cpu, '--memory', memory, '--pods', String(pods)],
+    ...(Object.keys(labels).length
+      ? [
+          '--node-labels',
+          Object.entries(labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(','),
+        ]
+      : []),
+    ...(taints.length ? ['--register-with-taints', taints.join(',')] : []),
+    ...extraArgs,
+  ];
+  const proc = spawnLogged(process.execPath, args, logPath);
+  const names = Array.from({ length: nodes }, (_, i) => `${prefix}${firstIndex + i}`);
+  const want = new Set(names);
+  const client = api(apiserverUrl);
+  const deadline = Date.now() + 30_000 + nodes * 30;
+  for (;;) {
+    const res = await client
+      .get('/api/v1/nodes?labelSelector=nanokube.io%2Fhollow%3Dtrue')
+      .catch(() => undefined);
+    const ready = (res?.body?.items ?? []).filter(
+      (n: any) =>
+        want.has(n.metadata.name) &&
+        n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
+    if (ready === nodes) break;
+    const died = !isRunning(proc.child);
+    if (died || Date.now() >= deadline) {
+      await stopProcess(proc);
+      throw new Error(
+        `hollow nodes ${died ? 'exited' : `not Ready in time (${ready}/${nodes})`}; last lines of ${logPath}:\n${logTail(logPath)}`,
+      );
+    }
+    await sleep(200);
+  }
+  return {
+    names,
+    pid: proc.child.pid ?? -1,
+    logPath,
+    stop: () => stopProcess(proc),
+    kill: () => killProcess(proc),
+  };
+}
+
+export interface Scheduler {
+  /** Health and metrics URL, http://127.0.0.1:<port>. */
+  url: string;
+  pid: number;
+  logPath: string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `node dist/scheduler/main.js` (nk-scheduler) against `apiserverUrl`
+ * (or `kubeconfig`) with health and metrics on a free port, and resolves once
+ * its /healthz answers 200. Leader election is off unless `leaderElect`.
+ */
+export async function startScheduler({
+  apiserverUrl,
+  kubeconfig,
+  leaderElect = false,
+  extraArgs = [],
+}: {
+  apiserverUrl: string;
+  kubeconfig?: string;
+  leaderElect?: boolean;
+  extraArgs?: string[];
+}): Promise<Scheduler> {
+  const main = path.join(repoRoot, 'dist/scheduler/main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+  const dir = makeTempDir('nanokube-scheduler-');
+  const logPath = path.join(dir, 'scheduler.log');
+  const port = await freePort();
+  const args = [
+    main,
+    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
+    ...['--leader-elect', String(leaderElect), '--secure-port', String(port), '--bind-address', '127.0.0.1'],
+    ...extraArgs,
+  ];
+  const proc = spawnLogged(process.execPath, args, logPath);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttpReady(proc, `${url}/healthz`, logPath, 20_000, 'scheduler');
+  return {
+    url,
+    pid: proc.child.pid ?? -1,
+    logPath,
+    stop: () => stopProcess(proc),
+    kill: () => killProcess(proc),
+  };
+}
+
+export interface ControllerManager {
+  /** Health and metrics URL, http://127.0.0.1:<port>. */
+  url: string;
+  pid: number;
+  logPath: string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `node dist/controller-manager/main.js` (nk-controller-manager)
+ * against `apiserverUrl` (or `kubeconfig`) with health and metrics on a free
+ * port, and resolves once its /healthz answers 200. Leader election is off
+ * unless `leaderElect`; `controllers` is the `--controllers` list.
+ */
+export async function startControllerManager({
+  apiserverUrl,
+  kubeconfig,
+  leaderElect = false,
+  controllers = ['*'],
+  extraArgs = [],
+}: {
+  apiserverUrl: string;
+  kubeconfig?: string;
+  leaderElect?: boolean;
+  controllers?: string[];
+  extraArgs?: string[];
+}): Promise<ControllerManager> {
+  const main = path.join(repoRoot, 'dist/controller-manager/main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+  const dir = makeTempDir('nanokube-controller-manager-');
+  const logPath = path.join(dir, 'controller-manager.log');
+  const port = await freePort();
+  const args = [
+    main,
+    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
+    ...['--leader-elect', String(leaderElect), '--secure-port', String(port), '--bind-address', '127.0.0.1'],
+    ...['--controllers', controllers.join(',')],
+    ...extraArgs,
+  ];
+  const proc = spawnLogged(process.execPath, args, logPath);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttpReady(proc, `${url}/healthz`, logPath, 20_000, 'controller-manager');
+  return {
+    url,
+    pid: proc.child.pid ?? -1,
+    logPath,
+    stop: () => stopProcess(proc),
+    kill: () => killProcess(proc),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// kubelet
+
+export interface Kubelet {
+  nodeName: string;
+  /** The kubelet server (logs, exec), http://127.0.0.1:<port>. */
+  url: string;
+  /** Health, readiness and metrics, http://127.0.0.1:<port>. */
+  healthUrl: string;
+  rootDir: string;
+  readonly pid: number;
+  logPath: string;
+  /** SIGTERM, then SIGKILL after 5 s. Containers keep running. */
+  stop(): Promise<void>;
+  /** SIGKILL now, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts a stopped kubelet again with the same flags, ports and root dir; waits until ready. */
+  start(): Promise<void>;
+}
+
+/**
+ * Starts `node dist/kubelet/main.js` (nk-kubelet) as node `nodeName` with
+ * node IP 127.0.0.1, its server and health on free loopback ports, a temp
+ * root dir and `--pod-cidr podCIDR`, and resolves once /readyz answers 200
+ * (the Node is registered, the pod network made, the pod informer synced).
+ * Needs Docker; the containers and network it makes carry the label
+ * nanokube.io/node=<nodeName>, and removing them is the test's job
+ * (e2e/kubelet-helpers.ts removeNodeContainers).
+ */
+export async function startKubelet({
+  apiserverUrl,
+  kubeconfig,
+  nodeName,
+  podCIDR,
+  extraArgs = [],
+}: {
+  apiserverUrl: string;
+  kubeconfig?: string;
+  nodeName: string;
+  podCIDR: string;
+  extraArgs?: string[];
+}): Promise<Kubelet> {
+  const main = path.join(repoRoot, 'dist/kubelet/main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+  const dir = makeTempDir('nanokube-kubelet-');
+  const logPath = path.join(dir, 'kubelet.log');
+  const rootDir = path.join(dir, 'root');
+  const [port, healthPort] = await freePorts(2);
+  const args = [
+    main,
+    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
+    ...['--node-name', nodeName, '--node-ip', '127.0.0.1', '--root-dir', rootDir, '--pod-cidr', podCIDR],
+    ...['--port', String(port), '--healthz-port', String(healthPort)],
+    ...extraArgs,
+  ];
+  const healthUrl = `http://127.0.0.1:${healthPort}`;
+  let proc = spawnLogged(process.execPath, args, logPath);
+  await waitHttpReady(proc, `${healthUrl}/readyz`, logPath, 30_000, 'kubelet');
+  return {
+    nodeName,
+    url: `http://127.0.0.1:${port}`,
+    healthUrl,
+    rootDir,
+    get pid() {
+      return proc.child.pid ?? -1;
+    },
+    logPath,
+    stop: () => stopProcess(proc),
+    kill: () => killProcess(proc),
+    async start() {
+      if (isRunning(proc.child)) return;
+      proc = spawnLogged(process.execPath, args, logPath);
+      await waitHttpReady(proc, `${healthUrl}/readyz`, logPath, 30_000, 'kubelet');
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
 // kubeconfig and kubectl
 
 /** Writes `dir/kubeconfig` for a plain-HTTP `url` (context nanokube, namespace default); returns its path. */

@@ -80,6 +80,12 @@ async function fails(args: string[], input?: string): Promise<RunResult> {
   return r;
 }
 
+/** An object as kubectl prints it by default: without metadata.managedFields. */
+function withoutManagedFields<T extends { metadata: object }>(obj: T): T {
+  const { managedFields: _, ...metadata } = obj.metadata as { managedFields?: unknown };
+  return { ...obj, metadata };
+}
+
 const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
 
 type Row = Record<string, string>;
@@ -470,17 +476,26 @@ describe.skipIf(!hasKubectl)('kubectl (the default binary)', () => {
 
     it('-o json prints the object as the API serves it, and a list as kind List', async () => {
       const served = (await client.get(`/api/v1/namespaces/${ns}/configmaps/web-config`)).body;
-      expect(JSON.parse(await ok(['get', 'cm', 'web-config', '-n', ns, '-o', 'json']))).toEqual(served);
+      expect(served.metadata.managedFields).toHaveLength(1);
+      // kubectl hides managedFields unless asked to show them.
+      expect(JSON.parse(await ok(['get', 'cm', 'web-config', '-n', ns, '-o', 'json']))).toEqual(
+        withoutManagedFields(served),
+      );
+      expect(
+        JSON.parse(await ok(['get', 'cm', 'web-config', '-n', ns, '-o', 'json', '--show-managed-fields'])),
+      ).toEqual(served);
       const list = JSON.parse(await ok(['get', 'deployments', '-n', ns, '-o', 'json']));
       expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
-      expect(list.items).toEqual([(await client.get(`/apis/apps/v1/namespaces/${ns}/deployments/web`)).body]);
+      expect(list.items).toEqual([
+        withoutManagedFields((await client.get(`/apis/apps/v1/namespaces/${ns}/deployments/web`)).body),
+      ]);
     });
 
     it('-o yaml prints the object as the API serves it', async () => {
       const served = (await client.get(`/api/v1/namespaces/${ns}/pods/web-0`)).body;
       const out = await ok(['get', 'pod', 'web-0', '-n', ns, '-o', 'yaml']);
       expect(out).toMatch(/^apiVersion: v1\nkind: Pod\nmetadata:\n/);
-      expect(YAML.parse(out)).toEqual(served);
+      expect(YAML.parse(out)).toEqual(withoutManagedFields(served));
     });
 
     it('-o name prints kind/name for every kind asked for', async () => {

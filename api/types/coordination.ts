@@ -13,15 +13,18 @@ import { child, forbiddenError, invalidError, notSupportedError } from '../valid
 /** Strategies a coordinated lease may name; Kubernetes has just this one. */
 export const coordinatedLeaseStrategies = ['OldestEmulationVersion'] as const;
 
-export const LeaseSpec = Struct({
-  holderIdentity: Str('Identity of the current holder of the lease.'),
-  leaseDurationSeconds: Int('How long, after renewTime, others must wait before they may take the lease.'),
-  acquireTime: Time('When the current holder took the lease (MicroTime: RFC 3339 with microseconds).'),
-  renewTime: Time('When the current holder last renewed the lease (MicroTime).'),
-  leaseTransitions: Int('How many times the lease has changed holders.'),
-  strategy: Str('How a coordinated leader election picks the holder: OldestEmulationVersion.'),
-  preferredHolder: Str('Holder the election would hand the lease to; only with strategy set.'),
-});
+export const LeaseSpec = Struct(
+  {
+    holderIdentity: Str('Identity of the current holder of the lease.'),
+    leaseDurationSeconds: Int('How long, after renewTime, others must wait before they may take the lease.'),
+    acquireTime: Time('When the current holder took the lease (MicroTime: RFC 3339 with microseconds).'),
+    renewTime: Time('When the current holder last renewed the lease (MicroTime).'),
+    leaseTransitions: Int('How many times the lease has changed holders.'),
+    strategy: Str('How a coordinated leader election picks the holder: OldestEmulationVersion.'),
+    preferredHolder: Str('Holder the election would hand the lease to; only with strategy set.'),
+  },
+  'Who holds the lease and until when.',
+);
 export type LeaseSpec = Static<typeof LeaseSpec>;
 
 export const Lease = Struct(

@@ -7,7 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import { ObjectMeta, TypeMeta } from '../meta.js';
 import { column } from '../printers.js';
 import type { ResourceType } from '../registry.js';
-import { Bool, List, Open, Str, StrMap, Struct } from '../schema.js';
+import { Bool, List, MapList, Open, Str, StrMap, Struct } from '../schema.js';
 import { eventType } from './event.js';
 import { nodeType } from './node.js';
 import { secretTypes } from './secret.js';
@@ -23,16 +23,22 @@ export * from './storage.js';
 
 // ---- Namespace ----
 
-export const NamespaceSpec = Struct({
-  finalizers: List(
-    Str(),
-    'Things that must finish before the namespace is removed; "kubernetes" empties it.',
-  ),
-});
-export const NamespaceStatus = Struct({
-  phase: Str('Active, or Terminating once deletion has begun.'),
-  conditions: List(Open()),
-});
+export const NamespaceSpec = Struct(
+  {
+    finalizers: List(
+      Str(),
+      'Things that must finish before the namespace is removed; "kubernetes" empties it.',
+    ),
+  },
+  'The desired state of a namespace.',
+);
+export const NamespaceStatus = Struct(
+  {
+    phase: Str('Active, or Terminating once deletion has begun.'),
+    conditions: MapList(Open(), ['type'], 'Current conditions of the namespace.'),
+  },
+  'The observed state of a namespace.',
+);
 export const Namespace = Struct(
   { ...TypeMeta, metadata: ObjectMeta, spec: NamespaceSpec, status: NamespaceStatus },
   'A namespace: a scope for names, and the unit that access rules and quotas apply to.',

@@ -80,34 +80,43 @@ export const IngressTLS = Struct(
   'TLS for a set of hosts.',
 );
 
-const IngressPortStatus = Struct({
-  port: Int('Port number.'),
-  protocol: Str('TCP, UDP or SCTP.'),
-  error: Str('Why the port could not be opened, if it was not.'),
-});
+const IngressPortStatus = Struct(
+  {
+    port: Int('Port number.'),
+    protocol: Str('TCP, UDP or SCTP.'),
+    error: Str('Why the port could not be opened, if it was not.'),
+  },
+  'The state of one port of a load balancer.',
+);
 
-export const IngressSpec = Struct({
-  ingressClassName: Str('IngressClass whose controller should carry out this ingress.'),
-  defaultBackend: IngressBackend,
-  tls: List(IngressTLS, 'TLS settings; port 443 is served when set.'),
-  rules: List(IngressRule, 'Host rules; requests matching none go to defaultBackend.'),
-});
+export const IngressSpec = Struct(
+  {
+    ingressClassName: Str('IngressClass whose controller should carry out this ingress.'),
+    defaultBackend: IngressBackend,
+    tls: List(IngressTLS, 'TLS settings; port 443 is served when set.'),
+    rules: List(IngressRule, 'Host rules; requests matching none go to defaultBackend.'),
+  },
+  'How requests for hosts and paths are routed to services.',
+);
 
-export const IngressStatus = Struct({
-  loadBalancer: Struct(
-    {
-      ingress: List(
-        Struct({
-          ip: Str('IP address of an ingress point.'),
-          hostname: Str('Hostname of an ingress point.'),
-          ports: List(IngressPortStatus),
-        }),
-        'Where the load balancer takes traffic.',
-      ),
-    },
-    'The load balancer that serves this ingress.',
-  ),
-});
+export const IngressStatus = Struct(
+  {
+    loadBalancer: Struct(
+      {
+        ingress: List(
+          Struct({
+            ip: Str('IP address of an ingress point.'),
+            hostname: Str('Hostname of an ingress point.'),
+            ports: List(IngressPortStatus),
+          }),
+          'Where the load balancer takes traffic.',
+        ),
+      },
+      'The load balancer that serves this ingress.',
+    ),
+  },
+  'The observed state of an ingress: where it can be reached.',
+);
 
 export const Ingress = Struct(
   { ...TypeMeta, metadata: ObjectMeta, spec: IngressSpec, status: IngressStatus },
@@ -119,19 +128,22 @@ export const IngressClass = Struct(
   {
     ...TypeMeta,
     metadata: ObjectMeta,
-    spec: Struct({
-      controller: Str(
-        'Name of the controller that serves this class, e.g. "example.com/ingress-controller".',
-      ),
-      parameters: Struct(
-        {
-          ...TypedLocalObjectReference.properties,
-          scope: Str('Cluster (default) or Namespace.'),
-          namespace: Str('Namespace of the parameters object, when scope is Namespace.'),
-        },
-        'An object holding controller-specific settings for the class.',
-      ),
-    }),
+    spec: Struct(
+      {
+        controller: Str(
+          'Name of the controller that serves this class, e.g. "example.com/ingress-controller".',
+        ),
+        parameters: Struct(
+          {
+            ...TypedLocalObjectReference.properties,
+            scope: Str('Cluster (default) or Namespace.'),
+            namespace: Str('Namespace of the parameters object, when scope is Namespace.'),
+          },
+          'An object holding controller-specific settings for the class.',
+        ),
+      },
+      'The desired state of an ingress class: the controller that implements it.',
+    ),
   },
   'An ingress class: names the controller that should carry out ingresses of this class.',
 );

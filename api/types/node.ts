@@ -7,7 +7,19 @@ import type { Static } from '@sinclair/typebox';
 import { ObjectMeta, TypeMeta } from '../meta.js';
 import { ageColumn, column } from '../printers.js';
 import type { ResourceType } from '../registry.js';
-import { Bool, Int, Int64, List, Open, ResourceList, Str, Struct } from '../schema.js';
+import {
+  AtomicList,
+  Bool,
+  Int,
+  Int64,
+  List,
+  MapList,
+  Open,
+  ResourceList,
+  SetList,
+  Str,
+  Struct,
+} from '../schema.js';
 import type { FieldError } from '../status.js';
 import {
   duplicateError,
@@ -46,10 +58,10 @@ const NodeConfigSource = Struct(
 export const NodeSpec = Struct(
   {
     podCIDR: Str('Pod IP range of the node; the first entry of podCIDRs.'),
-    podCIDRs: List(Str(), 'Pod IP ranges of the node, at most one per IP family.'),
+    podCIDRs: SetList(Str(), 'Pod IP ranges of the node, at most one per IP family.', { merge: true }),
     providerID: Str('ID the cloud provider knows the node by: <provider>://<id>.'),
     unschedulable: Bool('Keep new pods off the node (kubectl cordon).'),
-    taints: List(Taint, 'Taints of the node.'),
+    taints: AtomicList(Taint, 'Taints of the node.'),
     configSource: Open('Deprecated: dynamic kubelet configuration; ignored.'),
     externalID: Str('Deprecated; ignored.'),
     podPreemptionPolicy: Struct({
@@ -59,20 +71,26 @@ export const NodeSpec = Struct(
   'Desired state of a node.',
 );
 
-export const NodeCondition = Struct({
-  type: Str('Ready, MemoryPressure, DiskPressure, PIDPressure or NetworkUnavailable.'),
-  status: Str('True, False or Unknown.'),
-  lastHeartbeatTime: MaybeTime('Last time the kubelet reported this condition.'),
-  lastTransitionTime: MaybeTime('Last time the status changed.'),
-  reason: Str('Machine-readable reason of the last transition.'),
-  message: Str('Human-readable details.'),
-});
+export const NodeCondition = Struct(
+  {
+    type: Str('Ready, MemoryPressure, DiskPressure, PIDPressure or NetworkUnavailable.'),
+    status: Str('True, False or Unknown.'),
+    lastHeartbeatTime: MaybeTime('Last time the kubelet reported this condition.'),
+    lastTransitionTime: MaybeTime('Last time the status changed.'),
+    reason: Str('Machine-readable reason of the last transition.'),
+    message: Str('Human-readable details.'),
+  },
+  'One condition of the node: its type, status and why.',
+);
 export type NodeCondition = Static<typeof NodeCondition>;
 
-export const NodeAddress = Struct({
-  type: Str('Hostname, InternalIP, ExternalIP, InternalDNS or ExternalDNS.'),
-  address: Str('The address.'),
-});
+export const NodeAddress = Struct(
+  {
+    type: Str('Hostname, InternalIP, ExternalIP, InternalDNS or ExternalDNS.'),
+    address: Str('The address.'),
+  },
+  'An address of the node and its type (InternalIP, ExternalIP, Hostname).',
+);
 
 export const NodeSystemInfo = Struct(
   {
@@ -96,8 +114,8 @@ export const NodeStatus = Struct(
     capacity: ResourceList('Total resources of the node.'),
     allocatable: ResourceList('Resources available to pods; capacity by default.'),
     phase: Str('Deprecated: Pending, Running or Terminated.'),
-    conditions: List(NodeCondition, 'Current conditions of the node.'),
-    addresses: List(NodeAddress, 'Addresses the node is reachable at.'),
+    conditions: MapList(NodeCondition, ['type'], 'Current conditions of the node.'),
+    addresses: MapList(NodeAddress, ['type'], 'Addresses the node is reachable at.'),
     daemonEndpoints: Struct({
       kubeletEndpoint: Struct({ Port: Int('Port of the kubelet API.') }),
     }),

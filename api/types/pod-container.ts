@@ -4,7 +4,18 @@
  * Re-exported from `pod.ts`; import from there.
  */
 import type { Static } from '@sinclair/typebox';
-import { Bool, Int, Int64, IntOrString, List, Quantity, ResourceList, Str, Struct } from '../schema.js';
+import {
+  Bool,
+  Int,
+  Int64,
+  IntOrString,
+  List,
+  MapList,
+  Quantity,
+  ResourceList,
+  Str,
+  Struct,
+} from '../schema.js';
 
 // ---- environment ----
 
@@ -74,10 +85,13 @@ export const EnvVar = Struct(
 );
 export type EnvVar = Static<typeof EnvVar>;
 
-const OptionalRef = Struct({
-  name: Str('Name of the referent.'),
-  optional: Bool('Whether it may be missing.'),
-});
+const OptionalRef = Struct(
+  {
+    name: Str('Name of the referent.'),
+    optional: Bool('Whether it may be missing.'),
+  },
+  'Names a ConfigMap or Secret whose keys all become environment variables.',
+);
 
 export const EnvFromSource = Struct(
   {
@@ -95,16 +109,19 @@ export const ContainerPort = Struct(
     name: Str('IANA service name for the port, unique within the pod.'),
     hostPort: Int('Port to expose on the host.'),
     containerPort: Int('Port number the container listens on.'),
-    protocol: Str('TCP, UDP or SCTP; TCP by default.'),
+    protocol: { ...Str('TCP, UDP or SCTP; TCP by default.'), default: 'TCP' },
     hostIP: Str('Host IP to bind the host port to.'),
   },
   'A network port of a container.',
 );
 
-export const ResourceClaim = Struct({
-  name: Str('Name of an entry in the pod spec resourceClaims.'),
-  request: Str('Name of a request within that claim.'),
-});
+export const ResourceClaim = Struct(
+  {
+    name: Str('Name of an entry in the pod spec resourceClaims.'),
+    request: Str('Name of a request within that claim.'),
+  },
+  'A claim of the pod that this container uses.',
+);
 
 export const ResourceRequirements = Struct(
   {
@@ -116,10 +133,13 @@ export const ResourceRequirements = Struct(
 );
 export type ResourceRequirements = Static<typeof ResourceRequirements>;
 
-export const ContainerResizePolicy = Struct({
-  resourceName: Str('cpu or memory.'),
-  restartPolicy: Str('NotRequired or RestartContainer.'),
-});
+export const ContainerResizePolicy = Struct(
+  {
+    resourceName: Str('cpu or memory.'),
+    restartPolicy: Str('NotRequired or RestartContainer.'),
+  },
+  'How a container reacts when a resource is resized in place.',
+);
 
 export const VolumeMount = Struct(
   {
@@ -134,38 +154,53 @@ export const VolumeMount = Struct(
   'Mounts a volume into a container.',
 );
 
-export const VolumeDevice = Struct({
-  name: Str('Name of a PersistentVolumeClaim volume of the pod.'),
-  devicePath: Str('Path of the block device inside the container.'),
-});
+export const VolumeDevice = Struct(
+  {
+    name: Str('Name of a PersistentVolumeClaim volume of the pod.'),
+    devicePath: Str('Path of the block device inside the container.'),
+  },
+  'A raw block device mapped into the container.',
+);
 
 // ---- probes and hooks ----
 
-export const ExecAction = Struct({
-  command: List(Str(), 'Command to run in the container; exit 0 means healthy.'),
-});
+export const ExecAction = Struct(
+  {
+    command: List(Str(), 'Command to run in the container; exit 0 means healthy.'),
+  },
+  'Runs a command inside the container; exit code 0 means success.',
+);
 
 export const HTTPHeader = Struct({ name: Str('Header name.'), value: Str('Header value.') });
 
-export const HTTPGetAction = Struct({
-  path: Str('Path to request.'),
-  port: IntOrString('Port number or name.'),
-  host: Str('Host to connect to; the pod IP by default.'),
-  scheme: Str('HTTP or HTTPS; HTTP by default.'),
-  httpHeaders: List(HTTPHeader, 'Extra request headers.'),
-});
+export const HTTPGetAction = Struct(
+  {
+    path: Str('Path to request.'),
+    port: IntOrString('Port number or name.'),
+    host: Str('Host to connect to; the pod IP by default.'),
+    scheme: Str('HTTP or HTTPS; HTTP by default.'),
+    httpHeaders: List(HTTPHeader, 'Extra request headers.'),
+  },
+  'Sends an HTTP GET; a status from 200 to 399 means success.',
+);
 
-export const TCPSocketAction = Struct({
-  port: IntOrString('Port number or name.'),
-  host: Str('Host to connect to; the pod IP by default.'),
-});
+export const TCPSocketAction = Struct(
+  {
+    port: IntOrString('Port number or name.'),
+    host: Str('Host to connect to; the pod IP by default.'),
+  },
+  'Opens a TCP connection; success if it connects.',
+);
 
-export const GRPCAction = Struct({
-  port: Int('Port of the gRPC health service.'),
-  service: Str('Service name sent in the health check request.'),
-});
+export const GRPCAction = Struct(
+  {
+    port: Int('Port of the gRPC health service.'),
+    service: Str('Service name sent in the health check request.'),
+  },
+  'Calls the gRPC health checking service.',
+);
 
-export const SleepAction = Struct({ seconds: Int64('Seconds to sleep.') });
+export const SleepAction = Struct({ seconds: Int64('Seconds to sleep.') }, 'Sleeps for a number of seconds.');
 
 export const Probe = Struct(
   {
@@ -200,34 +235,49 @@ export const Lifecycle = Struct(
 
 // ---- security ----
 
-export const Capabilities = Struct({
-  add: List(Str(), 'Capabilities to add.'),
-  drop: List(Str(), 'Capabilities to drop.'),
-});
+export const Capabilities = Struct(
+  {
+    add: List(Str(), 'Capabilities to add.'),
+    drop: List(Str(), 'Capabilities to drop.'),
+  },
+  'Linux capabilities to add to or drop from the container.',
+);
 
-export const SELinuxOptions = Struct({
-  user: Str('SELinux user label.'),
-  role: Str('SELinux role label.'),
-  type: Str('SELinux type label.'),
-  level: Str('SELinux level label.'),
-});
+export const SELinuxOptions = Struct(
+  {
+    user: Str('SELinux user label.'),
+    role: Str('SELinux role label.'),
+    type: Str('SELinux type label.'),
+    level: Str('SELinux level label.'),
+  },
+  'SELinux labels for the container.',
+);
 
-export const WindowsSecurityContextOptions = Struct({
-  gmsaCredentialSpecName: Str('Name of the GMSA credential spec to use.'),
-  gmsaCredentialSpec: Str('Contents of the GMSA credential spec.'),
-  runAsUserName: Str('Windows user to run the entrypoint as.'),
-  hostProcess: Bool('Run as a Windows host process container.'),
-});
+export const WindowsSecurityContextOptions = Struct(
+  {
+    gmsaCredentialSpecName: Str('Name of the GMSA credential spec to use.'),
+    gmsaCredentialSpec: Str('Contents of the GMSA credential spec.'),
+    runAsUserName: Str('Windows user to run the entrypoint as.'),
+    hostProcess: Bool('Run as a Windows host process container.'),
+  },
+  'Windows-specific settings; ignored on Linux nodes.',
+);
 
-export const SeccompProfile = Struct({
-  type: Str('RuntimeDefault, Unconfined or Localhost.'),
-  localhostProfile: Str('Profile file on the node, for Localhost.'),
-});
+export const SeccompProfile = Struct(
+  {
+    type: Str('RuntimeDefault, Unconfined or Localhost.'),
+    localhostProfile: Str('Profile file on the node, for Localhost.'),
+  },
+  'The seccomp profile the container runs with.',
+);
 
-export const AppArmorProfile = Struct({
-  type: Str('RuntimeDefault, Unconfined or Localhost.'),
-  localhostProfile: Str('Profile loaded on the node, for Localhost.'),
-});
+export const AppArmorProfile = Struct(
+  {
+    type: Str('RuntimeDefault, Unconfined or Localhost.'),
+    localhostProfile: Str('Profile loaded on the node, for Localhost.'),
+  },
+  'The AppArmor profile the container runs with.',
+);
 
 export const SecurityContext = Struct(
   {
@@ -247,13 +297,16 @@ export const SecurityContext = Struct(
   'Security settings of a container; they override the pod security context.',
 );
 
-export const ContainerRestartRule = Struct({
-  action: Str('Restart.'),
-  exitCodes: Struct({
-    operator: Str('In or NotIn.'),
-    values: List(Int(), 'Exit codes.'),
-  }),
-});
+export const ContainerRestartRule = Struct(
+  {
+    action: Str('Restart.'),
+    exitCodes: Struct({
+      operator: Str('In or NotIn.'),
+      values: List(Int(), 'Exit codes.'),
+    }),
+  },
+  'A rule that decides whether a container is restarted on a given exit code.',
+);
 
 /** The fields of Container, shared with EphemeralContainer. */
 const containerFields = {
@@ -262,15 +315,15 @@ const containerFields = {
   command: List(Str(), 'Entrypoint; the image ENTRYPOINT when empty.'),
   args: List(Str(), 'Arguments to the entrypoint; the image CMD when empty.'),
   workingDir: Str('Working directory; the image default when empty.'),
-  ports: List(ContainerPort, 'Ports the container exposes.'),
+  ports: MapList(ContainerPort, ['containerPort', 'protocol'], 'Ports the container exposes.'),
   envFrom: List(EnvFromSource, 'Sources whose keys all become environment variables.'),
-  env: List(EnvVar, 'Environment variables.'),
+  env: MapList(EnvVar, ['name'], 'Environment variables.'),
   resources: ResourceRequirements,
   resizePolicy: List(ContainerResizePolicy, 'How each resource may be resized in place.'),
   restartPolicy: Str('Only Always, for init containers that run as sidecars.'),
   restartPolicyRules: List(ContainerRestartRule, 'Per-exit-code restart rules.'),
-  volumeMounts: List(VolumeMount, 'Volumes to mount into the filesystem.'),
-  volumeDevices: List(VolumeDevice, 'Block devices to expose.'),
+  volumeMounts: MapList(VolumeMount, ['mountPath'], 'Volumes to mount into the filesystem.'),
+  volumeDevices: MapList(VolumeDevice, ['devicePath'], 'Block devices to expose.'),
   livenessProbe: Probe,
   readinessProbe: Probe,
   startupProbe: Probe,

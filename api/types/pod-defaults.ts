@@ -134,11 +134,38 @@ export function podDefaults(obj: Pod): void {
   else if (systemPriorities[spec.priorityClassName] !== undefined)
     spec.priority ??= systemPriorities[spec.priorityClassName];
   spec.preemptionPolicy ||= 'PreemptLowerPriority';
+  defaultTolerationSeconds(spec);
   obj.status ??= {};
   if (!obj.status.phase) {
     obj.status.phase = 'Pending';
     obj.status.qosClass ||= podQOSClass(spec);
   }
+}
+
+/** NoExecute taints the node lifecycle controller puts on failed nodes. */
+export const taintNodeNotReady = 'node.kubernetes.io/not-ready';
+export const taintNodeUnreachable = 'node.kubernetes.io/unreachable';
+export const defaultTolerationSecondsValue = 300;
+
+/**
+ * The DefaultTolerationSeconds admission plugin: a pod that does not already
+ * tolerate the not-ready and unreachable NoExecute taints tolerates each for
+ * 300 s, so it is evicted from a failed node after five minutes.
+ */
+function defaultTolerationSeconds(spec: PodSpec): void {
+  const tolerations = spec.tolerations ?? [];
+  const tolerates = (key: string) =>
+    tolerations.some((t) => (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
+  for (const key of [taintNodeNotReady, taintNodeUnreachable]) {
+    if (tolerates(key)) continue;
+    tolerations.push({
+      key,
+      operator: 'Exists',
+      effect: 'NoExecute',
+      tolerationSeconds: defaultTolerationSecondsValue,
+    });
+  }
+  if (tolerations.length) spec.tolerations = tolerations;
 }
 
 // ---- QoS ----

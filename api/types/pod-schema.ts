@@ -4,7 +4,21 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { LabelSelector, LocalObjectReference, ObjectMeta, TypeMeta } from '../meta.js';
-import { Bool, Int, Int64, List, Open, ResourceList, Str, StrMap, Struct, T, Time } from '../schema.js';
+import {
+  AtomicList,
+  Bool,
+  Int,
+  Int64,
+  List,
+  MapList,
+  Open,
+  ResourceList,
+  Str,
+  StrMap,
+  Struct,
+  T,
+  Time,
+} from '../schema.js';
 import {
   AppArmorProfile,
   Container,
@@ -21,11 +35,14 @@ const MaybeTime = (description?: string) => T.Union([Time(), T.Null()], descript
 
 // ---- scheduling ----
 
-export const NodeSelectorRequirement = Struct({
-  key: Str('Label (or field) key.'),
-  operator: Str('In, NotIn, Exists, DoesNotExist, Gt or Lt.'),
-  values: List(Str(), 'Values to compare with.'),
-});
+export const NodeSelectorRequirement = Struct(
+  {
+    key: Str('Label (or field) key.'),
+    operator: Str('In, NotIn, Exists, DoesNotExist, Gt or Lt.'),
+    values: List(Str(), 'Values to compare with.'),
+  },
+  'A requirement on a node label: key, operator and values.',
+);
 
 export const NodeSelectorTerm = Struct(
   {
@@ -40,10 +57,13 @@ export const NodeSelector = Struct(
   'A selection of nodes.',
 );
 
-export const PreferredSchedulingTerm = Struct({
-  weight: Int('Weight 1-100 added to a node score when the preference holds.'),
-  preference: NodeSelectorTerm,
-});
+export const PreferredSchedulingTerm = Struct(
+  {
+    weight: Int('Weight 1-100 added to a node score when the preference holds.'),
+    preference: NodeSelectorTerm,
+  },
+  'A weighted node preference.',
+);
 
 export const NodeAffinity = Struct(
   {
@@ -65,10 +85,13 @@ export const PodAffinityTerm = Struct(
   'A set of pods and the topology domain to be (or not be) in with them.',
 );
 
-export const WeightedPodAffinityTerm = Struct({
-  weight: Int('Weight 1-100.'),
-  podAffinityTerm: PodAffinityTerm,
-});
+export const WeightedPodAffinityTerm = Struct(
+  {
+    weight: Int('Weight 1-100.'),
+    podAffinityTerm: PodAffinityTerm,
+  },
+  'A weighted pod (anti-)affinity preference.',
+);
 
 export const PodAffinity = Struct(
   {
@@ -131,10 +154,13 @@ export const PodSecurityContext = Struct(
   'Security settings for every container of the pod.',
 );
 
-export const HostAlias = Struct({
-  ip: Str('IP address.'),
-  hostnames: List(Str(), 'Host names for the address.'),
-});
+export const HostAlias = Struct(
+  {
+    ip: Str('IP address.'),
+    hostnames: List(Str(), 'Host names for the address.'),
+  },
+  'An extra /etc/hosts entry of the pod.',
+);
 
 export const PodDNSConfig = Struct(
   {
@@ -145,21 +171,25 @@ export const PodDNSConfig = Struct(
   'Extra DNS settings merged into the generated resolv.conf.',
 );
 
-export const PodResourceClaim = Struct({
-  name: Str('Name of the claim within the pod.'),
-  resourceClaimName: Str('Name of an existing ResourceClaim.'),
-  resourceClaimTemplateName: Str('Name of a ResourceClaimTemplate to make a claim from.'),
-});
+export const PodResourceClaim = Struct(
+  {
+    name: Str('Name of the claim within the pod.'),
+    resourceClaimName: Str('Name of an existing ResourceClaim.'),
+    resourceClaimTemplateName: Str('Name of a ResourceClaimTemplate to make a claim from.'),
+  },
+  'A dynamically allocated resource the pod needs.',
+);
 
 export const PodSpec = Struct(
   {
-    volumes: List(Volume, 'Volumes containers of the pod can mount.'),
-    initContainers: List(
+    volumes: MapList(Volume, ['name'], 'Volumes containers of the pod can mount.', { retainKeys: true }),
+    initContainers: MapList(
       Container,
+      ['name'],
       'Containers run in order, each to completion, before the app containers.',
     ),
-    containers: List(Container, 'The app containers; at least one.'),
-    ephemeralContainers: List(EphemeralContainer, 'Debug containers added to the running pod.'),
+    containers: MapList(Container, ['name'], 'The app containers; at least one.'),
+    ephemeralContainers: MapList(EphemeralContainer, ['name'], 'Debug containers added to the running pod.'),
     restartPolicy: Str('Always, OnFailure or Never; Always by default.'),
     terminationGracePeriodSeconds: Int64('Seconds between SIGTERM and SIGKILL on deletion; 30 by default.'),
     activeDeadlineSeconds: Int64('Seconds the pod may be active before it is failed.'),
@@ -174,13 +204,13 @@ export const PodSpec = Struct(
     hostIPC: Bool("Use the node's IPC namespace."),
     shareProcessNamespace: Bool('Share one process namespace between the containers.'),
     securityContext: PodSecurityContext,
-    imagePullSecrets: List(LocalObjectReference, 'Secrets used to pull images.'),
+    imagePullSecrets: MapList(LocalObjectReference, ['name'], 'Secrets used to pull images.'),
     hostname: Str('Host name of the pod; the pod name by default.'),
     subdomain: Str('Subdomain: the pod gets <hostname>.<subdomain>.<ns>.svc.<domain>.'),
     affinity: Affinity,
     schedulerName: Str('Scheduler that places the pod; default-scheduler by default.'),
-    tolerations: List(Toleration, 'Taints the pod tolerates.'),
-    hostAliases: List(HostAlias, 'Extra /etc/hosts entries.'),
+    tolerations: AtomicList(Toleration, 'Taints the pod tolerates.'),
+    hostAliases: MapList(HostAlias, ['ip'], 'Extra /etc/hosts entries.'),
     priorityClassName: Str('PriorityClass that gives the pod its priority.'),
     priority: Int('Priority, resolved from priorityClassName at admission.'),
     dnsConfig: PodDNSConfig,
@@ -192,15 +222,22 @@ export const PodSpec = Struct(
     enableServiceLinks: Bool('Inject service environment variables; true by default.'),
     preemptionPolicy: Str('PreemptLowerPriority or Never.'),
     overhead: ResourceList('Resources the sandbox itself uses.'),
-    topologySpreadConstraints: List(TopologySpreadConstraint),
+    topologySpreadConstraints: MapList(
+      TopologySpreadConstraint,
+      ['topologyKey', 'whenUnsatisfiable'],
+      'How matching pods are spread across topology domains.',
+    ),
     setHostnameAsFQDN: Bool('Make the kernel host name the fully qualified domain name.'),
-    os: Struct({ name: Str('linux or windows.') }),
+    os: Struct({ name: Str('linux or windows.') }, 'The operating system the pod needs.'),
     hostUsers: Bool("Use the node's user namespace; true by default."),
-    schedulingGates: List(
+    schedulingGates: MapList(
       Struct({ name: Str('Gate name.') }),
+      ['name'],
       'Gates that hold the pod back from scheduling.',
     ),
-    resourceClaims: List(PodResourceClaim, 'Dynamically allocated resources the pod needs.'),
+    resourceClaims: MapList(PodResourceClaim, ['name'], 'Dynamically allocated resources the pod needs.', {
+      retainKeys: true,
+    }),
     resources: ResourceRequirements,
     hostnameOverride: Str('Host name to use instead of the generated one.'),
   },
@@ -259,15 +296,18 @@ export const ContainerStatus = Struct(
 );
 export type ContainerStatus = Static<typeof ContainerStatus>;
 
-export const PodCondition = Struct({
-  type: Str('PodScheduled, Initialized, ContainersReady, Ready, ...'),
-  observedGeneration: Int64(),
-  status: Str('True, False or Unknown.'),
-  lastProbeTime: MaybeTime(),
-  lastTransitionTime: MaybeTime(),
-  reason: Str(),
-  message: Str(),
-});
+export const PodCondition = Struct(
+  {
+    type: Str('PodScheduled, Initialized, ContainersReady, Ready, ...'),
+    observedGeneration: Int64(),
+    status: Str('True, False or Unknown.'),
+    lastProbeTime: MaybeTime(),
+    lastTransitionTime: MaybeTime(),
+    reason: Str(),
+    message: Str(),
+  },
+  'One condition of the pod: its type, status and why.',
+);
 export type PodCondition = Static<typeof PodCondition>;
 
 const PodIP = Struct({ ip: Str('IP address.') });
@@ -276,18 +316,18 @@ export const PodStatus = Struct(
   {
     observedGeneration: Int64('Generation of the pod this status was written for.'),
     phase: Str('Pending, Running, Succeeded, Failed or Unknown.'),
-    conditions: List(PodCondition, 'Current conditions of the pod.'),
+    conditions: MapList(PodCondition, ['type'], 'Current conditions of the pod.'),
     message: Str('Why the pod is in this state, for people.'),
     reason: Str('Why the pod is in this state, one CamelCase word (e.g. Evicted).'),
     nominatedNodeName: Str('Node the pod may run on once preemption ends.'),
     hostIP: Str('IP of the node the pod runs on.'),
     hostIPs: List(PodIP, 'IPs of the node.'),
     podIP: Str('IP of the pod.'),
-    podIPs: List(PodIP, 'IPs of the pod; the first equals podIP.'),
+    podIPs: MapList(PodIP, ['ip'], 'IPs of the pod; the first equals podIP.'),
     startTime: Time('When the kubelet accepted the pod.'),
-    initContainerStatuses: List(ContainerStatus),
-    containerStatuses: List(ContainerStatus),
-    ephemeralContainerStatuses: List(ContainerStatus),
+    initContainerStatuses: List(ContainerStatus, 'Observed state of each init container.'),
+    containerStatuses: List(ContainerStatus, 'Observed state of each app container.'),
+    ephemeralContainerStatuses: List(ContainerStatus, 'Observed state of each ephemeral container.'),
     qosClass: Str('Guaranteed, Burstable or BestEffort, from the resources.'),
     resize: Str('Status of a pending in-place resize.'),
     resourceClaimStatuses: List(Struct({ name: Str(), resourceClaimName: Str() })),

@@ -60,12 +60,15 @@ export const PersistentVolumeClaimVolumeSource = Struct(
   'The volume bound to a PersistentVolumeClaim.',
 );
 
-export const DownwardAPIVolumeFile = Struct({
-  path: Str('Relative path of the file.'),
-  fieldRef: ObjectFieldSelector,
-  resourceFieldRef: ResourceFieldSelector,
-  mode: Int('File mode bits.'),
-});
+export const DownwardAPIVolumeFile = Struct(
+  {
+    path: Str('Relative path of the file.'),
+    fieldRef: ObjectFieldSelector,
+    resourceFieldRef: ResourceFieldSelector,
+    mode: Int('File mode bits.'),
+  },
+  'A file holding a field of the pod or a resource of a container.',
+);
 
 export const DownwardAPIVolumeSource = Struct(
   {
@@ -95,22 +98,28 @@ export const CSIVolumeSource = Struct(
   'An inline volume provided by a CSI driver.',
 );
 
-const TypedLocalObjectReference = Struct({
-  apiGroup: T.Union([Str(), T.Null()], {
-    description: 'API group of the referent; null or empty for the core group.',
-  }),
-  kind: Str('Kind of the referent.'),
-  name: Str('Name of the referent.'),
-});
+const TypedLocalObjectReference = Struct(
+  {
+    apiGroup: T.Union([Str(), T.Null()], {
+      description: 'API group of the referent; null or empty for the core group.',
+    }),
+    kind: Str('Kind of the referent.'),
+    name: Str('Name of the referent.'),
+  },
+  'Names an object of a kind in the same namespace.',
+);
 
-const TypedObjectReference = Struct({
-  apiGroup: T.Union([Str(), T.Null()], {
-    description: 'API group of the referent; null or empty for the core group.',
-  }),
-  kind: Str('Kind of the referent.'),
-  name: Str('Name of the referent.'),
-  namespace: Str('Namespace of the referent.'),
-});
+const TypedObjectReference = Struct(
+  {
+    apiGroup: T.Union([Str(), T.Null()], {
+      description: 'API group of the referent; null or empty for the core group.',
+    }),
+    kind: Str('Kind of the referent.'),
+    name: Str('Name of the referent.'),
+    namespace: Str('Namespace of the referent.'),
+  },
+  'Names an object of a kind, possibly in another namespace.',
+);
 
 export const PersistentVolumeClaimSpec = Struct(
   {
@@ -137,11 +146,14 @@ export const EphemeralVolumeSource = Struct(
   'A volume backed by a PersistentVolumeClaim made for, and deleted with, the pod.',
 );
 
-export const ServiceAccountTokenProjection = Struct({
-  audience: Str('Audience the token is meant for; the apiserver by default.'),
-  expirationSeconds: Int64('Requested lifetime of the token; 3600 by default.'),
-  path: Str('Relative path of the token file.'),
-});
+export const ServiceAccountTokenProjection = Struct(
+  {
+    audience: Str('Audience the token is meant for; the apiserver by default.'),
+    expirationSeconds: Int64('Requested lifetime of the token; 3600 by default.'),
+    path: Str('Relative path of the token file.'),
+  },
+  'A service account token written into a projected volume.',
+);
 
 export const VolumeProjection = Struct({
   secret: Struct({

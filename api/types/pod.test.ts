@@ -372,7 +372,7 @@ describe('validatePod', () => {
     {
       name: 'adding a toleration',
       change: (s) => {
-        s.tolerations = [{ key: 'k', operator: 'Exists' }];
+        s.tolerations = [...(s.tolerations ?? []), { key: 'k', operator: 'Exists' }];
       },
       ok: true,
     },

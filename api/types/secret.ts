@@ -8,7 +8,7 @@ import type { Static } from '@sinclair/typebox';
 import { LocalObjectReference, ObjectMeta, TypeMeta } from '../meta.js';
 import { column } from '../printers.js';
 import type { ResourceType } from '../registry.js';
-import { Bool, List, Str, StrMap, Struct } from '../schema.js';
+import { AtomicList, Bool, MapList, Str, StrMap, Struct } from '../schema.js';
 import type { FieldError } from '../status.js';
 import { forbiddenError, invalidError, requiredError, tooLongError } from '../validation.js';
 import { immutableField, isConfigMapKey, ObjectReference, sameValue } from './core-common.js';
@@ -127,8 +127,15 @@ export const ServiceAccount = Struct(
   {
     ...TypeMeta,
     metadata: ObjectMeta,
-    secrets: List(ObjectReference, 'Secrets pods running as this account may use (legacy token Secrets).'),
-    imagePullSecrets: List(LocalObjectReference, 'Secrets added to the image pull credentials of its pods.'),
+    secrets: MapList(
+      ObjectReference,
+      ['name'],
+      'Secrets pods running as this account may use (legacy token Secrets).',
+    ),
+    imagePullSecrets: AtomicList(
+      LocalObjectReference,
+      'Secrets added to the image pull credentials of its pods.',
+    ),
     automountServiceAccountToken: Bool('Whether pods running as this account get an API token mounted.'),
   },
   'An identity for processes that run in pods, to talk to the API.',

@@ -9,7 +9,7 @@ import type { Static } from '@sinclair/typebox';
 import { Condition, ObjectMeta, TypeMeta } from '../meta.js';
 import { ageColumn, column } from '../printers.js';
 import type { ResourceType } from '../registry.js';
-import { Bool, Int, IntOrString, List, Str, StrMap, Struct } from '../schema.js';
+import { Bool, Int, IntOrString, List, MapList, Str, StrMap, Struct } from '../schema.js';
 import type { FieldError } from '../status.js';
 import { ObjectReference } from './core-common.js';
 import { externallyAccessible, validateEndpoints, validateService } from './service-validation.js';
@@ -21,7 +21,7 @@ export { externallyAccessible };
 export const ServicePort = Struct(
   {
     name: Str('Name of the port, unique in the service; required when there is more than one.'),
-    protocol: Str('TCP (default), UDP or SCTP.'),
+    protocol: { ...Str('TCP (default), UDP or SCTP.'), default: 'TCP' },
     appProtocol: Str('Application protocol hint, e.g. http or kubernetes.io/h2c.'),
     port: Int('Port the service listens on.'),
     targetPort: IntOrString('Port number or named container port of the pods; defaults to port.'),
@@ -31,11 +31,14 @@ export const ServicePort = Struct(
 );
 export type ServicePort = Static<typeof ServicePort>;
 
-export const SessionAffinityConfig = Struct({
-  clientIP: Struct({
-    timeoutSeconds: Int('How long a client sticks to one endpoint: 1-86400 seconds, 10800 by default.'),
-  }),
-});
+export const SessionAffinityConfig = Struct(
+  {
+    clientIP: Struct({
+      timeoutSeconds: Int('How long a client sticks to one endpoint: 1-86400 seconds, 10800 by default.'),
+    }),
+  },
+  'Settings of session affinity: how long a client sticks to one endpoint.',
+);
 
 export const ServiceSpec = Struct(
   {
@@ -43,7 +46,7 @@ export const ServiceSpec = Struct(
     selector: StrMap(
       'Labels of the pods that back the service; no selector means endpoints are managed by hand.',
     ),
-    ports: List(ServicePort, 'Ports the service exposes.'),
+    ports: MapList(ServicePort, ['port', 'protocol'], 'Ports the service exposes.'),
     clusterIP: Str('Virtual IP of the service, "None" for a headless service; allocated when empty.'),
     clusterIPs: List(Str(), 'Virtual IPs, one per IP family; the first equals clusterIP.'),
     externalIPs: List(Str(), 'Extra IPs that nodes accept traffic for on the service ports.'),
@@ -85,10 +88,16 @@ export const LoadBalancerIngress = Struct(
   'One entry point of a load balancer.',
 );
 
-export const ServiceStatus = Struct({
-  loadBalancer: Struct({ ingress: List(LoadBalancerIngress, 'Entry points of the load balancer.') }),
-  conditions: List(Condition, 'Current state of the service.'),
-});
+export const ServiceStatus = Struct(
+  {
+    loadBalancer: Struct(
+      { ingress: List(LoadBalancerIngress, 'Entry points of the load balancer.') },
+      'The load balancer of the service, for type LoadBalancer.',
+    ),
+    conditions: MapList(Condition, ['type'], 'Current state of the service.'),
+  },
+  'The observed state of a service.',
+);
 
 export const Service = Struct(
   { ...TypeMeta, metadata: ObjectMeta, spec: ServiceSpec, status: ServiceStatus },

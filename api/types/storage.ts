@@ -9,7 +9,7 @@ import { ObjectMeta, TypeMeta } from '../meta.js';
 import { ageColumn, column } from '../printers.js';
 import { formatQuantity } from '../quantity.js';
 import type { ResourceType } from '../registry.js';
-import { Bool, List, Open, ResourceList, Str, StrMap, Struct } from '../schema.js';
+import { Bool, List, MapList, Open, ResourceList, Str, StrMap, Struct } from '../schema.js';
 import { MaybeTime, ObjectReference, SecretReference } from './core-common.js';
 import { HostPathVolumeSource, NFSVolumeSource, NodeSelector, PersistentVolumeClaimSpec } from './pod.js';
 import { validatePersistentVolume, validatePersistentVolumeClaim } from './storage-validation.js';
@@ -113,7 +113,7 @@ export const PersistentVolumeClaimStatus = Struct({
   phase: Str('Pending, Bound or Lost.'),
   accessModes: List(Str(), 'Access modes of the bound volume.'),
   capacity: ResourceList('Capacity of the bound volume.'),
-  conditions: List(PersistentVolumeClaimCondition, 'Current conditions, e.g. during a resize.'),
+  conditions: MapList(PersistentVolumeClaimCondition, ['type'], 'Current conditions, e.g. during a resize.'),
   allocatedResources: ResourceList('Resources allocated to the claim, including a pending expansion.'),
   allocatedResourceStatuses: StrMap('State of each resize in progress, by resource name.'),
   currentVolumeAttributesClassName: Str('VolumeAttributesClass currently applied.'),

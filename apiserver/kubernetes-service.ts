@@ -1,0 +1,121 @@
+/**
+ * The `kubernetes` Service in `default` (the first address of the service
+ * range, port 443 to the apiserver's port) and its Endpoints listing each
+ * apiserver's advertise address; plus the loop that frees a deleted
+ * Service's IP and node ports and repairs leaks.
+ */
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/meta.js';
+import type { Registry, ResourceType } from '../api/registry.js';
+import { isAlreadyExists, isConflict } from '../api/status.js';
+import type { ServiceAllocator } from './service-alloc.js';
+import { kubernetesServiceIP } from './service-alloc.js';
+import type { ResourceStore } from './store.js';
+
+export interface KubernetesServiceConfig {
+  serviceClusterIPRange: string;
+  port: number;
+  /** Address other hosts and pods reach this apiserver on; none for a loopback-only apiserver. */
+  advertiseAddress?: string;
+}
+
+export async function ensureKubernetesService(
+  stores: Map<ResourceType, ResourceStore>,
+  registry: Registry,
+  config: KubernetesServiceConfig,
+  log: Logger,
+): Promise<void> {
+  const services = stores.get(registry.get('', 'v1', 'services')!)!;
+  const exists = () =>
+    services.get('default', 'kubernetes').then(
+      () => true,
+      () => false,
+    );
+  // Several apiservers may start at once: whoever loses the race finds it made.
+  if (!(await exists()))
+    try {
+      await services.create('default', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: {
+          type: 'ClusterIP',
+          clusterIP: kubernetesServiceIP(config.serviceClusterIPRange),
+          ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: config.port }],
+          sessionAffinity: 'None',
+        },
+      });
+      log.info('created the kubernetes service');
+    } catch (err) {
+      if (!(await exists())) throw err;
+    }
+  if (!config.advertiseAddress) return;
+  const endpoints = stores.get(registry.get('', 'v1', 'endpoints')!)!;
+  const ip = config.advertiseAddress;
+  const port = { name: 'https', port: config.port, protocol: 'TCP' };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const cur = await endpoints.get('default', 'kubernetes').catch(() => undefined);
+      if (!cur) {
+        await endpoints.create('default', {
+          apiVersion: 'v1',
+          kind: 'Endpoints',
+          metadata: { name: 'kubernetes', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+          subsets: [{ addresses: [{ ip }], ports: [port] }],
+        });
+        return;
+      }
+      const subsets = (cur.subsets ?? []) as { addresses?: { ip: string }[]; ports?: unknown[] }[];
+      const addresses = subsets[0]?.addresses ?? [];
+      if (addresses.some((a) => a.ip === ip)) return;
+      await endpoints.update(
+        'default',
+        'kubernetes',
+        { ...cur, subsets: [{ addresses: [...addresses, { ip }], ports: [port] }] },
+        undefined,
+      );
+      return;
+    } catch (err) {
+      if (!isConflict(err) && !isAlreadyExists(err)) throw err;
+    }
+  }
+}
+
+/** Frees allocations of deleted Services as the watch cache sees them, and repairs every minute. */
+export async function runServiceAllocations(
+  alloc: ServiceAllocator,
+  services: ResourceStore,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<void> {
+  const listener = {
+    onEvent: (ev: { type: string; entry: { obj: KubeObject } }) => {
+      if (ev.type === 'DELETED')
+        alloc.release(ev.entry.obj).catch((err) => log.warn({ err }, 'could not free a service allocation'));
+    },
+    onReset: () => undefined,
+  };
+  await services.cache.ready();
+  services.cache.watchFromNow(listener);
+  while (!signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 60_000);
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    if (signal.aborted) break;
+    try {
+      const live = new Map([...services.cache.items.values()].map((e) => [e.obj.metadata.uid ?? '', e.obj]));
+      await alloc.repair(live);
+    } catch (err) {
+      log.warn({ err }, 'service allocation repair failed; will retry');
+    }
+  }
+  services.cache.unwatch(listener);
+}

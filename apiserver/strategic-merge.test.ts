@@ -1,0 +1,265 @@
+import { describe, expect, it } from 'vitest';
+import { AtomicList, Int, List, MapList, RetainKeys, SetList, Str, StrMap, Struct } from '../api/schema.js';
+import { StatusError } from '../api/status.js';
+import { appsTypes } from '../api/types/apps.js';
+import { patchMetaOf, strategicMergePatch } from './strategic-merge.js';
+
+const Port = Struct({ containerPort: Int(), protocol: Str(), name: Str() });
+const Env = Struct({ name: Str(), value: Str() });
+const Container = Struct({
+  name: Str(),
+  image: Str(),
+  args: List(Str()),
+  ports: MapList(Port, ['containerPort', 'protocol'], undefined, { mergeKey: 'containerPort' }),
+  env: MapList(Env, ['name']),
+});
+const Volume = Struct({
+  name: Str(),
+  emptyDir: Struct({ medium: Str() }),
+  hostPath: Struct({ path: Str() }),
+});
+const schema = Struct({
+  metadata: Struct({
+    labels: StrMap(),
+    finalizers: SetList(Str(), undefined, { merge: true }),
+  }),
+  spec: Struct({
+    containers: MapList(Container, ['name']),
+    volumes: MapList(Volume, ['name'], undefined, { retainKeys: true }),
+    tolerations: AtomicList(Struct({ key: Str() })),
+    strategy: RetainKeys(Struct({ type: Str(), rollingUpdate: Struct({ maxSurge: Int() }) })),
+  }),
+});
+
+const c = (name: string, extra: object = {}) => ({ name, image: `${name}:1`, ...extra });
+
+describe('strategicMergePatch', () => {
+  it.each([
+    {
+      name: 'maps merge key by key and null deletes a key',
+      original: { metadata: { labels: { a: '1', b: '2' } } },
+      patch: { metadata: { labels: { b: null, c: '3' } } },
+      want: { metadata: { labels: { a: '1', c: '3' } } },
+    },
+    {
+      name: 'a null for a missing key is dropped, not stored',
+      original: { spec: {} },
+      patch: { spec: { strategy: null, containers: [c('a', { image: null })] } },
+      want: { spec: { containers: [{ name: 'a' }] } },
+    },
+    {
+      name: 'lists of maps merge by merge key, new items appended',
+      original: { spec: { containers: [c('a'), c('b')] } },
+      patch: { spec: { containers: [{ name: 'b', image: 'b:2' }, c('z')] } },
+      want: { spec: { containers: [c('a'), { name: 'b', image: 'b:2' }, c('z')] } },
+    },
+    {
+      name: 'nested keyed lists merge by their own key (env by name)',
+      original: {
+        spec: {
+          containers: [
+            c('a', {
+              env: [
+                { name: 'X', value: '1' },
+                { name: 'Y', value: '2' },
+              ],
+            }),
+          ],
+        },
+      },
+      patch: { spec: { containers: [{ name: 'a', env: [{ name: 'Y', value: '3' }] }] } },
+      want: {
+        spec: {
+          containers: [
+            c('a', {
+              env: [
+                { name: 'X', value: '1' },
+                { name: 'Y', value: '3' },
+              ],
+            }),
+          ],
+        },
+      },
+    },
+    {
+      name: 'ports merge by containerPort',
+      original: { spec: { containers: [c('a', { ports: [{ containerPort: 80, name: 'http' }] })] } },
+      patch: { spec: { containers: [{ name: 'a', ports: [{ containerPort: 80, protocol: 'TCP' }] }] } },
+      want: {
+        spec: { containers: [c('a', { ports: [{ containerPort: 80, name: 'http', protocol: 'TCP' }] })] },
+      },
+    },
+    {
+      name: '$patch: delete in a list item removes the matching item',
+      original: { spec: { containers: [c('a'), c('b')] } },
+      patch: { spec: { containers: [{ name: 'a', $patch: 'delete' }] } },
+      want: { spec: { containers: [c('b')] } },
+    },
+    {
+      name: '$patch: replace in a list makes the patch the whole list',
+      original: { spec: { containers: [c('a'), c('b')] } },
+      patch: { spec: { containers: [c('z'), { $patch: 'replace' }] } },
+      want: { spec: { containers: [c('z')] } },
+    },
+    {
+      name: '$patch: replace in a map replaces the map',
+      original: { metadata: { labels: { a: '1' } } },
+      patch: { metadata: { labels: { b: '2', $patch: 'replace' } } },
+      want: { metadata: { labels: { b: '2' } } },
+    },
+    {
+      name: '$patch: delete in a map empties it',
+      original: { metadata: { labels: { a: '1' } }, spec: {} },
+      patch: { metadata: { labels: { $patch: 'delete' } } },
+      want: { metadata: { labels: {} }, spec: {} },
+    },
+    {
+      name: 'lists without a strategy are replaced whole (atomic)',
+      original: { spec: { tolerations: [{ key: 'a' }, { key: 'b' }] } },
+      patch: { spec: { tolerations: [{ key: 'c' }] } },
+      want: { spec: { tolerations: [{ key: 'c' }] } },
+    },
+    {
+      name: 'primitive lists without a strategy are replaced',
+      original: { spec: { containers: [c('a', { args: ['x', 'y'] })] } },
+      patch: { spec: { containers: [{ name: 'a', args: ['z'] }] } },
+      want: { spec: { containers: [c('a', { args: ['z'] })] } },
+    },
+    {
+      name: 'primitive lists with merge strategy become a union: patch items in patch order, then the rest',
+      original: { metadata: { finalizers: ['a', 'b'] } },
+      patch: { metadata: { finalizers: ['c', 'a'] } },
+      want: { metadata: { finalizers: ['c', 'a', 'b'] } },
+    },
+    {
+      name: '$deleteFromPrimitiveList removes values from a merged primitive list',
+      original: { metadata: { finalizers: ['a', 'b', 'c'] } },
+      patch: { metadata: { '$deleteFromPrimitiveList/finalizers': ['b'] } },
+      want: { metadata: { finalizers: ['a', 'c'] } },
+    },
+    {
+      name: '$setElementOrder orders the merged list as kubectl asks',
+      original: { spec: { containers: [c('a'), c('b'), c('c')] } },
+      patch: {
+        spec: {
+          '$setElementOrder/containers': [{ name: 'c' }, { name: 'a' }, { name: 'b' }],
+          containers: [{ name: 'a', image: 'a:2' }],
+        },
+      },
+      want: { spec: { containers: [c('c'), { name: 'a', image: 'a:2' }, c('b')] } },
+    },
+    {
+      name: '$setElementOrder keeps server-only items in their live place',
+      original: { spec: { containers: [c('a'), c('server'), c('b')] } },
+      patch: { spec: { '$setElementOrder/containers': [{ name: 'a' }, { name: 'b' }] } },
+      want: { spec: { containers: [c('a'), c('server'), c('b')] } },
+    },
+    {
+      name: '$retainKeys clears the keys of a map that it does not list (deployment strategy)',
+      original: { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } } },
+      patch: { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } },
+      want: { spec: { strategy: { type: 'Recreate' } } },
+    },
+    {
+      name: '$retainKeys inside a keyed list item switches a volume source',
+      original: { spec: { volumes: [{ name: 'v', emptyDir: {} }] } },
+      patch: {
+        spec: { volumes: [{ name: 'v', $retainKeys: ['hostPath', 'name'], hostPath: { path: '/x' } }] },
+      },
+      want: { spec: { volumes: [{ name: 'v', hostPath: { path: '/x' } }] } },
+    },
+    {
+      name: 'a value of another type replaces the original',
+      original: { spec: { containers: [c('a')] } },
+      patch: { spec: 'x' },
+      want: { spec: 'x' },
+    },
+    {
+      name: 'directives are stripped from values that are added whole',
+      original: {},
+      patch: { spec: { containers: [c('a'), { name: 'b', $patch: 'delete' }] } },
+      want: { spec: { containers: [c('a')] } },
+    },
+    {
+      name: 'fields the schema does not know are merged as maps and replaced as lists',
+      original: { extra: { a: [1, 2], m: { x: 1 } } },
+      patch: { extra: { a: [3], m: { y: 2 } } },
+      want: { extra: { a: [3], m: { x: 1, y: 2 } } },
+    },
+  ])('$name', ({ original, patch, want }) => {
+    const before = structuredClone(original);
+    expect(strategicMergePatch(original, patch, schema)).toEqual(want);
+    expect(original).toEqual(before);
+  });
+
+  it.each([
+    {
+      name: 'an item of a keyed list without its merge key',
+      patch: { spec: { containers: [{ image: 'x' }] } },
+      code: 422,
+    },
+    { name: 'an unknown $patch value', patch: { spec: { $patch: 'frobnicate' } }, code: 400 },
+    {
+      name: '$patch: merge inside a list',
+      patch: { spec: { containers: [{ $patch: 'merge' }] } },
+      code: 400,
+    },
+    {
+      name: 'a patched key missing from $retainKeys',
+      patch: { spec: { strategy: { $retainKeys: ['type'], rollingUpdate: {} } } },
+      code: 400,
+    },
+    {
+      name: 'a patch list out of the $setElementOrder order',
+      patch: {
+        spec: {
+          '$setElementOrder/containers': [{ name: 'a' }, { name: 'b' }],
+          containers: [{ name: 'b' }, { name: 'a' }],
+        },
+      },
+      code: 400,
+    },
+    { name: 'a patch that is not an object', patch: [1], code: 400 },
+  ])('rejects $name', ({ patch, code }) => {
+    const original = { spec: { containers: [c('a'), c('b')], strategy: {} } };
+    let err: unknown;
+    try {
+      strategicMergePatch(original, patch, schema);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StatusError);
+    expect((err as StatusError).code).toBe(code);
+  });
+});
+
+describe('the real schemas carry Kubernetes patch metadata', () => {
+  const deployment = appsTypes.find((rt) => rt.kind === 'Deployment')!.schema as any;
+  const podSpec = deployment.properties.spec.properties.template.properties.spec;
+  const container = podSpec.properties.containers.items;
+  it.each([
+    { name: 'containers by name', s: podSpec.properties.containers, key: 'name', strategy: 'merge' },
+    { name: 'volumes by name, retainKeys', s: podSpec.properties.volumes, key: 'name', strategy: 'merge' },
+    {
+      name: 'ports by containerPort',
+      s: container.properties.ports,
+      key: 'containerPort',
+      strategy: 'merge',
+    },
+    { name: 'env by name', s: container.properties.env, key: 'name', strategy: 'merge' },
+    {
+      name: 'volumeMounts by mountPath',
+      s: container.properties.volumeMounts,
+      key: 'mountPath',
+      strategy: 'merge',
+    },
+    { name: 'tolerations replaced', s: podSpec.properties.tolerations, key: undefined, strategy: undefined },
+  ])('$name', ({ s, key, strategy }) => {
+    const meta = patchMetaOf(s);
+    expect(meta.mergeKey).toBe(key);
+    expect(meta.strategy).toBe(strategy);
+  });
+  it('deployment strategy retains keys', () => {
+    expect(patchMetaOf(deployment.properties.spec.properties.strategy).retainKeys).toBe(true);
+  });
+});

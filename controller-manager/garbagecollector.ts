@@ -1,0 +1,278 @@
+/**
+ * The garbage collector (`garbagecollector`): ownerReferences across every
+ * kind, as Kubernetes' GC.
+ *
+ * It watches every resource (through the shared informers) and keys its
+ * queue by object uid. For one uid, `sync`:
+ * - object has the `orphan` finalizer and is being deleted: removes the
+ *   ownerReference to it from each dependent, then the finalizer;
+ * - object has the `foregroundDeletion` finalizer and is being deleted:
+ *   deletes its dependents (they are queued and take the branch below) and
+ *   removes the finalizer once no dependent with blockOwnerDeletion is left;
+ * - object has ownerReferences: looks each owner up (cache by uid, then a
+ *   live GET, since the cache may lag), and deletes the object when every
+ *   owner is gone or waiting for its dependents, or drops the references to
+ *   such owners while a live owner remains.
+ * Deleting an object queues its dependents and owners, so background
+ * deletion cascades and foreground deletion finishes; at start every object
+ * with owners is queued, so dependents whose owners went while the collector
+ * was down are collected too.
+ */
+import type { KubeObject, OwnerReference } from '../api/meta.js';
+import type { ResourceType } from '../api/registry.js';
+import { isNotFound, StatusError } from '../api/status.js';
+import { keyOf, ownerUidIndex } from '../client/indexer.js';
+import type { SharedInformer } from '../client/informer.js';
+import { ResourceClient } from '../client/resource.js';
+import { type ControllerContext, QueueController } from './controller.js';
+
+export const orphanFinalizer = 'orphan';
+export const foregroundFinalizer = 'foregroundDeletion';
+
+/** Kinds the collector neither watches nor collects, as Kubernetes' default ignored resources. */
+const ignoredResources = new Set(['/events', 'events.k8s.io/events']);
+
+type Propagation = 'Foreground' | 'Background' | 'Orphan';
+
+interface Watched {
+  rt: ResourceType;
+  informer: SharedInformer<KubeObject>;
+}
+
+interface Located {
+  rt: ResourceType;
+  obj: KubeObject;
+}
+
+/** What an owner reference points at: a live object, nothing, or a kind we cannot look up. */
+type OwnerState = { state: 'present'; obj: KubeObject } | { state: 'absent' } | { state: 'unknown' };
+
+export function groupOf(apiVersion: string | undefined): string {
+  const v = apiVersion ?? '';
+  return v.includes('/') ? v.slice(0, v.indexOf('/')) : '';
+}
+
+const uidIndex = 'garbagecollector/uid';
+const byUid = (o: KubeObject) => (o.metadata.uid ? [o.metadata.uid] : []);
+const uidOf = (r: OwnerReference) => r.uid ?? '';
+const hasFinalizer = (obj: KubeObject, f: string) => (obj.metadata.finalizers ?? []).includes(f);
+const refTo = (obj: KubeObject, uid: string) =>
+  (obj.metadata.ownerReferences ?? []).find((r) => uidOf(r) === uid);
+
+export class GarbageCollector extends QueueController {
+  private readonly watched = new Map<string, Watched>();
+  /** Owners confirmed gone; uids are never reused, so this only grows (bounded). */
+  private readonly absentOwners = new Set<string>();
+
+  constructor(ctx: ControllerContext) {
+    super('garbagecollector', ctx);
+    for (const rt of ctx.registry.all) {
+      const gr = `${rt.group}/${rt.plural}`;
+      if (ignoredResources.has(gr)) continue;
+      const informer = this.informer<KubeObject>(rt.group ? `${rt.plural}.${rt.group}` : rt.plural, {
+        indexers: { [uidIndex]: byUid },
+      });
+      this.watched.set(gr, { rt, informer });
+      informer.addEventHandler({
+        onAdd: (obj) => this.observe(obj),
+        onUpdate: (old, obj) => this.observe(obj, old),
+        onDelete: (obj) => this.gone(obj),
+      });
+    }
+  }
+
+  private observe(obj: KubeObject, old?: KubeObject): void {
+    const uid = obj.metadata.uid;
+    if (!uid) return;
+    const refs = obj.metadata.ownerReferences ?? [];
+    const deleting = !!obj.metadata.deletionTimestamp;
+    if (
+      refs.length ||
+      (deleting && (hasFinalizer(obj, orphanFinalizer) || hasFinalizer(obj, foregroundFinalizer)))
+    )
+      this.queue.add(uid);
+    // A foreground-deleting owner waits on its dependents: tell it when one lets go or starts going.
+    const now = new Set(refs.map((r) => uidOf(r)));
+    for (const r of old?.metadata.ownerReferences ?? []) if (!now.has(uidOf(r))) this.queue.add(uidOf(r));
+    if (deleting && !old?.metadata.deletionTimestamp) for (const r of refs) this.queue.add(uidOf(r));
+  }
+
+  private gone(obj: KubeObject): void {
+    const uid = obj.metadata.uid;
+    if (!uid) return;
+    for (const d of this.dependentsOf(uid)) this.queue.add(d.obj.metadata.uid!);
+    for (const r of obj.metadata.ownerReferences ?? []) this.queue.add(uidOf(r));
+  }
+
+  private dependentsOf(uid: string): Located[] {
+    const out: Located[] = [];
+    for (const { rt, informer } of this.watched.values())
+      for (const obj of informer.store.byIndex(ownerUidIndex, uid)) out.push({ rt, obj });
+    return out;
+  }
+
+  private cached(uid: string): Located | undefined {
+    for (const { rt, informer } of this.watched.values()) {
+      const [obj] = informer.store.byIndex(uidIndex, uid);
+      if (obj) return { rt, obj };
+    }
+    return undefined;
+  }
+
+  private client(rt: ResourceType, obj: KubeObject): ResourceClient<KubeObject> {
+    return new ResourceClient<KubeObject>(this.ctx.rest, rt, obj.metadata.namespace);
+  }
+
+  async sync(uid: string): Promise<void> {
+    const item = this.cached(uid);
+    if (!item) return;
+    const { obj } = item;
+    if (obj.metadata.deletionTimestamp) {
+      if (hasFinalizer(obj, orphanFinalizer)) await this.orphanDependents(item);
+      else if (hasFinalizer(obj, foregroundFinalizer)) await this.deleteDependentsFirst(item);
+      return;
+    }
+    if (obj.metadata.ownerReferences?.length) await this.attemptToDelete(item);
+  }
+
+  /** Orphan propagation: dependents lose their reference to the owner, then the owner goes. */
+  private async orphanDependents(owner: Located): Promise<void> {
+    const uid = owner.obj.metadata.uid!;
+    for (const dep of this.dependentsOf(uid)) await this.dropReferences(dep, new Set([uid]));
+    this.log.info({ owner: this.describe(owner) }, 'orphaned dependents');
+    await this.removeFinalizer(owner, orphanFinalizer);
+  }
+
+  /** Foreground propagation: dependents go first; blocking ones hold the owner until they are gone. */
+  private async deleteDependentsFirst(owner: Located): Promise<void> {
+    const uid = owner.obj.metadata.uid!;
+    const deps = this.dependentsOf(uid);
+    for (const d of deps) if (!d.obj.metadata.deletionTimestamp) this.queue.add(d.obj.metadata.uid!);
+    const blocking = deps.filter((d) => refTo(d.obj, uid)?.blockOwnerDeletion === true);
+    if (blocking.length > 0) {
+      this.log.debug(
+        { owner: this.describe(owner), blocking: blocking.length },
+        'waiting for blocking dependents',
+      );
+      return;
+    }
+    await this.removeFinalizer(owner, foregroundFinalizer);
+  }
+
+  private async attemptToDelete(item: Located): Promise<void> {
+    const { obj } = item;
+    const solid: OwnerReference[] = [];
+    const dangling: OwnerReference[] = [];
+    const waiting: OwnerReference[] = [];
+    for (const ref of obj.metadata.ownerReferences ?? []) {
+      const owner = await this.lookupOwner(ref, obj.metadata.namespace);
+      if (owner.state === 'absent') dangling.push(ref);
+      else if (owner.state === 'unknown') solid.push(ref);
+      else if (owner.obj.metadata.deletionTimestamp && hasFinalizer(owner.obj, foregroundFinalizer))
+        waiting.push(ref);
+      else solid.push(ref);
+    }
+    if (solid.length > 0) {
+      if (dangling.length || waiting.length)
+        await this.dropReferences(item, new Set([...dangling, ...waiting].map((r) => uidOf(r))));
+      return;
+    }
+    if (waiting.length > 0 && this.dependentsOf(obj.metadata.uid!).length > 0) {
+      // Our own dependents must go first; unblock the owners so that nothing waits in a circle.
+      await this.unblock(item, new Set(waiting.map((r) => uidOf(r))));
+      await this.deleteObject(item, 'Foreground');
+      return;
+    }
+    const policy: Propagation = hasFinalizer(obj, orphanFinalizer)
+      ? 'Orphan'
+      : hasFinalizer(obj, foregroundFinalizer)
+        ? 'Foreground'
+        : 'Background';
+    await this.deleteObject(item, policy);
+  }
+
+  private async lookupOwner(ref: OwnerReference, namespace: string | undefined): Promise<OwnerState> {
+    if (this.absentOwners.has(uidOf(ref))) return { state: 'absent' };
+    const cached = this.cached(uidOf(ref));
+    if (cached) return { state: 'present', obj: cached.obj };
+    const rt = this.ctx.registry.byKind(groupOf(ref.apiVersion), ref.kind ?? '');
+    if (!rt) {
+      this.log.warn({ ref }, 'owner of a kind this server does not serve; leaving its dependents alone');
+      return { state: 'unknown' };
+    }
+    if (rt.namespaced && !namespace) return this.absent(uidOf(ref));
+    try {
+      const live = await new ResourceClient<KubeObject>(
+        this.ctx.rest,
+        rt,
+        rt.namespaced ? namespace : undefined,
+      ).get(ref.name ?? '');
+      if (live.metadata.uid !== uidOf(ref)) return this.absent(uidOf(ref));
+      return { state: 'present', obj: live };
+    } catch (err) {
+      if (isNotFound(err)) return this.absent(uidOf(ref));
+      throw err;
+    }
+  }
+
+  private absent(uid: string): OwnerState {
+    if (this.absentOwners.size > 10_000) this.absentOwners.clear();
+    this.absentOwners.add(uid);
+    return { state: 'absent' };
+  }
+
+  private async deleteObject(item: Located, propagationPolicy: Propagation): Promise<void> {
+    try {
+      await this.client(item.rt, item.obj).delete(item.obj.metadata.name!, {
+        propagationPolicy,
+        preconditions: { uid: item.obj.metadata.uid },
+      });
+      this.log.info(
+        { object: this.describe(item), propagationPolicy },
+        'deleted an object whose owners are gone',
+      );
+    } catch (err) {
+      // Gone already, or replaced by a namesake (the uid precondition failed).
+      if (
+        isNotFound(err) ||
+        (err instanceof StatusError && err.code === 409 && /Precondition/.test(err.message))
+      )
+        return;
+      throw err;
+    }
+  }
+
+  /** Removes the references to `uids`; conditional on the cached resourceVersion. */
+  private async dropReferences(item: Located, uids: Set<string>): Promise<void> {
+    const refs = (item.obj.metadata.ownerReferences ?? []).filter((r) => !uids.has(uidOf(r)));
+    await this.patchMeta(item, { ownerReferences: refs });
+  }
+
+  private async unblock(item: Located, uids: Set<string>): Promise<void> {
+    const refs = (item.obj.metadata.ownerReferences ?? []).map((r) =>
+      uids.has(uidOf(r)) && r.blockOwnerDeletion ? { ...r, blockOwnerDeletion: false } : r,
+    );
+    await this.patchMeta(item, { ownerReferences: refs });
+  }
+
+  private async removeFinalizer(item: Located, finalizer: string): Promise<void> {
+    const finalizers = (item.obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
+    await this.patchMeta(item, { finalizers });
+  }
+
+  private async patchMeta(item: Located, meta: Record<string, unknown>): Promise<void> {
+    try {
+      await this.client(item.rt, item.obj).patch(item.obj.metadata.name!, 'merge', {
+        metadata: { ...meta, resourceVersion: item.obj.metadata.resourceVersion },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private describe({ rt, obj }: Located): string {
+    return `${rt.group ? `${rt.plural}.${rt.group}` : rt.plural} ${keyOf(obj)}`;
+  }
+}
+
+export const newGarbageCollector = (ctx: ControllerContext) => new GarbageCollector(ctx);

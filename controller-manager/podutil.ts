@@ -1,0 +1,166 @@
+/**
+ * Pure facts about pods and owners that the workload controllers share:
+ * active, ready, available (ready for minReadySeconds), the controller
+ * reference of an object, and the ranking ReplicaSets use to pick pods to
+ * delete. No I/O here.
+ */
+import type { Static } from '@sinclair/typebox';
+import type { Condition as ConditionSchema, KubeObject, OwnerReference } from '../api/meta.js';
+import type { PodCondition, Pod as PodSchema, PodTemplateSpec } from '../api/types/pod.js';
+
+/** A stored object of a kind: the schema types leave metadata optional, the store never does. */
+export type Obj<T> = T & KubeObject;
+export type Pod = Obj<PodSchema>;
+export type Condition = Static<typeof ConditionSchema>;
+
+/** The owner reference with controller: true, if any. */
+export function controllerRefOf(obj: KubeObject): OwnerReference | undefined {
+  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
+}
+
+/** The reference a controller puts on what it makes: controller, blocks the owner's foreground deletion. */
+export function newControllerRef(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** Running or pending, not terminating: what counts towards replicas. */
+export function isPodActive(pod: Pod): boolean {
+  const phase = pod.status?.phase;
+  return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata.deletionTimestamp;
+}
+
+export function isPodTerminating(pod: Pod): boolean {
+  return !!pod.metadata.deletionTimestamp;
+}
+
+export function podCondition(pod: Pod, type: string): PodCondition | undefined {
+  return pod.status?.conditions?.find((c) => c.type === type);
+}
+
+export function isPodReady(pod: Pod): boolean {
+  return podCondition(pod, 'Ready')?.status === 'True';
+}
+
+/**
+ * Ready for at least minReadySeconds at `nowMs`. A pod that will be
+ * available later tells the caller when through `availableAt`.
+ */
+export function isPodAvailable(pod: Pod, minReadySeconds: number, nowMs: number): boolean {
+  const at = availableAt(pod, minReadySeconds);
+  return at !== undefined && at <= nowMs;
+}
+
+/** When the pod becomes (or became) available, or undefined while not ready. */
+export function availableAt(pod: Pod, minReadySeconds: number): number | undefined {
+  const ready = podCondition(pod, 'Ready');
+  if (ready?.status !== 'True') return undefined;
+  if (!minReadySeconds) return 0;
+  const since = ready.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : Number.NaN;
+  return Number.isNaN(since) ? 0 : since + minReadySeconds * 1000;
+}
+
+const phaseRank: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
+
+function restarts(pod: Pod): number {
+  return (pod.status?.containerStatuses ?? []).reduce((n, c) => Math.max(n, c.restartCount ?? 0), 0);
+}
+
+function ts(t: string | null | undefined): number {
+  const n = t ? Date.parse(t) : Number.NaN;
+  return Number.isNaN(n) ? Number.POSITIVE_INFINITY : n;
+}
+
+/**
+ * Orders pods from most to least deletable, as ActivePods' Less does:
+ * unassigned before assigned, pending before unknown before running, not
+ * ready before ready, ready for less time before longer, more restarts
+ * before fewer, newer before older.
+ */
+export function compareForDeletion(a: Pod, b: Pod): number {
+  const assigned = (p: Pod) => (p.spec?.nodeName ? 1 : 0);
+  if (assigned(a) !== assigned(b)) return assigned(a) - assigned(b);
+  const pa = phaseRank[a.status?.phase ?? 'Pending'] ?? 0;
+  const pb = phaseRank[b.status?.phase ?? 'Pending'] ?? 0;
+  if (pa !== pb) return pa - pb;
+  if (isPodReady(a) !== isPodReady(b)) return isPodReady(a) ? 1 : -1;
+  if (isPodReady(a)) {
+    const ra = ts(podCondition(a, 'Ready')?.lastTransitionTime);
+    const rb = ts(podCondition(b, 'Ready')?.lastTransitionTime);
+    if (ra !== rb) return rb - ra; // ready more recently goes first
+  }
+  if (restarts(a) !== restarts(b)) return restarts(b) - restarts(a);
+  const ca = ts(a.metadata.creationTimestamp);
+  const cb = ts(b.metadata.creationTimestamp);
+  if (ca !== cb) return cb - ca; // newer first
+  return (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
+}
+
+/** 32-bit FNV-1a of a string. */
+export function fnv32a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** JSON with object keys sorted, so equal values hash equally. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** rand.SafeEncodeString's alphabet: no vowels, no look-alikes, so hashes never spell words. */
+const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function safeEncode(n: number): string {
+  const s = String(n);
+  let out = '';
+  for (let i = 0; i < s.length; i++) out += safeAlphabet[s.charCodeAt(i) % safeAlphabet.length];
+  return out;
+}
+
+/**
+ * The pod-template-hash (and controller-revision-hash): a short stable hash
+ * of a pod template, with the collision count mixed in when there is one.
+ */
+export function templateHash(template: PodTemplateSpec | undefined, collisionCount?: number): string {
+  const seed = stableJson(template ?? {}) + (collisionCount ? `#${collisionCount}` : '');
+  return safeEncode(fnv32a(seed));
+}
+
+/**
+ * Resolves an int-or-percent against a total, rounding percents up or down,
+ * as intstr.GetScaledValueFromIntOrPercent.
+ */
+export function scaledValue(v: number | string | undefined, total: number, roundUp: boolean): number {
+  if (v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  const m = /^(\d+)%$/.exec(v);
+  if (!m) {
+    const n = Number(v);
+    if (Number.isInteger(n)) return n;
+    throw new Error(`invalid int-or-percent "${v}"`);
+  }
+  const exact = (Number(m[1]) * total) / 100;
+  return roundUp ? Math.ceil(exact) : Math.floor(exact);
+}
+
+/** An RFC 3339 time with whole seconds, as Kubernetes writes them. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,253 @@
+/**
+ * The ReplicaSet controller: keeps `spec.replicas` active pods matching the
+ * selector, adopting orphans and releasing pods that stop matching; creates
+ * in slow-start batches behind expectations; deletes the least valuable pods
+ * first; writes status (replicas, fullyLabeledReplicas, readyReplicas,
+ * availableReplicas after minReadySeconds, observedGeneration, and a
+ * ReplicaFailure condition while creates or deletes fail).
+ */
+import { labelSelectorFromObject } from '../api/selectors.js';
+import { isConflict } from '../api/status.js';
+import type { ReplicaSet as ReplicaSetSchema } from '../api/types/apps.js';
+import { keyOf } from '../client/indexer.js';
+import type { SharedInformer } from '../client/informer.js';
+import type { ResourceClient } from '../client/resource.js';
+import { childEventHandler } from './childhandlers.js';
+import { type ControllerContext, QueueController } from './controller.js';
+import { ControllerExpectations, slowStartBatch } from './expectations.js';
+import {
+  claimObjects,
+  clientFor,
+  type MetaPatcher,
+  metaPatcher,
+  type PodControl,
+  podFromTemplate,
+  RealPodControl,
+} from './podcontrol.js';
+import {
+  availableAt,
+  type Condition,
+  compareForDeletion,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  newControllerRef,
+  type Obj,
+  type Pod,
+  rfc3339,
+} from './podutil.js';
+
+export type ReplicaSet = Obj<ReplicaSetSchema>;
+
+/** At most this many pods are created or deleted in one sync (Kubernetes' burstReplicas). */
+export const burstReplicas = 500;
+
+export interface ReplicaSetControllerOptions {
+  podControl?: PodControl;
+  podPatcher?: MetaPatcher<Pod>;
+  client?: ResourceClient<ReplicaSet>;
+}
+
+export type ReplicaSetStatus = NonNullable<ReplicaSet['status']>;
+
+/** The status a ReplicaSet should have, from its pods (pure). */
+export function calculateReplicaSetStatus(
+  rs: ReplicaSet,
+  pods: Pod[],
+  nowMs: number,
+  manageError?: { create: boolean; message: string },
+): ReplicaSetStatus {
+  const templateLabels = rs.spec?.template?.metadata?.labels ?? {};
+  const minReady = rs.spec?.minReadySeconds ?? 0;
+  let fullyLabeled = 0;
+  let ready = 0;
+  let available = 0;
+  for (const pod of pods) {
+    const labels = pod.metadata.labels ?? {};
+    if (Object.entries(templateLabels).every(([k, v]) => labels[k] === v)) fullyLabeled++;
+    if (isPodReady(pod)) {
+      ready++;
+      if (isPodAvailable(pod, minReady, nowMs)) available++;
+    }
+  }
+  const old = rs.status?.conditions ?? [];
+  const conditions: Condition[] = old.filter((c) => c.type !== 'ReplicaFailure');
+  if (manageError) {
+    const prev = old.find((c) => c.type === 'ReplicaFailure');
+    conditions.push({
+      type: 'ReplicaFailure',
+      status: 'True',
+      reason: manageError.create ? 'FailedCreate' : 'FailedDelete',
+      message: manageError.message,
+      lastTransitionTime: prev?.lastTransitionTime ?? rfc3339(nowMs),
+    });
+  }
+  const status: ReplicaSetStatus = {
+    replicas: pods.length,
+    fullyLabeledReplicas: fullyLabeled,
+    readyReplicas: ready,
+    availableReplicas: available,
+    observedGeneration: rs.metadata.generation,
+  };
+  if (conditions.length) status.conditions = conditions;
+  return status;
+}
+
+/** The `n` pods to delete first (ranked by compareForDeletion). */
+export function podsToDelete(pods: Pod[], n: number): Pod[] {
+  return [...pods].sort(compareForDeletion).slice(0, n);
+}
+
+function sameStatus(a: ReplicaSetStatus | undefined, b: ReplicaSetStatus): boolean {
+  const pick = (s: ReplicaSetStatus | undefined) =>
+    JSON.stringify([
+      s?.replicas ?? 0,
+      s?.fullyLabeledReplicas ?? 0,
+      s?.readyReplicas ?? 0,
+      s?.availableReplicas ?? 0,
+      s?.observedGeneration ?? 0,
+      s?.conditions ?? [],
+    ]);
+  return pick(a) === pick(b);
+}
+
+export class ReplicaSetController extends QueueController {
+  readonly expectations: ControllerExpectations;
+  readonly replicaSets: SharedInformer<ReplicaSet>;
+  readonly pods: SharedInformer<Pod>;
+  private readonly podControl: PodControl;
+  private readonly podPatcher: MetaPatcher<Pod>;
+  private readonly client: ResourceClient<ReplicaSet>;
+
+  constructor(ctx: ControllerContext, opts: ReplicaSetControllerOptions = {}) {
+    super('replicaset', ctx);
+    this.expectations = new ControllerExpectations(ctx.clock);
+    this.client = opts.client ?? clientFor<ReplicaSet>(ctx, 'replicasets');
+    const pods = clientFor<Pod>(ctx, 'pods');
+    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('replicaset-controller'));
+    this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
+    this.replicaSets = this.informer<ReplicaSet>('replicasets');
+    this.pods = this.informer<Pod>('pods');
+    this.replicaSets.addEventHandler({
+      onAdd: (rs) => this.enqueue(rs),
+      onUpdate: (_old, rs) => this.enqueue(rs),
+      onDelete: (rs) => {
+        this.expectations.delete(keyOf(rs));
+        this.enqueue(rs);
+      },
+    });
+    this.pods.addEventHandler(
+      childEventHandler<ReplicaSet, Pod>({
+        ownerKind: 'ReplicaSet',
+        owners: this.replicaSets.store,
+        enqueue: (k) => this.enqueue(k),
+        expectations: this.expectations,
+        onOwnedUpdate: (old, cur, key) => {
+          // A pod that just became ready becomes available minReadySeconds later.
+          const rs = this.replicaSets.store.get(key);
+          const minReady = rs?.spec?.minReadySeconds ?? 0;
+          if (minReady > 0 && !isPodReady(old) && isPodReady(cur)) this.queue.addAfter(key, minReady * 1000);
+        },
+      }),
+    );
+  }
+
+  async sync(key: string): Promise<void> {
+    const rs = this.replicaSets.store.get(key);
+    if (!rs) {
+      this.expectations.delete(key);
+      return;
+    }
+    const selector = labelSelectorFromObject(rs.spec?.selector);
+    const active = this.pods.store
+      .byIndex('namespace', rs.metadata.namespace ?? '')
+      .filter((p) => isPodActive(p));
+    const pods = await claimObjects<Pod>({
+      owner: rs,
+      ref: newControllerRef(rs, 'apps/v1', 'ReplicaSet'),
+      selector,
+      objects: active,
+      patcher: this.podPatcher,
+      log: this.log,
+    });
+    let manageError: { create: boolean; message: string } | undefined;
+    let thrown: unknown;
+    if (this.expectations.satisfied(key) && !rs.metadata.deletionTimestamp) {
+      try {
+        await this.manageReplicas(key, rs, pods);
+      } catch (err) {
+        thrown = err;
+        manageError = {
+          create: pods.length < (rs.spec?.replicas ?? 1),
+          message: (err as Error).message,
+        };
+      }
+    }
+    const now = this.ctx.clock.now();
+    const status = calculateReplicaSetStatus(rs, pods, now, manageError);
+    if (!sameStatus(rs.status, status)) await this.writeStatus(rs, status);
+    this.requeueForAvailability(key, rs, pods, now);
+    if (thrown) throw thrown;
+  }
+
+  /** Writes status; after a Conflict (the Deployment controller resized it) once more on a fresh copy. */
+  private async writeStatus(rs: ReplicaSet, status: ReplicaSetStatus): Promise<void> {
+    const client = this.client.in(rs.metadata.namespace);
+    try {
+      await client.updateStatus({ ...structuredClone(rs), status });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const fresh = await client.get(rs.metadata.name!);
+      await client.updateStatus({ ...fresh, status });
+    }
+  }
+
+  private requeueForAvailability(key: string, rs: ReplicaSet, pods: Pod[], now: number): void {
+    const minReady = rs.spec?.minReadySeconds ?? 0;
+    if (minReady <= 0) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const p of pods) {
+      const at = availableAt(p, minReady);
+      if (at !== undefined && at > now) next = Math.min(next, at);
+    }
+    if (Number.isFinite(next)) this.queue.addAfter(key, next - now);
+  }
+
+  private async manageReplicas(key: string, rs: ReplicaSet, pods: Pod[]): Promise<void> {
+    const want = rs.spec?.replicas ?? 1;
+    const diff = pods.length - want;
+    if (diff < 0) {
+      const n = Math.min(-diff, burstReplicas);
+      this.expectations.expectCreations(key, n);
+      this.log.info({ rs: key, need: want, creating: n }, 'too few replicas');
+      const ref = newControllerRef(rs, 'apps/v1', 'ReplicaSet');
+      const res = await slowStartBatch(n, 1, async () => {
+        try {
+          await this.podControl.createPod(podFromTemplate(rs.spec?.template, rs, ref), rs);
+        } catch (err) {
+          this.expectations.creationObserved(key);
+          throw err;
+        }
+      });
+      // Creates never attempted will never be observed either.
+      for (let i = res.attempted; i < n; i++) this.expectations.creationObserved(key);
+      if (res.error) throw res.error;
+    } else if (diff > 0) {
+      const victims = podsToDelete(pods, Math.min(diff, burstReplicas));
+      this.expectations.expectDeletions(key, victims.map(keyOf));
+      this.log.info({ rs: key, need: want, deleting: victims.length }, 'too many replicas');
+      const results = await Promise.allSettled(
+        victims.map(async (p) => {
+          try {
+            await this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, rs);
+          } catch (err) {
+            this.expectations.deletionObserved(key, keyOf(p));
+            throw err;
+          }
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+/** The workload controllers (issue 8), by the names `--controllers` uses. */
+import type { ControllerFactory } from './controller.js';
+import { DeploymentController } from './deployment.js';
+import { JobController } from './job.js';
+import { ReplicaSetController } from './replicaset.js';
+import { TTLAfterFinishedController } from './ttlafterfinished.js';
+
+export const workloadControllers: Record<string, ControllerFactory> = {
+  deployment: (ctx) => new DeploymentController(ctx),
+  replicaset: (ctx) => new ReplicaSetController(ctx),
+  job: (ctx) => new JobController(ctx),
+  'ttl-after-finished': (ctx) => new TTLAfterFinishedController(ctx),
+};

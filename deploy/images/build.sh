@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the images nanokube's kubelet and tests use, offline, into the local
+# Docker engine (no registry is needed or contacted):
+#
+#   nanokube/pause:1     the pod sandbox: a static C binary (pause/pause.c) that
+#                        sleeps until SIGTERM/SIGINT and reaps zombies, FROM scratch
+#   nanokube/busybox:1   busybox-static with its applet links (sh, sleep, nc,
+#                        httpd, cat, ...); its wget crashes in a container, use nc
+#
+#   bash deploy/images/build.sh [--force]
+#
+# Safe to run again: an image that already exists is skipped (--force
+# rebuilds). Needs gcc with static glibc (libc6-dev) and busybox-static;
+# deploy/setup.sh --with-docker installs them and runs this.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+force=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    -h | --help)
+      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "images: unknown flag $arg (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+say() { echo "images: $*"; }
+die() {
+  echo "images: $*" >&2
+  exit 1
+}
+
+have_image() { [[ $force -eq 0 ]] && docker image inspect "$1" >/dev/null 2>&1; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+build_pause() {
+  local image=nanokube/pause:1
+  if have_image "$image"; then
+    say "$image exists"
+    return
+  fi
+  command -v gcc >/dev/null 2>&1 || die "gcc is needed to build $image"
+  mkdir -p "$work/pause"
+  gcc -static -Os -s -Wall -Werror -o "$work/pause/pause" "$here/pause/pause.c" ||
+    die "could not compile pause.c statically (is libc6-dev installed?)"
+  tar -C "$work/pause" -c . | docker import \
+    --change 'ENTRYPOINT ["/pause"]' --change 'USER 65535:65535' \
+    --message 'nanokube pod sandbox' - "$image" >/dev/null
+  say "built $image"
+}
+
+build_busybox() {
+  local image=nanokube/busybox:1 bb=/bin/busybox root="$work/busybox"
+  if have_image "$image"; then
+    say "$image exists"
+    return
+  fi
+  [[ -x $bb ]] || die "$bb is missing (apt-get install busybox-static)"
+  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,var,proc,sys,dev,home}
+  chmod 1777 "$root/tmp"
+  cp "$bb" "$root/bin/busybox"
+  # --list-full gives each applet with the folder it belongs in (bin/sh, usr/bin/nc, ...).
+  local applet
+  while read -r applet; do
+    [[ -n $applet && ! -e $root/$applet ]] && ln -s /bin/busybox "$root/$applet"
+  done < <("$bb" --list-full)
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  tar -C "$root" -c . | docker import \
+    --change 'CMD ["sh"]' --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+    --message 'nanokube busybox' - "$image" >/dev/null
+  say "built $image"
+}
+
+docker info >/dev/null 2>&1 || die "docker does not answer (bash deploy/setup.sh --with-docker starts it)"
+build_pause
+build_busybox

@@ -1,0 +1,173 @@
+/**
+ * The narrow side-effect interface kube-proxy writes through: one
+ * `iptables-restore --noflush` per sync, the jumps from the base chains into
+ * ours, and the local route that keeps the service range on this host.
+ * The real implementation runs the commands; tests of the renderer need none.
+ */
+import { execFile } from 'node:child_process';
+
+export type Table = 'nat' | 'filter';
+
+export interface Jump {
+  table: Table;
+  chain: string;
+  /** The rule after `-A CHAIN`, e.g. `-m comment --comment "..." -j KUBE-SERVICES`. */
+  rule: string[];
+}
+
+export interface Iptables {
+  restore(text: string): Promise<void>;
+  listChains(table: Table): Promise<string[]>;
+  /** Inserts the rule at the top of the chain unless it is there. */
+  ensureJump(j: Jump): Promise<void>;
+  deleteJump(j: Jump): Promise<void>;
+}
+
+/** The jumps Kubernetes' kube-proxy installs in the base chains. */
+export const baseJumps: Jump[] = [
+  {
+    table: 'nat',
+    chain: 'PREROUTING',
+    rule: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'],
+  },
+  {
+    table: 'nat',
+    chain: 'OUTPUT',
+    rule: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'],
+  },
+  {
+    table: 'nat',
+    chain: 'POSTROUTING',
+    rule: ['-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING'],
+  },
+  {
+    table: 'filter',
+    chain: 'INPUT',
+    rule: [
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-m',
+      'comment',
+      '--comment',
+      'kubernetes service portals',
+      '-j',
+      'KUBE-SERVICES',
+    ],
+  },
+  {
+    table: 'filter',
+    chain: 'INPUT',
+    rule: [
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-m',
+      'comment',
+      '--comment',
+      'kubernetes externally-visible service portals',
+      '-j',
+      'KUBE-EXTERNAL-SERVICES',
+    ],
+  },
+  {
+    table: 'filter',
+    chain: 'FORWARD',
+    rule: ['-m', 'comment', '--comment', 'kubernetes forwarding rules', '-j', 'KUBE-FORWARD'],
+  },
+  {
+    table: 'filter',
+    chain: 'FORWARD',
+    rule: [
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-m',
+      'comment',
+      '--comment',
+      'kubernetes service portals',
+      '-j',
+      'KUBE-SERVICES',
+    ],
+  },
+  {
+    table: 'filter',
+    chain: 'OUTPUT',
+    rule: [
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-m',
+      'comment',
+      '--comment',
+      'kubernetes service portals',
+      '-j',
+      'KUBE-SERVICES',
+    ],
+  },
+];
+
+export function run(cmd: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export class ExecIptables implements Iptables {
+  async restore(text: string): Promise<void> {
+    await run('iptables-restore', ['--noflush', '-w', '5'], text);
+  }
+
+  async listChains(table: Table): Promise<string[]> {
+    const out = await run('iptables', ['-w', '5', '-t', table, '-S']);
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('-N '))
+      .map((l) => l.slice(3).trim());
+  }
+
+  async ensureJump(j: Jump): Promise<void> {
+    try {
+      await run('iptables', ['-w', '5', '-t', j.table, '-C', j.chain, ...j.rule]);
+    } catch {
+      await run('iptables', ['-w', '5', '-t', j.table, '-I', j.chain, '1', ...j.rule]);
+    }
+  }
+
+  async deleteJump(j: Jump): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      try {
+        await run('iptables', ['-w', '5', '-t', j.table, '-D', j.chain, ...j.rule]);
+      } catch {
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Routes the service range to an empty local bridge so that a packet to a
+ * service address never leaves the host (ENVIRONMENT.md: no dummy links here).
+ */
+export async function ensureServiceRoute(cidr: string, bridge = 'nk-svc'): Promise<void> {
+  try {
+    await run('ip', ['link', 'show', bridge]);
+  } catch {
+    await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+  }
+  await run('ip', ['link', 'set', bridge, 'up']);
+  await run('ip', ['route', 'replace', cidr, 'dev', bridge]);
+}
+
+export async function removeServiceRoute(cidr: string, bridge = 'nk-svc'): Promise<void> {
+  await run('ip', ['route', 'del', cidr, 'dev', bridge]).catch(() => undefined);
+  await run('ip', ['link', 'del', bridge]).catch(() => undefined);
+}

@@ -1,0 +1,132 @@
+/**
+ * The sync loop: informers on Services and EndpointSlices mark the state
+ * dirty; a sync renders every rule and writes them with one restore, no more
+ * often than `minSyncPeriodMs`, and at least every `syncPeriodMs`. After a
+ * failure the next sync is a full one (chains re-read, jumps re-ensured).
+ *
+ * States: waiting → syncing → waiting; `run` ends when `signal` aborts.
+ */
+import type { Logger } from 'pino';
+import { Gauge, Histogram, type Registry as MetricsRegistry } from 'prom-client';
+import type { KubeObject } from '../api/meta.js';
+import type { Clock } from '../client/clock.js';
+import type { SharedInformer } from '../client/informer.js';
+import { baseJumps, type Iptables } from './iptables.js';
+import { buildServicePorts } from './model.js';
+import { renderRules } from './rules.js';
+
+export interface ProxierOptions {
+  services: SharedInformer;
+  slices: SharedInformer;
+  iptables: Iptables;
+  nodeName: string;
+  clusterCIDR: string;
+  syncPeriodMs: number;
+  minSyncPeriodMs: number;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsRegistry;
+}
+
+export class Proxier {
+  /** When the last sync finished well (our clock), for health. */
+  lastGoodSync = 0;
+  private dirty = true;
+  private needFull = true;
+  private chains?: { nat: string[]; filter: string[] };
+  private wake?: () => void;
+  private readonly o: ProxierOptions;
+  private readonly duration: Histogram;
+  private readonly rules: Gauge;
+
+  constructor(o: ProxierOptions) {
+    if (o.minSyncPeriodMs > o.syncPeriodMs) throw new Error('minSyncPeriod must not exceed syncPeriod');
+    this.o = o;
+    const poke = () => this.markDirty();
+    for (const inf of [o.services, o.slices])
+      inf.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
+    this.duration = new Histogram({
+      name: 'kubeproxy_sync_proxy_rules_duration_seconds',
+      help: 'One sync of all rules.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [o.metrics],
+    });
+    this.rules = new Gauge({
+      name: 'kubeproxy_sync_proxy_rules_iptables_total',
+      help: 'Rules written by the last sync.',
+      registers: [o.metrics],
+    });
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  /** Healthy when a sync succeeded within two sync periods. */
+  healthy(): boolean {
+    return this.lastGoodSync > 0 && this.o.clock.now() - this.lastGoodSync < 2 * this.o.syncPeriodMs;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.o.services.waitForSync(signal), this.o.slices.waitForSync(signal)]);
+    let last = 0;
+    let backoff = 0;
+    while (!signal.aborted) {
+      const now = this.o.clock.now();
+      const due = this.dirty || this.needFull || now - last >= this.o.syncPeriodMs;
+      const wait = due
+        ? Math.max(0, last + this.o.minSyncPeriodMs + backoff - now)
+        : this.o.syncPeriodMs - (now - last);
+      if (wait > 0) {
+        await new Promise<void>((resolve) => {
+          const ac = new AbortController();
+          const done = () => {
+            ac.abort();
+            this.wake = undefined;
+            resolve();
+          };
+          this.wake = due ? undefined : done;
+          this.o.clock.sleep(wait, AbortSignal.any([signal, ac.signal])).then(done);
+        });
+        continue;
+      }
+      last = this.o.clock.now();
+      try {
+        await this.syncOnce();
+        backoff = 0;
+      } catch (err) {
+        this.needFull = true;
+        backoff = Math.min(backoff ? backoff * 2 : 1000, 30_000);
+        this.o.logger.error({ err }, 'syncing proxy rules failed; a full resync follows');
+      }
+    }
+  }
+
+  /** Renders and writes every rule once. */
+  async syncOnce(): Promise<void> {
+    const end = this.duration.startTimer();
+    this.dirty = false;
+    const full = this.needFull;
+    if (full || !this.chains) {
+      this.chains = {
+        nat: await this.o.iptables.listChains('nat'),
+        filter: await this.o.iptables.listChains('filter'),
+      };
+    }
+    const ports = buildServicePorts(
+      this.o.services.store.list() as KubeObject[],
+      this.o.slices.store.list() as KubeObject[],
+      this.o.nodeName,
+    );
+    const r = renderRules(ports, { clusterCIDR: this.o.clusterCIDR, existingChains: this.chains });
+    await this.o.iptables.restore(r.text);
+    if (full) for (const j of baseJumps) await this.o.iptables.ensureJump(j);
+    this.chains = r.chains;
+    this.needFull = false;
+    this.lastGoodSync = this.o.clock.now();
+    this.rules.set(r.ruleCount);
+    end();
+    this.o.logger.debug({ servicePorts: ports.length, rules: r.ruleCount, full }, 'synced proxy rules');
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The pure renderer: service ports in, the complete `iptables-restore` text
+ * for the nat and filter tables out. Every chain nanokube owns is declared
+ * (and so flushed) and rewritten on each sync; chains that no longer have a
+ * service are declared and deleted. Base chains are never written here:
+ * the jumps into ours are ensured separately (see iptables.ts).
+ *
+ * Chain names are a prefix and a short hash, as Kubernetes names them:
+ * KUBE-SVC-<hash(service port)>, KUBE-SEP-<hash(service port, endpoint)>,
+ * KUBE-EXT-<hash(service port)> for NodePort traffic.
+ */
+import { createHash } from 'node:crypto';
+import { type ServicePort, usableEndpoints } from './model.js';
+
+export const masqMark = '0x4000/0x4000';
+
+export interface RenderOptions {
+  /** Pod range; traffic to a cluster IP from outside it is masqueraded. */
+  clusterCIDR: string;
+  /** Chains in the current tables, to delete the ones no longer rendered. */
+  existingChains?: { nat: string[]; filter: string[] };
+}
+
+export interface Rendered {
+  text: string;
+  chains: { nat: string[]; filter: string[] };
+  /** Rules written, for metrics. */
+  ruleCount: number;
+}
+
+function hash(s: string): string {
+  return createHash('sha256')
+    .update(s)
+    .digest('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .toUpperCase()
+    .slice(0, 16);
+}
+
+export const svcChain = (p: ServicePort) => `KUBE-SVC-${hash(`${p.id}/${p.protocol}`)}`;
+export const extChain = (p: ServicePort) => `KUBE-EXT-${hash(`${p.id}/${p.protocol}`)}`;
+export const sepChain = (p: ServicePort, ip: string, port: number) =>
+  `KUBE-SEP-${hash(`${p.id}/${p.protocol}/${ip}:${port}`)}`;
+
+const ownChainsNat = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'];
+const ownChainsFilter = ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD'];
+
+const comment = (text: string) => `-m comment --comment "${text.replace(/"/g, '')}"`;
+const proto = (p: ServicePort) => `-p ${p.protocol.toLowerCase()} -m ${p.protocol.toLowerCase()}`;
+
+export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
+  const nat: string[] = [];
+  const filter: string[] = [];
+  const natChains = [...ownChainsNat];
+  const filterChains = [...ownChainsFilter];
+
+  nat.push(`-A KUBE-POSTROUTING -m mark ! --mark ${masqMark} -j RETURN`);
+  nat.push('-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000');
+  nat.push(
+    `-A KUBE-POSTROUTING ${comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE --random-fully`,
+  );
+  nat.push('-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000');
+  filter.push(
+    `-A KUBE-FORWARD ${comment('kubernetes forwarding rules')} -m mark --mark ${masqMark} -j ACCEPT`,
+  );
+  filter.push(
+    `-A KUBE-FORWARD ${comment('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+  );
+  // Pod traffic crosses the host's FORWARD chain, which Docker sets to DROP;
+  // accept what comes from or goes to the pod range, as flannel does.
+  filter.push(`-A KUBE-FORWARD ${comment('kubernetes pod source')} -s ${o.clusterCIDR} -j ACCEPT`);
+  filter.push(`-A KUBE-FORWARD ${comment('kubernetes pod destination')} -d ${o.clusterCIDR} -j ACCEPT`);
+
+  for (const p of ports) {
+    const eps = usableEndpoints(p.endpoints);
+    const dest = `-d ${p.clusterIP}/32 ${proto(p)} --dport ${p.port}`;
+    if (eps.length === 0) {
+      filter.push(
+        `-A KUBE-SERVICES ${comment(`${p.id} has no endpoints`)} ${dest} -j REJECT --reject-with icmp-port-unreachable`,
+      );
+      for (const ip of p.externalIPs)
+        filter.push(
+          `-A KUBE-EXTERNAL-SERVICES ${comment(`${p.id} has no endpoints`)} -d ${ip}/32 ${proto(p)} --dport ${p.port} -j REJECT --reject-with icmp-port-unreachable`,
+        );
+      if (p.nodePort)
+        filter.push(
+          `-A KUBE-EXTERNAL-SERVICES ${comment(`${p.id} has no endpoints`)} -m addrtype --dst-type LOCAL ${proto(p)} --dport ${p.nodePort} -j REJECT --reject-with icmp-port-unreachable`,
+        );
+      continue;
+    }
+    const svc = svcChain(p);
+    natChains.push(svc);
+    nat.push(`-A KUBE-SERVICES ${comment(`${p.id} cluster IP`)} ${dest} -j ${svc}`);
+    nat.push(`-A ${svc} ${comment(`${p.id} cluster IP`)} ! -s ${o.clusterCIDR} ${dest} -j KUBE-MARK-MASQ`);
+    for (const ip of p.externalIPs) {
+      nat.push(
+        `-A KUBE-SERVICES ${comment(`${p.id} external IP`)} -d ${ip}/32 ${proto(p)} --dport ${p.port} -j KUBE-MARK-MASQ`,
+      );
+      nat.push(
+        `-A KUBE-SERVICES ${comment(`${p.id} external IP`)} -d ${ip}/32 ${proto(p)} --dport ${p.port} -j ${svc}`,
+      );
+    }
+    if (p.nodePort) {
+      const ext = extChain(p);
+      natChains.push(ext);
+      nat.push(`-A KUBE-NODEPORTS ${comment(`${p.id}`)} ${proto(p)} --dport ${p.nodePort} -j ${ext}`);
+      nat.push(
+        `-A ${ext} ${comment('masquerade traffic for ' + p.id + ' external destinations')} -j KUBE-MARK-MASQ`,
+      );
+      nat.push(`-A ${ext} -j ${svc}`);
+    }
+    const seps = eps.map((e) => ({ e, chain: sepChain(p, e.ip, e.port) }));
+    if (p.sessionAffinityTimeout !== undefined) {
+      for (const s of seps) {
+        nat.push(
+          `-A ${svc} ${comment(`${p.id} -> ${s.e.ip}:${s.e.port}`)} -m recent --name ${s.chain} --rcheck --seconds ${p.sessionAffinityTimeout} --reap -j ${s.chain}`,
+        );
+      }
+    }
+    seps.forEach((s, i) => {
+      const left = seps.length - i;
+      const pick = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(10)}` : '';
+      nat.push(`-A ${svc} ${comment(`${p.id} -> ${s.e.ip}:${s.e.port}`)}${pick} -j ${s.chain}`);
+    });
+    for (const s of seps) {
+      natChains.push(s.chain);
+      nat.push(`-A ${s.chain} ${comment(p.id)} -s ${s.e.ip}/32 -j KUBE-MARK-MASQ`);
+      const affinity = p.sessionAffinityTimeout !== undefined ? ` -m recent --name ${s.chain} --set` : '';
+      nat.push(
+        `-A ${s.chain} ${comment(p.id)}${affinity} ${proto(p)} -j DNAT --to-destination ${s.e.ip}:${s.e.port}`,
+      );
+    }
+  }
+  // Last: anything addressed to this host may be a NodePort.
+  nat.push(
+    `-A KUBE-SERVICES ${comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain')} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`,
+  );
+
+  const staleNat = (o.existingChains?.nat ?? []).filter((c) => isOurs(c) && !natChains.includes(c));
+  const staleFilter = (o.existingChains?.filter ?? []).filter((c) => isOurs(c) && !filterChains.includes(c));
+  const lines = [
+    '*filter',
+    ...[...filterChains, ...staleFilter].map((c) => `:${c} - [0:0]`),
+    ...filter,
+    ...staleFilter.map((c) => `-X ${c}`),
+    'COMMIT',
+    '*nat',
+    ...[...natChains, ...staleNat].map((c) => `:${c} - [0:0]`),
+    ...nat,
+    ...staleNat.map((c) => `-X ${c}`),
+    'COMMIT',
+    '',
+  ];
+  return {
+    text: lines.join('\n'),
+    chains: { nat: natChains, filter: filterChains },
+    ruleCount: nat.length + filter.length,
+  };
+}
+
+/** Chains this proxy made (and may delete). */
+export function isOurs(chain: string): boolean {
+  return (
+    /^KUBE-(SVC|SEP|EXT)-[A-Z0-9]{16}$/.test(chain) ||
+    ownChainsNat.includes(chain) ||
+    ownChainsFilter.includes(chain)
+  );
+}
+
+/** The text that removes everything we own from both tables (for --cleanup), given the chains present. */
+export function renderCleanup(existing: { nat: string[]; filter: string[] }): string {
+  const nat = existing.nat.filter(isOurs);
+  const filter = existing.filter.filter(isOurs);
+  return [
+    '*filter',
+    ...filter.map((c) => `:${c} - [0:0]`),
+    ...filter.map((c) => `-X ${c}`),
+    'COMMIT',
+    '*nat',
+    ...nat.map((c) => `:${c} - [0:0]`),
+    ...nat.map((c) => `-X ${c}`),
+    'COMMIT',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,220 @@
+/**
+ * The kubelet, assembled: registers the Node and keeps its status and
+ * Lease, waits for the node's podCIDR and makes the pod network (a Docker
+ * bridge with that subnet), then runs the pods bound to this node through
+ * the pod workers, serves logs on the kubelet port and health on the
+ * healthz port. `runKubelet` returns when the signal aborts; containers are
+ * left running (a restarted kubelet adopts them).
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/meta.js';
+import { StatusError } from '../api/status.js';
+import type { Lease } from '../api/types/coordination.js';
+import type { ConfigMap } from '../api/types/core.js';
+import { builtinRegistry } from '../api/types/index.js';
+import type { Node } from '../api/types/node.js';
+import type { Pod } from '../api/types/pod.js';
+import type { Secret } from '../api/types/secret.js';
+import { type Clock, realClock } from '../client/clock.js';
+import { type ConnectFlags, connect } from '../client/connect.js';
+import { EventRecorder, newEventClient } from '../client/events.js';
+import { HealthServer, newMetricsRegistry } from '../client/health.js';
+import { InformerFactory } from '../client/informer.js';
+import { ResourceClient } from '../client/resource.js';
+import { Backoff } from './backoff.js';
+import { ContainerRunner } from './container-runner.js';
+import type { ObjectSource } from './env.js';
+import { NodeStatusManager } from './node-status.js';
+import { PodSyncer } from './pod-sync.js';
+import { PodWorkers } from './pod-workers.js';
+import { ProbeManager } from './probes.js';
+import { DockerRuntime } from './runtime/docker.js';
+import { Labels, type Runtime } from './runtime/runtime.js';
+import { KubeletServer } from './server.js';
+import { VolumeManager } from './volumes.js';
+
+export interface KubeletConfig {
+  connect: ConnectFlags;
+  nodeName: string;
+  rootDir: string;
+  /** The node's pod range when the Node has none yet (until node IPAM gives one). */
+  podCIDR?: string;
+  nodeIP: string;
+  /** Where the kubelet server listens; the node IP by default. */
+  address: string;
+  port: number;
+  healthzBindAddress: string;
+  healthzPort: number;
+  clusterDNS: string[];
+  clusterDomain: string;
+  pauseImage: string;
+  dockerSocket?: string;
+  syncFrequencyMs: number;
+  nodeStatusUpdateFrequencyMs: number;
+}
+
+function resource<T extends KubeObject>(
+  rest: ConstructorParameters<typeof ResourceClient>[0],
+  plural: string,
+  group = '',
+  ns?: string,
+) {
+  const rt = builtinRegistry.all.find((r) => r.plural === plural && r.group === group);
+  if (!rt) throw new Error(`the registry has no ${plural}`);
+  return new ResourceClient<T>(rest, rt, ns);
+}
+
+/** Reads ConfigMaps and Secrets straight from the apiserver when a pod needs them. */
+function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]): ObjectSource {
+  const cms = resource<ConfigMap & KubeObject>(rest, 'configmaps');
+  const secrets = resource<Secret & KubeObject>(rest, 'secrets');
+  const get = async <T>(p: Promise<T>) => {
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof StatusError && err.code === 404) return undefined;
+      throw err;
+    }
+  };
+  return {
+    configMap: (ns, name) => get(cms.in(ns).get(name)) as Promise<ConfigMap | undefined>,
+    secret: (ns, name) => get(secrets.in(ns).get(name)) as Promise<Secret | undefined>,
+  };
+}
+
+export async function runKubelet(
+  cfg: KubeletConfig,
+  deps: { signal: AbortSignal; logger: Logger; clock?: Clock; runtime?: Runtime },
+): Promise<void> {
+  const { logger } = deps;
+  // Our own signal: anything failing below stops every loop, not only the caller's abort.
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  deps.signal.addEventListener('abort', stop, { once: true });
+  if (deps.signal.aborted) stop();
+  const signal = ac.signal;
+  const clock = deps.clock ?? realClock;
+  const runtime = deps.runtime ?? new DockerRuntime({ socketPath: cfg.dockerSocket });
+  const rest = connect(cfg.connect, `nk-kubelet/${cfg.nodeName}`, logger);
+  await mkdir(cfg.rootDir, { recursive: true });
+  const allocatable = NodeStatusManager.capacity();
+  const events = new EventRecorder({
+    client: newEventClient(rest),
+    component: 'kubelet',
+    host: cfg.nodeName,
+    clock,
+    logger,
+  });
+  const nodeStatus = new NodeStatusManager({
+    nodeName: cfg.nodeName,
+    nodes: resource<Node & KubeObject>(rest, 'nodes'),
+    leases: resource<Lease & KubeObject>(rest, 'leases', 'coordination.k8s.io', 'kube-node-lease'),
+    runtime,
+    hostIP: cfg.nodeIP,
+    port: cfg.port,
+    podCIDR: cfg.podCIDR,
+    rootDir: cfg.rootDir,
+    clock,
+    logger,
+    statusIntervalMs: cfg.nodeStatusUpdateFrequencyMs,
+  });
+  const podClient = resource<Pod & KubeObject>(rest, 'pods');
+  const factory = new InformerFactory({ rest, registry: builtinRegistry, logger, clock });
+  const informer = factory.forResource<Pod & KubeObject>('pods', {
+    fieldSelector: `spec.nodeName=${cfg.nodeName}`,
+  });
+  const source = apiObjectSource(rest);
+  const volumes = new VolumeManager({ rootDir: cfg.rootDir, source, allocatable, logger });
+  let workers: PodWorkers | undefined;
+  const probes = new ProbeManager({
+    runtime,
+    clock,
+    logger,
+    events,
+    onChange: (uid) => workers?.enqueue(uid),
+  });
+  const runner = new ContainerRunner({
+    runtime,
+    node: cfg.nodeName,
+    clock,
+    logger,
+    events,
+    source,
+    imageBackoff: new Backoff(10_000, 300_000, clock),
+    allocatable,
+    podDir: (uid) => volumes.podDir(uid),
+  });
+  const network = `nanokube-${cfg.nodeName}`;
+  const syncer = new PodSyncer({
+    runtime,
+    runner,
+    volumes,
+    probes,
+    events,
+    node: cfg.nodeName,
+    hostIP: cfg.nodeIP,
+    network: () => network,
+    pauseImage: cfg.pauseImage,
+    clusterDNS: cfg.clusterDNS,
+    clusterDomain: cfg.clusterDomain,
+    crashBackoff: new Backoff(10_000, 300_000, clock),
+    clock,
+    logger,
+  });
+  workers = new PodWorkers({
+    node: cfg.nodeName,
+    pods: podClient,
+    informer: informer,
+    syncer,
+    runtime,
+    clock,
+    logger,
+    resyncMs: cfg.syncFrequencyMs,
+  });
+  const server = new KubeletServer({
+    bindAddress: cfg.address,
+    port: cfg.port,
+    node: cfg.nodeName,
+    runtime,
+    pods: () => workers.running,
+    logger,
+  });
+  const health = new HealthServer({
+    bindAddress: cfg.healthzBindAddress,
+    port: cfg.healthzPort,
+    logger,
+    live: {
+      runtime: async () => {
+        await runtime.version();
+        return true;
+      },
+    },
+    ready: { pods: () => informer.hasSynced() },
+    metrics: newMetricsRegistry('kubelet'),
+  });
+  const healthPort = await health.listen();
+  const port = await server.listen();
+  logger.info({ node: cfg.nodeName, port, healthPort }, 'kubelet serving');
+  const background: Promise<void>[] = [];
+  try {
+    await nodeStatus.register(signal);
+    background.push(nodeStatus.runLeaseLoop(signal), nodeStatus.runStatusLoop(signal));
+    if (!(await nodeStatus.waitForPodCIDR(signal))) return;
+    const podCIDR = nodeStatus.podCIDR()!;
+    await runtime.ensureNetwork(network, podCIDR, { [Labels.node]: cfg.nodeName });
+    logger.info({ network, podCIDR }, 'pod network ready');
+    factory.start(signal);
+    background.push(factory.done(), workers.run(signal));
+    await Promise.all(background);
+  } finally {
+    ac.abort();
+    deps.signal.removeEventListener('abort', stop);
+    probes.stopAll();
+    await Promise.allSettled(background);
+    await events.flush();
+    await server.close();
+    await health.close();
+    rest.close();
+  }
+}

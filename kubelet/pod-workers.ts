@@ -1,0 +1,181 @@
+/**
+ * The pod workers: which pods to sync and when. Pods bound to this node
+ * come from an informer (fieldSelector spec.nodeName=<node>); each is keyed
+ * by uid in one rate-limited workqueue, so one pod is never synced twice at
+ * once. A pod is synced when its object changes, when a container of it
+ * changes state in the runtime (a relist every second, as Kubernetes'
+ * PLEG), when a probe result changes, when a backoff ends, and every
+ * `resyncMs` (so file volumes follow their sources).
+ *
+ * Status is written only when it differs from what the API holds (and from
+ * what was last written). After a graceful deletion has stopped everything,
+ * the pod object is deleted for good (gracePeriodSeconds=0, uid
+ * precondition). Containers whose pod is gone are stopped and removed.
+ */
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/meta.js';
+import { StatusError } from '../api/status.js';
+import type { Pod, PodStatus } from '../api/types/pod.js';
+import type { Clock } from '../client/clock.js';
+import type { SharedInformer } from '../client/informer.js';
+import type { ResourceClient } from '../client/resource.js';
+import { ItemExponentialFailureRateLimiter, RateLimitingQueue, runWorkers } from '../client/workqueue.js';
+import { mergeTransitions, statusChanged } from './pod-status.js';
+import type { PodSyncer } from './pod-sync.js';
+import { Labels, type Runtime } from './runtime/runtime.js';
+
+export interface PodWorkersOptions {
+  node: string;
+  pods: ResourceClient<Pod & KubeObject>;
+  informer: SharedInformer<Pod & KubeObject>;
+  syncer: PodSyncer;
+  runtime: Runtime;
+  clock: Clock;
+  logger: Logger;
+  workers?: number;
+  /** Every pod is synced at least this often; default 10 s. */
+  resyncMs?: number;
+  /** The runtime is relisted this often to notice container changes; default 1 s. */
+  relistMs?: number;
+}
+
+export class PodWorkers {
+  private readonly pods = new Map<string, Pod>();
+  private readonly queue: RateLimitingQueue<string>;
+  private readonly lastWritten = new Map<string, string>();
+  /** Container id → state at the last relist. */
+  private seen = new Map<string, string>();
+  private readonly log: Logger;
+
+  constructor(private readonly o: PodWorkersOptions) {
+    this.log = o.logger.child({ part: 'pod-workers' });
+    this.queue = new RateLimitingQueue<string>({
+      clock: o.clock,
+      rateLimiter: new ItemExponentialFailureRateLimiter({ baseMs: 500, maxMs: 30_000 }),
+    });
+    o.informer.addEventHandler({
+      onAdd: (pod) => this.upsert(pod),
+      onUpdate: (_old, pod) => this.upsert(pod),
+      onDelete: (pod) => {
+        const uid = pod.metadata?.uid ?? '';
+        this.pods.delete(uid);
+        this.queue.add(uid);
+      },
+    });
+  }
+
+  private upsert(pod: Pod): void {
+    const uid = pod.metadata?.uid ?? '';
+    this.pods.set(uid, pod);
+    this.queue.add(uid);
+  }
+
+  /** Asks for a sync of pod `uid` (probe results, backoff ends). */
+  enqueue(uid: string, afterMs = 0): void {
+    this.queue.addAfter(uid, afterMs);
+  }
+
+  /** Pods this kubelet runs now, by uid. */
+  get running(): ReadonlyMap<string, Pod> {
+    return this.pods;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    if (!(await this.o.informer.waitForSync(signal))) return;
+    this.log.info({ pods: this.pods.size }, 'pod informer synced; starting pod workers');
+    await Promise.all([
+      runWorkers(this.queue, this.o.workers ?? 10, (uid) => this.process(uid), { signal, logger: this.log }),
+      this.relistLoop(signal),
+      this.resyncLoop(signal),
+    ]);
+  }
+
+  private async process(uid: string): Promise<void> {
+    const pod = this.pods.get(uid);
+    if (!pod) {
+      await this.o.syncer.cleanup(uid);
+      this.lastWritten.delete(uid);
+      return;
+    }
+    const result = await this.o.syncer.sync(pod);
+    if (result.status) await this.writeStatus(pod, result.status);
+    if (result.finished) await this.deleteFinal(pod);
+    if (result.requeueAfterMs !== undefined) this.queue.addAfter(uid, Math.max(100, result.requeueAfterMs));
+  }
+
+  private async writeStatus(pod: Pod, computed: PodStatus): Promise<void> {
+    const uid = pod.metadata?.uid ?? '';
+    const current = this.pods.get(uid) ?? pod;
+    const now = new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const status = mergeTransitions(computed, current.status, now);
+    const text = JSON.stringify(status);
+    if (!statusChanged(status, pick(current.status, status)) || this.lastWritten.get(uid) === text) return;
+    try {
+      await this.o.pods
+        .in(pod.metadata?.namespace ?? 'default')
+        .patch(pod.metadata?.name ?? '', 'merge', { status }, { subresource: 'status' });
+      this.lastWritten.set(uid, text);
+      this.log.debug(
+        { pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, phase: status.phase },
+        'pod status written',
+      );
+    } catch (err) {
+      if (err instanceof StatusError && err.code === 404) return;
+      throw err;
+    }
+  }
+
+  private async deleteFinal(pod: Pod): Promise<void> {
+    const name = pod.metadata?.name ?? '';
+    try {
+      await this.o.pods.in(pod.metadata?.namespace ?? 'default').delete(name, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid: pod.metadata?.uid },
+      });
+      this.log.info({ pod: `${pod.metadata?.namespace}/${name}` }, 'pod terminated; deleted its object');
+    } catch (err) {
+      // Gone already, or a new pod of the same name: nothing of ours to delete.
+      if (err instanceof StatusError && (err.code === 404 || err.code === 409)) return;
+      throw err;
+    }
+  }
+
+  /** Notices containers that started, died or vanished, and pods that exist only in the runtime. */
+  private async relistLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const list = await this.o.runtime.listContainers({ [Labels.node]: this.o.node });
+        const now = new Map<string, string>();
+        const touched = new Set<string>();
+        for (const c of list) {
+          const uid = c.labels[Labels.podUID] ?? '';
+          now.set(c.id, `${uid} ${c.state}`);
+          if (this.seen.get(c.id) !== `${uid} ${c.state}`) touched.add(uid);
+          if (!this.pods.has(uid)) touched.add(uid);
+        }
+        for (const [id, was] of this.seen) if (!now.has(id)) touched.add(was.split(' ')[0]);
+        this.seen = now;
+        for (const uid of touched) if (uid) this.queue.add(uid);
+      } catch (err) {
+        this.log.warn({ err }, 'relisting containers failed');
+      }
+      await this.o.clock.sleep(this.o.relistMs ?? 1000, signal);
+    }
+  }
+
+  private async resyncLoop(signal: AbortSignal): Promise<void> {
+    const every = this.o.resyncMs ?? 10_000;
+    while (!signal.aborted) {
+      await this.o.clock.sleep(every, signal);
+      for (const uid of this.pods.keys()) this.queue.add(uid);
+    }
+  }
+}
+
+/** The fields of `status` that `like` has: the part of the API's status the kubelet writes. */
+function pick(status: PodStatus | undefined, like: PodStatus): PodStatus | undefined {
+  if (!status) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(like)) out[k] = (status as Record<string, unknown>)[k];
+  return out as PodStatus;
+}

@@ -1,0 +1,429 @@
+/**
+ * The Runtime over the Docker engine API (dockerode, straight to the
+ * socket). See runtime.ts for the contract; this file only translates.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import Docker from 'dockerode';
+import { demuxDockerStream } from './demux.js';
+import {
+  type ContainerConfig,
+  type ContainerInfo,
+  type ContainerState,
+  type ContainerStats,
+  type ContainerSummary,
+  type ExecResult,
+  type ExecSession,
+  type LogOptions,
+  NotFoundError,
+  type Runtime,
+  type SandboxConfig,
+} from './runtime.js';
+
+type DockerError = Error & { statusCode?: number; json?: { message?: string } };
+
+function statusOf(err: unknown): number | undefined {
+  return (err as DockerError)?.statusCode;
+}
+
+/** dockerode errors carry the engine's message in `json`; surface it. */
+function wrap(err: unknown, what: string): Error {
+  const e = err as DockerError;
+  const msg = e?.json?.message ?? e?.message ?? String(err);
+  if (e?.statusCode === 404) return new NotFoundError(`${what}: ${msg}`);
+  return new Error(`${what}: ${msg}`);
+}
+
+const states: Record<string, ContainerState> = {
+  created: 'created',
+  running: 'running',
+  restarting: 'running',
+  paused: 'running',
+  exited: 'exited',
+  dead: 'exited',
+  removing: 'exited',
+};
+
+/** Docker's zero time, for containers that never started or never finished. */
+const zeroTime = '0001-01-01T00:00:00Z';
+
+export interface DockerRuntimeOptions {
+  /** Path of the engine socket; /var/run/docker.sock by default. */
+  socketPath?: string;
+}
+
+export class DockerRuntime implements Runtime {
+  readonly docker: Docker;
+
+  constructor(opts: DockerRuntimeOptions = {}) {
+    this.docker = new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
+  }
+
+  async version(): Promise<{ name: string; version: string }> {
+    const v = await this.docker.version();
+    return { name: 'docker', version: v.Version };
+  }
+
+  async ensureNetwork(name: string, subnet: string, labels: Record<string, string>): Promise<void> {
+    const found = await this.docker.listNetworks({ filters: { name: [name] } });
+    const net = found.find((n) => n.Name === name);
+    if (net) {
+      const have = net.IPAM?.Config?.map((c) => c.Subnet) ?? [];
+      if (!have.includes(subnet))
+        throw new Error(`docker network ${name} has subnet ${have.join(',')}, not ${subnet}`);
+      return;
+    }
+    try {
+      await this.docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: labels,
+        IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: firstHost(subnet) }] },
+      });
+    } catch (err) {
+      throw wrap(err, `create network ${name} (${subnet})`);
+    }
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw wrap(err, `remove network ${name}`);
+    }
+  }
+
+  async runSandbox(cfg: SandboxConfig): Promise<{ id: string; ip: string }> {
+    const host = cfg.network === 'host';
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const p of host ? [] : (cfg.portMappings ?? [])) {
+      const key = `${p.containerPort}/${p.protocol.toLowerCase()}`;
+      exposed[key] = {};
+      bindings[key] = [...(bindings[key] ?? []), { HostIp: p.hostIP ?? '', HostPort: String(p.hostPort) }];
+    }
+    let id: string;
+    try {
+      const c = await this.docker.createContainer({
+        name: cfg.name,
+        Image: cfg.image,
+        Labels: cfg.labels,
+        Hostname: host ? undefined : cfg.hostname,
+        ExposedPorts: exposed,
+        HostConfig: {
+          NetworkMode: cfg.network,
+          IpcMode: 'shareable',
+          PortBindings: bindings,
+          Dns: cfg.dns?.servers,
+          DnsSearch: cfg.dns?.searches,
+          DnsOptions: cfg.dns?.options,
+          ExtraHosts: cfg.extraHosts,
+          RestartPolicy: { Name: 'no' },
+        },
+      });
+      id = c.id;
+      await c.start();
+    } catch (err) {
+      throw wrap(err, `run sandbox ${cfg.name}`);
+    }
+    const info = await this.inspectContainer(id);
+    return { id, ip: info.ip ?? '' };
+  }
+
+  async createContainer(cfg: ContainerConfig): Promise<string> {
+    const ns = `container:${cfg.sandboxId}`;
+    const cpuPeriod = 100_000;
+    try {
+      const c = await this.docker.createContainer({
+        name: cfg.name,
+        Image: cfg.image,
+        Labels: cfg.labels,
+        Entrypoint: cfg.command,
+        Cmd: cfg.args ?? (cfg.command ? [] : undefined),
+        WorkingDir: cfg.workingDir,
+        Env: cfg.env,
+        User: cfg.user,
+        Tty: cfg.tty ?? false,
+        OpenStdin: cfg.stdin ?? false,
+        StdinOnce: cfg.stdinOnce ?? false,
+        HostConfig: {
+          NetworkMode: ns,
+          IpcMode: ns,
+          PidMode: cfg.sharePid ? ns : undefined,
+          Binds: cfg.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
+          Memory: cfg.memoryBytes,
+          // No swap beyond the limit, so the limit means what it says.
+          MemorySwap: cfg.memoryBytes,
+          CpuPeriod: cfg.cpuLimitMilli ? cpuPeriod : undefined,
+          CpuQuota: cfg.cpuLimitMilli ? Math.max(1000, (cfg.cpuLimitMilli * cpuPeriod) / 1000) : undefined,
+          // Kubernetes: shares = milli * 1024 / 1000, at least 2.
+          CpuShares: Math.max(2, Math.floor(((cfg.cpuRequestMilli ?? 0) * 1024) / 1000)),
+          GroupAdd: cfg.groupAdd,
+          Privileged: cfg.privileged ?? false,
+          CapAdd: cfg.capAdd,
+          CapDrop: cfg.capDrop,
+          ReadonlyRootfs: cfg.readOnlyRootfs ?? false,
+          RestartPolicy: { Name: 'no' },
+        },
+      });
+      return c.id;
+    } catch (err) {
+      throw wrap(err, `create container ${cfg.name}`);
+    }
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      if (statusOf(err) !== 304) throw wrap(err, `start container ${id.slice(0, 12)}`);
+    }
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number, signal?: string): Promise<void> {
+    const c = this.docker.getContainer(id);
+    try {
+      if (signal && signal !== 'SIGTERM') {
+        await c.kill({ signal });
+        const waited = c.wait();
+        const timer = new Promise((r) => setTimeout(r, timeoutSeconds * 1000));
+        if ((await Promise.race([waited.then(() => 'done'), timer])) === 'done') return;
+      }
+      await c.stop({ t: Math.max(0, Math.ceil(timeoutSeconds)) });
+    } catch (err) {
+      // 304: not running; 404: gone; 409: not running any more. All mean stopped.
+      const code = statusOf(err);
+      if (code !== 304 && code !== 404 && code !== 409) throw wrap(err, `stop container ${id.slice(0, 12)}`);
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      // 409: removal already in progress.
+      const code = statusOf(err);
+      if (code !== 404 && code !== 409) throw wrap(err, `remove container ${id.slice(0, 12)}`);
+    }
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInfo> {
+    let i: Docker.ContainerInspectInfo;
+    try {
+      i = await this.docker.getContainer(id).inspect();
+    } catch (err) {
+      throw wrap(err, `inspect container ${id.slice(0, 12)}`);
+    }
+    const nets = Object.values(i.NetworkSettings?.Networks ?? {});
+    return {
+      id: i.Id,
+      name: i.Name.replace(/^\//, ''),
+      labels: i.Config.Labels ?? {},
+      // A container the engine failed to start stays "created" with an error: it is dead.
+      state: i.State.Status === 'created' && i.State.Error ? 'exited' : (states[i.State.Status] ?? 'unknown'),
+      createdAt: i.Created,
+      image: i.Config.Image,
+      imageId: i.Image,
+      startedAt: i.State.StartedAt && i.State.StartedAt !== zeroTime ? i.State.StartedAt : undefined,
+      finishedAt: i.State.FinishedAt && i.State.FinishedAt !== zeroTime ? i.State.FinishedAt : undefined,
+      exitCode: i.State.ExitCode,
+      oomKilled: i.State.OOMKilled,
+      error: i.State.Error || undefined,
+      ip: nets.find((n) => n.IPAddress)?.IPAddress,
+    };
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    const list = await this.docker.listContainers({ all: true, filters: { label } });
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      labels: c.Labels ?? {},
+      state: states[c.State] ?? 'unknown',
+      createdAt: new Date(c.Created * 1000).toISOString(),
+    }));
+  }
+
+  async logs(id: string, opts: LogOptions): Promise<Readable> {
+    const c = this.docker.getContainer(id);
+    let tty = false;
+    try {
+      tty = (await c.inspect()).Config.Tty;
+    } catch (err) {
+      throw wrap(err, `logs of container ${id.slice(0, 12)}`);
+    }
+    const base: Docker.ContainerLogsOptions = {
+      stdout: true,
+      stderr: true,
+      timestamps: opts.timestamps ?? false,
+      // Docker takes "all" too, but its types say number; omitted means all.
+      ...(opts.tailLines !== undefined ? { tail: opts.tailLines } : {}),
+      since: opts.since ?? 0,
+    };
+    const out = new PassThrough();
+    if (opts.follow) {
+      const stream = (await c.logs({ ...base, follow: true })) as unknown as Readable;
+      const onAbort = () => stream.destroy();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      stream.on('close', () => opts.signal?.removeEventListener('abort', onAbort));
+      out.on('close', () => stream.destroy());
+      if (tty) stream.pipe(out);
+      else demuxDockerStream(stream, out, out);
+      return out;
+    }
+    const buf = (await c.logs({ ...base, follow: false })) as unknown as Buffer;
+    if (tty) out.end(buf);
+    else {
+      const src = new PassThrough();
+      demuxDockerStream(src, out, out);
+      src.end(buf);
+    }
+    return out;
+  }
+
+  async exec(
+    id: string,
+    command: string[],
+    opts: { timeoutMs: number; maxOutput?: number },
+  ): Promise<ExecResult> {
+    const max = opts.maxOutput ?? 64 * 1024;
+    let exec: Docker.Exec;
+    let stream: Readable;
+    try {
+      exec = await this.docker
+        .getContainer(id)
+        .exec({ Cmd: command, AttachStdout: true, AttachStderr: true, Tty: false });
+      stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    } catch (err) {
+      throw wrap(err, `exec in container ${id.slice(0, 12)}`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const sink = new PassThrough();
+    sink.on('data', (d: Buffer) => {
+      if (size < max) chunks.push(d.subarray(0, max - size));
+      size += d.length;
+    });
+    demuxDockerStream(stream, sink, sink);
+    let timer: NodeJS.Timeout | undefined;
+    const ended = new Promise<boolean>((resolve) => {
+      stream.on('end', () => resolve(true));
+      stream.on('close', () => resolve(true));
+      stream.on('error', () => resolve(true));
+      timer = setTimeout(() => resolve(false), opts.timeoutMs);
+    });
+    const finished = await ended;
+    clearTimeout(timer);
+    const output = Buffer.concat(chunks).toString('utf8');
+    if (!finished) {
+      stream.destroy();
+      return { exitCode: -1, timedOut: true, output };
+    }
+    const info = await exec.inspect();
+    return { exitCode: info.ExitCode ?? -1, timedOut: false, output };
+  }
+
+  async execStream(
+    id: string,
+    command: string[],
+    opts: { stdin: boolean; tty: boolean; stderr: boolean },
+  ): Promise<ExecSession> {
+    let exec: Docker.Exec;
+    let stream: NodeJS.ReadWriteStream;
+    try {
+      exec = await this.docker.getContainer(id).exec({
+        Cmd: command,
+        AttachStdin: opts.stdin,
+        AttachStdout: true,
+        AttachStderr: opts.stderr && !opts.tty,
+        Tty: opts.tty,
+      });
+      stream = (await exec.start({
+        hijack: true,
+        stdin: opts.stdin,
+        Tty: opts.tty,
+      })) as NodeJS.ReadWriteStream;
+    } catch (err) {
+      throw wrap(err, `exec in container ${id.slice(0, 12)}`);
+    }
+    const stdout = new PassThrough();
+    const stderr = opts.stderr && !opts.tty ? new PassThrough() : undefined;
+    if (opts.tty) (stream as unknown as Readable).pipe(stdout);
+    else demuxDockerStream(stream as unknown as Readable, stdout, stderr ?? stdout);
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    return {
+      stdin: opts.stdin ? stream : undefined,
+      stdout,
+      stderr,
+      resize: async (rows, cols) => {
+        await exec.resize({ h: rows, w: cols }).catch(() => undefined);
+      },
+      wait: async () => {
+        await ended;
+        // The stream can end a moment before the engine records the exit code.
+        for (let i = 0; i < 50; i++) {
+          const info = await exec.inspect();
+          if (!info.Running) return info.ExitCode ?? -1;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return -1;
+      },
+    };
+  }
+
+  async imagePresent(image: string): Promise<{ id: string } | undefined> {
+    try {
+      const i = await this.docker.getImage(image).inspect();
+      return { id: i.Id };
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw wrap(err, `inspect image ${image}`);
+    }
+  }
+
+  async pullImage(image: string, signal?: AbortSignal): Promise<void> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.pull(image, { abortSignal: signal });
+    } catch (err) {
+      throw wrap(err, `pull ${image}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err: Error | null, events: { error?: string }[]) => {
+        const failed = err?.message ?? events?.find((e) => e.error)?.error;
+        if (failed) reject(new Error(`pull ${image}: ${failed}`));
+        else resolve();
+      });
+    });
+  }
+
+  async stats(id: string): Promise<ContainerStats> {
+    let s: Docker.ContainerStats;
+    try {
+      s = await this.docker.getContainer(id).stats({ stream: false });
+    } catch (err) {
+      throw wrap(err, `stats of container ${id.slice(0, 12)}`);
+    }
+    const mem = s.memory_stats ?? ({} as Docker.ContainerStats['memory_stats']);
+    // The working set, as the kubelet counts it: usage less inactive file pages.
+    const inactive = (mem.stats as Record<string, number> | undefined)?.total_inactive_file ?? 0;
+    return {
+      cpuUsageNanos: s.cpu_stats?.cpu_usage?.total_usage ?? 0,
+      memoryWorkingSetBytes: Math.max(0, (mem.usage ?? 0) - inactive),
+      timestamp: s.read,
+    };
+  }
+}
+
+/** The first host address of an IPv4 CIDR: the gateway of a pod network. */
+export function firstHost(cidr: string): string {
+  const [ip] = cidr.split('/');
+  const parts = ip.split('.').map(Number);
+  parts[3] += 1;
+  return parts.join('.');
+}

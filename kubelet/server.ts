@@ -1,0 +1,182 @@
+/**
+ * The kubelet's own HTTP server (port 10250), which the apiserver proxies
+ * `pods/log` (and later exec, attach, port-forward) to. Plain HTTP until
+ * TLS lands, so it binds where only the apiserver can reach it.
+ *
+ *   GET /healthz
+ *   GET /pods                                   the pods this kubelet runs (a PodList)
+ *   GET /containerLogs/{ns}/{pod}/{container}   ?follow&tailLines&sinceSeconds&timestamps&previous
+ *   GET /exec/... and /attach/..., /portforward/...: see exec.ts (websocket upgrades)
+ *
+ * Errors are Kubernetes Status objects, so the apiserver can pass them on.
+ */
+import http from 'node:http';
+import type { Logger } from 'pino';
+import type { Pod } from '../api/types/pod.js';
+import { readPodState } from './pod-state.js';
+import type { Runtime } from './runtime/runtime.js';
+
+export interface KubeletServerOptions {
+  bindAddress: string;
+  port: number;
+  node: string;
+  runtime: Runtime;
+  /** The pods this kubelet runs, by uid. */
+  pods(): ReadonlyMap<string, Pod>;
+  logger: Logger;
+  /** Handles websocket upgrades (exec, attach, port-forward); absent: they are refused. */
+  onUpgrade?: (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sendStatus(res: http.ServerResponse, code: number, reason: string, message: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      reason,
+      code,
+    }),
+  );
+}
+
+export class KubeletServer {
+  private server?: http.Server;
+
+  constructor(private readonly o: KubeletServerOptions) {}
+
+  /** Finds a pod by namespace and name, and a container's instances in it (newest first). */
+  async findContainer(ns: string, podName: string, container: string | undefined) {
+    const pod = [...this.o.pods().values()].find(
+      (p) => p.metadata?.namespace === ns && p.metadata?.name === podName,
+    );
+    if (!pod) throw new HttpError(404, 'NotFound', `pod "${podName}" not found on node ${this.o.node}`);
+    const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map(
+      (c) => c.name ?? '',
+    );
+    const name = container || (pod.spec?.containers?.length === 1 ? names[names.length - 1] : '');
+    if (!name)
+      throw new HttpError(
+        400,
+        'BadRequest',
+        `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`,
+      );
+    if (!names.includes(name))
+      throw new HttpError(400, 'BadRequest', `container ${name} is not valid for pod ${podName}`);
+    const state = await readPodState(this.o.runtime, this.o.node, pod.metadata?.uid ?? '');
+    return { pod, name, instances: state.containers.get(name) ?? [] };
+  }
+
+  private async containerLogs(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]) {
+    const [ns, podName, container] = parts.map(decodeURIComponent);
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    const flag = (k: string) => q.get(k) === 'true' || q.get(k) === '1';
+    const { name, instances } = await this.findContainer(ns, podName, container);
+    const previous = flag('previous');
+    const inst = previous ? instances[1] : instances[0];
+    if (!inst) {
+      const why = previous
+        ? `previous terminated container "${name}" in pod "${podName}" not found`
+        : `container "${name}" in pod "${podName}" is waiting to start`;
+      throw new HttpError(400, 'BadRequest', why);
+    }
+    const num = (k: string) => (q.has(k) && q.get(k) !== '' ? Number(q.get(k)) : undefined);
+    const tailLines = num('tailLines');
+    const sinceSeconds = num('sinceSeconds');
+    const since = q.get('sinceTime') ? Math.floor(Date.parse(q.get('sinceTime')!) / 1000) : undefined;
+    const ac = new AbortController();
+    res.on('close', () => ac.abort());
+    const stream = await this.o.runtime.logs(inst.id, {
+      follow: flag('follow') && !previous && inst.state === 'running',
+      tailLines: tailLines !== undefined && tailLines >= 0 ? tailLines : undefined,
+      since: sinceSeconds !== undefined ? Math.floor(Date.now() / 1000) - sinceSeconds : since,
+      timestamps: flag('timestamps'),
+      signal: ac.signal,
+    });
+    res.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' });
+    const limit = num('limitBytes');
+    let sent = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (limit !== undefined && sent >= limit) return;
+      const part = limit !== undefined ? chunk.subarray(0, limit - sent) : chunk;
+      sent += part.length;
+      res.write(part);
+      if (limit !== undefined && sent >= limit) stream.destroy();
+    });
+    await new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', resolve);
+    });
+    res.end();
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (req.method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `${req.method} is not supported`);
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+      return;
+    }
+    if (url.pathname === '/pods') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'PodList',
+          apiVersion: 'v1',
+          metadata: {},
+          items: [...this.o.pods().values()],
+        }),
+      );
+      return;
+    }
+    if (parts[0] === 'containerLogs' && (parts.length === 4 || parts.length === 3))
+      return this.containerLogs(req, res, parts.slice(1));
+    throw new HttpError(404, 'NotFound', `${url.pathname} not found`);
+  }
+
+  listen(): Promise<number> {
+    this.server = http.createServer((req, res) => {
+      this.route(req, res).catch((err) => {
+        if (err instanceof HttpError) return sendStatus(res, err.code, err.reason, err.message);
+        this.o.logger.error({ err, url: req.url }, 'kubelet server request failed');
+        sendStatus(res, 500, 'InternalError', (err as Error).message);
+      });
+    });
+    if (this.o.onUpgrade) this.server.on('upgrade', this.o.onUpgrade);
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.o.port, this.o.bindAddress, () => {
+        const a = this.server!.address();
+        resolve(typeof a === 'object' && a ? a.port : this.o.port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server) return resolve();
+      this.server.closeAllConnections();
+      this.server.close(() => resolve());
+    });
+  }
+}
