@@ -88,13 +88,17 @@ export const LabelSelectorRequirement = Struct({
   values: List(Str(), 'Values for In and NotIn; empty for Exists and DoesNotExist.'),
 });
 
-export const LabelSelector = Struct(
-  {
-    matchLabels: StrMap('Labels that must all be present with these values.'),
-    matchExpressions: List(LabelSelectorRequirement, 'Requirements that must all hold.'),
-  },
-  'Selects objects by their labels; an empty selector matches everything.',
-);
+/** Atomic for server-side apply: one manager owns a selector as a whole, as in Kubernetes. */
+export const LabelSelector = {
+  ...Struct(
+    {
+      matchLabels: StrMap('Labels that must all be present with these values.'),
+      matchExpressions: List(LabelSelectorRequirement, 'Requirements that must all hold.'),
+    },
+    'Selects objects by their labels; an empty selector matches everything.',
+  ),
+  'x-kubernetes-map-type': 'atomic',
+};
 export type LabelSelector = Static<typeof LabelSelector>;
 
 export const Condition = Struct({

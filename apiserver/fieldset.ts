@@ -7,7 +7,8 @@
  * value of a set list, and `.` for a list item (or a map) itself. A set holds
  * the paths that are owned: leaves, and the `.` of every item and map. The
  * schema's `x-kubernetes-list-type` and `x-kubernetes-list-map-keys` say how
- * a list is split; a list without them is atomic (one leaf).
+ * a list is split; a list without them is atomic (one leaf), as is a struct
+ * marked `x-kubernetes-map-type: atomic` (a label selector).
  */
 import type { TSchema } from '@sinclair/typebox';
 import { childSchema, itemSchema } from './strategic-merge.js';
@@ -68,7 +69,7 @@ export function fieldsOf(value: unknown, schema: TSchema | undefined, prefix: Pa
 }
 
 function walk(v: unknown, s: TSchema | undefined, path: Path, item: boolean, out: FieldSet): void {
-  if (isObj(v)) {
+  if (isObj(v) && s?.['x-kubernetes-map-type'] !== 'atomic') {
     const keys = Object.keys(v).filter((k) => v[k] !== null && v[k] !== undefined);
     if (keys.length === 0) {
       out.add(joinPath(item ? [...path, '.'] : path));

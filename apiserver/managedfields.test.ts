@@ -60,6 +60,8 @@ describe('field sets', () => {
     expect(container['.']).toEqual({});
     // protocol is a key with a default, so the key names it even when the item does not
     expect(Object.keys(container['f:ports'])).toEqual(['k:{"containerPort":80,"protocol":"TCP"}']);
+    // a label selector is atomic: owned as one field
+    expect(v1['f:spec']['f:selector']).toEqual({});
     expect(fromFieldsV1(v1)).toEqual(set);
   });
 

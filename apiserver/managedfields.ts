@@ -219,7 +219,8 @@ function withoutNulls(v: unknown): unknown {
 
 /** Merges an applied configuration into the live object, list items by their keys. */
 export function mergeApplied(live: unknown, applied: unknown, schema: TSchema | undefined): unknown {
-  if (typeof applied === 'object' && applied !== null && !Array.isArray(applied)) {
+  const atomic = schema?.['x-kubernetes-map-type'] === 'atomic';
+  if (typeof applied === 'object' && applied !== null && !Array.isArray(applied) && !atomic) {
     const out: Record<string, unknown> =
       typeof live === 'object' && live !== null && !Array.isArray(live) ? { ...live } : {};
     for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(out[k], v, childSchema(schema, k));

@@ -28,6 +28,7 @@ export interface SchemaV2 {
   'x-kubernetes-patch-merge-key'?: string;
   'x-kubernetes-list-type'?: string;
   'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-map-type'?: string;
 }
 
 /** The list and patch extensions kubectl reads for apply and patch, copied as they are. */
@@ -36,6 +37,7 @@ const listExtensions = [
   'x-kubernetes-patch-merge-key',
   'x-kubernetes-list-type',
   'x-kubernetes-list-map-keys',
+  'x-kubernetes-map-type',
 ] as const;
 
 export const protobufMediaType = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';

@@ -388,4 +388,5 @@ export const messages: Record<string, string> = {
   'networking.k8s.io/v1.IngressStatus': 'loadBalancer=1@networking.k8s.io/v1.IngressLoadBalancerStatus',
   'networking.k8s.io/v1.IngressTLS': 'hosts=1s* secretName=2s',
   'networking.k8s.io/v1.ServiceBackendPort': 'name=1s number=2i',
+  'policy/v1.Eviction': 'metadata=1@meta/v1.ObjectMeta deleteOptions=2@meta/v1.DeleteOptions?',
 };

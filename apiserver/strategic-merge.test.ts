@@ -181,6 +181,64 @@ describe('strategicMergePatch', () => {
       want: { spec: { containers: [c('a')] } },
     },
     {
+      name: 'a null inside a keyed item deletes that field of the matching item',
+      original: { spec: { containers: [c('a', { args: ['x'] })] } },
+      patch: { spec: { containers: [{ name: 'a', args: null }] } },
+      want: { spec: { containers: [c('a')] } },
+    },
+    {
+      name: 'the patch kubectl apply sends when a port, an env value and a label change',
+      original: {
+        metadata: { labels: { app: 'web', tier: 'front' } },
+        spec: {
+          containers: [
+            c('a', {
+              env: [{ name: 'MODE', value: 'prod' }],
+              ports: [
+                { containerPort: 80, protocol: 'TCP' },
+                { containerPort: 9090, protocol: 'TCP' },
+              ],
+            }),
+          ],
+        },
+      },
+      patch: {
+        metadata: { labels: { tier: null } },
+        spec: {
+          '$setElementOrder/containers': [{ name: 'a' }],
+          containers: [
+            {
+              name: 'a',
+              image: 'a:2',
+              '$setElementOrder/env': [{ name: 'MODE' }],
+              env: [{ name: 'MODE', value: 'debug' }],
+              '$setElementOrder/ports': [{ containerPort: 80 }],
+              ports: [{ $patch: 'delete', containerPort: 9090 }],
+            },
+          ],
+        },
+      },
+      want: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [
+            {
+              name: 'a',
+              image: 'a:2',
+              env: [{ name: 'MODE', value: 'debug' }],
+              ports: [{ containerPort: 80, protocol: 'TCP' }],
+            },
+          ],
+        },
+      },
+    },
+    {
+      name: '$setElementOrder orders a merged primitive list',
+      original: { metadata: { finalizers: ['a', 'b'] } },
+      patch: { metadata: { '$setElementOrder/finalizers': ['b', 'c', 'a'], finalizers: ['c'] } },
+      want: { metadata: { finalizers: ['b', 'c', 'a'] } },
+    },
+    {
       name: 'fields the schema does not know are merged as maps and replaced as lists',
       original: { extra: { a: [1, 2], m: { x: 1 } } },
       patch: { extra: { a: [3], m: { y: 2 } } },

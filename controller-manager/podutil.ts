@@ -66,6 +66,17 @@ export function availableAt(pod: Pod, minReadySeconds: number): number | undefin
   return Number.isNaN(since) ? 0 : since + minReadySeconds * 1000;
 }
 
+/** How long until the first of `pods` that is ready but not yet available becomes available, if any. */
+export function nextAvailableIn(pods: Pod[], minReadySeconds: number, nowMs: number): number | undefined {
+  if (minReadySeconds <= 0) return undefined;
+  let next = Number.POSITIVE_INFINITY;
+  for (const p of pods) {
+    const at = availableAt(p, minReadySeconds);
+    if (at !== undefined && at > nowMs) next = Math.min(next, at);
+  }
+  return Number.isFinite(next) ? next - nowMs : undefined;
+}
+
 const phaseRank: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
 
 function restarts(pod: Pod): number {

@@ -1,8 +1,11 @@
 /** The workload controllers (issue 8), by the names `--controllers` uses. */
 import type { ControllerFactory } from './controller.js';
+import { CronJobController } from './cronjob.js';
+import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { JobController } from './job.js';
 import { ReplicaSetController } from './replicaset.js';
+import { StatefulSetController } from './statefulset.js';
 import { TTLAfterFinishedController } from './ttlafterfinished.js';
 
 export const workloadControllers: Record<string, ControllerFactory> = {
@@ -10,4 +13,7 @@ export const workloadControllers: Record<string, ControllerFactory> = {
   replicaset: (ctx) => new ReplicaSetController(ctx),
   job: (ctx) => new JobController(ctx),
   'ttl-after-finished': (ctx) => new TTLAfterFinishedController(ctx),
+  daemonset: (ctx) => new DaemonSetController(ctx),
+  statefulset: (ctx) => new StatefulSetController(ctx),
+  cronjob: (ctx) => new CronJobController(ctx),
 };

@@ -55,6 +55,11 @@ async function createPod(
   return res.body;
 }
 
+async function createObject(plural: string, kind: string, obj: Record<string, unknown>) {
+  const res = await client.post(`/api/v1/namespaces/default/${plural}`, { apiVersion: 'v1', kind, ...obj });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
 const getPod = async (name: string) => (await client.get(`${podsPath}/${name}`)).body;
 
 function containerStatus(pod: any, name: string): any {
@@ -62,13 +67,18 @@ function containerStatus(pod: any, name: string): any {
 }
 
 async function waitPod(name: string, check: (pod: any) => boolean, what: string, timeoutMs = 30_000) {
-  return waitFor(
-    async () => {
-      const pod = await getPod(name);
-      return check(pod) ? pod : undefined;
-    },
-    { timeoutMs, intervalMs: 200, what: `pod ${name}: ${what}` },
-  );
+  let last: any;
+  try {
+    return await waitFor(
+      async () => {
+        last = await getPod(name);
+        return check(last) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 200, what: `pod ${name}: ${what}` },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
+  }
 }
 
 const running = (pod: any) => pod.status?.phase === 'Running';
@@ -101,7 +111,8 @@ afterAll(async () => {
     what: 'the kubelet removing every container',
   }).catch(() => undefined);
   // NK_E2E_KEEP_LOGS=<dir> keeps the kubelet's log for a look after the run.
-  if (process.env.NK_E2E_KEEP_LOGS) copyFileSync(kubelet.logPath, `${process.env.NK_E2E_KEEP_LOGS}/${node}.log`);
+  if (process.env.NK_E2E_KEEP_LOGS)
+    copyFileSync(kubelet.logPath, `${process.env.NK_E2E_KEEP_LOGS}/${node}.log`);
   await cleanup();
   await removeNodeContainers(node);
 }, 60_000);
@@ -167,11 +178,11 @@ describe.concurrent('kubelet pods', () => {
   });
 
   it('gives env from a ConfigMap, a Secret and the pod itself, and a configMap volume that follows edits', async () => {
-    await client.post('/api/v1/namespaces/default/configmaps', {
+    await createObject('configmaps', 'ConfigMap', {
       metadata: { name: 'app-config' },
       data: { MODE: 'fast', greeting: 'hello-1' },
     });
-    await client.post('/api/v1/namespaces/default/secrets', {
+    await createObject('secrets', 'Secret', {
       metadata: { name: 'app-secret' },
       stringData: { PASSWORD: 's3cret' },
     });
@@ -235,11 +246,9 @@ describe.concurrent('kubelet pods', () => {
       'CreateContainerConfigError',
     );
     expect(containerStatus(waiting, 'app').state.waiting.message).toContain('late-config');
-    await client.post('/api/v1/namespaces/default/configmaps', {
-      metadata: { name: 'late-config' },
-      data: { v: '7' },
-    });
+    await createObject('configmaps', 'ConfigMap', { metadata: { name: 'late-config' }, data: { v: '7' } });
     await waitPod('needs-config', running, 'Running once the ConfigMap exists');
+    expect((await kubectl(['logs', 'needs-config'], { kubeconfig })).stdout).toBe('late=7\n');
     await deletePod('needs-config');
   });
 
@@ -447,16 +456,17 @@ describe.concurrent('kubelet pods', () => {
       // A registry on a closed loopback port: the pull fails without leaving the host.
       containers: [{ name: 'app', image: '127.0.0.1:9/nanokube/missing:1' }],
     });
-    const reasons = new Set<string>();
     await waitFor(
-      async () => {
-        const r = containerStatus(await getPod('nowhere'), 'app')?.state?.waiting?.reason;
-        if (r) reasons.add(r);
-        return reasons.has('ImagePullBackOff');
-      },
+      async () =>
+        containerStatus(await getPod('nowhere'), 'app')?.state?.waiting?.reason === 'ImagePullBackOff',
       { timeoutMs: 30_000, intervalMs: 100, what: 'ImagePullBackOff' },
     );
-    expect(reasons.has('ErrImagePull')).toBe(true);
+    const events = (await client.get('/api/v1/namespaces/default/events')).body.items;
+    const messages = events
+      .filter((e: any) => e.involvedObject.name === 'nowhere')
+      .map((e: any) => e.message);
+    expect(messages).toContain('Error: ErrImagePull');
+    expect(messages).toContain('Error: ImagePullBackOff');
     expect((await getPod('nowhere')).status.phase).toBe('Pending');
     await deletePod('nowhere');
   });

@@ -38,6 +38,7 @@ export interface PodEvents {
 export interface ContainerRunnerOptions {
   runtime: Runtime;
   node: string;
+  hostIP: string;
   clock: Clock;
   logger: Logger;
   events: PodEvents;
@@ -106,6 +107,7 @@ export class ContainerRunner {
       const message = `Back-off pulling image "${image}"`;
       r.waiting.set(c.name ?? '', { reason: 'ImagePullBackOff', message });
       this.o.events.event(ref, 'Normal', 'BackOff', message);
+      this.o.events.event(ref, 'Warning', 'Failed', 'Error: ImagePullBackOff');
       return left;
     }
     this.o.events.event(ref, 'Normal', 'Pulling', `Pulling image "${image}"`);
@@ -117,6 +119,7 @@ export class ContainerRunner {
       const message = `Failed to pull image "${image}": ${(err as Error).message}`;
       r.waiting.set(c.name ?? '', { reason: 'ErrImagePull', message });
       this.o.events.event(ref, 'Warning', 'Failed', message);
+      this.o.events.event(ref, 'Warning', 'Failed', 'Error: ErrImagePull');
       // Show ErrImagePull for a moment, then ImagePullBackOff until the delay is over.
       return 1_000;
     }
@@ -142,9 +145,11 @@ export class ContainerRunner {
     try {
       await mkdir(path.dirname(terminationLogPath), { recursive: true });
       await writeFile(terminationLogPath, '', { mode: 0o666 });
+      // The env may name the pod's IPs, which the API object may not have yet.
+      const status = { ...pod.status, podIP: r.podIP, podIPs: [{ ip: r.podIP }], hostIP: this.o.hostIP };
       const cfg = await buildContainerConfig({
         node: this.o.node,
-        pod,
+        pod: { ...pod, status: { ...status, hostIPs: [{ ip: this.o.hostIP }] } },
         container: c,
         kind: r.kind,
         restartCount: r.restartCount,

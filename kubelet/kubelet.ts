@@ -137,6 +137,7 @@ export async function runKubelet(
   const runner = new ContainerRunner({
     runtime,
     node: cfg.nodeName,
+    hostIP: cfg.nodeIP,
     clock,
     logger,
     events,

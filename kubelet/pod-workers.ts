@@ -55,7 +55,11 @@ export class PodWorkers {
     });
     o.informer.addEventHandler({
       onAdd: (pod) => this.upsert(pod),
-      onUpdate: (_old, pod) => this.upsert(pod),
+      onUpdate: (old, pod) => {
+        // Our own status writes come back as updates; only other changes need a sync.
+        if (differsBeyondStatus(old, pod)) this.upsert(pod);
+        else this.pods.set(pod.metadata?.uid ?? '', pod);
+      },
       onDelete: (pod) => {
         const uid = pod.metadata?.uid ?? '';
         this.pods.delete(uid);
@@ -170,6 +174,16 @@ export class PodWorkers {
       for (const uid of this.pods.keys()) this.queue.add(uid);
     }
   }
+}
+
+/** Whether a pod changed in anything but status (and the bookkeeping that moves with every write). */
+function differsBeyondStatus(a: Pod, b: Pod): boolean {
+  if (a.metadata?.uid !== b.metadata?.uid) return true;
+  const strip = (p: Pod) => {
+    const { resourceVersion: _rv, managedFields: _mf, ...meta } = p.metadata ?? {};
+    return JSON.stringify({ meta, spec: p.spec });
+  };
+  return strip(a) !== strip(b);
 }
 
 /** The fields of `status` that `like` has: the part of the API's status the kubelet writes. */

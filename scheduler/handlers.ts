@@ -7,6 +7,7 @@
 import type { KubeObject } from '../api/meta.js';
 import type { EventHandler } from '../client/informer.js';
 import type { SchedulerCache } from './cache.js';
+import { PodInfo } from './nodeinfo.js';
 import type { Nominator } from './nominator.js';
 import type { SchedulingQueue } from './queue.js';
 import { isTerminal, type Node, type Pod, podKey } from './types.js';
@@ -31,12 +32,20 @@ export function podHandler({ cache, queue, nominator, schedulerName }: HandlerDe
     queue.delete(podKey(p));
     nominator.remove(podKey(p));
   };
+  // A pod nominated by an earlier preemption (perhaps by another scheduler process) keeps its room.
+  const nominate = (p: Pod) => {
+    const node = p.status?.nominatedNodeName;
+    if (node && nominator.nodeFor(podKey(p)) !== node) nominator.add(new PodInfo(p), node);
+  };
   return {
     onAdd(pod) {
       if (assigned(pod)) {
         cache.addPod(pod);
         queue.moveOnEvent('PodAdd');
-      } else if (responsible(pod)) queue.add(pod);
+      } else if (responsible(pod)) {
+        queue.add(pod);
+        nominate(pod);
+      }
     },
     onUpdate(old, pod) {
       if (assigned(pod)) {
@@ -46,8 +55,10 @@ export function podHandler({ cache, queue, nominator, schedulerName }: HandlerDe
         if (isTerminal(pod) && !isTerminal(old)) queue.moveOnEvent('PodDelete');
         else if (!wasCounted) queue.moveOnEvent('PodAdd');
         else if (!same(old.metadata.labels, pod.metadata.labels)) queue.moveOnEvent('PodUpdate');
-      } else if (responsible(pod)) queue.update(pod);
-      else forget(pod);
+      } else if (responsible(pod)) {
+        queue.update(pod);
+        nominate(pod);
+      } else forget(pod);
     },
     onDelete(pod) {
       if (assigned(pod)) {

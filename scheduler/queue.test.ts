@@ -98,6 +98,21 @@ describe('SchedulingQueue', () => {
     expect(q.depth).toEqual({ active: 0, backoff: 0, unschedulable: 0 });
   });
 
+  it('leaves an unschedulable pod parked when only its status changed (our own condition write)', async () => {
+    const { clock, q } = setup();
+    q.add(makePod('p'));
+    q.requeueFailed((await q.pop())!, q.schedulingCycle, ['NodeAffinity']);
+    clock.step(1_000);
+    const written = makePod('p');
+    written.metadata.resourceVersion = '42';
+    written.status = {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }],
+    };
+    q.update(written);
+    expect(q.depth).toEqual({ active: 0, backoff: 0, unschedulable: 1 });
+  });
+
   it('pop waits for a pod and ends when closed', async () => {
     const { q } = setup();
     const waiting = q.pop();

@@ -30,6 +30,15 @@ export interface QueuedPodInfo {
   backoffExpiry: number;
 }
 
+/** True when a pod changed beyond its status and bookkeeping metadata (isPodUpdated in Kubernetes). */
+function schedulingRelevantChange(a: Pod, b: Pod): boolean {
+  const strip = (p: Pod) => {
+    const { resourceVersion: _r, managedFields: _m, generation: _g, ...meta } = p.metadata;
+    return JSON.stringify([meta, p.spec]);
+  };
+  return strip(a) !== strip(b);
+}
+
 export interface SchedulingQueueOptions {
   clock: Clock;
   initialBackoffMs?: number;
@@ -114,8 +123,10 @@ export class SchedulingQueue {
       this.add(pod);
       return;
     }
+    const changed = schedulingRelevantChange(q.info.pod, pod);
     q.info = new PodInfo(pod);
-    if (this.unschedulable.delete(key)) this.requeue(q);
+    // Our own status writes (the PodScheduled condition) change nothing the filters look at.
+    if (changed && this.unschedulable.delete(key)) this.requeue(q);
   }
 
   delete(key: string): void {

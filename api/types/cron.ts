@@ -6,14 +6,14 @@
  * next-run times is the CronJob controller's business, not this module's.
  */
 
-interface CronField {
+export interface CronField {
   name: string;
   min: number;
   max: number;
   names?: readonly string[];
 }
 
-const fields: readonly CronField[] = [
+export const fields: readonly CronField[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day of month', min: 1, max: 31 },

@@ -3,7 +3,8 @@
 nanokube serves, read from the `protobuf:"..."` struct tags of Kubernetes'
 types.go files (k8s.io/api and k8s.io/apimachinery meta/v1).
 
-Usage: gen-protobuf-tables.py API_REPO APIMACHINERY_REPO > apiserver/protobuf-tables.ts
+Usage: gen-protobuf-tables.py API_REPO APIMACHINERY_REPO 'ROOT ...' > apiserver/protobuf-tables.ts
+(roots such as core/v1.Pod: the served kinds, meta/v1.DeleteOptions and policy/v1.Eviction)
 (each a git directory; files are read from HEAD with `git show`).
 """
 import re, subprocess, sys
@@ -16,6 +17,7 @@ packages = {
     'networking.k8s.io/v1': (api, 'networking/v1/types.go'),
     'coordination.k8s.io/v1': (api, 'coordination/v1/types.go'),
     'discovery.k8s.io/v1': (api, 'discovery/v1/types.go'),
+    'policy/v1': (api, 'policy/v1/types.go'),
     'meta/v1': (machinery, 'pkg/apis/meta/v1/types.go'),
 }
 aliases = {'v1': 'core/v1', 'corev1': 'core/v1', 'metav1': 'meta/v1'}

@@ -1,0 +1,237 @@
+/**
+ * The DaemonSet controller: one pod on every node that should run it (its
+ * nodeSelector, required node affinity and tolerated taints, see
+ * daemonset-util.ts), created for new nodes and deleted from nodes that
+ * stop matching, leave (their Node object is deleted) or taint it away with
+ * NoExecute; failed daemon pods are replaced. Pods carry a required node
+ * affinity to their node, as Kubernetes makes them, so the scheduler binds
+ * them (and sees their resources). Template changes roll out by
+ * RollingUpdate (maxUnavailable, maxSurge 0) or OnDelete; the revision is a
+ * `controller-revision-hash` label. Creates and deletes go through
+ * expectations and slow-start batches like the ReplicaSet's.
+ */
+import { labelSelectorFromObject } from '../api/selectors.js';
+import { isConflict } from '../api/status.js';
+import { keyOf } from '../client/indexer.js';
+import type { SharedInformer } from '../client/informer.js';
+import type { ResourceClient } from '../client/resource.js';
+import { childEventHandler } from './childhandlers.js';
+import { type ControllerContext, QueueController } from './controller.js';
+import {
+  currentHash,
+  type DaemonSet,
+  type DaemonSetStatus,
+  daemonSetStatus,
+  type Node,
+  type NodeVerdict,
+  newDaemonPod,
+  nodeShouldRunDaemonPod,
+  podsByNode,
+  podsToRollOut,
+} from './daemonset-util.js';
+import { ControllerExpectations, slowStartBatch } from './expectations.js';
+import {
+  claimObjects,
+  clientFor,
+  type MetaPatcher,
+  metaPatcher,
+  type PodControl,
+  RealPodControl,
+} from './podcontrol.js';
+import { availableAt, newControllerRef, nextAvailableIn, type Pod, stableJson } from './podutil.js';
+import { burstReplicas } from './replicaset.js';
+
+export interface DaemonSetControllerOptions {
+  podControl?: PodControl;
+  podPatcher?: MetaPatcher<Pod>;
+  client?: ResourceClient<DaemonSet>;
+}
+
+/** What a node change can alter about where daemon pods belong. */
+const placementOf = (n: Node) =>
+  stableJson([n.metadata.labels ?? {}, n.spec?.taints ?? [], n.spec?.unschedulable ?? false]);
+
+export class DaemonSetController extends QueueController {
+  readonly expectations: ControllerExpectations;
+  readonly daemonSets: SharedInformer<DaemonSet>;
+  readonly pods: SharedInformer<Pod>;
+  readonly nodes: SharedInformer<Node>;
+  private readonly podControl: PodControl;
+  private readonly podPatcher: MetaPatcher<Pod>;
+  private readonly client: ResourceClient<DaemonSet>;
+
+  constructor(ctx: ControllerContext, opts: DaemonSetControllerOptions = {}) {
+    super('daemonset', ctx);
+    this.expectations = new ControllerExpectations(ctx.clock);
+    this.client = opts.client ?? clientFor<DaemonSet>(ctx, 'daemonsets');
+    const pods = clientFor<Pod>(ctx, 'pods');
+    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('daemonset-controller'));
+    this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
+    this.daemonSets = this.informer<DaemonSet>('daemonsets');
+    this.pods = this.informer<Pod>('pods');
+    this.nodes = this.informer<Node>('nodes');
+    this.daemonSets.addEventHandler({
+      onAdd: (ds) => this.enqueue(ds),
+      onUpdate: (_o, ds) => this.enqueue(ds),
+      onDelete: (ds) => this.expectations.delete(keyOf(ds)),
+    });
+    this.pods.addEventHandler(
+      childEventHandler<DaemonSet, Pod>({
+        ownerKind: 'DaemonSet',
+        owners: this.daemonSets.store,
+        enqueue: (k) => this.enqueue(k),
+        expectations: this.expectations,
+        onOwnedUpdate: (old, cur, key) => {
+          const minReady = this.daemonSets.store.get(key)?.spec?.minReadySeconds ?? 0;
+          if (minReady > 0 && availableAt(old, minReady) === undefined && availableAt(cur, minReady))
+            this.queue.addAfter(key, minReady * 1000);
+        },
+      }),
+    );
+    const all = () => {
+      for (const ds of this.daemonSets.store.list()) this.enqueue(ds);
+    };
+    this.nodes.addEventHandler({
+      onAdd: all,
+      onUpdate: (old, cur) => {
+        if (placementOf(old) !== placementOf(cur)) all();
+      },
+      onDelete: all,
+    });
+  }
+
+  async sync(key: string): Promise<void> {
+    const ds = this.daemonSets.store.get(key);
+    if (!ds) {
+      this.expectations.delete(key);
+      return;
+    }
+    const pods = await claimObjects<Pod>({
+      owner: ds,
+      ref: newControllerRef(ds, 'apps/v1', 'DaemonSet'),
+      selector: labelSelectorFromObject(ds.spec?.selector),
+      objects: this.pods.store.byIndex('namespace', ds.metadata.namespace ?? ''),
+      patcher: this.podPatcher,
+      log: this.log,
+    });
+    const hash = currentHash(ds);
+    const verdicts = new Map<string, NodeVerdict>();
+    for (const n of this.nodes.store.list()) verdicts.set(n.metadata.name!, nodeShouldRunDaemonPod(n, ds));
+    const byNode = podsByNode(pods);
+    let thrown: unknown;
+    if (this.expectations.satisfied(key) && !ds.metadata.deletionTimestamp) {
+      try {
+        const changed = await this.manage(key, ds, verdicts, byNode, hash);
+        if (!changed && ds.spec?.updateStrategy?.type !== 'OnDelete')
+          await this.rollingUpdate(key, ds, verdicts, byNode, hash);
+      } catch (err) {
+        thrown = err;
+      }
+    }
+    const now = this.ctx.clock.now();
+    const status = daemonSetStatus(ds, verdicts, byNode, hash, now);
+    if (stableJson(ds.status ?? {}) !== stableJson(status)) await this.writeStatus(ds, status);
+    const availableIn = nextAvailableIn(pods, ds.spec?.minReadySeconds ?? 0, now);
+    if (availableIn !== undefined) this.queue.addAfter(key, availableIn);
+    if (thrown) throw thrown;
+  }
+
+  /**
+   * Creates the missing pods and deletes the ones that must go; true when
+   * it wrote anything (the rolling update then waits for the cache).
+   */
+  private async manage(
+    key: string,
+    ds: DaemonSet,
+    verdicts: Map<string, NodeVerdict>,
+    byNode: Map<string, Pod[]>,
+    hash: string,
+  ): Promise<boolean> {
+    const create: string[] = [];
+    const remove: Pod[] = [];
+    for (const [node, v] of verdicts) {
+      const pods = byNode.get(node) ?? [];
+      if (!v.shouldContinueRunning) {
+        remove.push(...pods.filter((p) => !p.metadata.deletionTimestamp));
+        continue;
+      }
+      // A node with any pod, even a finished or terminating one, gets its new pod only after that one is
+      // gone (the next sync), as Kubernetes does, so a pod the kubelet keeps rejecting is not hot-looped.
+      const alive = pods.filter((p) => !p.metadata.deletionTimestamp);
+      const finished = alive.filter((p) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded');
+      const running = alive.filter((p) => !finished.includes(p));
+      remove.push(...finished);
+      // Only one may stay: the oldest (a stale cache can have made two).
+      remove.push(...running.slice(1));
+      if (v.shouldRun && pods.length === 0) create.push(node);
+    }
+    // Pods for nodes that are gone.
+    for (const [node, pods] of byNode)
+      if (!verdicts.has(node)) remove.push(...pods.filter((p) => !p.metadata.deletionTimestamp));
+    const creates = create.slice(0, burstReplicas);
+    const deletes = remove.slice(0, burstReplicas);
+    if (!creates.length && !deletes.length) return false;
+    this.expectations.expect(key, creates.length, deletes.map(keyOf));
+    this.log.info({ ds: key, creating: creates.length, deleting: deletes.length }, 'syncing daemon pods');
+    const results = await Promise.allSettled([
+      this.createPods(key, ds, creates, hash),
+      this.deletePods(key, ds, deletes),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return true;
+  }
+
+  private async createPods(key: string, ds: DaemonSet, nodes: string[], hash: string): Promise<void> {
+    const res = await slowStartBatch(nodes.length, 1, async (i) => {
+      try {
+        await this.podControl.createPod(newDaemonPod(ds, nodes[i], hash), ds);
+      } catch (err) {
+        this.expectations.creationObserved(key);
+        throw err;
+      }
+    });
+    for (let i = res.attempted; i < nodes.length; i++) this.expectations.creationObserved(key);
+    if (res.error) throw res.error;
+  }
+
+  private async deletePods(key: string, ds: DaemonSet, pods: Pod[]): Promise<void> {
+    const results = await Promise.allSettled(
+      pods.map((p) =>
+        this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, ds).catch((err) => {
+          this.expectations.deletionObserved(key, keyOf(p));
+          throw err;
+        }),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Deletes the old pods the budget allows; the next sync creates their replacements. */
+  private async rollingUpdate(
+    key: string,
+    ds: DaemonSet,
+    verdicts: Map<string, NodeVerdict>,
+    byNode: Map<string, Pod[]>,
+    hash: string,
+  ): Promise<void> {
+    const desired = [...verdicts].filter(([, v]) => v.shouldRun).map(([n]) => n);
+    const victims = podsToRollOut(ds, desired, byNode, hash, this.ctx.clock.now());
+    if (!victims.length) return;
+    this.expectations.expectDeletions(key, victims.map(keyOf));
+    this.log.info({ ds: key, deleting: victims.length, hash }, 'rolling update: replacing old pods');
+    await this.deletePods(key, ds, victims);
+  }
+
+  private async writeStatus(ds: DaemonSet, status: DaemonSetStatus): Promise<void> {
+    const client = this.client.in(ds.metadata.namespace);
+    try {
+      await client.updateStatus({ ...structuredClone(ds), status });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const fresh = await client.get(ds.metadata.name!);
+      await client.updateStatus({ ...fresh, status });
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The StatefulSet controller: pods `<set>-0..n-1` with stable hostnames
+ * (and subdomain = serviceName, for DNS through the headless Service), each
+ * with its own PersistentVolumeClaims from volumeClaimTemplates, made
+ * before the pod and kept when the pod goes (retention Retain), so a
+ * recreated pod mounts the same claims. OrderedReady starts pods one at a
+ * time in order and removes them from the highest ordinal; Parallel does
+ * all at once; RollingUpdate replaces pods from the highest ordinal down to
+ * the partition; OnDelete waits for the user. The plan of each sync is the
+ * pure `planStatefulSet`; writes go through expectations.
+ */
+import { labelSelectorFromObject } from '../api/selectors.js';
+import { isAlreadyExists, isConflict } from '../api/status.js';
+import { keyOf } from '../client/indexer.js';
+import type { SharedInformer } from '../client/informer.js';
+import type { ResourceClient } from '../client/resource.js';
+import { childEventHandler } from './childhandlers.js';
+import { type ControllerContext, QueueController } from './controller.js';
+import { ControllerExpectations, slowStartBatch } from './expectations.js';
+import {
+  claimObjects,
+  clientFor,
+  type MetaPatcher,
+  metaPatcher,
+  type PodControl,
+  RealPodControl,
+} from './podcontrol.js';
+import { availableAt, newControllerRef, nextAvailableIn, type Pod, stableJson } from './podutil.js';
+import { burstReplicas } from './replicaset.js';
+import {
+  claimsFor,
+  newStatefulPod,
+  ordinalOf,
+  type PersistentVolumeClaim,
+  planStatefulSet,
+  type StatefulSet,
+  type StatefulSetStatus,
+  statefulSetStatus,
+  updateRevisionOf,
+} from './statefulset-util.js';
+
+export interface StatefulSetControllerOptions {
+  podControl?: PodControl;
+  podPatcher?: MetaPatcher<Pod>;
+  client?: ResourceClient<StatefulSet>;
+  claimClient?: ResourceClient<PersistentVolumeClaim>;
+}
+
+export class StatefulSetController extends QueueController {
+  readonly expectations: ControllerExpectations;
+  readonly statefulSets: SharedInformer<StatefulSet>;
+  readonly pods: SharedInformer<Pod>;
+  readonly claims: SharedInformer<PersistentVolumeClaim>;
+  private readonly podControl: PodControl;
+  private readonly podPatcher: MetaPatcher<Pod>;
+  private readonly client: ResourceClient<StatefulSet>;
+  private readonly claimClient: ResourceClient<PersistentVolumeClaim>;
+
+  constructor(ctx: ControllerContext, opts: StatefulSetControllerOptions = {}) {
+    super('statefulset', ctx);
+    this.expectations = new ControllerExpectations(ctx.clock);
+    this.client = opts.client ?? clientFor<StatefulSet>(ctx, 'statefulsets');
+    this.claimClient = opts.claimClient ?? clientFor<PersistentVolumeClaim>(ctx, 'persistentvolumeclaims');
+    const pods = clientFor<Pod>(ctx, 'pods');
+    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('statefulset-controller'));
+    this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
+    this.statefulSets = this.informer<StatefulSet>('statefulsets');
+    this.pods = this.informer<Pod>('pods');
+    this.claims = this.informer<PersistentVolumeClaim>('persistentvolumeclaims');
+    this.statefulSets.addEventHandler({
+      onAdd: (s) => this.enqueue(s),
+      onUpdate: (_o, s) => this.enqueue(s),
+      onDelete: (s) => this.expectations.delete(keyOf(s)),
+    });
+    this.pods.addEventHandler(
+      childEventHandler<StatefulSet, Pod>({
+        ownerKind: 'StatefulSet',
+        owners: this.statefulSets.store,
+        enqueue: (k) => this.enqueue(k),
+        expectations: this.expectations,
+        onOwnedUpdate: (old, cur, key) => {
+          const minReady = this.statefulSets.store.get(key)?.spec?.minReadySeconds ?? 0;
+          if (minReady > 0 && availableAt(old, minReady) === undefined && availableAt(cur, minReady))
+            this.queue.addAfter(key, minReady * 1000);
+        },
+      }),
+    );
+  }
+
+  private get recorder() {
+    return this.ctx.recorder('statefulset-controller');
+  }
+
+  async sync(key: string): Promise<void> {
+    const sts = this.statefulSets.store.get(key);
+    if (!sts) {
+      this.expectations.delete(key);
+      return;
+    }
+    const claimed = await claimObjects<Pod>({
+      owner: sts,
+      ref: newControllerRef(sts, 'apps/v1', 'StatefulSet'),
+      selector: labelSelectorFromObject(sts.spec?.selector),
+      objects: this.pods.store.byIndex('namespace', sts.metadata.namespace ?? ''),
+      patcher: this.podPatcher,
+      log: this.log,
+    });
+    // Pods the set owns but that are not `<set>-<n>` are not its members (isMemberOf).
+    const members = claimed.filter((p) => ordinalOf(sts, p) !== undefined);
+    const updateRevision = updateRevisionOf(sts);
+    let thrown: unknown;
+    if (this.expectations.satisfied(key) && !sts.metadata.deletionTimestamp) {
+      try {
+        await this.apply(key, sts, members, updateRevision);
+      } catch (err) {
+        thrown = err;
+      }
+    }
+    const now = this.ctx.clock.now();
+    const status = statefulSetStatus(sts, members, updateRevision, now);
+    if (stableJson(sts.status ?? {}) !== stableJson(status)) await this.writeStatus(sts, status);
+    const availableIn = nextAvailableIn(members, sts.spec?.minReadySeconds ?? 0, now);
+    if (availableIn !== undefined) this.queue.addAfter(key, availableIn);
+    if (thrown) throw thrown;
+  }
+
+  private async apply(key: string, sts: StatefulSet, members: Pod[], revision: string): Promise<void> {
+    const plan = planStatefulSet(sts, members, revision);
+    const create = plan.create.slice(0, burstReplicas);
+    const remove = plan.remove.slice(0, burstReplicas);
+    if (!create.length && !remove.length) return;
+    this.log.info(
+      { sts: key, creating: create, deleting: remove.map((p) => p.metadata.name), revision },
+      'syncing stateful pods',
+    );
+    this.expectations.expect(key, create.length, remove.map(keyOf));
+    const results = await Promise.allSettled([
+      this.createPods(key, sts, create, revision),
+      ...remove.map((p) =>
+        this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, sts).catch((err) => {
+          this.expectations.deletionObserved(key, keyOf(p));
+          throw err;
+        }),
+      ),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async createPods(
+    key: string,
+    sts: StatefulSet,
+    ordinals: number[],
+    revision: string,
+  ): Promise<void> {
+    const res = await slowStartBatch(ordinals.length, 1, async (i) => {
+      try {
+        await this.ensureClaims(sts, ordinals[i]);
+        await this.podControl.createPod(newStatefulPod(sts, ordinals[i], revision), sts);
+      } catch (err) {
+        this.expectations.creationObserved(key);
+        // Made by an earlier sync the cache has not caught up with: its add event is coming.
+        if (!isAlreadyExists(err)) throw err;
+      }
+    });
+    for (let i = res.attempted; i < ordinals.length; i++) this.expectations.creationObserved(key);
+    if (res.error) throw res.error;
+  }
+
+  /** Creates the ordinal's claims that do not exist yet; existing ones are used as they are. */
+  private async ensureClaims(sts: StatefulSet, ordinal: number): Promise<void> {
+    for (const claim of claimsFor(sts, ordinal)) {
+      const name = claim.metadata.name!;
+      if (this.claims.store.getByName(sts.metadata.namespace, name)) continue;
+      try {
+        await this.claimClient.in(sts.metadata.namespace).create(claim);
+        this.recorder.event(
+          sts,
+          'Normal',
+          'SuccessfulCreate',
+          `create Claim ${name} Pod ${sts.metadata.name}-${ordinal} in StatefulSet ${sts.metadata.name} success`,
+        );
+      } catch (err) {
+        if (isAlreadyExists(err)) continue;
+        this.recorder.event(
+          sts,
+          'Warning',
+          'FailedCreate',
+          `create Claim ${name} for Pod ${sts.metadata.name}-${ordinal} in StatefulSet ${sts.metadata.name} failed error: ${(err as Error).message}`,
+        );
+        throw err;
+      }
+    }
+  }
+
+  private async writeStatus(sts: StatefulSet, status: StatefulSetStatus): Promise<void> {
+    const client = this.client.in(sts.metadata.namespace);
+    try {
+      await client.updateStatus({ ...structuredClone(sts), status });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const fresh = await client.get(sts.metadata.name!);
+      await client.updateStatus({ ...fresh, status });
+    }
+  }
+}

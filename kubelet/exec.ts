@@ -1,0 +1,134 @@
+/**
+ * `kubectl exec` on the kubelet: a websocket upgrade of
+ * GET /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty,
+ * speaking the channel protocols kubectl uses (v5.channel.k8s.io, and
+ * v4.channel.k8s.io for older clients). Every binary message starts with a
+ * channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final Status (JSON),
+ * 4 terminal resize ({"Width","Height"}); in v5, [255, 0] closes stdin.
+ * A non-zero exit is reported as Kubernetes does, so kubectl exits with
+ * the same code.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Runtime } from './runtime/runtime.js';
+import { HttpError, type KubeletServer } from './server.js';
+
+const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+
+const Channel = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
+
+export interface ExecHandlerOptions {
+  server: () => KubeletServer;
+  runtime: Runtime;
+  logger: Logger;
+}
+
+function refuse(socket: Duplex, code: number, reason: string, message: string): void {
+  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+  socket.end(
+    `HTTP/1.1 ${code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** The final Status message of an exec, as the kubelet writes it on channel 3. */
+export function exitStatus(command: string[], exitCode: number): object {
+  if (exitCode === 0) return { metadata: {}, status: 'Success' };
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${exitCode}`,
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
+  };
+}
+
+export function execUpgradeHandler(o: ExecHandlerOptions) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
+  });
+  return (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] !== 'exec' || parts.length < 3 || parts.length > 4)
+      return refuse(socket, 404, 'NotFound', `${url.pathname} not found`);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    if (!offered.some((p) => protocols.includes(p)))
+      return refuse(socket, 400, 'BadRequest', `none of the offered subprotocols is supported: ${protocols.join(', ')}`);
+    const q = url.searchParams;
+    const flag = (k: string) => q.get(k) === 'true' || q.get(k) === '1';
+    const command = q.getAll('command');
+    if (command.length === 0) return refuse(socket, 400, 'BadRequest', 'you must specify at least 1 command');
+    const [, ns, pod, container] = parts;
+    o.server()
+      .findContainer(ns, pod, container)
+      .then(({ instances, name }) => {
+        const latest = instances[0];
+        if (latest?.state !== 'running')
+          throw new HttpError(400, 'BadRequest', `container ${name} is not running in pod ${pod}`);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          this_session(ws, latest.id, command, { stdin: flag('stdin'), tty: flag('tty'), stderr: flag('stderr') }).catch(
+            (err) => {
+              o.logger.warn({ err, pod: `${ns}/${pod}` }, 'exec failed');
+              sendStatus(ws, { metadata: {}, status: 'Failure', message: (err as Error).message });
+              ws.close(1000);
+            },
+          );
+        });
+      })
+      .catch((err) => {
+        if (err instanceof HttpError) return refuse(socket, err.code, err.reason, err.message);
+        o.logger.error({ err }, 'exec upgrade failed');
+        refuse(socket, 500, 'InternalError', (err as Error).message);
+      });
+  };
+
+  async function this_session(
+    ws: WebSocket,
+    containerId: string,
+    command: string[],
+    opts: { stdin: boolean; tty: boolean; stderr: boolean },
+  ): Promise<void> {
+    const v5 = ws.protocol === 'v5.channel.k8s.io';
+    const session = await o.runtime.execStream(containerId, command, opts);
+    const send = (channel: number, data: Buffer) => {
+      if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data]));
+    };
+    const drained = (s: NodeJS.ReadableStream | undefined) =>
+      new Promise<void>((resolve) => {
+        if (!s) return resolve();
+        s.on('end', resolve);
+        s.on('close', resolve);
+      });
+    session.stdout.on('data', (d: Buffer) => send(Channel.stdout, d));
+    session.stderr?.on('data', (d: Buffer) => send(Channel.stderr, d));
+    const outputDone = Promise.all([drained(session.stdout), drained(session.stderr)]);
+    ws.on('message', (raw: Buffer, isBinary: boolean) => {
+      const data = isBinary ? raw : Buffer.from(raw);
+      if (data.length === 0) return;
+      const channel = data[0];
+      const payload = data.subarray(1);
+      if (channel === Channel.stdin) session.stdin?.write(payload);
+      else if (channel === Channel.resize) {
+        try {
+          const size = JSON.parse(payload.toString('utf8')) as { Width?: number; Height?: number };
+          void session.resize(size.Height ?? 24, size.Width ?? 80);
+        } catch {
+          // a malformed resize is ignored, as Kubernetes does
+        }
+      } else if (v5 && channel === Channel.close && payload[0] === Channel.stdin) session.stdin?.end();
+    });
+    ws.on('close', () => session.stdin?.end());
+    const code = await session.wait();
+    await outputDone;
+    sendStatus(ws, exitStatus(command, code));
+    ws.close(1000);
+  }
+
+  function sendStatus(ws: WebSocket, status: object): void {
+    if (ws.readyState === ws.OPEN)
+      ws.send(Buffer.concat([Buffer.from([Channel.error]), Buffer.from(JSON.stringify(status))]));
+  }
+}
