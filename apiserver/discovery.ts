@@ -17,6 +17,7 @@ export const servedSubresources: Record<
   eviction: { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
   finalize: { group: '', version: '', verbs: ['update'] },
   log: { group: '', version: '', verbs: ['get'] },
+  exec: { group: '', version: '', kind: 'PodExecOptions', verbs: ['create', 'get'] },
 };
 
 const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

@@ -76,3 +76,82 @@ export async function proxyPodLog(
   reply.header('content-type', upstream.headers['content-type'] ?? 'text/plain');
   return reply.send(upstream);
 }
+
+const upgradePath = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/;
+
+/**
+ * Proxies websocket upgrades of pods/exec, pods/attach and pods/portforward
+ * to the pod's kubelet: the request head is replayed to the kubelet
+ * (/exec/{ns}/{pod}/{container}?...) and then the two connections are
+ * joined byte for byte, so the kubelet and the client speak the channel
+ * protocol to each other. Errors before the upgrade are Status answers.
+ */
+export function registerKubeletUpgradeProxy(
+  server: http.Server,
+  o: {
+    pods: ResourceStore;
+    nodes: ResourceStore | undefined;
+    logger: { warn(obj: object, msg: string): void };
+  },
+): void {
+  server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = upgradePath.exec(url.pathname);
+    const fail = (err: unknown) => {
+      const e =
+        err instanceof StatusError ? err : new StatusError(500, 'InternalError', (err as Error).message);
+      const body = JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: e.message,
+        reason: e.reason,
+        code: e.code,
+      });
+      socket.end(
+        `HTTP/1.1 ${e.code} ${e.reason || 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    };
+    if (!m) return fail(new StatusError(404, 'NotFound', 'the server could not find the requested resource'));
+    const [, ns, name, verb] = m.map(decodeURIComponent);
+    void (async () => {
+      const pod = (await o.pods.get(ns, name)) as PodLike;
+      const nodeName = pod.spec?.nodeName;
+      if (!nodeName) throw newBadRequest(`pod ${name} does not have a host assigned`);
+      if (!o.nodes) throw new StatusError(503, 'ServiceUnavailable', 'nodes are not served');
+      const base = new URL(kubeletBase((await o.nodes.get(undefined, nodeName)) as NodeLike));
+      const names = (pod.spec?.containers ?? []).map((c) => c.name ?? '');
+      const container = url.searchParams.get('container') || (names.length === 1 ? names[0] : '');
+      if (verb !== 'portforward' && !container)
+        throw newBadRequest(
+          `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`,
+        );
+      const path = `/${verb}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${verb === 'portforward' ? '' : `/${encodeURIComponent(container)}`}${url.search}`;
+      const upstream = (await import('node:net')).connect(Number(base.port), base.hostname);
+      await new Promise<void>((resolve, reject) => {
+        upstream.once('connect', resolve);
+        upstream.once('error', (e) =>
+          reject(new StatusError(500, 'InternalError', `dial kubelet: ${e.message}`)),
+        );
+      });
+      const headers = Object.entries(req.headers)
+        .filter(([k]) => k !== 'host')
+        .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]));
+      upstream.write(`GET ${path} HTTP/1.1\r\nhost: ${base.host}\r\n${headers.join('\r\n')}\r\n\r\n`);
+      if (head.length) upstream.write(head);
+      socket.pipe(upstream).pipe(socket);
+      const close = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on('error', close);
+      upstream.on('error', close);
+      socket.on('close', close);
+      upstream.on('close', close);
+    })().catch((err) => {
+      o.logger.warn({ err, pod: `${ns}/${name}`, verb }, 'proxy to kubelet failed');
+      fail(err);
+    });
+  });
+}

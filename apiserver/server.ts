@@ -24,6 +24,7 @@ import {
 import { builtinRegistry } from '../api/types/index.js';
 import { registerDiscovery } from './discovery.js';
 import { EtcdStore } from './etcd.js';
+import { registerKubeletUpgradeProxy } from './kubelet-proxy.js';
 import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
 import { registerOpenAPI } from './openapi.js';
 import { registerOpenAPIV2 } from './openapi-v2.js';
@@ -248,6 +249,11 @@ export function buildApiserver(
   registerOpenAPI(app, registry);
   registerOpenAPIV2(app, registry);
   registerResourceRoutes(app, { registry, stores, logger, bookmarkIntervalMs: config.bookmarkIntervalMs });
+  registerKubeletUpgradeProxy(app.server, {
+    pods: stores.get(registry.get('', 'v1', 'pods')!)!,
+    nodes: stores.get(registry.get('', 'v1', 'nodes')!),
+    logger,
+  });
 
   const start = async (signal: AbortSignal): Promise<Apiserver> => {
     setMaxListeners(0, signal); // one listener per watch cache and loop

@@ -16,8 +16,9 @@ export interface LaunchOptions {
   home: string;
   etcdPort: number;
   apiPort: number;
-  /** Health and metrics port of the controller-manager. */
+  /** Health and metrics ports of the controller-manager and scheduler. */
   controllerManagerPort: number;
+  schedulerPort: number;
   nodeName: string;
 }
 
@@ -45,6 +46,7 @@ export function defaultLaunchOptions(env: NodeJS.ProcessEnv = process.env): Laun
     etcdPort: Number(env.NANOKUBE_ETCD_PORT ?? 2379),
     apiPort: Number(env.NANOKUBE_API_PORT ?? 6443),
     controllerManagerPort: Number(env.NANOKUBE_CONTROLLER_MANAGER_PORT ?? 10257),
+    schedulerPort: Number(env.NANOKUBE_SCHEDULER_PORT ?? 10259),
     nodeName: env.NANOKUBE_NODE_NAME ?? hostname().toLowerCase(),
   };
 }
@@ -107,6 +109,22 @@ export function components(o: LaunchOptions): ComponentSpec[] {
       ],
       marker: 'controller-manager/main.js',
       healthUrl: 'http://127.0.0.1:10257/healthz',
+      readyTimeout: 30,
+    },
+    {
+      name: 'scheduler',
+      command: process.execPath,
+      args: [
+        dist('scheduler/main.js'),
+        '--master',
+        master,
+        '--bind-address',
+        '127.0.0.1',
+        '--secure-port',
+        String(o.schedulerPort),
+      ],
+      marker: 'scheduler/main.js',
+      healthUrl: `http://127.0.0.1:${o.schedulerPort}/healthz`,
       readyTimeout: 30,
     },
   ];

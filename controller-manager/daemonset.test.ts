@@ -11,6 +11,7 @@ import {
   revisionHashLabel,
   targetNodeName,
 } from './daemonset-util.js';
+import { type ControllerRevision, revisionData } from './history.js';
 import type { Pod } from './podutil.js';
 import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
 import { ownerRef, pod, template } from './workload-fixtures.js';
@@ -62,16 +63,18 @@ function setup(d: DaemonSet, nodes: Node[], pods: Pod[] = []) {
   const ctx = newTestContext();
   const podControl = new FakePodControl();
   const client = new FakeClient<DaemonSet>();
+  const revisionClient = new FakeClient<ControllerRevision>();
   const c = new DaemonSetController(ctx, {
     podControl,
     client: client.asClient(),
     podPatcher: new FakeClient<any>(),
+    revisionClient: revisionClient.asClient(),
   });
   ctx.seed('daemonsets', d);
   ctx.seed('nodes', ...nodes);
   ctx.seed('pods', ...pods);
   const status = () => (client.of('updateStatus').at(-1)?.body as DaemonSet | undefined)?.status;
-  return { ctx, podControl, client, c, status };
+  return { ctx, podControl, client, revisionClient, c, status };
 }
 
 describe('DaemonSetController', () => {
@@ -232,6 +235,27 @@ describe('DaemonSetController', () => {
     expect(c.queue.len()).toBe(0);
     ctx.clock.step(1);
     expect(c.queue.len()).toBe(1);
+  });
+});
+
+describe('DaemonSet history', () => {
+  it('records the template as a ControllerRevision and drops unused ones beyond the limit', async () => {
+    const d = ds({ revisionHistoryLimit: 1 });
+    const old = (name: string, n: number): ControllerRevision => ({
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: { name, namespace: 'default', uid: newUid(), ownerReferences: [ownerRef('DaemonSet', d)] },
+      data: revisionData(template()),
+      revision: n,
+    });
+    const { ctx, c, revisionClient } = setup(d, [node('n1')], [daemonPod(d, 'a', 'n1', { hash: 'inuse' })]);
+    ctx.seed('controllerrevisions', old('agent-x', 1), old('agent-y', 2), old('agent-inuse', 3));
+    await c.sync('default/agent');
+    const made = revisionClient.of('create').map((x) => x.body as ControllerRevision);
+    expect(made.map((r) => [r.metadata.name, r.revision])).toEqual([[`agent-${currentHash(d)}`, 4]]);
+    expect(made[0].data).toEqual(revisionData(d.spec?.template));
+    // agent-inuse is what the pod runs; of x and y one may stay.
+    expect(revisionClient.of('delete').map((x) => x.key)).toEqual(['default/agent-x']);
   });
 });
 

@@ -28,8 +28,10 @@ import {
   nodeShouldRunDaemonPod,
   podsByNode,
   podsToRollOut,
+  revisionHashLabel,
 } from './daemonset-util.js';
 import { ControllerExpectations, slowStartBatch } from './expectations.js';
+import { type ControllerRevision, ownedRevisions, syncRevisions, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
@@ -45,6 +47,7 @@ export interface DaemonSetControllerOptions {
   podControl?: PodControl;
   podPatcher?: MetaPatcher<Pod>;
   client?: ResourceClient<DaemonSet>;
+  revisionClient?: ResourceClient<ControllerRevision>;
 }
 
 /** What a node change can alter about where daemon pods belong. */
@@ -56,20 +59,24 @@ export class DaemonSetController extends QueueController {
   readonly daemonSets: SharedInformer<DaemonSet>;
   readonly pods: SharedInformer<Pod>;
   readonly nodes: SharedInformer<Node>;
+  readonly revisions: SharedInformer<ControllerRevision>;
   private readonly podControl: PodControl;
   private readonly podPatcher: MetaPatcher<Pod>;
   private readonly client: ResourceClient<DaemonSet>;
+  private readonly revisionClient: ResourceClient<ControllerRevision>;
 
   constructor(ctx: ControllerContext, opts: DaemonSetControllerOptions = {}) {
     super('daemonset', ctx);
     this.expectations = new ControllerExpectations(ctx.clock);
     this.client = opts.client ?? clientFor<DaemonSet>(ctx, 'daemonsets');
+    this.revisionClient = opts.revisionClient ?? clientFor<ControllerRevision>(ctx, 'controllerrevisions');
     const pods = clientFor<Pod>(ctx, 'pods');
     this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('daemonset-controller'));
     this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
     this.daemonSets = this.informer<DaemonSet>('daemonsets');
     this.pods = this.informer<Pod>('pods');
     this.nodes = this.informer<Node>('nodes');
+    this.revisions = this.informer<ControllerRevision>('controllerrevisions');
     this.daemonSets.addEventHandler({
       onAdd: (ds) => this.enqueue(ds),
       onUpdate: (_o, ds) => this.enqueue(ds),
@@ -118,9 +125,23 @@ export class DaemonSetController extends QueueController {
     const verdicts = new Map<string, NodeVerdict>();
     for (const n of this.nodes.store.list()) verdicts.set(n.metadata.name!, nodeShouldRunDaemonPod(n, ds));
     const byNode = podsByNode(pods);
+    // History for `kubectl rollout history/undo`: pods carry the hash, revisions are `<ds>-<hash>`.
+    const history = ownedRevisions(
+      ds,
+      this.revisions.store.byIndex('namespace', ds.metadata.namespace ?? ''),
+    );
     let thrown: unknown;
     if (this.expectations.satisfied(key) && !ds.metadata.deletionTimestamp) {
       try {
+        await syncRevisions({
+          owner: ds,
+          kind: 'DaemonSet',
+          template: ds.spec?.template,
+          name: `${ds.metadata.name}-${hash}`,
+          revisions: history,
+          client: this.revisionClient,
+          log: this.log,
+        });
         const changed = await this.manage(key, ds, verdicts, byNode, hash);
         if (!changed && ds.spec?.updateStrategy?.type !== 'OnDelete')
           await this.rollingUpdate(key, ds, verdicts, byNode, hash);
@@ -131,6 +152,12 @@ export class DaemonSetController extends QueueController {
     const now = this.ctx.clock.now();
     const status = daemonSetStatus(ds, verdicts, byNode, hash, now);
     if (stableJson(ds.status ?? {}) !== stableJson(status)) await this.writeStatus(ds, status);
+    const live = new Set(
+      [hash, ...pods.map((p) => p.metadata.labels?.[revisionHashLabel] ?? '')].map(
+        (h) => `${ds.metadata.name}-${h}`,
+      ),
+    );
+    await truncateHistory(ds, history, live, ds.spec?.revisionHistoryLimit ?? 10, this.revisionClient);
     const availableIn = nextAvailableIn(pods, ds.spec?.minReadySeconds ?? 0, now);
     if (availableIn !== undefined) this.queue.addAfter(key, availableIn);
     if (thrown) throw thrown;

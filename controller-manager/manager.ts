@@ -6,6 +6,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { builtinRegistry } from '../api/types/index.js';
@@ -51,6 +52,7 @@ export async function runControllerManager(
 
   const recorders = new Map<string, EventRecorder>();
   const work = async (leadSignal: AbortSignal) => {
+    setMaxListeners(0, leadSignal); // every informer and controller listens for the stop
     const informers = new InformerFactory({ rest, registry: builtinRegistry, logger, clock });
     const ctx: ControllerContext = {
       rest,

@@ -6,12 +6,13 @@
  * highest ordinal, roll out from the highest ordinal down to the partition),
  * and the status. No I/O here.
  *
- * Revisions are the hash of the pod template, carried by each pod as the
- * `controller-revision-hash` label and named `<set>-<hash>` as Kubernetes
- * names its ControllerRevisions; there are no ControllerRevision objects,
- * so a pod is always (re)made from the current template.
+ * A revision is named `<set>-<hash of the pod template>`, as Kubernetes
+ * names its ControllerRevisions (history.ts keeps those objects); each pod
+ * carries the name of the revision it was made from in the
+ * `controller-revision-hash` label.
  */
 import type { StatefulSet as StatefulSetSchema } from '../api/types/apps.js';
+import type { PodTemplateSpec } from '../api/types/pod.js';
 import type { PersistentVolumeClaim as PVCSchema } from '../api/types/storage.js';
 import { podFromTemplate } from './podcontrol.js';
 import { isPodAvailable, isPodReady, newControllerRef, type Obj, type Pod, templateHash } from './podutil.js';
@@ -61,10 +62,15 @@ export function claimsFor(sts: StatefulSet, ordinal: number): PersistentVolumeCl
 }
 
 /** The pod of one ordinal: stable name, hostname and subdomain, identity labels, its claims as volumes. */
-export function newStatefulPod(sts: StatefulSet, ordinal: number, revision: string): Pod {
+export function newStatefulPod(
+  sts: StatefulSet,
+  ordinal: number,
+  revision: string,
+  template: PodTemplateSpec | undefined = sts.spec?.template,
+): Pod {
   const name = podName(sts, ordinal);
   const ref = newControllerRef(sts, 'apps/v1', 'StatefulSet');
-  const pod = podFromTemplate(sts.spec?.template, sts, ref, {
+  const pod = podFromTemplate(template, sts, ref, {
     name,
     labels: { [podNameLabel]: name, [podIndexLabel]: String(ordinal), [revisionLabel]: revision },
   });
@@ -98,6 +104,17 @@ export interface StatefulSetPlan {
 export function ordinalRange(sts: StatefulSet): [number, number] {
   const start = sts.spec?.ordinals?.start ?? 0;
   return [start, start + (sts.spec?.replicas ?? 1)];
+}
+
+/**
+ * Whether a pod made now for `ordinal` is made from the current revision
+ * rather than the update revision (newVersionedStatefulSetPod): only below
+ * the partition of a RollingUpdate.
+ */
+export function usesCurrentRevision(sts: StatefulSet, ordinal: number): boolean {
+  const strategy = sts.spec?.updateStrategy;
+  if (strategy?.type === 'OnDelete') return false;
+  return ordinal - ordinalRange(sts)[0] < (strategy?.rollingUpdate?.partition ?? 0);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newAlreadyExists } from '../api/status.js';
+import { type ControllerRevision, revisionData } from './history.js';
 import type { Pod } from './podutil.js';
 import { StatefulSetController } from './statefulset.js';
 import {
@@ -81,23 +82,42 @@ class NamedPodControl extends FakePodControl {
   }
 }
 
-function setup(s: StatefulSet, pods: Pod[] = [], claims: PersistentVolumeClaim[] = []) {
+function revision(s: StatefulSet, name: string, number: number, image = 'busybox'): ControllerRevision {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata: { name, namespace: 'default', uid: newUid(), ownerReferences: [ownerRef('StatefulSet', s)] },
+    data: revisionData(template({ app: 'web' }, image)),
+    revision: number,
+  };
+}
+
+function setup(
+  s: StatefulSet,
+  pods: Pod[] = [],
+  claims: PersistentVolumeClaim[] = [],
+  revisions: ControllerRevision[] = [],
+) {
   const ctx = newTestContext();
   const client = new FakeClient<StatefulSet>();
   const claimClient = new FakeClaimClient();
   const podControl = new NamedPodControl(claimClient.calls);
+  const revisionClient = new FakeClient<ControllerRevision>();
+  const podPatcher = new FakeClient<any>();
   const c = new StatefulSetController(ctx, {
     podControl,
     client: client.asClient(),
     claimClient: claimClient.asClient(),
-    podPatcher: new FakeClient<any>(),
+    revisionClient: revisionClient.asClient(),
+    podPatcher,
   });
   ctx.seed('statefulsets', s);
   ctx.seed('pods', ...pods);
   ctx.seed('persistentvolumeclaims', ...claims);
+  ctx.seed('controllerrevisions', ...revisions);
   const status = () => (client.of('updateStatus').at(-1)?.body as StatefulSet | undefined)?.status;
   const names = () => podControl.created.map((p) => p.metadata.name);
-  return { ctx, client, claimClient, podControl, c, status, names };
+  return { ctx, client, claimClient, revisionClient, podControl, podPatcher, c, status, names };
 }
 
 describe('StatefulSetController', () => {
@@ -270,12 +290,84 @@ describe('StatefulSetController', () => {
     });
   });
 
-  it('ignores owned pods that are not <set>-<ordinal>', async () => {
-    const s = sts(1);
+  it('ignores pods that are not <set>-<ordinal>, and adopts an orphan that is one', async () => {
+    const s = sts(2);
     const stray = pod('web-x', { owner: ownerRef('StatefulSet', s) });
-    const { c, podControl, names } = setup(s, [member(s, 0), stray]);
+    const orphanStray = pod('web-extra');
+    const orphan = pod('web-1', {
+      labels: { app: 'web', [revisionLabel]: updateRevisionOf(s) },
+      nodeName: 'n1',
+    });
+    const { c, podControl, names, podPatcher } = setup(s, [member(s, 0), stray, orphanStray, orphan]);
     await c.sync('default/web');
+    expect(podPatcher.of('patch').map((x) => x.key)).toEqual(['default/web-1']);
     expect(podControl.deleted).toEqual([]);
     expect(names()).toEqual([]);
+  });
+
+  it('records its template as ControllerRevision 1, a patch kubectl rollout undo can apply', async () => {
+    const s = sts(1);
+    const { c, revisionClient } = setup(s);
+    await c.sync('default/web');
+    const made = revisionClient.of('create').map((x) => x.body as ControllerRevision);
+    expect(made).toHaveLength(1);
+    expect(made[0].metadata).toMatchObject({
+      name: updateRevisionOf(s),
+      labels: { app: 'web' },
+      ownerReferences: [ownerRef('StatefulSet', s)],
+    });
+    expect(made[0].revision).toBe(1);
+    expect(made[0].data).toEqual({ spec: { template: { ...template(), $patch: 'replace' } } });
+  });
+
+  it('remakes a pod below the partition from the current revision, and one above from the update revision', async () => {
+    const s = sts(3, { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } });
+    s.status = { currentRevision: 'web-old' };
+    const old = revision(s, 'web-old', 1, 'nginx:1');
+    const upd = revision(s, updateRevisionOf(s), 2);
+    const below = setup(s, [member(s, 1, { revision: 'web-old' }), member(s, 2)], [], [old, upd]);
+    await below.c.sync('default/web');
+    expect(below.names()).toEqual(['web-0']);
+    const p = below.podControl.created[0];
+    expect(p.spec?.containers?.[0].image).toBe('nginx:1');
+    expect(p.metadata.labels?.[revisionLabel]).toBe('web-old');
+    const above = setup(
+      s,
+      [member(s, 0, { revision: 'web-old' }), member(s, 1, { revision: 'web-old' })],
+      [],
+      [old, upd],
+    );
+    await above.c.sync('default/web');
+    expect(above.podControl.created[0].spec?.containers?.[0].image).toBe('busybox');
+    expect(above.podControl.created[0].metadata.labels?.[revisionLabel]).toBe(updateRevisionOf(s));
+    expect(above.revisionClient.calls.filter((x) => x.verb !== 'delete')).toEqual([]);
+  });
+
+  it('renumbers an older revision equal to the template as the newest (a rollback)', async () => {
+    const s = sts(1);
+    const { c, revisionClient } = setup(
+      s,
+      [member(s, 0)],
+      [],
+      [revision(s, updateRevisionOf(s), 1), revision(s, 'web-b', 2)],
+    );
+    await c.sync('default/web');
+    expect(revisionClient.of('create')).toEqual([]);
+    expect(revisionClient.of('patch')).toEqual([
+      { verb: 'patch', key: `default/${updateRevisionOf(s)}`, body: { revision: 3 } },
+    ]);
+  });
+
+  it('deletes the oldest unused revisions beyond revisionHistoryLimit', async () => {
+    const s = sts(1, { revisionHistoryLimit: 1 });
+    const history = [
+      revision(s, 'web-a', 1),
+      revision(s, 'web-b', 2),
+      revision(s, 'web-c', 3),
+      revision(s, updateRevisionOf(s), 4),
+    ];
+    const { c, revisionClient } = setup(s, [member(s, 0)], [], history);
+    await c.sync('default/web');
+    expect(revisionClient.of('delete').map((x) => x.key)).toEqual(['default/web-a', 'default/web-b']);
   });
 });

@@ -18,6 +18,13 @@ import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import { ControllerExpectations, slowStartBatch } from './expectations.js';
 import {
+  type ControllerRevision,
+  ownedRevisions,
+  syncRevisions,
+  templateOf,
+  truncateHistory,
+} from './history.js';
+import {
   claimObjects,
   clientFor,
   type MetaPatcher,
@@ -33,10 +40,12 @@ import {
   ordinalOf,
   type PersistentVolumeClaim,
   planStatefulSet,
+  revisionOf,
   type StatefulSet,
   type StatefulSetStatus,
   statefulSetStatus,
   updateRevisionOf,
+  usesCurrentRevision,
 } from './statefulset-util.js';
 
 export interface StatefulSetControllerOptions {
@@ -44,6 +53,13 @@ export interface StatefulSetControllerOptions {
   podPatcher?: MetaPatcher<Pod>;
   client?: ResourceClient<StatefulSet>;
   claimClient?: ResourceClient<PersistentVolumeClaim>;
+  revisionClient?: ResourceClient<ControllerRevision>;
+}
+
+/** The revisions a sync works with: what pods below the partition run, and what the set rolls out. */
+interface Revisions {
+  current: ControllerRevision;
+  update: ControllerRevision;
 }
 
 export class StatefulSetController extends QueueController {
@@ -51,22 +67,26 @@ export class StatefulSetController extends QueueController {
   readonly statefulSets: SharedInformer<StatefulSet>;
   readonly pods: SharedInformer<Pod>;
   readonly claims: SharedInformer<PersistentVolumeClaim>;
+  readonly revisions: SharedInformer<ControllerRevision>;
   private readonly podControl: PodControl;
   private readonly podPatcher: MetaPatcher<Pod>;
   private readonly client: ResourceClient<StatefulSet>;
   private readonly claimClient: ResourceClient<PersistentVolumeClaim>;
+  private readonly revisionClient: ResourceClient<ControllerRevision>;
 
   constructor(ctx: ControllerContext, opts: StatefulSetControllerOptions = {}) {
     super('statefulset', ctx);
     this.expectations = new ControllerExpectations(ctx.clock);
     this.client = opts.client ?? clientFor<StatefulSet>(ctx, 'statefulsets');
     this.claimClient = opts.claimClient ?? clientFor<PersistentVolumeClaim>(ctx, 'persistentvolumeclaims');
+    this.revisionClient = opts.revisionClient ?? clientFor<ControllerRevision>(ctx, 'controllerrevisions');
     const pods = clientFor<Pod>(ctx, 'pods');
     this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('statefulset-controller'));
     this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
     this.statefulSets = this.informer<StatefulSet>('statefulsets');
     this.pods = this.informer<Pod>('pods');
     this.claims = this.informer<PersistentVolumeClaim>('persistentvolumeclaims');
+    this.revisions = this.informer<ControllerRevision>('controllerrevisions');
     this.statefulSets.addEventHandler({
       onAdd: (s) => this.enqueue(s),
       onUpdate: (_o, s) => this.enqueue(s),
@@ -97,21 +117,36 @@ export class StatefulSetController extends QueueController {
       this.expectations.delete(key);
       return;
     }
-    const claimed = await claimObjects<Pod>({
+    // Only pods named `<set>-<n>` are members (isMemberOf): others are neither adopted nor counted.
+    const members = await claimObjects<Pod>({
       owner: sts,
       ref: newControllerRef(sts, 'apps/v1', 'StatefulSet'),
       selector: labelSelectorFromObject(sts.spec?.selector),
-      objects: this.pods.store.byIndex('namespace', sts.metadata.namespace ?? ''),
+      objects: this.pods.store
+        .byIndex('namespace', sts.metadata.namespace ?? '')
+        .filter((p) => ordinalOf(sts, p) !== undefined),
       patcher: this.podPatcher,
       log: this.log,
     });
-    // Pods the set owns but that are not `<set>-<n>` are not its members (isMemberOf).
-    const members = claimed.filter((p) => ordinalOf(sts, p) !== undefined);
     const updateRevision = updateRevisionOf(sts);
+    const history = ownedRevisions(
+      sts,
+      this.revisions.store.byIndex('namespace', sts.metadata.namespace ?? ''),
+    );
     let thrown: unknown;
     if (this.expectations.satisfied(key) && !sts.metadata.deletionTimestamp) {
       try {
-        await this.apply(key, sts, members, updateRevision);
+        const update = await syncRevisions({
+          owner: sts,
+          kind: 'StatefulSet',
+          template: sts.spec?.template,
+          name: updateRevision,
+          revisions: history,
+          client: this.revisionClient,
+          log: this.log,
+        });
+        const current = history.find((r) => r.metadata.name === sts.status?.currentRevision) ?? update;
+        await this.apply(key, sts, members, { current, update });
       } catch (err) {
         thrown = err;
       }
@@ -119,12 +154,19 @@ export class StatefulSetController extends QueueController {
     const now = this.ctx.clock.now();
     const status = statefulSetStatus(sts, members, updateRevision, now);
     if (stableJson(sts.status ?? {}) !== stableJson(status)) await this.writeStatus(sts, status);
+    const live = new Set([
+      status.currentRevision ?? '',
+      updateRevision,
+      ...members.map((p) => revisionOf(p) ?? ''),
+    ]);
+    await truncateHistory(sts, history, live, sts.spec?.revisionHistoryLimit ?? 10, this.revisionClient);
     const availableIn = nextAvailableIn(members, sts.spec?.minReadySeconds ?? 0, now);
     if (availableIn !== undefined) this.queue.addAfter(key, availableIn);
     if (thrown) throw thrown;
   }
 
-  private async apply(key: string, sts: StatefulSet, members: Pod[], revision: string): Promise<void> {
+  private async apply(key: string, sts: StatefulSet, members: Pod[], revisions: Revisions): Promise<void> {
+    const revision = revisions.update.metadata.name!;
     const plan = planStatefulSet(sts, members, revision);
     const create = plan.create.slice(0, burstReplicas);
     const remove = plan.remove.slice(0, burstReplicas);
@@ -135,7 +177,7 @@ export class StatefulSetController extends QueueController {
     );
     this.expectations.expect(key, create.length, remove.map(keyOf));
     const results = await Promise.allSettled([
-      this.createPods(key, sts, create, revision),
+      this.createPods(key, sts, create, revisions),
       ...remove.map((p) =>
         this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, sts).catch((err) => {
           this.expectations.deletionObserved(key, keyOf(p));
@@ -151,12 +193,15 @@ export class StatefulSetController extends QueueController {
     key: string,
     sts: StatefulSet,
     ordinals: number[],
-    revision: string,
+    revisions: Revisions,
   ): Promise<void> {
     const res = await slowStartBatch(ordinals.length, 1, async (i) => {
+      const ordinal = ordinals[i];
+      const rev = usesCurrentRevision(sts, ordinal) ? revisions.current : revisions.update;
+      const template = rev === revisions.update ? sts.spec?.template : templateOf(rev);
       try {
-        await this.ensureClaims(sts, ordinals[i]);
-        await this.podControl.createPod(newStatefulPod(sts, ordinals[i], revision), sts);
+        await this.ensureClaims(sts, ordinal);
+        await this.podControl.createPod(newStatefulPod(sts, ordinal, rev.metadata.name!, template), sts);
       } catch (err) {
         this.expectations.creationObserved(key);
         // Made by an earlier sync the cache has not caught up with: its add event is coming.

@@ -10,7 +10,10 @@ import {
   api,
   cleanup,
   type HollowNodes,
+  kubectl,
   logTail,
+  makeTempDir,
+  sleep,
   startApiserver,
   startControllerManager,
   startEtcd,
@@ -18,11 +21,13 @@ import {
   startScheduler,
   waitFor,
   watchStream,
+  writeKubeconfig,
 } from './harness.js';
 
 let apiserver: Apiserver;
 let client: Api;
 let cmLog = '';
+let kubeconfig: string;
 let cronCreatedAt = 0;
 
 const ns = 'default';
@@ -49,6 +54,7 @@ beforeAll(async () => {
   const etcd = await startEtcd();
   apiserver = await startApiserver({ etcdServers: etcd.endpoints });
   client = api(apiserver.url);
+  kubeconfig = await writeKubeconfig(makeTempDir(), apiserver.url);
   await startHollowNodes({ apiserverUrl: apiserver.url, nodes: 2, prefix: 'wl2-node-' });
   await startScheduler({ apiserverUrl: apiserver.url });
   const cm = await startControllerManager({
@@ -149,6 +155,49 @@ describe('DaemonSet', () => {
       const cur = (await client.get(`/apis/apps/v1/namespaces/${ns}/daemonsets/agent`)).body;
       return cur.status?.desiredNumberScheduled === 2 && cur.status?.numberAvailable === 2;
     });
+  });
+  it('rolls a new image out with kubectl, never more than maxUnavailable (1) node without a ready pod', async () => {
+    let minReady = Number.POSITIVE_INFINITY;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const pods = await podsOf('app=agent');
+        minReady = Math.min(minReady, pods.filter((p) => isReady(p) && !p.metadata.deletionTimestamp).length);
+        await sleep(100);
+      }
+    })();
+    try {
+      const set = await kubectl(['set', 'image', 'daemonset/agent', 'app=nginx:2'], { kubeconfig });
+      expect(set.code, set.stderr).toBe(0);
+      const status = await kubectl(['rollout', 'status', 'daemonset/agent', '--timeout=60s'], { kubeconfig });
+      expect(status.code, status.stderr + logTail(cmLog, 5)).toBe(0);
+      expect(status.stdout).toMatch(/successfully rolled out/);
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(minReady).toBeGreaterThanOrEqual(1);
+    const pods = (await podsOf('app=agent')).filter((p) => !p.metadata.deletionTimestamp);
+    expect(pods.map((p) => p.spec.containers[0].image)).toEqual(['nginx:2', 'nginx:2']);
+    expect(new Set(pods.map((p) => p.metadata.labels['controller-revision-hash'])).size).toBe(1);
+    const d = (await client.get(`/apis/apps/v1/namespaces/${ns}/daemonsets/agent`)).body;
+    expect(d.status).toMatchObject({ updatedNumberScheduled: 2, numberAvailable: 2, observedGeneration: 2 });
+  });
+
+  it('keeps ControllerRevisions that kubectl rollout history lists and rollout undo restores', async () => {
+    const hist = await kubectl(['rollout', 'history', 'daemonset/agent'], { kubeconfig });
+    expect(hist.code, hist.stderr).toBe(0);
+    expect(hist.stdout).toMatch(/^1\s/m);
+    expect(hist.stdout).toMatch(/^2\s/m);
+    const undo = await kubectl(['rollout', 'undo', 'daemonset/agent'], { kubeconfig });
+    expect(undo.code, undo.stderr).toBe(0);
+    const status = await kubectl(['rollout', 'status', 'daemonset/agent', '--timeout=60s'], { kubeconfig });
+    expect(status.code, status.stderr + logTail(cmLog, 5)).toBe(0);
+    const pods = (await podsOf('app=agent')).filter((p) => !p.metadata.deletionTimestamp);
+    expect(pods.map((p) => p.spec.containers[0].image)).toEqual(['nginx', 'nginx']);
+    // The first revision came back as number 3 rather than a new one being made.
+    const revs = await list(`/apis/apps/v1/namespaces/${ns}/controllerrevisions`, 'app=agent');
+    expect(revs.map((r) => r.revision).sort()).toEqual([2, 3]);
   });
 });
 
@@ -255,6 +304,110 @@ describe('StatefulSet', () => {
     const after = (await client.get(claimPath)).body;
     expect(after.metadata.uid).toBe(claim.metadata.uid);
     expect(after.metadata.deletionTimestamp).toBeUndefined();
+  });
+  /** Names of pods in the order the watch sees them `type`d, until `until` returns true. */
+  async function podEvents(type: string, change: () => Promise<void>, until: () => Promise<boolean>) {
+    const watch = await watchStream(
+      apiserver.url,
+      `/api/v1/namespaces/${ns}/pods?watch=1&labelSelector=${encodeURIComponent('app=web')}`,
+    );
+    const seen: string[] = [];
+    const collecting = (async () => {
+      for await (const ev of watch) if (ev.type === type) seen.push(ev.object.metadata.name);
+    })();
+    try {
+      await change();
+      await waitFor(until, {
+        timeoutMs: 40_000,
+        intervalMs: 200,
+        what: `rollout (log: ${logTail(cmLog, 5)})`,
+      });
+    } finally {
+      watch.abort();
+      await collecting.catch(() => {});
+    }
+    return seen;
+  }
+
+  const stsPath = `/apis/apps/v1/namespaces/${ns}/statefulsets/web`;
+  const images = async () =>
+    Object.fromEntries(
+      (await podsOf('app=web'))
+        .filter((p) => !p.metadata.deletionTimestamp && isReady(p))
+        .map((p) => [p.metadata.name, p.spec.containers[0].image]),
+    );
+
+  it('with partition 2 updates only web-2, then with partition 0 the rest from the highest ordinal down', async () => {
+    expect(
+      (await client.patch(stsPath, { spec: { updateStrategy: { rollingUpdate: { partition: 2 } } } })).status,
+    ).toBe(200);
+    const partial = await podEvents(
+      'DELETED',
+      async () => {
+        const set = await kubectl(['set', 'image', 'statefulset/web', 'app=nginx:2'], { kubeconfig });
+        expect(set.code, set.stderr).toBe(0);
+      },
+      async () =>
+        JSON.stringify(await images()) ===
+        JSON.stringify({ 'web-0': 'nginx', 'web-1': 'nginx', 'web-2': 'nginx:2' }),
+    );
+    expect(partial).toEqual(['web-2']);
+    const status = await kubectl(['rollout', 'status', 'statefulset/web', '--timeout=30s'], { kubeconfig });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/partitioned roll out complete: 1 new pods have been updated/);
+    const mid = (await client.get(stsPath)).body;
+    expect(mid.status.currentRevision).not.toBe(mid.status.updateRevision);
+    expect(mid.status).toMatchObject({ currentReplicas: 2, updatedReplicas: 1 });
+
+    const rest = await podEvents(
+      'DELETED',
+      async () => {
+        await client.patch(stsPath, { spec: { updateStrategy: { rollingUpdate: { partition: 0 } } } });
+      },
+      async () => Object.values(await images()).filter((i) => i === 'nginx:2').length === 3,
+    );
+    expect(rest).toEqual(['web-1', 'web-0']);
+    const done = await kubectl(['rollout', 'status', 'statefulset/web', '--timeout=30s'], { kubeconfig });
+    expect(done.code, done.stderr).toBe(0);
+    // A set partition (0 by default, as Kubernetes defaults it) makes kubectl report it this way.
+    expect(done.stdout).toMatch(/partitioned roll out complete: 3 new pods have been updated/);
+    const after = (await client.get(stsPath)).body;
+    expect(after.status.currentRevision).toBe(after.status.updateRevision);
+  });
+
+  it('kubectl rollout undo brings the previous template back through the same ordered rollout', async () => {
+    const hist = await kubectl(['rollout', 'history', 'statefulset/web'], { kubeconfig });
+    expect(hist.code, hist.stderr).toBe(0);
+    expect(hist.stdout).toMatch(/^1\s/m);
+    expect(hist.stdout).toMatch(/^2\s/m);
+    const order = await podEvents(
+      'DELETED',
+      async () => {
+        const undo = await kubectl(['rollout', 'undo', 'statefulset/web'], { kubeconfig });
+        expect(undo.code, undo.stderr).toBe(0);
+      },
+      async () => Object.values(await images()).filter((i) => i === 'nginx').length === 3,
+    );
+    expect(order).toEqual(['web-2', 'web-1', 'web-0']);
+    const s = (await client.get(stsPath)).body;
+    expect(s.spec.template.spec.containers[0].image).toBe('nginx');
+    const revs = await list(`/apis/apps/v1/namespaces/${ns}/controllerrevisions`, 'app=web');
+    const byName = Object.fromEntries(revs.map((r) => [r.metadata.name, r.revision]));
+    expect(byName[s.status.updateRevision]).toBe(3);
+  });
+
+  it('scales down from the highest ordinal, one at a time, keeping the claims', async () => {
+    const order = await podEvents(
+      'DELETED',
+      async () => {
+        const res = await client.patch(`${stsPath}/scale`, { spec: { replicas: 1 } });
+        expect(res.status).toBe(200);
+      },
+      async () => (await podsOf('app=web')).length === 1,
+    );
+    expect(order).toEqual(['web-2', 'web-1']);
+    const claims = await list(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, 'app=web');
+    expect(claims).toHaveLength(3);
   });
 });
 

@@ -488,4 +488,58 @@ describe.skipIf(versions.length === 0).each(versions)('kubectl %s', (version) =>
       'RollingUpdate (default) or Recreate.',
     );
   });
+
+  it('edit, patch with all three types, scale, diff and delete -f', async () => {
+    const target = ['-n', ns, 'deployment/web'];
+    const script = await editor(`edit-${version}.sh`, 's/nginx:ssa/nginx:edited/');
+    expect(await ok(['edit', ...target], { version, env: { EDITOR: script } })).toBe(
+      'deployment.apps/web edited\n',
+    );
+    expect(containerOf(await get(deploymentPath(ns))).image).toBe('nginx:edited');
+    const strategic = {
+      spec: { template: { spec: { containers: [{ name: 'app', env: [{ name: 'V', value: 's' }] }] } } },
+    };
+    await ok(['patch', ...target, '-p', JSON.stringify(strategic)], { version });
+    expect(containerOf(await get(deploymentPath(ns))).image).toBe('nginx:edited');
+    expect(containerOf(await get(deploymentPath(ns))).env.map((e: any) => e.name)).toContain('V');
+    await ok(
+      [
+        'patch',
+        ...target,
+        '--type',
+        'json',
+        '-p',
+        JSON.stringify([{ op: 'replace', path: '/spec/replicas', value: 2 }]),
+      ],
+      { version },
+    );
+    await ok(
+      [
+        'patch',
+        ...target,
+        '--type',
+        'merge',
+        '-p',
+        JSON.stringify({ metadata: { labels: { patched: 'yes' } } }),
+      ],
+      { version },
+    );
+    const d = await get(deploymentPath(ns));
+    expect(d.spec.replicas).toBe(2);
+    expect(d.metadata.labels.patched).toBe('yes');
+    expect(await ok(['scale', ...target, '--replicas=3'], { version })).toBe('deployment.apps/web scaled\n');
+    expect((await get(deploymentPath(ns))).spec.replicas).toBe(3);
+    const before = (await get(deploymentPath(ns))).metadata.resourceVersion;
+    const r = await k(['diff', '-f', '-'], {
+      input: yamlDocs(app(ns, { image: 'nginx:diffed' }).slice(3, 4)),
+      version,
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^\+\s+image: nginx:diffed$/m);
+    expect((await get(deploymentPath(ns))).metadata.resourceVersion).toBe(before);
+    const out = lines(
+      await ok(['delete', '-f', '-', '--wait=false'], { input: yamlDocs(app(ns).slice(0, 4)), version }),
+    );
+    expect(out).toContain('deployment.apps "web" deleted');
+  });
 });

@@ -16,12 +16,13 @@ beforeAll(async () => {
   const dir = makeTempDir('nkctl-e2e-');
   home = path.join(dir, 'home');
   kubeconfig = path.join(dir, 'kubeconfig');
-  const [etcdPort, , apiPort, cmPort] = await freePorts(4);
+  const [etcdPort, , apiPort, cmPort, schedulerPort] = await freePorts(5);
   env = {
     NANOKUBE_HOME: home,
     NANOKUBE_ETCD_PORT: String(etcdPort),
     NANOKUBE_API_PORT: String(apiPort),
     NANOKUBE_CONTROLLER_MANAGER_PORT: String(cmPort),
+    NANOKUBE_SCHEDULER_PORT: String(schedulerPort),
     KUBECONFIG: kubeconfig,
   };
 });
@@ -51,7 +52,7 @@ describe('nkctl', () => {
   it('status shows every component healthy', async () => {
     const r = await nkctl(['status']);
     expect(r.code).toBe(0);
-    for (const c of ['etcd', 'apiserver', 'controller-manager'])
+    for (const c of ['etcd', 'apiserver', 'controller-manager', 'scheduler'])
       expect(r.stdout).toMatch(new RegExp(`^${c}\\s+\\d+\\s+healthy`, 'm'));
   });
 

@@ -26,7 +26,15 @@ export interface ExecHandlerOptions {
 }
 
 function refuse(socket: Duplex, code: number, reason: string, message: string): void {
-  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+  const body = JSON.stringify({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  });
   socket.end(
     `HTTP/1.1 ${code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
@@ -52,15 +60,29 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
   return (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://x');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (parts[0] !== 'exec' || parts.length < 3 || parts.length > 4)
-      return refuse(socket, 404, 'NotFound', `${url.pathname} not found`);
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-    if (!offered.some((p) => protocols.includes(p)))
-      return refuse(socket, 400, 'BadRequest', `none of the offered subprotocols is supported: ${protocols.join(', ')}`);
+    if (parts[0] !== 'exec' || parts.length < 3 || parts.length > 4) {
+      refuse(socket, 404, 'NotFound', `${url.pathname} not found`);
+      return;
+    }
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim());
+    if (!offered.some((p) => protocols.includes(p))) {
+      refuse(
+        socket,
+        400,
+        'BadRequest',
+        `none of the offered subprotocols is supported: ${protocols.join(', ')}`,
+      );
+      return;
+    }
     const q = url.searchParams;
     const flag = (k: string) => q.get(k) === 'true' || q.get(k) === '1';
     const command = q.getAll('command');
-    if (command.length === 0) return refuse(socket, 400, 'BadRequest', 'you must specify at least 1 command');
+    if (command.length === 0) {
+      refuse(socket, 400, 'BadRequest', 'you must specify at least 1 command');
+      return;
+    }
     const [, ns, pod, container] = parts;
     o.server()
       .findContainer(ns, pod, container)
@@ -69,29 +91,43 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
         if (latest?.state !== 'running')
           throw new HttpError(400, 'BadRequest', `container ${name} is not running in pod ${pod}`);
         wss.handleUpgrade(req, socket, head, (ws) => {
-          this_session(ws, latest.id, command, { stdin: flag('stdin'), tty: flag('tty'), stderr: flag('stderr') }).catch(
-            (err) => {
-              o.logger.warn({ err, pod: `${ns}/${pod}` }, 'exec failed');
-              sendStatus(ws, { metadata: {}, status: 'Failure', message: (err as Error).message });
-              ws.close(1000);
-            },
-          );
+          runSession(ws, latest.id, command, {
+            stdin: flag('stdin'),
+            tty: flag('tty'),
+            stderr: flag('stderr'),
+          }).catch((err) => {
+            o.logger.warn({ err, pod: `${ns}/${pod}` }, 'exec failed');
+            sendStatus(ws, { metadata: {}, status: 'Failure', message: (err as Error).message });
+            ws.close(1000);
+          });
         });
       })
       .catch((err) => {
-        if (err instanceof HttpError) return refuse(socket, err.code, err.reason, err.message);
-        o.logger.error({ err }, 'exec upgrade failed');
-        refuse(socket, 500, 'InternalError', (err as Error).message);
+        if (err instanceof HttpError) refuse(socket, err.code, err.reason, err.message);
+        else {
+          o.logger.error({ err }, 'exec upgrade failed');
+          refuse(socket, 500, 'InternalError', (err as Error).message);
+        }
       });
   };
 
-  async function this_session(
+  async function runSession(
     ws: WebSocket,
     containerId: string,
     command: string[],
     opts: { stdin: boolean; tty: boolean; stderr: boolean },
   ): Promise<void> {
     const v5 = ws.protocol === 'v5.channel.k8s.io';
+    // Messages can arrive before the runtime has started the command: keep them until it has.
+    const early: Buffer[] = [];
+    let closed = false;
+    let onMessage = (data: Buffer) => {
+      early.push(data);
+    };
+    ws.on('message', (raw: Buffer, isBinary: boolean) => onMessage(isBinary ? raw : Buffer.from(raw)));
+    ws.on('close', () => {
+      closed = true;
+    });
     const session = await o.runtime.execStream(containerId, command, opts);
     const send = (channel: number, data: Buffer) => {
       if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data]));
@@ -105,8 +141,7 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     session.stdout.on('data', (d: Buffer) => send(Channel.stdout, d));
     session.stderr?.on('data', (d: Buffer) => send(Channel.stderr, d));
     const outputDone = Promise.all([drained(session.stdout), drained(session.stderr)]);
-    ws.on('message', (raw: Buffer, isBinary: boolean) => {
-      const data = isBinary ? raw : Buffer.from(raw);
+    onMessage = (data: Buffer) => {
       if (data.length === 0) return;
       const channel = data[0];
       const payload = data.subarray(1);
@@ -119,7 +154,9 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
           // a malformed resize is ignored, as Kubernetes does
         }
       } else if (v5 && channel === Channel.close && payload[0] === Channel.stdin) session.stdin?.end();
-    });
+    };
+    for (const data of early.splice(0)) onMessage(data);
+    if (closed) session.stdin?.end();
     ws.on('close', () => session.stdin?.end());
     const code = await session.wait();
     await outputDone;

@@ -25,6 +25,7 @@ import { ResourceClient } from '../client/resource.js';
 import { Backoff } from './backoff.js';
 import { ContainerRunner } from './container-runner.js';
 import type { ObjectSource } from './env.js';
+import { execUpgradeHandler } from './exec.js';
 import { NodeStatusManager } from './node-status.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
@@ -173,13 +174,14 @@ export async function runKubelet(
     logger,
     resyncMs: cfg.syncFrequencyMs,
   });
-  const server = new KubeletServer({
+  const server: KubeletServer = new KubeletServer({
     bindAddress: cfg.address,
     port: cfg.port,
     node: cfg.nodeName,
     runtime,
     pods: () => workers.running,
     logger,
+    onUpgrade: execUpgradeHandler({ server: () => server, runtime, logger }),
   });
   const health = new HealthServer({
     bindAddress: cfg.healthzBindAddress,

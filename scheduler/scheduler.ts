@@ -72,7 +72,12 @@ export class Scheduler {
     this.log = o.logger;
   }
 
-  /** Schedules pods until `signal` aborts; in-flight binds finish on their own. */
+  /**
+   * Schedules pods until `signal` aborts; in-flight binds finish on their
+   * own. Between cycles it yields to the event loop, so that with a long
+   * queue bind answers, informer events, health checks and lease renewals
+   * still get their turn.
+   */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const q = await this.o.queue.pop(signal);
@@ -83,6 +88,7 @@ export class Scheduler {
         this.log.error({ err, pod: q.info.key }, 'scheduling cycle threw');
         this.o.queue.requeueFailed(q, this.o.queue.schedulingCycle, [], true);
       }
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

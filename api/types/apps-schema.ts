@@ -11,6 +11,7 @@ import {
   IntOrString,
   List,
   MapList,
+  Open,
   ResourceList,
   RetainKeys,
   Str,
@@ -213,3 +214,16 @@ export const DaemonSet = Struct(
   'A daemon set: runs one copy of a pod on every (selected) node.',
 );
 export type DaemonSet = Static<typeof DaemonSet>;
+
+export const ControllerRevision = Struct(
+  {
+    ...TypeMeta,
+    metadata: ObjectMeta,
+    data: Open(
+      'The state this revision records: for StatefulSets and DaemonSets, a patch that restores spec.template.',
+    ),
+    revision: Int64('The revision number: higher is newer.'),
+  },
+  'An immutable snapshot of state that a StatefulSet or DaemonSet rolls out and can roll back to.',
+);
+export type ControllerRevision = Static<typeof ControllerRevision>;

@@ -7,7 +7,7 @@ import type { KubeObject } from '../meta.js';
 import { ageColumn, column } from '../printers.js';
 import type { ResourceType } from '../registry.js';
 import type { LabelSelectorObject } from '../selectors.js';
-import { DaemonSet, Deployment, ReplicaSet, StatefulSet } from './apps-schema.js';
+import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from './apps-schema.js';
 import {
   validateDaemonSet,
   validateDeployment,
@@ -15,7 +15,15 @@ import {
   validateStatefulSet,
 } from './apps-validation.js';
 import type { PodTemplateSpec } from './pod.js';
-import { count, defaultTemplate, formatLabels, selectorColumn, templateColumns } from './workload.js';
+import {
+  count,
+  defaultTemplate,
+  formatLabels,
+  immutable,
+  nonNegative,
+  selectorColumn,
+  templateColumns,
+} from './workload.js';
 
 export * from './apps-schema.js';
 export * from './apps-validation.js';
@@ -212,6 +220,32 @@ export const appsTypes: ResourceType[] = [
       ageColumn,
       ...templateColumns(podSpecOf),
       selectorColumn(selectorOf),
+    ],
+  },
+  {
+    ...apps,
+    kind: 'ControllerRevision',
+    plural: 'controllerrevisions',
+    singular: 'controllerrevision',
+    shortNames: [],
+    categories: [],
+    subresources: [],
+    schema: ControllerRevision,
+    validate: (o, old) => {
+      const cr = o as ControllerRevision;
+      const errs = nonNegative('revision', cr.revision);
+      if (old) errs.push(...immutable('data', cr.data, (old as ControllerRevision).data));
+      return errs;
+    },
+    columns: [
+      column('Controller', 'The object that owns this revision.', (o) => {
+        const ref = o.metadata.ownerReferences?.find((r) => r.controller);
+        return ref
+          ? `${(ref.kind ?? '').toLowerCase()}.${(ref.apiVersion ?? '').split('/')[0]}/${ref.name}`
+          : '';
+      }),
+      column('Revision', 'Revision number.', (o) => (o as ControllerRevision).revision ?? 0, int),
+      ageColumn,
     ],
   },
 ];

@@ -24,6 +24,7 @@ describe('the builtin registry', () => {
       'ReplicaSet',
       'StatefulSet',
       'DaemonSet',
+      'ControllerRevision',
       'Job',
       'CronJob',
       'Ingress',

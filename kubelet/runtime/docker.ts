@@ -5,6 +5,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { demuxDockerStream } from './demux.js';
+import { execOnce, execSession } from './docker-exec.js';
 import {
   type ContainerConfig,
   type ContainerInfo,
@@ -282,98 +283,20 @@ export class DockerRuntime implements Runtime {
     return out;
   }
 
-  async exec(
-    id: string,
-    command: string[],
-    opts: { timeoutMs: number; maxOutput?: number },
-  ): Promise<ExecResult> {
-    const max = opts.maxOutput ?? 64 * 1024;
-    let exec: Docker.Exec;
-    let stream: Readable;
-    try {
-      exec = await this.docker
-        .getContainer(id)
-        .exec({ Cmd: command, AttachStdout: true, AttachStderr: true, Tty: false });
-      stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
-    } catch (err) {
+  exec(id: string, command: string[], opts: { timeoutMs: number; maxOutput?: number }): Promise<ExecResult> {
+    return execOnce(this.docker, id, command, opts).catch((err) => {
       throw wrap(err, `exec in container ${id.slice(0, 12)}`);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const sink = new PassThrough();
-    sink.on('data', (d: Buffer) => {
-      if (size < max) chunks.push(d.subarray(0, max - size));
-      size += d.length;
     });
-    demuxDockerStream(stream, sink, sink);
-    let timer: NodeJS.Timeout | undefined;
-    const ended = new Promise<boolean>((resolve) => {
-      stream.on('end', () => resolve(true));
-      stream.on('close', () => resolve(true));
-      stream.on('error', () => resolve(true));
-      timer = setTimeout(() => resolve(false), opts.timeoutMs);
-    });
-    const finished = await ended;
-    clearTimeout(timer);
-    const output = Buffer.concat(chunks).toString('utf8');
-    if (!finished) {
-      stream.destroy();
-      return { exitCode: -1, timedOut: true, output };
-    }
-    const info = await exec.inspect();
-    return { exitCode: info.ExitCode ?? -1, timedOut: false, output };
   }
 
-  async execStream(
+  execStream(
     id: string,
     command: string[],
     opts: { stdin: boolean; tty: boolean; stderr: boolean },
   ): Promise<ExecSession> {
-    let exec: Docker.Exec;
-    let stream: NodeJS.ReadWriteStream;
-    try {
-      exec = await this.docker.getContainer(id).exec({
-        Cmd: command,
-        AttachStdin: opts.stdin,
-        AttachStdout: true,
-        AttachStderr: opts.stderr && !opts.tty,
-        Tty: opts.tty,
-      });
-      stream = (await exec.start({
-        hijack: true,
-        stdin: opts.stdin,
-        Tty: opts.tty,
-      })) as NodeJS.ReadWriteStream;
-    } catch (err) {
+    return execSession(this.docker, id, command, opts).catch((err) => {
       throw wrap(err, `exec in container ${id.slice(0, 12)}`);
-    }
-    const stdout = new PassThrough();
-    const stderr = opts.stderr && !opts.tty ? new PassThrough() : undefined;
-    if (opts.tty) (stream as unknown as Readable).pipe(stdout);
-    else demuxDockerStream(stream as unknown as Readable, stdout, stderr ?? stdout);
-    const ended = new Promise<void>((resolve) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', () => resolve());
     });
-    return {
-      stdin: opts.stdin ? stream : undefined,
-      stdout,
-      stderr,
-      resize: async (rows, cols) => {
-        await exec.resize({ h: rows, w: cols }).catch(() => undefined);
-      },
-      wait: async () => {
-        await ended;
-        // The stream can end a moment before the engine records the exit code.
-        for (let i = 0; i < 50; i++) {
-          const info = await exec.inspect();
-          if (!info.Running) return info.ExitCode ?? -1;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        return -1;
-      },
-    };
   }
 
   async imagePresent(image: string): Promise<{ id: string } | undefined> {
