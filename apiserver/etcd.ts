@@ -205,12 +205,15 @@ export class EtcdStore {
     opts: { revision?: number; limit?: number; startKey?: string } = {},
   ): Promise<ListResult> {
     try {
-      const res = await this.client.kv.range({
-        key: enc(opts.startKey ?? prefix),
-        range_end: prefixEnd(prefix),
-        limit: opts.limit ?? 0,
-        revision: opts.revision ?? 0,
-      });
+      const res = await this.client.kv.range(
+        {
+          key: enc(opts.startKey ?? prefix),
+          range_end: prefixEnd(prefix),
+          limit: opts.limit ?? 0,
+          revision: opts.revision ?? 0,
+        },
+        { deadline: Date.now() + 60_000 },
+      ); // a big list under load outlasts the 5 s call deadline
       const items = res.kvs.map(decodeObject);
       return {
         items,

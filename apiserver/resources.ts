@@ -340,10 +340,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         if (spec.nodeName)
           throw newConflict(store.gr, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
         spec.nodeName = node;
-        return cur;
-      });
-      // The scheduled condition is status, written through the status path as the kubelet would see it.
-      await store.guaranteedUpdate(ns, name, 'status', w, undefined, (cur) => {
+        // One write, as Kubernetes does: the node and the PodScheduled condition together.
         const status = (cur.status ?? {}) as {
           conditions?: {
             type: string;

@@ -405,8 +405,8 @@ export class ResourceStore {
       Object.assign(obj, structuredClone(old));
       obj.spec = { ...(old.spec as object), finalizers };
     } else if (subresource === 'binding') {
-      // Binding sets spec.nodeName, which a plain update may never change.
-      obj.status = structuredClone(old.status);
+      // Binding sets spec.nodeName (which a plain update may never change) and the
+      // PodScheduled condition; the binding handler built both from the current pod.
     } else this.strategy.prepareForUpdate(obj, old);
     applyDefaults(this.rt, obj);
     if (subresource !== 'binding') validate(this.rt, obj, old);

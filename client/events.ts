@@ -266,14 +266,22 @@ export class EventRecorder {
     return true;
   }
 
+  private droppedSinceLog = 0;
+
   private enqueue(w: Write): void {
     if (this.queue.length >= this.o.maxPending) {
-      this.o.logger.warn(
-        { event: w.event.metadata.name, reason: w.event.reason },
-        'event queue full; dropped',
-      );
+      // One line per burst, not per event: a full queue means thousands at once.
+      if (this.droppedSinceLog++ === 0) {
+        this.o.logger.warn(
+          { event: w.event.metadata.name, reason: w.event.reason },
+          'event queue full; dropping events',
+        );
+      }
       return;
     }
+    if (this.droppedSinceLog > 1)
+      this.o.logger.warn({ dropped: this.droppedSinceLog }, 'event queue has room again');
+    this.droppedSinceLog = 0;
     this.queue.push(w);
     if (!this.draining) this.draining = this.drain();
   }
