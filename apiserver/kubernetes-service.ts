@@ -31,8 +31,9 @@ export async function ensureKubernetesService(
       () => true,
       () => false,
     );
-  // Several apiservers may start at once: whoever loses the race finds it made.
-  if (!(await exists()))
+  // Several apiservers may start at once: the loser's claim on the address
+  // fails while the winner's create is still in flight, so it looks again.
+  for (let attempt = 0; !(await exists()); attempt++) {
     try {
       await services.create('default', {
         apiVersion: 'v1',
@@ -46,9 +47,12 @@ export async function ensureKubernetesService(
         },
       });
       log.info('created the kubernetes service');
+      break;
     } catch (err) {
-      if (!(await exists())) throw err;
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 250));
     }
+  }
   if (!config.advertiseAddress) return;
   const endpoints = stores.get(registry.get('', 'v1', 'endpoints')!)!;
   const ip = config.advertiseAddress;

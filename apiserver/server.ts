@@ -263,7 +263,9 @@ export function buildApiserver(
     await ensureNamespaces(stores.get(nsType)!, logger);
     const servicesStore = stores.get(registry.get('', 'v1', 'services')!)!;
     const serviceLoop = runServiceAllocations(serviceAllocator, servicesStore, signal, logger);
-    await ensureKubernetesService(stores, registry, config, logger);
+    await ensureKubernetesService(stores, registry, config, logger).catch((err) =>
+      logger.error({ err }, 'could not create the kubernetes service; serving without it'),
+    );
     const compactor = runCompactor(etcd, caches, config.compactionIntervalMs, signal, logger);
     await app.listen({ host: config.bindAddress, port: config.port });
     const done = Promise.all([...loops, compactor, serviceLoop]).then(async () => {

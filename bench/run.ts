@@ -7,6 +7,8 @@
 import { report, runApiserverBench } from './apiserver.js';
 import { report as deploymentScaleReport, runDeploymentScaleBench } from './deployment-scale.js';
 import { report as informerReport, runInformerBench } from './informer.js';
+import { report as kubeProxyReport, runKubeProxyBench } from './kube-proxy.js';
+import { report as podStartupReport, runPodStartupBench } from './pod-startup.js';
 import { runSchedulerBench, report as schedulerReport } from './scheduler.js';
 
 interface Bench {
@@ -26,6 +28,15 @@ const benches: Record<string, Bench> = {
   informer: {
     description: 'time and heap to a synced informer of 10,000 pods, and the event rate it sustains',
     run: async () => informerReport(await runInformerBench()),
+  },
+  'kube-proxy': {
+    description: 'one full iptables sync with 1,000 and 5,000 services, and endpoint change to live rule',
+    run: async () => kubeProxyReport(await runKubeProxyBench()),
+  },
+  'pod-startup': {
+    description:
+      'create to Running for 1 and 30 pods on one kubelet, beside the same containers started through Docker',
+    run: async () => podStartupReport(await runPodStartupBench()),
   },
   scheduler: {
     description: 'pods scheduled per second and create-to-bound latency with 1,000 and 5,000 hollow nodes',

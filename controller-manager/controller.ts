@@ -27,6 +27,8 @@ export interface ControllerManagerConfig {
   concurrentSyncs: number;
   /** Terminated pods kept before pod GC removes the oldest. */
   terminatedPodGCThreshold: number;
+  /** Where the local-path provisioner makes volume directories (default /var/lib/nanokube/local-path). */
+  localPathRoot?: string;
 }
 
 export interface ControllerContext {

@@ -10,6 +10,7 @@ import { newNamespaceController } from './namespace.js';
 import { newNodeIpamController } from './nodeipam.js';
 import { newNodeLifecycleController } from './nodelifecycle.js';
 import { newPodGCController } from './podgc.js';
+import { newPersistentVolumeBinder } from './pvbinder.js';
 import { newServiceAccountsController } from './serviceaccount.js';
 import { workloadControllers } from './workload-controllers.js';
 
@@ -23,6 +24,7 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   endpointslice: newEndpointSliceController,
   nodelifecycle: newNodeLifecycleController,
   podgc: newPodGCController,
+  'persistentvolume-binder': newPersistentVolumeBinder,
 };
 
 /**

@@ -23,6 +23,11 @@ const program = new Command('nk-controller-manager')
   )
   .option('--concurrent-syncs <n>', 'workers per controller', '5')
   .option('--terminated-pod-gc-threshold <n>', 'terminated pods kept before the oldest are deleted', '12500')
+  .option(
+    '--local-path-root <dir>',
+    'where the local-path provisioner makes volumes',
+    '/var/lib/nanokube/local-path',
+  )
   .option('--bind-address <ip>', 'address for health and metrics', '127.0.0.1')
   .option('--secure-port <port>', 'health and metrics port (plain HTTP until TLS lands)', '10257')
   .option('--log-level <level>', 'pino log level', 'info');
@@ -57,6 +62,7 @@ function toConfig(o: Record<string, string>): ManagerConfig {
     nodeMonitorGracePeriodMs: parseDuration('--node-monitor-grace-period', o.nodeMonitorGracePeriod),
     concurrentSyncs: int('--concurrent-syncs', o.concurrentSyncs, 1, 100),
     terminatedPodGCThreshold: int('--terminated-pod-gc-threshold', o.terminatedPodGcThreshold, 0, 1_000_000),
+    localPathRoot: o.localPathRoot,
     bindAddress: o.bindAddress,
     port: parsePort('--secure-port', o.securePort),
   };

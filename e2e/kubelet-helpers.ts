@@ -5,6 +5,7 @@
  * each other's or anybody else's containers.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import Docker from 'dockerode';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -78,4 +79,21 @@ export async function dockerExec(containerID: string, cmd: string[]): Promise<nu
 /** Sends `signal` to a container's main process, as `docker kill -s`. */
 export async function dockerKill(containerID: string, signal = 'SIGKILL'): Promise<void> {
   await docker.getContainer(containerID.replace(/^docker:\/\//, '')).kill({ signal });
+}
+
+/**
+ * The hairpin_mode ('0' or '1') of the host bridge port of a container's
+ * eth0, read from sysfs: the container's eth0 iflink is its veth peer's
+ * ifindex on the host.
+ */
+export async function hairpinModeOf(containerID: string): Promise<string> {
+  const id = containerID.replace(/^docker:\/\//, '');
+  const pid = (await docker.getContainer(id).inspect()).State.Pid;
+  const iflink = readFileSync(`/proc/${pid}/root/sys/class/net/eth0/iflink`, 'utf8').trim();
+  const veth = readdirSync('/sys/class/net').find(
+    (n) => readFileSync(`/sys/class/net/${n}/ifindex`, 'utf8').trim() === iflink,
+  );
+  if (!veth) throw new Error(`no host interface with ifindex ${iflink} for container ${id.slice(0, 12)}`);
+  const bridge = readlinkSync(`/sys/class/net/${veth}/master`).split('/').pop();
+  return readFileSync(`/sys/class/net/${bridge}/brif/${veth}/hairpin_mode`, 'utf8').trim();
 }

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, kubectlPath, run, waitFor } from './harness.js';
 import { busybox, containerStatus, KubeletCluster, ready, running } from './kubelet-cluster.js';
-import { nodeContainers } from './kubelet-helpers.js';
+import { hairpinModeOf, nodeContainers } from './kubelet-helpers.js';
 
 let k: KubeletCluster;
 
@@ -69,6 +69,11 @@ describe.concurrent('kubelet pods', () => {
     expect(pod.status.startTime).toBeTruthy();
     expect(containerStatus(pod, 'server').state.running.startedAt).toBeTruthy();
     expect(containerStatus(pod, 'client').containerID).toMatch(/^docker:\/\/[0-9a-f]{64}$/);
+    // Hairpin mode on the sandbox's bridge port, so the pod can reach itself through a Service.
+    const [sandbox] = (await nodeContainers(k.node, 'duo')).filter(
+      (c) => c.Labels['io.kubernetes.container.name'] === 'POD',
+    );
+    expect(await hairpinModeOf(sandbox.Id)).toBe('1');
     await waitFor(
       async () =>
         (await kubectl(['logs', 'duo', '-c', 'client'], { kubeconfig: k.kubeconfig })).stdout.includes(

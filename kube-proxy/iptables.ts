@@ -122,12 +122,19 @@ export function run(cmd: string, args: string[], input?: string): Promise<string
 }
 
 export class ExecIptables implements Iptables {
+  /** With a network namespace name, every command runs inside it (benchmarks, test hosts). */
+  constructor(private readonly netns?: string) {}
+
+  private exec(cmd: string, args: string[], input?: string): Promise<string> {
+    return this.netns ? run('ip', ['netns', 'exec', this.netns, cmd, ...args], input) : run(cmd, args, input);
+  }
+
   async restore(text: string): Promise<void> {
-    await run('iptables-restore', ['--noflush', '-w', '5'], text);
+    await this.exec('iptables-restore', ['--noflush', '-w', '5'], text);
   }
 
   async listChains(table: Table): Promise<string[]> {
-    const out = await run('iptables', ['-w', '5', '-t', table, '-S']);
+    const out = await this.exec('iptables', ['-w', '5', '-t', table, '-S']);
     return out
       .split('\n')
       .filter((l) => l.startsWith('-N '))
@@ -136,16 +143,16 @@ export class ExecIptables implements Iptables {
 
   async ensureJump(j: Jump): Promise<void> {
     try {
-      await run('iptables', ['-w', '5', '-t', j.table, '-C', j.chain, ...j.rule]);
+      await this.exec('iptables', ['-w', '5', '-t', j.table, '-C', j.chain, ...j.rule]);
     } catch {
-      await run('iptables', ['-w', '5', '-t', j.table, '-I', j.chain, '1', ...j.rule]);
+      await this.exec('iptables', ['-w', '5', '-t', j.table, '-I', j.chain, '1', ...j.rule]);
     }
   }
 
   async deleteJump(j: Jump): Promise<void> {
     for (let i = 0; i < 10; i++) {
       try {
-        await run('iptables', ['-w', '5', '-t', j.table, '-D', j.chain, ...j.rule]);
+        await this.exec('iptables', ['-w', '5', '-t', j.table, '-D', j.chain, ...j.rule]);
       } catch {
         return;
       }

@@ -9,11 +9,15 @@ import { quantityToMilli, quantityToValue } from '../api/quantity.js';
 import type { ConfigMap } from '../api/types/core.js';
 import type { Container, Pod } from '../api/types/pod.js';
 import type { Secret } from '../api/types/secret.js';
+import type { PersistentVolume, PersistentVolumeClaim } from '../api/types/storage.js';
 
 /** The ConfigMaps and Secrets a pod refers to; undefined when there is no such object. */
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** The claim and volume behind a persistentVolumeClaim volume; absent where volumes are not mounted. */
+  persistentVolumeClaim?(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined>;
+  persistentVolume?(name: string): Promise<PersistentVolume | undefined>;
 }
 
 /** A pod's container cannot be configured (missing ConfigMap or key): CreateContainerConfigError. */

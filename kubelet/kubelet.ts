@@ -16,6 +16,7 @@ import { builtinRegistry } from '../api/types/index.js';
 import type { Node } from '../api/types/node.js';
 import type { Pod } from '../api/types/pod.js';
 import type { Secret } from '../api/types/secret.js';
+import type { PersistentVolume, PersistentVolumeClaim } from '../api/types/storage.js';
 import { type Clock, realClock } from '../client/clock.js';
 import { type ConnectFlags, connect } from '../client/connect.js';
 import { EventRecorder, newEventClient } from '../client/events.js';
@@ -70,6 +71,8 @@ function resource<T extends KubeObject>(
 function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]): ObjectSource {
   const cms = resource<ConfigMap & KubeObject>(rest, 'configmaps');
   const secrets = resource<Secret & KubeObject>(rest, 'secrets');
+  const pvcs = resource<PersistentVolumeClaim & KubeObject>(rest, 'persistentvolumeclaims');
+  const pvs = resource<PersistentVolume & KubeObject>(rest, 'persistentvolumes');
   const get = async <T>(p: Promise<T>) => {
     try {
       return await p;
@@ -81,6 +84,8 @@ function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]):
   return {
     configMap: (ns, name) => get(cms.in(ns).get(name)) as Promise<ConfigMap | undefined>,
     secret: (ns, name) => get(secrets.in(ns).get(name)) as Promise<Secret | undefined>,
+    persistentVolumeClaim: (ns, name) => get(pvcs.in(ns).get(name)),
+    persistentVolume: (name) => get(pvs.get(name)),
   };
 }
 
@@ -96,7 +101,7 @@ export async function runKubelet(
   if (deps.signal.aborted) stop();
   const signal = ac.signal;
   const clock = deps.clock ?? realClock;
-  const runtime = deps.runtime ?? new DockerRuntime({ socketPath: cfg.dockerSocket });
+  const runtime = deps.runtime ?? new DockerRuntime({ socketPath: cfg.dockerSocket, logger });
   const rest = connect(cfg.connect, `nk-kubelet/${cfg.nodeName}`, logger);
   await mkdir(cfg.rootDir, { recursive: true });
   const allocatable = NodeStatusManager.capacity();

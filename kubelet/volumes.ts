@@ -64,6 +64,7 @@ export class VolumeManager implements PodVolumes {
     const ns = pod.metadata?.namespace ?? 'default';
     if (v.hostPath) return { hostPath: await checkHostPath(v.hostPath.path ?? '', v.hostPath.type ?? '') };
     if (v.emptyDir) return { hostPath: await this.emptyDir(uid, name, v.emptyDir) };
+    if (v.persistentVolumeClaim) return this.claimVolume(ns, v.persistentVolumeClaim);
     let plugin: string;
     let files: Map<string, FileSpec>;
     if (v.configMap) {
@@ -96,6 +97,41 @@ export class VolumeManager implements PodVolumes {
     const dir = this.volumeDir(uid, plugin, name);
     await writeAtomic(dir, files);
     return { hostPath: dir, readOnly: true };
+  }
+
+  /** A claim's bound volume, bind-mounted from its hostPath or local path. */
+  private async claimVolume(
+    ns: string,
+    src: NonNullable<Volume['persistentVolumeClaim']>,
+  ): Promise<VolumePath> {
+    const source = this.o.source;
+    if (!source.persistentVolumeClaim || !source.persistentVolume)
+      throw new Error('persistentVolumeClaim volumes are not supported here');
+    const claim = await source.persistentVolumeClaim(ns, src.claimName ?? '');
+    if (!claim) throw new Error(`persistentvolumeclaim "${src.claimName}" not found`);
+    if (claim.metadata?.deletionTimestamp)
+      throw new Error(`persistentvolumeclaim "${src.claimName}" is being deleted`);
+    const pvName = claim.spec?.volumeName;
+    if (!pvName || claim.status?.phase !== 'Bound')
+      throw new Error(`persistentvolumeclaim "${src.claimName}" is not bound`);
+    const pv = await source.persistentVolume(pvName);
+    if (!pv) throw new Error(`persistentvolume "${pvName}" not found`);
+    const ref = pv.spec?.claimRef;
+    if (
+      ref?.name !== claim.metadata?.name ||
+      ref?.namespace !== ns ||
+      (ref?.uid && ref.uid !== claim.metadata?.uid)
+    )
+      throw new Error(`persistentvolume "${pvName}" is not bound to claim "${src.claimName}"`);
+    let dir: string;
+    if (pv.spec?.hostPath)
+      dir = await checkHostPath(pv.spec.hostPath.path ?? '', pv.spec.hostPath.type ?? '');
+    else if (pv.spec?.local) dir = await checkHostPath(pv.spec.local.path ?? '', 'Directory');
+    else
+      throw new Error(
+        `persistentvolume "${pvName}" is neither hostPath nor local, the kinds this kubelet mounts`,
+      );
+    return { hostPath: dir, readOnly: src.readOnly || undefined };
   }
 
   private async emptyDir(uid: string, name: string, e: NonNullable<Volume['emptyDir']>): Promise<string> {

@@ -31,6 +31,7 @@ describe('the builtin registry', () => {
       'IngressClass',
       'Lease',
       'EndpointSlice',
+      'StorageClass',
     ];
     expect(builtinRegistry.all.map((r) => r.kind).sort()).toEqual([...want].sort());
   });

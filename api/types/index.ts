@@ -9,6 +9,7 @@ import { coreTypes } from './core.js';
 import { discoveryTypes } from './discovery.js';
 import { networkingTypes } from './networking.js';
 import { podType } from './pod.js';
+import { storageClassTypes } from './storageclass.js';
 
 export const builtinRegistry = new Registry([
   ...coreTypes,
@@ -18,4 +19,5 @@ export const builtinRegistry = new Registry([
   ...coordinationTypes,
   ...discoveryTypes,
   ...networkingTypes,
+  ...storageClassTypes,
 ]);

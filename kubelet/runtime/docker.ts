@@ -4,8 +4,10 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
+import type { Logger } from 'pino';
 import { demuxDockerStream } from './demux.js';
 import { execOnce, execSession } from './docker-exec.js';
+import { enableHairpin, type HairpinPaths } from './hairpin.js';
 import {
   type ContainerConfig,
   type ContainerInfo,
@@ -50,13 +52,21 @@ const zeroTime = '0001-01-01T00:00:00Z';
 export interface DockerRuntimeOptions {
   /** Path of the engine socket; /var/run/docker.sock by default. */
   socketPath?: string;
+  /** Where failures that do not fail a call (hairpin mode) are logged. */
+  logger?: Logger;
+  /** Roots of /proc and /sys/class/net, for finding a sandbox's veth. */
+  hairpinPaths?: HairpinPaths;
 }
 
 export class DockerRuntime implements Runtime {
   readonly docker: Docker;
+  private readonly logger?: Logger;
+  private readonly hairpinPaths: HairpinPaths;
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.docker = new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
+    this.logger = opts.logger;
+    this.hairpinPaths = opts.hairpinPaths ?? {};
   }
 
   async version(): Promise<{ name: string; version: string }> {
@@ -127,8 +137,29 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       throw wrap(err, `run sandbox ${cfg.name}`);
     }
-    const info = await this.inspectContainer(id);
-    return { id, ip: info.ip ?? '' };
+    const info = await this.docker
+      .getContainer(id)
+      .inspect()
+      .catch((err) => {
+        throw wrap(err, `inspect sandbox ${cfg.name}`);
+      });
+    if (!host) await this.hairpin(cfg.name, info.State.Pid);
+    const nets = Object.values(info.NetworkSettings?.Networks ?? {});
+    return { id, ip: nets.find((n) => n.IPAddress)?.IPAddress ?? '' };
+  }
+
+  /**
+   * Hairpin mode on the sandbox's bridge port, so the pod can reach itself
+   * through its own Service (see hairpin.ts). A pod without it works but for
+   * that one path, so a failure is logged, not thrown.
+   */
+  private async hairpin(sandbox: string, pid: number): Promise<void> {
+    try {
+      const port = await enableHairpin(pid, this.hairpinPaths);
+      this.logger?.debug({ sandbox, ...port }, 'hairpin mode on');
+    } catch (err) {
+      this.logger?.warn({ sandbox, err: (err as Error).message }, 'could not turn hairpin mode on');
+    }
   }
 
   async createContainer(cfg: ContainerConfig): Promise<string> {
