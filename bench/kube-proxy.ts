@@ -1,6 +1,6 @@
 /**
  * kube-proxy sync cost: render and write every rule for 1,000 services with
- * 10,000 endpoints, and 5,000 / 50,000, into the iptables of a network
+ * 10,000 endpoints, and 2,000 / 20,000, into the iptables of a network
  * namespace made for the run (the host's tables are never touched); beside
  * it the reference, `iptables-restore` of the same text alone. Then the
  * time from an EndpointSlice change in a real apiserver to its rule being
@@ -72,9 +72,12 @@ export async function runKubeProxyBench(): Promise<KubeProxyBenchResult> {
   const ipt = new ExecIptables(netns);
   const result: KubeProxyBenchResult = { syncs: [], endpointChange: { samples: 0, p50Ms: 0, p99Ms: 0 } };
   try {
+    // 5,000 services / 50,000 endpoints is left out: iptables-nft here takes
+    // over ten minutes to restore that many rules (160,000), so a full sync of
+    // that size is not a useful figure until syncs write only changed chains.
     for (const [services, per] of [
       [1000, 10],
-      [5000, 10],
+      [2000, 10],
     ]) {
       const ports = servicePorts(services, per);
       const existing = { nat: await ipt.listChains('nat'), filter: await ipt.listChains('filter') };

@@ -171,9 +171,10 @@ describe('watch', () => {
     expect(added.type).toBe('ADDED');
     expect(added.object.metadata.name).toBe('unbound');
     expect(added.object.spec.nodeName).toBe('w-node-1');
-    // The status write that binding makes (PodScheduled) follows as MODIFIED.
-    const next = await w.next();
-    expect(`${next.type} ${next.object.metadata.name}`).toBe('MODIFIED unbound');
+    // Binding writes the node and the PodScheduled condition together, in one event.
+    expect(added.object.status.conditions).toContainEqual(
+      expect.objectContaining({ type: 'PodScheduled', status: 'True' }),
+    );
     expect(await client.del(`${pods}/unbound?gracePeriodSeconds=0`)).toMatchObject({ status: 200 });
     expect(`${(await w.next()).type}`).toBe('DELETED');
     w.abort();
