@@ -23,92 +23,28 @@ export interface Iptables {
   deleteJump(j: Jump): Promise<void>;
 }
 
+/** A jump for new connections only, with Kubernetes' comment. */
+const newConnJump = (table: Table, chain: string, comment: string, target: string): Jump => ({
+  table,
+  chain,
+  rule: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', comment, '-j', target],
+});
+const jump = (table: Table, chain: string, comment: string, target: string): Jump => ({
+  table,
+  chain,
+  rule: ['-m', 'comment', '--comment', comment, '-j', target],
+});
+
 /** The jumps Kubernetes' kube-proxy installs in the base chains. */
 export const baseJumps: Jump[] = [
-  {
-    table: 'nat',
-    chain: 'PREROUTING',
-    rule: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'],
-  },
-  {
-    table: 'nat',
-    chain: 'OUTPUT',
-    rule: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'],
-  },
-  {
-    table: 'nat',
-    chain: 'POSTROUTING',
-    rule: ['-m', 'comment', '--comment', 'kubernetes postrouting rules', '-j', 'KUBE-POSTROUTING'],
-  },
-  {
-    table: 'filter',
-    chain: 'INPUT',
-    rule: [
-      '-m',
-      'conntrack',
-      '--ctstate',
-      'NEW',
-      '-m',
-      'comment',
-      '--comment',
-      'kubernetes service portals',
-      '-j',
-      'KUBE-SERVICES',
-    ],
-  },
-  {
-    table: 'filter',
-    chain: 'INPUT',
-    rule: [
-      '-m',
-      'conntrack',
-      '--ctstate',
-      'NEW',
-      '-m',
-      'comment',
-      '--comment',
-      'kubernetes externally-visible service portals',
-      '-j',
-      'KUBE-EXTERNAL-SERVICES',
-    ],
-  },
-  {
-    table: 'filter',
-    chain: 'FORWARD',
-    rule: ['-m', 'comment', '--comment', 'kubernetes forwarding rules', '-j', 'KUBE-FORWARD'],
-  },
-  {
-    table: 'filter',
-    chain: 'FORWARD',
-    rule: [
-      '-m',
-      'conntrack',
-      '--ctstate',
-      'NEW',
-      '-m',
-      'comment',
-      '--comment',
-      'kubernetes service portals',
-      '-j',
-      'KUBE-SERVICES',
-    ],
-  },
-  {
-    table: 'filter',
-    chain: 'OUTPUT',
-    rule: [
-      '-m',
-      'conntrack',
-      '--ctstate',
-      'NEW',
-      '-m',
-      'comment',
-      '--comment',
-      'kubernetes service portals',
-      '-j',
-      'KUBE-SERVICES',
-    ],
-  },
+  jump('nat', 'PREROUTING', 'kubernetes service portals', 'KUBE-SERVICES'),
+  jump('nat', 'OUTPUT', 'kubernetes service portals', 'KUBE-SERVICES'),
+  jump('nat', 'POSTROUTING', 'kubernetes postrouting rules', 'KUBE-POSTROUTING'),
+  newConnJump('filter', 'INPUT', 'kubernetes service portals', 'KUBE-SERVICES'),
+  newConnJump('filter', 'INPUT', 'kubernetes externally-visible service portals', 'KUBE-EXTERNAL-SERVICES'),
+  jump('filter', 'FORWARD', 'kubernetes forwarding rules', 'KUBE-FORWARD'),
+  newConnJump('filter', 'FORWARD', 'kubernetes service portals', 'KUBE-SERVICES'),
+  newConnJump('filter', 'OUTPUT', 'kubernetes service portals', 'KUBE-SERVICES'),
 ];
 
 export function run(cmd: string, args: string[], input?: string): Promise<string> {
