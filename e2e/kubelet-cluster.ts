@@ -40,6 +40,7 @@ export class KubeletCluster {
     readonly client: Api,
     readonly kubeconfig: string,
     readonly kubelet: Kubelet,
+    readonly apiserverUrl: string,
   ) {}
 
   static async start(prefix: string): Promise<KubeletCluster> {
@@ -49,7 +50,7 @@ export class KubeletCluster {
     const apiserver = await startApiserver({ etcdServers: etcd.endpoints });
     const kubeconfig = await writeKubeconfig(makeTempDir(), apiserver.url);
     const kubelet = await startKubelet({ apiserverUrl: apiserver.url, nodeName: node, podCIDR });
-    return new KubeletCluster(node, podCIDR, api(apiserver.url), kubeconfig, kubelet);
+    return new KubeletCluster(node, podCIDR, api(apiserver.url), kubeconfig, kubelet, apiserver.url);
   }
 
   /** Creates a pod bound to this node (grace period 2 s unless the spec says otherwise). */

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Runtime } from './runtime/runtime.js';
-import { HttpError, type KubeletServer } from './server.js';
+import { HttpError, type KubeletServer, refuse } from './server.js';
 
 const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 
@@ -23,21 +23,6 @@ export interface ExecHandlerOptions {
   server: () => KubeletServer;
   runtime: Runtime;
   logger: Logger;
-}
-
-function refuse(socket: Duplex, code: number, reason: string, message: string): void {
-  const body = JSON.stringify({
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    code,
-  });
-  socket.end(
-    `HTTP/1.1 ${code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
 }
 
 /** The final Status message of an exec, as the kubelet writes it on channel 3. */

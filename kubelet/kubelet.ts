@@ -30,6 +30,7 @@ import { execUpgradeHandler } from './exec.js';
 import { NodeStatusManager } from './node-status.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
+import { portForwardUpgradeHandler } from './portforward.js';
 import { ProbeManager } from './probes.js';
 import { DockerRuntime } from './runtime/docker.js';
 import { Labels, type Runtime } from './runtime/runtime.js';
@@ -186,7 +187,7 @@ export async function runKubelet(
     runtime,
     pods: () => workers.running,
     logger,
-    onUpgrade: execUpgradeHandler({ server: () => server, runtime, logger }),
+    onUpgrade: upgradeHandler({ server: () => server, runtime, logger }),
   });
   const health = new HealthServer({
     bindAddress: cfg.healthzBindAddress,
@@ -225,4 +226,12 @@ export async function runKubelet(
     await health.close();
     rest.close();
   }
+}
+
+/** Websocket and SPDY upgrades on the kubelet server: port-forward, or exec/attach. */
+function upgradeHandler(o: Parameters<typeof execUpgradeHandler>[0]) {
+  const exec = execUpgradeHandler(o);
+  const portForward = portForwardUpgradeHandler(o);
+  return (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) =>
+    (req.url?.startsWith('/portforward/') ? portForward : exec)(req, socket, head);
 }

@@ -11,6 +11,7 @@
  * Errors are Kubernetes Status objects, so the apiserver can pass them on.
  */
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Pod } from '../api/types/pod.js';
 import { readPodState } from './pod-state.js';
@@ -57,17 +58,39 @@ export function sendStatus(res: http.ServerResponse, code: number, reason: strin
   );
 }
 
+/** Answers an upgrade request with a Status instead of switching protocols. */
+export function refuse(socket: Duplex, code: number, reason: string, message: string): void {
+  const body = JSON.stringify({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  });
+  socket.end(
+    `HTTP/1.1 ${code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
 export class KubeletServer {
   private server?: http.Server;
 
   constructor(private readonly o: KubeletServerOptions) {}
 
-  /** Finds a pod by namespace and name, and a container's instances in it (newest first). */
-  async findContainer(ns: string, podName: string, container: string | undefined) {
+  /** Finds a pod this kubelet runs by namespace and name. */
+  findPod(ns: string, podName: string): Pod {
     const pod = [...this.o.pods().values()].find(
       (p) => p.metadata?.namespace === ns && p.metadata?.name === podName,
     );
     if (!pod) throw new HttpError(404, 'NotFound', `pod "${podName}" not found on node ${this.o.node}`);
+    return pod;
+  }
+
+  /** Finds a pod by namespace and name, and a container's instances in it (newest first). */
+  async findContainer(ns: string, podName: string, container: string | undefined) {
+    const pod = this.findPod(ns, podName);
     const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map(
       (c) => c.name ?? '',
     );
