@@ -1,6 +1,7 @@
 /**
- * `kubectl exec` on the kubelet: a websocket upgrade of
- * GET /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty,
+ * `kubectl exec` and `kubectl attach` on the kubelet: a websocket upgrade of
+ * GET /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty (or
+ * /attach/... without a command, joining the container's own process),
  * speaking the channel protocols kubectl uses (v5.channel.k8s.io, and
  * v4.channel.k8s.io for older clients). Every binary message starts with a
  * channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final Status (JSON),
@@ -45,7 +46,8 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
   return (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://x');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (parts[0] !== 'exec' || parts.length < 3 || parts.length > 4) {
+    const attach = parts[0] === 'attach';
+    if ((parts[0] !== 'exec' && !attach) || parts.length < 3 || parts.length > 4) {
       refuse(socket, 404, 'NotFound', `${url.pathname} not found`);
       return;
     }
@@ -64,7 +66,7 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     const q = url.searchParams;
     const flag = (k: string) => q.get(k) === 'true' || q.get(k) === '1';
     const command = q.getAll('command');
-    if (command.length === 0) {
+    if (command.length === 0 && !attach) {
       refuse(socket, 400, 'BadRequest', 'you must specify at least 1 command');
       return;
     }
@@ -76,7 +78,7 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
         if (latest?.state !== 'running')
           throw new HttpError(400, 'BadRequest', `container ${name} is not running in pod ${pod}`);
         wss.handleUpgrade(req, socket, head, (ws) => {
-          runSession(ws, latest.id, command, {
+          runSession(ws, latest.id, attach ? undefined : command, {
             stdin: flag('stdin'),
             tty: flag('tty'),
             stderr: flag('stderr'),
@@ -99,7 +101,8 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
   async function runSession(
     ws: WebSocket,
     containerId: string,
-    command: string[],
+    /** The command to exec; absent: attach to the container's own process. */
+    command: string[] | undefined,
     opts: { stdin: boolean; tty: boolean; stderr: boolean },
   ): Promise<void> {
     const v5 = ws.protocol === 'v5.channel.k8s.io';
@@ -113,7 +116,9 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     ws.on('close', () => {
       closed = true;
     });
-    const session = await o.runtime.execStream(containerId, command, opts);
+    const session = command
+      ? await o.runtime.execStream(containerId, command, opts)
+      : await o.runtime.attachStream(containerId, opts);
     const send = (channel: number, data: Buffer) => {
       if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data]));
     };
@@ -141,11 +146,18 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
       } else if (v5 && channel === Channel.close && payload[0] === Channel.stdin) session.stdin?.end();
     };
     for (const data of early.splice(0)) onMessage(data);
-    if (closed) session.stdin?.end();
-    ws.on('close', () => session.stdin?.end());
+    if (closed) {
+      session.stdin?.end();
+      session.detach?.();
+    }
+    ws.on('close', () => {
+      session.stdin?.end();
+      session.detach?.();
+    });
     const code = await session.wait();
     await outputDone;
-    sendStatus(ws, exitStatus(command, code));
+    // An attach ends well when the process ends or the client detaches, as in Kubernetes.
+    sendStatus(ws, command ? exitStatus(command, code) : exitStatus([], 0));
     ws.close(1000);
   }
 

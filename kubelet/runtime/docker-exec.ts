@@ -93,3 +93,52 @@ export async function execSession(
     },
   };
 }
+
+/**
+ * Attaches to a running container's own process (kubectl attach): its
+ * output from now on, and its stdin if the container keeps one open.
+ * Ending the session detaches; the container goes on. `wait` resolves with
+ * the exit code if the container ends first, or -1 after a detach.
+ */
+export async function attachSession(
+  docker: Docker,
+  id: string,
+  opts: { stdin: boolean; tty: boolean; stderr: boolean },
+): Promise<ExecSession> {
+  const c = docker.getContainer(id);
+  const stream = (await c.attach({
+    stream: true,
+    hijack: true,
+    stdin: opts.stdin,
+    stdout: true,
+    stderr: opts.stderr,
+  })) as unknown as NodeJS.ReadWriteStream & Readable;
+  const stdout = new PassThrough();
+  const stderr = opts.stderr && !opts.tty ? new PassThrough() : undefined;
+  if (opts.tty) stream.pipe(stdout);
+  else demuxDockerStream(stream, stdout, stderr ?? stdout);
+  const ended = new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+  });
+  return {
+    stdin: opts.stdin ? stream : undefined,
+    stdout,
+    stderr,
+    resize: async (rows, cols) => {
+      await c.resize({ h: rows, w: cols }).catch(() => undefined);
+    },
+    detach: () => stream.destroy(),
+    wait: async () => {
+      await ended;
+      for (let i = 0; i < 50; i++) {
+        const info = await c.inspect().catch(() => undefined);
+        if (!info) return -1;
+        if (!info.State.Running) return info.State.ExitCode ?? -1;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return -1;
+    },
+  };
+}

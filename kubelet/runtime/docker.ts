@@ -6,7 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { demuxDockerStream } from './demux.js';
-import { execOnce, execSession } from './docker-exec.js';
+import { attachSession, execOnce, execSession } from './docker-exec.js';
 import { enableHairpin, type HairpinPaths } from './hairpin.js';
 import {
   type ContainerConfig,
@@ -327,6 +327,12 @@ export class DockerRuntime implements Runtime {
   ): Promise<ExecSession> {
     return execSession(this.docker, id, command, opts).catch((err) => {
       throw wrap(err, `exec in container ${id.slice(0, 12)}`);
+    });
+  }
+
+  attachStream(id: string, opts: { stdin: boolean; tty: boolean; stderr: boolean }): Promise<ExecSession> {
+    return attachSession(this.docker, id, opts).catch((err) => {
+      throw wrap(err, `attach to container ${id.slice(0, 12)}`);
     });
   }
 

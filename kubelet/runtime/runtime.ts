@@ -150,6 +150,8 @@ export interface ExecSession {
   resize(rows: number, cols: number): Promise<void>;
   /** Resolves with the exit code once the process has ended. */
   wait(): Promise<number>;
+  /** Drops the connection to the process without ending it (an attach's detach). */
+  detach?(): void;
 }
 
 export interface ContainerStats {
@@ -188,6 +190,9 @@ export interface Runtime {
     command: string[],
     opts: { stdin: boolean; tty: boolean; stderr: boolean },
   ): Promise<ExecSession>;
+
+  /** Attaches to the container's main process (see ExecSession; `wait` is -1 after a detach). */
+  attachStream(id: string, opts: { stdin: boolean; tty: boolean; stderr: boolean }): Promise<ExecSession>;
 
   imagePresent(image: string): Promise<{ id: string } | undefined>;
   pullImage(image: string, signal?: AbortSignal): Promise<void>;

@@ -1,20 +1,21 @@
 /**
- * `kubectl port-forward` through the apiserver to a pod on a real kubelet
- * and Docker: kubectl 1.32 (SPDY tunnelled in a websocket), kubectl 1.27
- * (a SPDY upgrade), and the websocket channel protocol the JavaScript and
- * Python clients speak; plus the error a closed port gives.
+ * Streams through the apiserver to a pod on a real kubelet and Docker:
+ * `kubectl port-forward` with kubectl 1.32 (SPDY tunnelled in a websocket)
+ * and 1.27 (a SPDY upgrade), the websocket channel protocol the JavaScript
+ * and Python clients speak, the error a closed port gives; and
+ * `kubectl attach` to a container's own output and stdin.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { kubectlPath } from './harness.js';
+import { kubectl, kubectlPath } from './harness.js';
 import { busybox, KubeletCluster, ready, running } from './kubelet-cluster.js';
 
 let k: KubeletCluster;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  k = await KubeletCluster.start('kpf');
+  k = await KubeletCluster.start('kst');
   await k.createPod('web', {
     containers: [
       {
@@ -135,5 +136,63 @@ describe('port-forward websocket channel protocol (v4.channel.k8s.io)', () => {
       ws.on('error', () => resolve(-1));
     });
     expect(status).toBe(400);
+  });
+});
+
+describe('kubectl attach', () => {
+  it('shows the output of the running process from now on', async () => {
+    await k.createPod('ticker', {
+      containers: [
+        {
+          name: 'app',
+          image: busybox,
+          command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.3; done'],
+        },
+      ],
+    });
+    await k.waitPod('ticker', running, 'Running');
+    const child = spawn(kubectlPath(), ['--kubeconfig', k.kubeconfig, 'attach', 'ticker', '-c', 'app'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
+    const deadline = Date.now() + 15_000;
+    while ((out.match(/tick \d+/g) ?? []).length < 3 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const ticks = (out.match(/tick (\d+)/g) ?? []).map((t) => Number(t.split(' ')[1]));
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    // consecutive lines of the one process
+    expect(ticks[1] - ticks[0]).toBe(1);
+    child.kill('SIGTERM');
+    // detaching leaves the container running
+    await new Promise((r) => setTimeout(r, 500));
+    const pod = (await k.client.get('/api/v1/namespaces/default/pods/ticker')).body;
+    expect(pod.status.containerStatuses[0]).toMatchObject({ restartCount: 0, state: { running: {} } });
+  });
+
+  it('-i sends stdin to a container that keeps it open', async () => {
+    await k.createPod('reader', {
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'app',
+          image: busybox,
+          stdin: true,
+          stdinOnce: true,
+          command: ['sh', '-c', 'read line; echo got:$line'],
+        },
+      ],
+    });
+    await k.waitPod('reader', running, 'Running');
+    const res = await kubectl(['attach', '-i', 'reader', '-c', 'app'], {
+      kubeconfig: k.kubeconfig,
+      input: 'hello\n',
+    });
+    expect(res.stdout + res.stderr).toContain('got:hello');
+    const done = await k.waitPod('reader', (p) => p.status?.phase === 'Succeeded', 'Succeeded');
+    expect(done.status.containerStatuses[0].state.terminated.exitCode).toBe(0);
   });
 });
