@@ -18,6 +18,7 @@ export const servedSubresources: Record<
   finalize: { group: '', version: '', verbs: ['update'] },
   log: { group: '', version: '', verbs: ['get'] },
   exec: { group: '', version: '', kind: 'PodExecOptions', verbs: ['create', 'get'] },
+  proxy: { group: '', version: '', kind: 'NodeProxyOptions', verbs: ['get'] },
 };
 
 const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

@@ -1,10 +1,11 @@
 /**
- * The apiserver's one call to another component: `pods/log` is proxied to
+ * The apiserver's calls to kubelets: `pods/log` is proxied to
  * the kubelet of the pod's node (GET /containerLogs/{ns}/{pod}/{container}
  * on the address and port the Node publishes: its InternalIP and
  * status.daemonEndpoints.kubeletEndpoint.Port). The kubelet's answer,
  * streamed (follow) or whole, goes back as it is, errors included (they
- * are Status objects already). Plain HTTP until TLS lands.
+ * are Status objects already). `nodes/{name}/proxy/{path}` is a GET of
+ * that path on the node's kubelet. Plain HTTP until TLS lands.
  */
 import http from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -65,6 +66,21 @@ export async function proxyPodLog(
   const params = new URLSearchParams();
   for (const k of logParams) if (o.query[k] !== undefined) params.set(k, o.query[k]!);
   const url = `${base}/containerLogs/${encodeURIComponent(o.namespace)}/${encodeURIComponent(o.name)}/${encodeURIComponent(container)}?${params}`;
+  return proxyGet(req, reply, url);
+}
+
+/** GET nodes/{name}/proxy/{path}: the same path on the node's kubelet (stats/summary, pods, healthz). */
+export function proxyNode(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  node: KubeObject,
+  path: string,
+): Promise<FastifyReply> {
+  return proxyGet(req, reply, `${kubeletBase(node as NodeLike)}${path}`);
+}
+
+/** Streams a kubelet GET back as it comes, status and content type included. */
+async function proxyGet(req: FastifyRequest, reply: FastifyReply, url: string): Promise<FastifyReply> {
   const upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const r = http.get(url, { timeout: 30_000 }, resolve);
     r.on('timeout', () => r.destroy(new Error('timed out waiting for the kubelet')));

@@ -48,6 +48,14 @@ describe('parseResourcePath', () => {
 
   it('rejects paths that are too deep', () => {
     expect(parseResourcePath('pods/a/b/c')).toBeUndefined();
+    expect(parseResourcePath('nodes/n1/proxy/stats/summary')).toEqual({
+      namespace: undefined,
+      plural: 'nodes',
+      name: 'n1',
+      subresource: 'proxy',
+      watchPath: false,
+      proxyPath: 'stats/summary',
+    });
   });
 });
 

@@ -14,6 +14,8 @@ export interface ResourcePath {
   subresource?: string;
   /** The legacy `/watch/` path prefix was used. */
   watchPath: boolean;
+  /** What follows `{name}/proxy/`, for the proxy subresource. */
+  proxyPath?: string;
 }
 
 const namespaceSubresources = new Set(['status', 'finalize']);
@@ -40,6 +42,15 @@ export function parseResourcePath(rest: string): ResourcePath | undefined {
       return { plural: 'namespaces', name: parts[1], subresource: parts[2], watchPath };
     }
   }
+  if (parts.length > 3 && parts[2] === 'proxy')
+    return {
+      namespace,
+      plural: parts[0],
+      name: parts[1],
+      subresource: 'proxy',
+      watchPath,
+      proxyPath: parts.slice(3).map(encodeURIComponent).join('/'),
+    };
   if (parts.length > 3) return undefined;
   return { namespace, plural: parts[0], name: parts[1], subresource: parts[2], watchPath };
 }

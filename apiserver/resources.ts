@@ -18,7 +18,7 @@ import {
 } from '../api/status.js';
 import { parseFieldValidation } from './admission.js';
 import { servedSubresources } from './discovery.js';
-import { proxyPodLog } from './kubelet-proxy.js';
+import { proxyNode, proxyPodLog } from './kubelet-proxy.js';
 import { fieldManagerOf, managed, type Target as PatchTarget, patchResource, scaleOf } from './patching.js';
 import {
   decodeBody,
@@ -274,6 +274,11 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const name = t.path.name!;
     const sub = t.path.subresource!;
     const method = req.method;
+    if (sub === 'proxy' && rt.plural === 'nodes') {
+      if (method !== 'GET') throw new StatusError(405, 'MethodNotAllowed', `${method} is not supported`);
+      const search = new URL(req.url, 'http://x').search;
+      return proxyNode(req, reply, await store.get(undefined, name), `/${t.path.proxyPath ?? ''}${search}`);
+    }
     if (sub === 'log' && method === 'GET') {
       const nodes = stores.get(registry.get('', 'v1', 'nodes')!);
       return proxyPodLog(req, reply, { pods: store, nodes, namespace: ns ?? '', name, query });

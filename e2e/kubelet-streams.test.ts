@@ -2,8 +2,9 @@
  * Streams through the apiserver to a pod on a real kubelet and Docker:
  * `kubectl port-forward` with kubectl 1.32 (SPDY tunnelled in a websocket)
  * and 1.27 (a SPDY upgrade), the websocket channel protocol the JavaScript
- * and Python clients speak, the error a closed port gives; and
- * `kubectl attach` to a container's own output and stdin.
+ * and Python clients speak, the error a closed port gives;
+ * `kubectl attach` to a container's own output and stdin; and the
+ * kubelet's stats Summary through the apiserver's node proxy.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,5 +195,38 @@ describe('kubectl attach', () => {
     expect(res.stdout + res.stderr).toContain('got:hello');
     const done = await k.waitPod('reader', (p) => p.status?.phase === 'Succeeded', 'Succeeded');
     expect(done.status.containerStatuses[0].state.terminated.exitCode).toBe(0);
+  });
+});
+
+describe('stats', () => {
+  it('serves the Summary API through nodes/{name}/proxy: node and per-pod CPU and memory from Docker', async () => {
+    await k.createPod('burner', {
+      containers: [{ name: 'app', image: busybox, command: ['sh', '-c', 'while true; do :; done'] }],
+    });
+    await k.waitPod('burner', running, 'Running');
+    const res = await kubectl(['get', '--raw', `/api/v1/nodes/${k.node}/proxy/stats/summary`], {
+      kubeconfig: k.kubeconfig,
+    });
+    expect(res.code, res.stderr).toBe(0);
+    const summary = JSON.parse(res.stdout);
+    expect(summary.node.nodeName).toBe(k.node);
+    expect(summary.node.memory.workingSetBytes).toBeGreaterThan(0);
+    expect(summary.node.cpu.usageCoreNanoSeconds).toBeGreaterThan(0);
+    const burner = summary.pods.find((p: any) => p.podRef.name === 'burner');
+    expect(burner.podRef.namespace).toBe('default');
+    expect(burner.containers.map((c: any) => c.name)).toEqual(['app']);
+    // a busy loop uses a good part of a core; shared machines give it less than all of one
+    expect(burner.cpu.usageNanoCores).toBeGreaterThan(50_000_000);
+    expect(burner.containers[0].cpu.usageCoreNanoSeconds).toBeGreaterThan(0);
+    expect(burner.memory.workingSetBytes).toBeGreaterThan(0);
+    await k.deletePod('burner');
+  });
+
+  it('answers a node that does not exist with NotFound', async () => {
+    const res = await kubectl(['get', '--raw', '/api/v1/nodes/nope/proxy/stats/summary'], {
+      kubeconfig: k.kubeconfig,
+    });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/NotFound|not found/);
   });
 });

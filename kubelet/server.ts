@@ -1,11 +1,12 @@
 /**
  * The kubelet's own HTTP server (port 10250), which the apiserver proxies
- * `pods/log` (and later exec, attach, port-forward) to. Plain HTTP until
+ * `pods/log`, exec, attach and port-forward to. Plain HTTP until
  * TLS lands, so it binds where only the apiserver can reach it.
  *
  *   GET /healthz
  *   GET /pods                                   the pods this kubelet runs (a PodList)
  *   GET /containerLogs/{ns}/{pod}/{container}   ?follow&tailLines&sinceSeconds&timestamps&previous
+ *   GET /stats/summary                          node, pod and container CPU and memory (see stats.ts)
  *   GET /exec/... and /attach/..., /portforward/...: see exec.ts (websocket upgrades)
  *
  * Errors are Kubernetes Status objects, so the apiserver can pass them on.
@@ -16,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Pod } from '../api/types/pod.js';
 import { readPodState } from './pod-state.js';
 import type { Runtime } from './runtime/runtime.js';
+import { NodeCpu, summarize } from './stats.js';
 
 export interface KubeletServerOptions {
   bindAddress: string;
@@ -76,6 +78,8 @@ export function refuse(socket: Duplex, code: number, reason: string, message: st
 
 export class KubeletServer {
   private server?: http.Server;
+  private readonly startTime = new Date().toISOString();
+  private readonly nodeCpu = new NodeCpu();
 
   constructor(private readonly o: KubeletServerOptions) {}
 
@@ -170,6 +174,18 @@ export class KubeletServer {
           items: [...this.o.pods().values()],
         }),
       );
+      return;
+    }
+    if (url.pathname === '/stats/summary') {
+      const summary = await summarize({
+        node: this.o.node,
+        startTime: this.startTime,
+        runtime: this.o.runtime,
+        pods: this.o.pods().values(),
+        nodeCpu: this.nodeCpu,
+      });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(summary));
       return;
     }
     if (parts[0] === 'containerLogs' && (parts.length === 4 || parts.length === 3))

@@ -371,10 +371,17 @@ export class DockerRuntime implements Runtime {
     }
     const mem = s.memory_stats ?? ({} as Docker.ContainerStats['memory_stats']);
     // The working set, as the kubelet counts it: usage less inactive file pages.
-    const inactive = (mem.stats as Record<string, number> | undefined)?.total_inactive_file ?? 0;
+    const memStats = mem.stats as Record<string, number> | undefined;
+    const inactive = memStats?.total_inactive_file ?? memStats?.inactive_file ?? 0;
+    const cpu = s.cpu_stats?.cpu_usage?.total_usage ?? 0;
+    const before = s.precpu_stats?.cpu_usage?.total_usage;
+    const elapsedNs = (Date.parse(s.read) - Date.parse(s.preread)) * 1e6;
     return {
-      cpuUsageNanos: s.cpu_stats?.cpu_usage?.total_usage ?? 0,
+      cpuUsageNanos: cpu,
+      cpuUsageNanoCores:
+        before && elapsedNs > 0 ? Math.max(0, Math.round(((cpu - before) / elapsedNs) * 1e9)) : undefined,
       memoryWorkingSetBytes: Math.max(0, (mem.usage ?? 0) - inactive),
+      memoryUsageBytes: mem.usage ?? 0,
       timestamp: s.read,
     };
   }

@@ -155,8 +155,12 @@ export interface ExecSession {
 }
 
 export interface ContainerStats {
+  /** Cumulative CPU time, in nanoseconds. */
   cpuUsageNanos: number;
+  /** The CPU rate over the engine's last sampling interval, in nanocores; undefined without two samples. */
+  cpuUsageNanoCores?: number;
   memoryWorkingSetBytes: number;
+  memoryUsageBytes?: number;
   timestamp: string;
 }
 
