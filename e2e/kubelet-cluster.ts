@@ -43,13 +43,18 @@ export class KubeletCluster {
     readonly apiserverUrl: string,
   ) {}
 
-  static async start(prefix: string): Promise<KubeletCluster> {
+  static async start(prefix: string, kubeletArgs: string[] = []): Promise<KubeletCluster> {
     const node = testNodeName(prefix);
     const podCIDR = await freePodCIDR();
     const etcd = await startEtcd();
     const apiserver = await startApiserver({ etcdServers: etcd.endpoints });
     const kubeconfig = await writeKubeconfig(makeTempDir(), apiserver.url);
-    const kubelet = await startKubelet({ apiserverUrl: apiserver.url, nodeName: node, podCIDR });
+    const kubelet = await startKubelet({
+      apiserverUrl: apiserver.url,
+      nodeName: node,
+      podCIDR,
+      extraArgs: kubeletArgs,
+    });
     return new KubeletCluster(node, podCIDR, api(apiserver.url), kubeconfig, kubelet, apiserver.url);
   }
 

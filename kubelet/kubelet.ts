@@ -35,6 +35,7 @@ import { ProbeManager } from './probes.js';
 import { DockerRuntime } from './runtime/docker.js';
 import { Labels, type Runtime } from './runtime/runtime.js';
 import { KubeletServer } from './server.js';
+import { StaticPodSource } from './static-pods.js';
 import { VolumeManager } from './volumes.js';
 
 export interface KubeletConfig {
@@ -55,6 +56,8 @@ export interface KubeletConfig {
   dockerSocket?: string;
   syncFrequencyMs: number;
   nodeStatusUpdateFrequencyMs: number;
+  /** A folder of static pod manifests; none when undefined. */
+  podManifestPath?: string;
 }
 
 function resource<T extends KubeObject>(
@@ -179,7 +182,18 @@ export async function runKubelet(
     clock,
     logger,
     resyncMs: cfg.syncFrequencyMs,
+    nodeRef: async () => nodeStatus.nodeRef(),
   });
+  const staticPods =
+    cfg.podManifestPath !== undefined
+      ? new StaticPodSource({
+          dir: cfg.podManifestPath,
+          node: cfg.nodeName,
+          clock,
+          logger: logger.child({ part: 'static-pods' }),
+          onChange: (pods) => workers?.setStaticPods(pods),
+        })
+      : undefined;
   const server: KubeletServer = new KubeletServer({
     bindAddress: cfg.address,
     port: cfg.port,
@@ -213,6 +227,11 @@ export async function runKubelet(
     const podCIDR = nodeStatus.podCIDR()!;
     await runtime.ensureNetwork(network, podCIDR, { [Labels.node]: cfg.nodeName });
     logger.info({ network, podCIDR }, 'pod network ready');
+    // Static pods are known before the workers start, so no mirror looks orphaned meanwhile.
+    if (staticPods) {
+      workers.setStaticPods(await staticPods.read());
+      background.push(staticPods.run(signal));
+    }
     factory.start(signal);
     background.push(factory.done(), workers.run(signal));
     await Promise.all(background);

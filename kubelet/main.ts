@@ -30,6 +30,7 @@ const program = new Command('nk-kubelet')
   .option('--docker-endpoint <path>', 'Docker engine socket', '/var/run/docker.sock')
   .option('--sync-frequency <duration>', 'how often every pod is synced again', '10s')
   .option('--node-status-update-frequency <duration>', 'how often node status is computed', '10s')
+  .option('--pod-manifest-path <dir>', 'a folder of static pod manifests (YAML or JSON) to run')
   .option('--log-level <level>', 'pino log level', 'info');
 
 const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -69,6 +70,7 @@ function toConfig(o: Record<string, string>): KubeletConfig {
     dockerSocket: o.dockerEndpoint,
     syncFrequencyMs: parseDuration('--sync-frequency', o.syncFrequency),
     nodeStatusUpdateFrequencyMs: parseDuration('--node-status-update-frequency', o.nodeStatusUpdateFrequency),
+    podManifestPath: o.podManifestPath,
   };
 }
 

@@ -70,6 +70,12 @@ export class NodeStatusManager {
   }
 
   /** Allocatable resources as the status reports them (env and downwardAPI need them). */
+  /** The registered Node's name and uid, once registered. */
+  nodeRef(): { name: string; uid: string } | undefined {
+    const uid = this.node?.metadata?.uid;
+    return uid ? { name: this.o.nodeName, uid } : undefined;
+  }
+
   static capacity(): Record<string, string> {
     return {
       cpu: String(os.cpus().length),

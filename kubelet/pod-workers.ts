@@ -7,6 +7,10 @@
  * PLEG), when a probe result changes, when a backoff ends, and every
  * `resyncMs` (so file volumes follow their sources).
  *
+ * Static pods (static-pods.ts) come from `setStaticPods` instead; their
+ * mirror pods in the API are kept in step here and are never run
+ * themselves, and a static pod's status is written to its mirror.
+ *
  * Status is written only when it differs from what the API holds (and from
  * what was last written). After a graceful deletion has stopped everything,
  * the pod object is deleted for good (gracePeriodSeconds=0, uid
@@ -23,6 +27,7 @@ import { ItemExponentialFailureRateLimiter, RateLimitingQueue, runWorkers } from
 import { mergeTransitions, statusChanged } from './pod-status.js';
 import type { PodSyncer } from './pod-sync.js';
 import { Labels, type Runtime } from './runtime/runtime.js';
+import { ConfigAnnotations, isMirrorPod, mirrorPodOf } from './static-pods.js';
 
 export interface PodWorkersOptions {
   node: string;
@@ -33,6 +38,8 @@ export interface PodWorkersOptions {
   clock: Clock;
   logger: Logger;
   workers?: number;
+  /** The Node, for mirror pods' owner reference; without it static pods get no mirror. */
+  nodeRef?: () => Promise<{ name: string; uid: string } | undefined>;
   /** Every pod is synced at least this often; default 10 s. */
   resyncMs?: number;
   /** The runtime is relisted this often to notice container changes; default 1 s. */
@@ -41,6 +48,11 @@ export interface PodWorkersOptions {
 
 export class PodWorkers {
   private readonly pods = new Map<string, Pod>();
+  /** Static pods by uid (also in `pods`), with the status last computed for each. */
+  private readonly statics = new Map<string, Pod>();
+  private readonly staticStatus = new Map<string, PodStatus>();
+  /** Mirror pods in the API, by namespace/name. */
+  private readonly mirrors = new Map<string, Pod>();
   private readonly queue: RateLimitingQueue<string>;
   private readonly lastWritten = new Map<string, string>();
   /** Container id → state at the last relist. */
@@ -54,13 +66,15 @@ export class PodWorkers {
       rateLimiter: new ItemExponentialFailureRateLimiter({ baseMs: 500, maxMs: 30_000 }),
     });
     o.informer.addEventHandler({
-      onAdd: (pod) => this.upsert(pod),
+      onAdd: (pod) => (isMirrorPod(pod) ? this.mirrorChanged(pod, false) : this.upsert(pod)),
       onUpdate: (old, pod) => {
+        if (isMirrorPod(pod)) return this.mirrorChanged(pod, false);
         // Our own status writes come back as updates; only other changes need a sync.
         if (differsBeyondStatus(old, pod)) this.upsert(pod);
         else this.pods.set(pod.metadata?.uid ?? '', pod);
       },
       onDelete: (pod) => {
+        if (isMirrorPod(pod)) return this.mirrorChanged(pod, true);
         const uid = pod.metadata?.uid ?? '';
         this.pods.delete(uid);
         this.queue.add(uid);
@@ -72,6 +86,37 @@ export class PodWorkers {
     const uid = pod.metadata?.uid ?? '';
     this.pods.set(uid, pod);
     this.queue.add(uid);
+  }
+
+  /** Replaces the static pods with those the manifest folder holds now. */
+  setStaticPods(pods: Pod[]): void {
+    const next = new Map(pods.map((p) => [p.metadata?.uid ?? '', p]));
+    for (const uid of this.statics.keys())
+      if (!next.has(uid)) {
+        this.statics.delete(uid);
+        this.pods.delete(uid);
+        this.queue.add(uid);
+      }
+    for (const [uid, pod] of next)
+      if (!this.statics.has(uid)) {
+        this.statics.set(uid, pod);
+        this.upsert(pod);
+      }
+    // Mirrors whose static pod is gone are deleted by the sync of any name they share, or here.
+    for (const key of this.mirrors.keys()) this.queue.add(`mirror:${key}`);
+  }
+
+  private mirrorChanged(pod: Pod, deleted: boolean): void {
+    const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    if (deleted) {
+      this.mirrors.delete(key);
+      this.lastWritten.delete(pod.metadata?.uid ?? '');
+    } else this.mirrors.set(key, pod);
+    // A static pod of that name syncs its mirror and writes its status to it.
+    const owner = [...this.statics.values()].find(
+      (p) => `${p.metadata?.namespace}/${p.metadata?.name}` === key,
+    );
+    this.queue.add(owner ? (owner.metadata?.uid ?? '') : `mirror:${key}`);
   }
 
   /** Asks for a sync of pod `uid` (probe results, backoff ends). */
@@ -95,21 +140,86 @@ export class PodWorkers {
   }
 
   private async process(uid: string): Promise<void> {
+    if (uid.startsWith('mirror:')) {
+      await this.syncMirror(uid.slice('mirror:'.length));
+      return;
+    }
     const pod = this.pods.get(uid);
     if (!pod) {
       await this.o.syncer.cleanup(uid);
       this.lastWritten.delete(uid);
+      this.staticStatus.delete(uid);
       return;
     }
+    if (this.statics.has(uid)) return this.processStatic(uid, pod);
     const result = await this.o.syncer.sync(pod);
     if (result.status) await this.writeStatus(pod, result.status);
     if (result.finished) await this.deleteFinal(pod);
     if (result.requeueAfterMs !== undefined) this.queue.addAfter(uid, Math.max(100, result.requeueAfterMs));
   }
 
-  private async writeStatus(pod: Pod, computed: PodStatus): Promise<void> {
-    const uid = pod.metadata?.uid ?? '';
-    const current = this.pods.get(uid) ?? pod;
+  /** A static pod runs from its own last status; what the API sees is its mirror's. */
+  private async processStatic(uid: string, pod: Pod): Promise<void> {
+    const result = await this.o.syncer.sync({ ...pod, status: this.staticStatus.get(uid) ?? {} });
+    const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    const mirror = await this.syncMirror(key);
+    if (result.status) {
+      const now = new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      this.staticStatus.set(uid, mergeTransitions(result.status, this.staticStatus.get(uid), now));
+      if (mirror) await this.writeStatus(pod, result.status, mirror);
+    }
+    if (result.requeueAfterMs !== undefined) this.queue.addAfter(uid, Math.max(100, result.requeueAfterMs));
+  }
+
+  /**
+   * Keeps the mirror of namespace/name in step with the static pod of that
+   * name: created when missing, replaced when it mirrors another version or
+   * is being deleted, deleted when no static pod has the name. Returns the
+   * mirror as the cache holds it, if it is current.
+   */
+  private async syncMirror(key: string): Promise<Pod | undefined> {
+    const [ns, name] = key.split('/');
+    const pod = [...this.statics.values()].find(
+      (p) => p.metadata?.namespace === ns && p.metadata?.name === name,
+    );
+    const mirror = this.mirrors.get(key);
+    const hash = pod?.metadata?.uid;
+    const current =
+      mirror &&
+      pod &&
+      mirror.metadata?.annotations?.[ConfigAnnotations.mirror] === hash &&
+      !mirror.metadata?.deletionTimestamp;
+    if (current) return mirror;
+    const client = this.o.pods.in(ns);
+    if (mirror) {
+      try {
+        await client.delete(name, { gracePeriodSeconds: 0, preconditions: { uid: mirror.metadata?.uid } });
+        this.log.info(
+          { pod: key },
+          pod ? 'replacing a stale mirror pod' : 'deleted the mirror of a removed static pod',
+        );
+      } catch (err) {
+        if (!(err instanceof StatusError && (err.code === 404 || err.code === 409))) throw err;
+      }
+      this.mirrors.delete(key);
+    }
+    if (!pod) return undefined;
+    const nodeRef = await this.o.nodeRef?.();
+    if (!nodeRef) return undefined;
+    try {
+      await client.create(mirrorPodOf(pod, nodeRef));
+      this.log.info({ pod: key }, 'created mirror pod');
+    } catch (err) {
+      // A mirror the cache has not shown yet: its event brings it here again.
+      if (!(err instanceof StatusError && err.code === 409)) throw err;
+    }
+    return undefined;
+  }
+
+  private async writeStatus(pod: Pod, computed: PodStatus, target?: Pod): Promise<void> {
+    // Keyed by the object written to: a new mirror needs the status again.
+    const uid = (target ?? pod).metadata?.uid ?? '';
+    const current = target ?? this.pods.get(uid) ?? pod;
     const now = new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const status = mergeTransitions(computed, current.status, now);
     const text = JSON.stringify(status);
