@@ -152,8 +152,36 @@ describe('GarbageCollector', () => {
     const rs = c.api.get('replicasets', 'ns/rs')!;
     c.seed('pods', { metadata: { name: 'p', namespace: 'ns', ownerReferences: [ref(rs)] } });
     await gc.sync(rs.metadata.uid!);
-    expect(c.api.writes()).toEqual(['patch replicasets ns/rs', 'delete replicasets ns/rs']);
+    // it keeps blocking the owner, so the Deployment goes only after the ReplicaSet
+    expect(c.api.writes()).toEqual(['delete replicasets ns/rs']);
     expect(c.api.actions.at(-1)?.body.propagationPolicy).toBe('Foreground');
+    expect(c.api.get('replicasets', 'ns/rs')!.metadata.ownerReferences?.[0].blockOwnerDeletion).toBe(true);
+  });
+
+  it('foreground: unblocks the owners when a dependent is itself deleting in the foreground (a possible circle)', async () => {
+    const { c, gc } = setup();
+    c.seed('deployments', {
+      metadata: {
+        name: 'web',
+        namespace: 'ns',
+        finalizers: ['foregroundDeletion'],
+        deletionTimestamp: '2024-01-01T00:00:00Z',
+      },
+    });
+    const owner = c.api.get('deployments', 'ns/web')!;
+    c.seed('replicasets', { metadata: { name: 'rs', namespace: 'ns', ownerReferences: [ref(owner)] } });
+    const rs = c.api.get('replicasets', 'ns/rs')!;
+    c.seed('pods', {
+      metadata: {
+        name: 'p',
+        namespace: 'ns',
+        ownerReferences: [ref(rs)],
+        finalizers: ['foregroundDeletion'],
+        deletionTimestamp: '2024-01-01T00:00:00Z',
+      },
+    });
+    await gc.sync(rs.metadata.uid!);
+    expect(c.api.writes()).toEqual(['patch replicasets ns/rs', 'delete replicasets ns/rs']);
     expect(c.api.get('replicasets', 'ns/rs')!.metadata.ownerReferences?.[0].blockOwnerDeletion).toBe(false);
   });
 });

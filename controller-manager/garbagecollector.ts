@@ -177,9 +177,13 @@ export class GarbageCollector extends QueueController {
         await this.dropReferences(item, new Set([...dangling, ...waiting].map((r) => uidOf(r))));
       return;
     }
-    if (waiting.length > 0 && this.dependentsOf(obj.metadata.uid!).length > 0) {
-      // Our own dependents must go first; unblock the owners so that nothing waits in a circle.
-      await this.unblock(item, new Set(waiting.map((r) => uidOf(r))));
+    const deps = this.dependentsOf(obj.metadata.uid!);
+    if (waiting.length > 0 && deps.length > 0) {
+      // Our own dependents go first, and we keep blocking the owners meanwhile. Only when a
+      // dependent is itself waiting on its dependents might that be a circle back to an
+      // owner: then unblock the owners, as Kubernetes does.
+      if (deps.some((d) => d.obj.metadata.deletionTimestamp && hasFinalizer(d.obj, foregroundFinalizer)))
+        await this.unblock(item, new Set(waiting.map((r) => uidOf(r))));
       await this.deleteObject(item, 'Foreground');
       return;
     }

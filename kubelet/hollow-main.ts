@@ -23,6 +23,11 @@ const program = new Command('nk-hollow-nodes')
   .option('--node-labels <k=v,...>', 'extra labels of each node', '')
   .option('--register-with-taints <k=v:Effect,...>', 'taints of each node', '')
   .option('--workers <n>', 'concurrent pod status writers', '16')
+  .option(
+    '--node-lease-duration-seconds <n>',
+    "each node Lease's duration; it is renewed every quarter of it, as the kubelet does",
+    '40',
+  )
   .option('--log-level <level>', 'pino log level', 'info');
 
 interface HollowConfig {
@@ -34,6 +39,8 @@ interface HollowConfig {
   labels: Record<string, string>;
   taints: Taint[];
   workers: number;
+  leaseDurationSeconds: number;
+  renewIntervalMs: number;
 }
 
 function int(flag: string, v: string, min: number, max: number): number {
@@ -84,6 +91,8 @@ function toConfig(o: Record<string, string>): HollowConfig {
     labels: labels('--node-labels', o.nodeLabels),
     taints: taints('--register-with-taints', o.registerWithTaints),
     workers: int('--workers', o.workers, 1, 256),
+    leaseDurationSeconds: int('--node-lease-duration-seconds', o.nodeLeaseDurationSeconds, 1, 3600),
+    renewIntervalMs: int('--node-lease-duration-seconds', o.nodeLeaseDurationSeconds, 1, 3600) * 250,
   };
 }
 
