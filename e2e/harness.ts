@@ -708,18 +708,23 @@ export function kubectlPath(version?: string | number): string {
 }
 
 /**
- * Runs the real kubectl with `--kubeconfig` (30 s timeout). Its discovery
- * cache lives beside the kubeconfig so runs never share a stale one.
+ * Runs the real kubectl with `--kubeconfig` (30 s timeout unless `timeoutMs`).
+ * Its discovery cache lives beside the kubeconfig so runs never share a stale one.
  */
 export function kubectl(
   args: string[],
-  { kubeconfig, input, version }: { kubeconfig: string; input?: string; version?: string | number },
+  {
+    kubeconfig,
+    input,
+    version,
+    timeoutMs = 30_000,
+  }: { kubeconfig: string; input?: string; version?: string | number; timeoutMs?: number },
 ): Promise<RunResult> {
   const cacheDir = path.join(path.dirname(kubeconfig), 'kube-cache');
   return run(kubectlPath(version), ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], {
     input,
     env: { KUBECONFIG: kubeconfig },
-    timeoutMs: 30_000,
+    timeoutMs,
   });
 }
 
