@@ -175,4 +175,8 @@ lock_hash >"$stamp"
 
 say "npm run build"
 npm run --silent build || die "npm run build failed (see the errors above)"
+if [[ $with_docker -eq 1 ]]; then
+  # The project's own image holds dist/, so it follows the build.
+  bash "$repo/deploy/images/build.sh"
+fi
 say "done"

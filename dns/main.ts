@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import type { KubeObject } from '../api/meta.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { flagError, makeLogger, parsePort, runComponent } from '../cli/component.js';
-import { connect } from '../client/connect.js';
+import { connect, inClusterServer } from '../client/connect.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';
 import { InformerFactory } from '../client/informer.js';
 import { DnsServer } from './server.js';
@@ -48,7 +48,8 @@ function upstreamsFromResolvConf(): { host: string; port: number }[] {
 }
 
 function toConfig(o: Record<string, string>): DnsConfig {
-  if (!o.kubeconfig && !o.master) flagError('--kubeconfig', 'one of --kubeconfig or --master is required');
+  if (!o.kubeconfig && !o.master && !inClusterServer())
+    flagError('--kubeconfig', 'one of --kubeconfig or --master is required outside a pod');
   const upstreams = o.upstream
     ? o.upstream.split(',').map((s) => {
         const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(s.trim());

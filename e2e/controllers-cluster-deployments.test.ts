@@ -142,38 +142,69 @@ describe('node failure', () => {
 describe('cascading deletion of a Deployment', () => {
   it('foreground: pods and the ReplicaSet go before the Deployment', async () => {
     await createDeployment('fg', 3);
-    expect(await podsOf('fg')).toHaveLength(3);
-    // Sample while kubectl waits for the deletion, reading the Deployment first: once it is
-    // gone, no later read may find its pods or ReplicaSet.
-    let sawFinalizer = false;
+    const pods = await podsOf('fg');
+    expect(pods).toHaveLength(3);
+    // A finalizer of the test's holds the pods, so the middle of the cascade can be looked at.
+    const hold = 'e2e.nanokube.io/hold';
+    for (const p of pods)
+      expect(
+        (
+          await client.patch(`/api/v1/namespaces/${ns}/pods/${p.metadata.name}`, {
+            metadata: { finalizers: [hold] },
+          })
+        ).status,
+      ).toBe(200);
+    const deleting = kubectl(['delete', 'deployment', 'fg', '--cascade=foreground', '--timeout=60s'], {
+      kubeconfig,
+      timeoutMs: 70_000,
+    });
+    const mid = await waitFor(async () => {
+      const d = await client.get(`/apis/apps/v1/namespaces/${ns}/deployments/fg`);
+      const rs = (await client.get(`/apis/apps/v1/namespaces/${ns}/replicasets?labelSelector=app%3Dfg`)).body
+        .items;
+      const held = await podsOf('fg');
+      return (
+        held.length === 3 &&
+        held.every((p) => p.metadata.deletionTimestamp) &&
+        rs?.length === 1 &&
+        rs[0].metadata.deletionTimestamp && { d, rs: rs[0] }
+      );
+    });
+    // the Deployment and the ReplicaSet wait, deleting, for what they own
+    expect(mid.d.status).toBe(200);
+    expect(mid.d.body.metadata.deletionTimestamp).toBeTruthy();
+    expect(mid.d.body.metadata.finalizers).toContain('foregroundDeletion');
+    expect(mid.rs.metadata.finalizers).toContain('foregroundDeletion');
+    // Let the pods go, reading the Deployment first each time: once it is gone, no later
+    // read may find its pods or ReplicaSet.
     let sawGone = false;
     const leftBehind: string[] = [];
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
         const d = await client.get(`/apis/apps/v1/namespaces/${ns}/deployments/fg`);
-        const pods = await podsOf('fg');
+        const left = await podsOf('fg');
         const rs = (await client.get(`/apis/apps/v1/namespaces/${ns}/replicasets?labelSelector=app%3Dfg`))
           .body.items;
-        if (d.status === 200 && d.body.metadata.finalizers?.includes('foregroundDeletion') && pods.length)
-          sawFinalizer = true;
         if (d.status === 404) {
           sawGone = true;
-          if (pods.length || rs?.length) leftBehind.push(`${pods.length} pods, ${rs?.length} replicasets`);
+          if (left.length || rs?.length) leftBehind.push(`${left.length} pods, ${rs?.length} replicasets`);
         }
         await sleep(20);
       }
     })();
-    const del = await kubectl(['delete', 'deployment', 'fg', '--cascade=foreground', '--timeout=60s'], {
-      kubeconfig,
-    });
+    for (const p of pods)
+      await client.patch(`/api/v1/namespaces/${ns}/pods/${p.metadata.name}`, {
+        metadata: { finalizers: null },
+      });
+    const del = await deleting;
     await sleep(300);
     sampling = false;
     await sampler;
     expect(del.code, del.stderr).toBe(0);
-    expect(sawFinalizer).toBe(true);
     expect(sawGone).toBe(true);
     expect(leftBehind).toEqual([]);
+    expect(await podsOf('fg')).toEqual([]);
   });
 
   it('orphan: the ReplicaSet and its pods stay, without the owner reference', async () => {

@@ -102,3 +102,59 @@ describe('resourceFieldValue', () => {
     expect(resourceFieldValue(c, resource, divisor, { cpu: '2', memory: '1Gi' })).toBe(want);
   });
 });
+
+describe('service environment variables', () => {
+  const svc = (ns: string, name: string, ip: string, ports: any[]) => ({
+    metadata: { name, namespace: ns },
+    spec: { clusterIP: ip, ports },
+  });
+  class WithServices extends FakeSource {
+    services = async (ns: string) =>
+      ns === 'default'
+        ? [svc('default', 'kubernetes', '10.96.0.1', [{ name: 'https', port: 443, protocol: 'TCP' }])]
+        : [
+            svc('ns1', 'web-front', '10.96.0.20', [
+              { name: 'http', port: 80, protocol: 'TCP' },
+              { name: 'dns', port: 53, protocol: 'UDP' },
+            ]),
+            svc('ns1', 'headless', 'None', [{ port: 80 }]),
+          ];
+  }
+
+  it("gives the namespace's services and kubernetes, after the container's own, which win", async () => {
+    const env = await envOf(
+      pod([
+        { name: 'WEB_FRONT_SERVICE_HOST', value: 'mine' },
+        { name: 'X', value: '$(KUBERNETES_SERVICE_HOST)' },
+      ]),
+      new WithServices(),
+    );
+    expect(env.slice(0, 2)).toEqual(['WEB_FRONT_SERVICE_HOST=mine', 'X=10.96.0.1']);
+    expect(env).toEqual(
+      expect.arrayContaining([
+        'KUBERNETES_SERVICE_HOST=10.96.0.1',
+        'KUBERNETES_SERVICE_PORT=443',
+        'KUBERNETES_SERVICE_PORT_HTTPS=443',
+        'KUBERNETES_PORT=tcp://10.96.0.1:443',
+        'KUBERNETES_PORT_443_TCP=tcp://10.96.0.1:443',
+        'KUBERNETES_PORT_443_TCP_ADDR=10.96.0.1',
+        'WEB_FRONT_SERVICE_PORT=80',
+        'WEB_FRONT_SERVICE_PORT_DNS=53',
+        'WEB_FRONT_PORT_53_UDP=udp://10.96.0.20:53',
+        'WEB_FRONT_PORT_53_UDP_PROTO=udp',
+      ]),
+    );
+    expect(env.filter((e) => e.startsWith('WEB_FRONT_SERVICE_HOST='))).toEqual([
+      'WEB_FRONT_SERVICE_HOST=mine',
+    ]);
+    expect(env.some((e) => e.startsWith('HEADLESS_'))).toBe(false);
+  });
+
+  it('with enableServiceLinks false gives only kubernetes', async () => {
+    const p = pod([]);
+    p.spec!.enableServiceLinks = false;
+    const env = await envOf(p, new WithServices());
+    expect(env.some((e) => e.startsWith('WEB_FRONT_'))).toBe(false);
+    expect(env).toContain('KUBERNETES_SERVICE_HOST=10.96.0.1');
+  });
+});

@@ -9,6 +9,7 @@ import { quantityToMilli, quantityToValue } from '../api/quantity.js';
 import type { ConfigMap } from '../api/types/core.js';
 import type { Container, Pod } from '../api/types/pod.js';
 import type { Secret } from '../api/types/secret.js';
+import type { Service } from '../api/types/service.js';
 import type { PersistentVolume, PersistentVolumeClaim } from '../api/types/storage.js';
 
 /** The ConfigMaps and Secrets a pod refers to; undefined when there is no such object. */
@@ -18,6 +19,8 @@ export interface ObjectSource {
   /** The claim and volume behind a persistentVolumeClaim volume; absent where volumes are not mounted. */
   persistentVolumeClaim?(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined>;
   persistentVolume?(name: string): Promise<PersistentVolume | undefined>;
+  /** The Services of a namespace, for their environment variables; absent: none are given. */
+  services?(namespace: string): Promise<Service[]>;
 }
 
 /** A pod's container cannot be configured (missing ConfigMap or key): CreateContainerConfigError. */
@@ -140,16 +143,61 @@ export interface EnvContext {
   allocatable: Record<string, string>;
 }
 
+/**
+ * The variables Kubernetes gives every container for a Service (docker
+ * links style): FOO_SERVICE_HOST, FOO_SERVICE_PORT(_NAME), FOO_PORT and
+ * FOO_PORT_<port>_<PROTO>(_PROTO|_PORT|_ADDR). Headless services have none.
+ */
+export function serviceEnv(svc: Service): Record<string, string> {
+  const ip = svc.spec?.clusterIP;
+  const ports = svc.spec?.ports ?? [];
+  if (!ip || ip === 'None' || ports.length === 0) return {};
+  const name = (svc.metadata?.name ?? '').toUpperCase().replace(/-/g, '_');
+  const out: Record<string, string> = {};
+  out[`${name}_SERVICE_HOST`] = ip;
+  out[`${name}_SERVICE_PORT`] = String(ports[0].port);
+  for (const p of ports)
+    if (p.name) out[`${name}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`] = String(p.port);
+  const proto = (p: (typeof ports)[number]) => (p.protocol ?? 'TCP').toLowerCase();
+  out[`${name}_PORT`] = `${proto(ports[0])}://${ip}:${ports[0].port}`;
+  for (const p of ports) {
+    const base = `${name}_PORT_${p.port}_${proto(p).toUpperCase()}`;
+    out[base] = `${proto(p)}://${ip}:${p.port}`;
+    out[`${base}_PROTO`] = proto(p);
+    out[`${base}_PORT`] = String(p.port);
+    out[`${base}_ADDR`] = ip;
+  }
+  return out;
+}
+
+/** The service variables of a pod: its namespace's Services (unless enableServiceLinks is false) and `kubernetes`. */
+async function podServiceEnv(pod: Pod, source: ObjectSource): Promise<Record<string, string>> {
+  if (!source.services) return {};
+  const ns = pod.metadata?.namespace ?? 'default';
+  const out: Record<string, string> = {};
+  if (pod.spec?.enableServiceLinks !== false)
+    for (const svc of await source.services(ns)) Object.assign(out, serviceEnv(svc));
+  if (ns !== 'default' || pod.spec?.enableServiceLinks === false) {
+    const master = (await source.services('default')).find((s) => s.metadata?.name === 'kubernetes');
+    if (master) Object.assign(out, serviceEnv(master));
+  }
+  return out;
+}
+
 /** The environment of `container` as `NAME=value` strings, in Kubernetes' order. */
 export async function containerEnv(
   ctx: EnvContext,
 ): Promise<{ env: string[]; vars: Record<string, string> }> {
   const { pod, container, source } = ctx;
   const ns = pod.metadata?.namespace ?? 'default';
-  const vars: Record<string, string> = {};
+  const services = await podServiceEnv(pod, source);
+  // Service variables can be referred to with $(VAR) and come last, unless the container sets them.
+  const vars: Record<string, string> = { ...services };
   const order: string[] = [];
+  const own = new Set<string>();
   const set = (k: string, v: string) => {
-    if (!(k in vars)) order.push(k);
+    if (!own.has(k)) order.push(k);
+    own.add(k);
     vars[k] = v;
   };
   for (const from of container.envFrom ?? []) {
@@ -171,6 +219,7 @@ export async function containerEnv(
     const value = await envValue(ctx, ns, e, vars);
     if (value !== undefined) set(e.name, value);
   }
+  for (const k of Object.keys(services).sort()) if (!own.has(k)) order.push(k);
   return { env: order.map((k) => `${k}=${vars[k]}`), vars };
 }
 

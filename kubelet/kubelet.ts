@@ -16,6 +16,7 @@ import { builtinRegistry } from '../api/types/index.js';
 import type { Node } from '../api/types/node.js';
 import type { Pod } from '../api/types/pod.js';
 import type { Secret } from '../api/types/secret.js';
+import type { Service } from '../api/types/service.js';
 import type { PersistentVolume, PersistentVolumeClaim } from '../api/types/storage.js';
 import { type Clock, realClock } from '../client/clock.js';
 import { type ConnectFlags, connect } from '../client/connect.js';
@@ -77,6 +78,7 @@ function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]):
   const secrets = resource<Secret & KubeObject>(rest, 'secrets');
   const pvcs = resource<PersistentVolumeClaim & KubeObject>(rest, 'persistentvolumeclaims');
   const pvs = resource<PersistentVolume & KubeObject>(rest, 'persistentvolumes');
+  const services = resource<Service & KubeObject>(rest, 'services');
   const get = async <T>(p: Promise<T>) => {
     try {
       return await p;
@@ -90,6 +92,7 @@ function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]):
     secret: (ns, name) => get(secrets.in(ns).get(name)) as Promise<Secret | undefined>,
     persistentVolumeClaim: (ns, name) => get(pvcs.in(ns).get(name)),
     persistentVolume: (name) => get(pvs.get(name)),
+    services: async (ns) => (await services.in(ns).list()).items,
   };
 }
 

@@ -6,6 +6,11 @@
 #                        sleeps until SIGTERM/SIGINT and reaps zombies, FROM scratch
 #   nanokube/busybox:1   busybox-static with its applet links (sh, sleep, nc,
 #                        httpd, cat, ...); its wget crashes in a container, use nc
+#   nanokube/nanokube:1  the project itself: this host's node binary with the
+#                        libraries it links, dist/ and the production
+#                        node_modules under /app (cluster DNS runs from it);
+#                        rebuilt when dist/ or the lock file changed, skipped
+#                        until `npm run build` has made dist/
 #
 #   bash deploy/images/build.sh [--force]
 #
@@ -20,7 +25,7 @@ for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     -h | --help)
-      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -80,6 +85,41 @@ build_busybox() {
   say "built $image"
 }
 
+build_nanokube() {
+  local image=nanokube/nanokube:1 repo root="$work/nanokube" node hash lib
+  repo="$(cd "$here/../.." && pwd)"
+  if [[ ! -f $repo/dist/dns/main.js ]]; then
+    say "$image skipped: no dist/ yet (npm run build)"
+    return
+  fi
+  node="$(readlink -f "$(command -v node)")"
+  hash="$(cd "$repo" && { find dist -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum package-lock.json; sha256sum "$node"; } | sha256sum | cut -c1-16)"
+  if [[ $force -eq 0 && "$(docker image inspect -f '{{ index .Config.Labels "nanokube.io/source-hash" }}' "$image" 2>/dev/null)" == "$hash" ]]; then
+    say "$image is current"
+    return
+  fi
+  mkdir -p "$root"/{usr/local/bin,etc,tmp,app}
+  chmod 1777 "$root/tmp"
+  cp "$node" "$root/usr/local/bin/node"
+  # The dynamic loader and every library node links, at the same paths.
+  while read -r lib; do
+    [[ -n $lib && -f $lib ]] && cp --parents -L "$lib" "$root"
+  done < <(ldd "$node" | grep -oE '/[^ ]+')
+  (cd "$repo" && cp -a --parents package.json dist "$root/app")
+  while read -r dep; do
+    (cd "$repo" && cp -a --parents "${dep#"$repo"/}" "$root/app")
+  done < <(cd "$repo" && npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2)
+  printf 'root:x:0:0:root:/root:/bin/false\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  tar -C "$root" -c . | docker import \
+    --change 'ENTRYPOINT ["/usr/local/bin/node"]' --change 'WORKDIR /app' \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production' \
+    --change "LABEL nanokube.io/source-hash=$hash" \
+    --message 'nanokube components' - "$image" >/dev/null
+  say "built $image ($(docker image inspect -f '{{ .Size }}' "$image" | awk '{ printf "%d MB", $1 / 1e6 }'))"
+}
+
 docker info >/dev/null 2>&1 || die "docker does not answer (bash deploy/setup.sh --with-docker starts it)"
 build_pause
 build_busybox
+build_nanokube
