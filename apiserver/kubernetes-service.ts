@@ -1,7 +1,7 @@
 /**
  * The `kubernetes` Service in `default` (the first address of the service
- * range, port 443 to the apiserver's port) and its Endpoints listing each
- * apiserver's advertise address; plus the loop that frees a deleted
+ * range, port 443 to the apiserver's port) and its Endpoints and
+ * EndpointSlice listing each apiserver's advertise address; plus the loop that frees a deleted
  * Service's IP and node ports and repairs leaks.
  */
 import type { Logger } from 'pino';
@@ -54,9 +54,19 @@ export async function ensureKubernetesService(
     }
   }
   if (!config.advertiseAddress) return;
+  await ensureEndpoints(stores, registry, config.advertiseAddress, config.port);
+  await ensureEndpointSlice(stores, registry, config.advertiseAddress, config.port);
+}
+
+/** The Endpoints of `kubernetes`: every apiserver adds its own address. */
+async function ensureEndpoints(
+  stores: Map<ResourceType, ResourceStore>,
+  registry: Registry,
+  ip: string,
+  apiPort: number,
+): Promise<void> {
   const endpoints = stores.get(registry.get('', 'v1', 'endpoints')!)!;
-  const ip = config.advertiseAddress;
-  const port = { name: 'https', port: config.port, protocol: 'TCP' };
+  const port = { name: 'https', port: apiPort, protocol: 'TCP' };
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const cur = await endpoints.get('default', 'kubernetes').catch(() => undefined);
@@ -76,6 +86,52 @@ export async function ensureKubernetesService(
         'default',
         'kubernetes',
         { ...cur, subsets: [{ addresses: [...addresses, { ip }], ports: [port] }] },
+        undefined,
+      );
+      return;
+    } catch (err) {
+      if (!isConflict(err) && !isAlreadyExists(err)) throw err;
+    }
+  }
+}
+
+/**
+ * The EndpointSlice of `kubernetes`, which kube-proxy reads (the apiserver
+ * writes it itself, as Kubernetes does: the Service has no selector for
+ * the EndpointSlice controller to follow).
+ */
+async function ensureEndpointSlice(
+  stores: Map<ResourceType, ResourceStore>,
+  registry: Registry,
+  ip: string,
+  apiPort: number,
+): Promise<void> {
+  const rt = registry.get('discovery.k8s.io', 'v1', 'endpointslices');
+  const slices = rt && stores.get(rt);
+  if (!slices) return;
+  type Slice = KubeObject & { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] };
+  const port = { name: 'https', port: apiPort, protocol: 'TCP' };
+  const endpoint = { addresses: [ip], conditions: { ready: true, serving: true, terminating: false } };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const cur = (await slices.get('default', 'kubernetes').catch(() => undefined)) as Slice | undefined;
+      if (!cur) {
+        await slices.create('default', {
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: { name: 'kubernetes', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+          addressType: 'IPv4',
+          endpoints: [endpoint],
+          ports: [port],
+        });
+        return;
+      }
+      const have = cur.endpoints ?? [];
+      if (have.some((e) => e.addresses.includes(ip))) return;
+      await slices.update(
+        'default',
+        'kubernetes',
+        { ...cur, endpoints: [...have, endpoint], ports: [port] },
         undefined,
       );
       return;

@@ -2,6 +2,8 @@
  * The Runtime over the Docker engine API (dockerode, straight to the
  * socket). See runtime.ts for the contract; this file only translates.
  */
+
+import { writeFile } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
@@ -144,8 +146,29 @@ export class DockerRuntime implements Runtime {
         throw wrap(err, `inspect sandbox ${cfg.name}`);
       });
     if (!host) await this.hairpin(cfg.name, info.State.Pid);
+    if (!host && cfg.dns) await this.rewriteResolvConf(cfg.name, info.ResolvConfPath, cfg.dns);
     const nets = Object.values(info.NetworkSettings?.Networks ?? {});
     return { id, ip: nets.find((n) => n.IPAddress)?.IPAddress ?? '' };
+  }
+
+  /**
+   * On a user-defined network Docker points a container's resolv.conf at
+   * its own embedded server (127.0.0.11), which only forwards to the pod's
+   * DNS. A pod should see the cluster DNS itself, as Kubernetes writes it
+   * (dockershim did the same): the sandbox's file, which the pod's other
+   * containers share, is rewritten.
+   */
+  private async rewriteResolvConf(
+    sandbox: string,
+    path: string | undefined,
+    dns: NonNullable<SandboxConfig['dns']>,
+  ): Promise<void> {
+    if (!path) return;
+    try {
+      await writeFile(path, resolvConf(dns));
+    } catch (err) {
+      this.logger?.warn({ sandbox, err: (err as Error).message }, 'could not write the pod resolv.conf');
+    }
   }
 
   /**
@@ -385,6 +408,15 @@ export class DockerRuntime implements Runtime {
       timestamp: s.read,
     };
   }
+}
+
+/** A resolv.conf as Kubernetes writes it for a pod. */
+export function resolvConf(dns: { servers?: string[]; searches?: string[]; options?: string[] }): string {
+  const lines: string[] = [];
+  if (dns.searches?.length) lines.push(`search ${dns.searches.join(' ')}`);
+  for (const s of dns.servers ?? []) lines.push(`nameserver ${s}`);
+  if (dns.options?.length) lines.push(`options ${dns.options.join(' ')}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** The first host address of an IPv4 CIDR: the gateway of a pod network. */
