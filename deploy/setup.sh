@@ -14,7 +14,8 @@
 #   --with-docker             docker.io, and a dockerd started in the background
 #                             when /var/run/docker.sock does not answer; then
 #                             the offline images (deploy/images/build.sh, which
-#                             needs busybox-static and gcc's static libc)
+#                             needs busybox-static and gcc's static libc),
+#                             and conntrack for kube-proxy
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -132,6 +133,8 @@ if [[ $with_docker -eq 1 ]]; then
     say "docker is running"
   fi
   image_deps=()
+  # kube-proxy deletes stale UDP conntrack entries with it.
+  command -v conntrack >/dev/null 2>&1 || image_deps+=(conntrack)
   [[ -x /bin/busybox ]] || image_deps+=(busybox-static)
   command -v gcc >/dev/null 2>&1 || image_deps+=(gcc)
   [[ -n $(find /usr/lib -name libc.a -print -quit 2>/dev/null) ]] || image_deps+=(libc6-dev)

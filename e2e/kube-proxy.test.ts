@@ -211,6 +211,67 @@ describe('kube-proxy on iptables', () => {
     );
   });
 
+  it('deletes the conntrack entries of a UDP endpoint that goes away', async () => {
+    const svc = await client.post('/api/v1/namespaces/default/services', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'dgram' },
+      spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }] },
+    });
+    expect(svc.status, JSON.stringify(svc.body)).toBe(201);
+    const ip = svc.body.spec.clusterIP;
+    const udpSlice = (names: string[]) => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'dgram-test', labels: { 'kubernetes.io/service-name': 'dgram' } },
+      addressType: 'IPv4',
+      endpoints: pods
+        .filter((p) => names.includes(p.ns))
+        .map((p) => ({ addresses: [p.ip], conditions: { ready: true } })),
+      ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }],
+    });
+    const slicePath = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+    expect((await client.post(slicePath, udpSlice(['nkp-p1']))).status).toBe(201);
+    // Datagrams from one source port make one conntrack entry, translated to nkp-p1.
+    const dgram = await import('node:dgram');
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, r));
+    const entriesTo = async (dst: string) =>
+      (await run('conntrack', ['-L', '-p', 'udp', '--orig-dst', ip, '--dst-nat', dst])).stdout
+        .split('\n')
+        .filter((l) => l.includes(`dport=${sock.address().port}`));
+    try {
+      await waitFor(
+        async () => {
+          sock.send('ping', 53, ip);
+          return (await entriesTo(pods[0].ip)).length === 1;
+        },
+        { timeoutMs: 10_000, what: 'a conntrack entry to nkp-p1' },
+      );
+      // nkp-p1 leaves, nkp-p2 comes: the entry to nkp-p1 is deleted, so the next datagram is sent anew.
+      const cur = (await client.get(`${slicePath}/dgram-test`)).body;
+      expect(
+        (await client.put(`${slicePath}/dgram-test`, { ...udpSlice(['nkp-p2']), metadata: cur.metadata }))
+          .status,
+      ).toBe(200);
+      await waitFor(async () => (await entriesTo(pods[0].ip)).length === 0, {
+        timeoutMs: 10_000,
+        what: 'the entry to nkp-p1 deleted',
+      });
+      await waitFor(
+        async () => {
+          sock.send('ping', 53, ip);
+          return (await entriesTo(pods[1].ip)).length === 1;
+        },
+        { timeoutMs: 10_000, what: 'the next datagram translated to nkp-p2' },
+      );
+    } finally {
+      sock.close();
+      await client.del(`${slicePath}/dgram-test`);
+      await client.del('/api/v1/namespaces/default/services/dgram');
+    }
+  });
+
   it('--cleanup leaves iptables as it found them', async () => {
     if (proxyPid) process.kill(proxyPid, 'SIGTERM');
     proxyPid = undefined;

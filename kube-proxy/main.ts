@@ -7,6 +7,7 @@ import { realClock } from '../client/clock.js';
 import { connect } from '../client/connect.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';
 import { InformerFactory } from '../client/informer.js';
+import { ExecConntrack } from './conntrack.js';
 import { baseJumps, ExecIptables, ensureServiceRoute, removeServiceRoute } from './iptables.js';
 import { Proxier } from './proxier.js';
 import { renderCleanup } from './rules.js';
@@ -99,6 +100,7 @@ await runComponent(program, process.argv, toConfig, async (config, { signal }) =
     clock: realClock,
     logger,
     metrics,
+    conntrack: await conntrackIfInstalled(logger),
   });
   const health = new HealthServer({
     bindAddress: config.healthz.host,
@@ -116,3 +118,17 @@ await runComponent(program, process.argv, toConfig, async (config, { signal }) =
   await health.close();
   rest.close();
 });
+
+/** The conntrack tool, or a warning that stale UDP entries will linger without it. */
+async function conntrackIfInstalled(logger: { warn(o: object, m: string): void }) {
+  const { execFile } = await import('node:child_process');
+  const found = await new Promise<boolean>((resolve) =>
+    execFile('conntrack', ['--version'], (err) => resolve(!err)),
+  );
+  if (found) return new ExecConntrack();
+  logger.warn(
+    {},
+    'conntrack is not installed (apt-get install conntrack): stale UDP entries are not deleted',
+  );
+  return undefined;
+}

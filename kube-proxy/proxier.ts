@@ -3,6 +3,7 @@
  * dirty; a sync renders every rule and writes them with one restore, no more
  * often than `minSyncPeriodMs`, and at least every `syncPeriodMs`. After a
  * failure the next sync is a full one (chains re-read, jumps re-ensured).
+ * After a sync, conntrack entries of UDP endpoints that went away are deleted.
  *
  * States: waiting → syncing → waiting; `run` ends when `signal` aborts.
  */
@@ -11,8 +12,9 @@ import { Gauge, Histogram, type Registry as MetricsRegistry } from 'prom-client'
 import type { KubeObject } from '../api/meta.js';
 import type { Clock } from '../client/clock.js';
 import type { SharedInformer } from '../client/informer.js';
+import { type Conntrack, staleUdpEntries } from './conntrack.js';
 import { baseJumps, type Iptables } from './iptables.js';
-import { buildServicePorts } from './model.js';
+import { buildServicePorts, type ServicePort } from './model.js';
 import { renderRules } from './rules.js';
 
 export interface ProxierOptions {
@@ -26,6 +28,8 @@ export interface ProxierOptions {
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** Deletes stale UDP conntrack entries after each sync; absent: none are deleted. */
+  conntrack?: Conntrack;
 }
 
 export class Proxier {
@@ -34,6 +38,8 @@ export class Proxier {
   private dirty = true;
   private needFull = true;
   private chains?: { nat: string[]; filter: string[] };
+  /** What the last sync wrote, to find UDP endpoints that went away. */
+  private lastPorts?: ServicePort[];
   private wake?: () => void;
   private readonly o: ProxierOptions;
   private readonly duration: Histogram;
@@ -124,6 +130,13 @@ export class Proxier {
     if (full) for (const j of baseJumps) await this.o.iptables.ensureJump(j);
     this.chains = r.chains;
     this.needFull = false;
+    if (this.o.conntrack && this.lastPorts) {
+      for (const f of staleUdpEntries(this.lastPorts, ports))
+        await this.o.conntrack
+          .delete(f)
+          .catch((err) => this.o.logger.warn({ err }, 'conntrack cleanup failed'));
+    }
+    this.lastPorts = ports;
     this.lastGoodSync = this.o.clock.now();
     this.rules.set(r.ruleCount);
     end();
