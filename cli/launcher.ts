@@ -20,6 +20,16 @@ export interface LaunchOptions {
   controllerManagerPort: number;
   schedulerPort: number;
   nodeName: string;
+  /**
+   * Also run this host as a node (kubelet on Docker, kube-proxy on iptables,
+   * cluster DNS): when root and Docker's socket is here, unless NANOKUBE_NODE=0.
+   */
+  node: boolean;
+  /** The node's pod range; its first address (the pod bridge) is the node's and the apiserver's address. */
+  podCIDR: string;
+  kubeletPort: number;
+  kubeletHealthPort: number;
+  proxyHealthPort: number;
 }
 
 export interface ComponentSpec {
@@ -48,13 +58,42 @@ export function defaultLaunchOptions(env: NodeJS.ProcessEnv = process.env): Laun
     controllerManagerPort: Number(env.NANOKUBE_CONTROLLER_MANAGER_PORT ?? 10257),
     schedulerPort: Number(env.NANOKUBE_SCHEDULER_PORT ?? 10259),
     nodeName: env.NANOKUBE_NODE_NAME ?? hostname().toLowerCase(),
+    node:
+      env.NANOKUBE_NODE !== '0' &&
+      process.getuid?.() === 0 &&
+      existsSync(env.NANOKUBE_DOCKER_SOCKET ?? '/var/run/docker.sock'),
+    podCIDR: env.NANOKUBE_POD_CIDR ?? '10.244.1.0/24',
+    kubeletPort: Number(env.NANOKUBE_KUBELET_PORT ?? 10250),
+    kubeletHealthPort: Number(env.NANOKUBE_KUBELET_HEALTH_PORT ?? 10248),
+    proxyHealthPort: Number(env.NANOKUBE_PROXY_HEALTH_PORT ?? 10256),
   };
+}
+
+/** The first address of the pod range: the node's address on its pod bridge. */
+export function nodeAddress(o: LaunchOptions): string {
+  const [base] = o.podCIDR.split('/');
+  const parts = base.split('.').map(Number);
+  parts[3] += 1;
+  return parts.join('.');
+}
+
+/**
+ * Where the apiserver listens: on a node, the pod bridge's address (pods
+ * reach it through the kubernetes Service, and nothing outside this host
+ * does: it is plain HTTP until TLS lands); else loopback.
+ */
+export function apiserverAddress(o: LaunchOptions): string {
+  return o.node ? nodeAddress(o) : '127.0.0.1';
+}
+
+export function apiserverUrl(o: LaunchOptions): string {
+  return `http://${apiserverAddress(o)}:${o.apiPort}`;
 }
 
 /** The components of a one-host cluster, in start order. */
 export function components(o: LaunchOptions): ComponentSpec[] {
   const etcdUrl = `http://127.0.0.1:${o.etcdPort}`;
-  const master = `http://127.0.0.1:${o.apiPort}`;
+  const master = apiserverUrl(o);
   const specs: ComponentSpec[] = [
     {
       name: 'etcd',
@@ -87,9 +126,10 @@ export function components(o: LaunchOptions): ComponentSpec[] {
         '--etcd-servers',
         etcdUrl,
         '--bind-address',
-        '127.0.0.1',
+        apiserverAddress(o),
         '--port',
         String(o.apiPort),
+        ...(o.node ? ['--advertise-address', nodeAddress(o)] : []),
       ],
       marker: 'apiserver/main.js',
       healthUrl: `${master}/readyz`,
@@ -105,10 +145,10 @@ export function components(o: LaunchOptions): ComponentSpec[] {
         '--bind-address',
         '127.0.0.1',
         '--secure-port',
-        '10257',
+        String(o.controllerManagerPort),
       ],
       marker: 'controller-manager/main.js',
-      healthUrl: 'http://127.0.0.1:10257/healthz',
+      healthUrl: `http://127.0.0.1:${o.controllerManagerPort}/healthz`,
       readyTimeout: 30,
     },
     {
@@ -128,6 +168,37 @@ export function components(o: LaunchOptions): ComponentSpec[] {
       readyTimeout: 30,
     },
   ];
+  if (!o.node) return specs;
+  const ip = nodeAddress(o);
+  specs.push(
+    {
+      name: 'kubelet',
+      command: process.execPath,
+      args: [
+        dist('kubelet/main.js'),
+        ...['--master', master, '--node-name', o.nodeName],
+        ...['--node-ip', ip, '--address', ip, '--pod-cidr', o.podCIDR],
+        ...['--root-dir', join(o.home, 'kubelet'), '--port', String(o.kubeletPort)],
+        ...['--healthz-port', String(o.kubeletHealthPort)],
+        ...['--pod-manifest-path', join(o.home, 'manifests')],
+      ],
+      marker: 'kubelet/main.js',
+      healthUrl: `http://127.0.0.1:${o.kubeletHealthPort}/readyz`,
+      readyTimeout: 60,
+    },
+    {
+      name: 'kube-proxy',
+      command: process.execPath,
+      args: [
+        dist('kube-proxy/main.js'),
+        ...['--master', master, '--node-name', o.nodeName],
+        ...['--healthz-bind-address', `127.0.0.1:${o.proxyHealthPort}`],
+      ],
+      marker: 'kube-proxy/main.js',
+      healthUrl: `http://127.0.0.1:${o.proxyHealthPort}/healthz`,
+      readyTimeout: 30,
+    },
+  );
   return specs;
 }
 

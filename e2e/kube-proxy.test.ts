@@ -239,7 +239,7 @@ describe('kube-proxy on iptables', () => {
     const entriesTo = async (dst: string) =>
       (await run('conntrack', ['-L', '-p', 'udp', '--orig-dst', ip, '--dst-nat', dst])).stdout
         .split('\n')
-        .filter((l) => l.includes(`dport=${sock.address().port}`));
+        .filter((l) => l.includes(`sport=${sock.address().port} `));
     try {
       await waitFor(
         async () => {
@@ -247,7 +247,13 @@ describe('kube-proxy on iptables', () => {
           return (await entriesTo(pods[0].ip)).length === 1;
         },
         { timeoutMs: 10_000, what: 'a conntrack entry to nkp-p1' },
-      );
+      ).catch(async (err) => {
+        const all = (await run('conntrack', ['-L', '-p', 'udp'])).stdout;
+        const nat = (await run('iptables-save', ['-t', 'nat'])).stdout
+          .split('\n')
+          .filter((l) => l.includes('dgram'));
+        throw new Error(`${err.message}\n${all}\n${nat.join('\n')}`);
+      });
       // nkp-p1 leaves, nkp-p2 comes: the entry to nkp-p1 is deleted, so the next datagram is sent anew.
       const cur = (await client.get(`${slicePath}/dgram-test`)).body;
       expect(

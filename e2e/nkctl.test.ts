@@ -4,11 +4,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, freePorts, kubectl, makeTempDir, run } from './harness.js';
+import { freePodCIDR, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let env: NodeJS.ProcessEnv;
 let home: string;
 let kubeconfig: string;
+let node: string;
 
 const nkctl = (args: string[]) => run(process.execPath, [nkctlJs, ...args], { env, timeoutMs: 90_000 });
 
@@ -16,13 +18,20 @@ beforeAll(async () => {
   const dir = makeTempDir('nkctl-e2e-');
   home = path.join(dir, 'home');
   kubeconfig = path.join(dir, 'kubeconfig');
-  const [etcdPort, , apiPort, cmPort, schedulerPort] = await freePorts(5);
+  const [etcdPort, , apiPort, cmPort, schedulerPort, kubeletPort, kubeletHealth, proxyHealth] =
+    await freePorts(8);
+  node = testNodeName('nkctl');
   env = {
     NANOKUBE_HOME: home,
     NANOKUBE_ETCD_PORT: String(etcdPort),
     NANOKUBE_API_PORT: String(apiPort),
     NANOKUBE_CONTROLLER_MANAGER_PORT: String(cmPort),
     NANOKUBE_SCHEDULER_PORT: String(schedulerPort),
+    NANOKUBE_NODE_NAME: node,
+    NANOKUBE_POD_CIDR: await freePodCIDR(),
+    NANOKUBE_KUBELET_PORT: String(kubeletPort),
+    NANOKUBE_KUBELET_HEALTH_PORT: String(kubeletHealth),
+    NANOKUBE_PROXY_HEALTH_PORT: String(proxyHealth),
     KUBECONFIG: kubeconfig,
   };
 });
@@ -30,6 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nkctl(['down', '--purge']);
   await cleanup();
+  await removeNodeContainers(node);
 });
 
 describe('nkctl', () => {
@@ -42,9 +52,49 @@ describe('nkctl', () => {
     expect(k.stdout.split('\n')).toContain('namespace/kube-system');
   });
 
+  it('up runs this host as a node: Ready, with cluster DNS running as a workload, and runs an app', async () => {
+    const nodes = await kubectl(['get', 'nodes', '--no-headers'], { kubeconfig });
+    expect(nodes.stdout).toMatch(new RegExp(`^${node}\\s+Ready`, 'm'));
+    const dns = await kubectl(
+      ['get', 'deploy', '-n', 'kube-system', 'nk-dns', '-o', 'jsonpath={.status.availableReplicas}'],
+      {
+        kubeconfig,
+      },
+    );
+    expect(dns.stdout).toBe('1');
+    const svc = await kubectl(
+      ['get', 'svc', '-n', 'kube-system', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}'],
+      {
+        kubeconfig,
+      },
+    );
+    expect(svc.stdout).toBe('10.96.0.10');
+    const app = await kubectl(
+      [
+        'create',
+        'deployment',
+        'hello',
+        '--image=nanokube/busybox:1',
+        '--',
+        'sh',
+        '-c',
+        'echo hello from nanokube; exec sleep 3600',
+      ],
+      { kubeconfig },
+    );
+    expect(app.code, app.stderr).toBe(0);
+    const rolled = await kubectl(['rollout', 'status', 'deployment/hello', '--timeout=60s'], {
+      kubeconfig,
+      timeoutMs: 70_000,
+    });
+    expect(rolled.code, rolled.stderr).toBe(0);
+    const logs = await kubectl(['logs', 'deployment/hello'], { kubeconfig });
+    expect(logs.stdout).toBe('hello from nanokube\n');
+  });
+
   it('up a second time says it is up and starts nothing', async () => {
     const r = await nkctl(['up']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('already up');
     expect(r.stderr).not.toContain('starting');
   });
@@ -52,7 +102,7 @@ describe('nkctl', () => {
   it('status shows every component healthy', async () => {
     const r = await nkctl(['status']);
     expect(r.code).toBe(0);
-    for (const c of ['etcd', 'apiserver', 'controller-manager', 'scheduler'])
+    for (const c of ['etcd', 'apiserver', 'controller-manager', 'scheduler', 'kubelet', 'kube-proxy'])
       expect(r.stdout).toMatch(new RegExp(`^${c}\\s+\\d+\\s+healthy`, 'm'));
   });
 
@@ -71,7 +121,7 @@ describe('nkctl', () => {
     const manifest = [
       'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nk1, labels: {app: demo}}\ndata: {a: "1"}',
       'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nk2, labels: {app: demo}}',
-      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: busybox}]}',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: "nanokube/busybox:1", command: [sleep, "3600"]}]}',
     ].join('\n---\n');
     const c = await run(process.execPath, [nkctlJs, 'create', '-f', '-'], { env, input: manifest });
     expect(c.stdout).toBe('configmap/nk1 created\nconfigmap/nk2 created\ndeployment.apps/web created\n');
@@ -177,6 +227,10 @@ describe('nkctl', () => {
     const d = await nkctl(['down']);
     expect(d.code).toBe(0);
     expect(d.stdout).toContain('stopped apiserver');
+    expect(d.stdout).toContain('stopped kubelet');
+    expect(d.stdout).toMatch(/removed \d+ pod containers?/);
+    expect(await nodeContainers(node)).toEqual([]);
+    expect((await run('iptables-save', [])).stdout).not.toContain('KUBE-');
     const s = await nkctl(['status']);
     expect(s.code).toBe(1);
     expect(s.stdout).toMatch(/^apiserver\s+-\s+stopped/m);

@@ -1,5 +1,6 @@
 /**
- * `nkctl down`: stops every component `nkctl up` started, newest first, and
+ * `nkctl down`: stops every component `nkctl up` started, newest first,
+ * removes the node's pod containers and network and kube-proxy's rules, and
  * removes the kubeconfig context; `--purge` also deletes the cluster's data.
  * Running it twice is safe.
  */
@@ -7,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { Command } from 'commander';
 import { removeFromKubeconfig } from '../kubeconfig-file.js';
 import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
+import { removeNodeLeftovers } from '../node.js';
 
 export async function down(
   o: LaunchOptions,
@@ -14,12 +16,16 @@ export async function down(
   out = process.stdout,
 ): Promise<void> {
   let stopped = 0;
+  let nodeStopped = false;
   for (const spec of [...components(o)].reverse()) {
     if (await stopComponent(o, spec)) {
       out.write(`stopped ${spec.name}\n`);
       stopped++;
+      if (spec.name === 'kubelet' || spec.name === 'kube-proxy') nodeStopped = true;
     }
   }
+  if (o.node && (nodeStopped || opts.purge))
+    for (const line of await removeNodeLeftovers(o)) out.write(`${line}\n`);
   if (opts.purge) {
     rmSync(o.home, { recursive: true, force: true });
     removeFromKubeconfig(opts.kubeconfig, 'nanokube');

@@ -1,7 +1,8 @@
 /**
- * `nkctl up`: starts a one-host cluster (etcd, apiserver, controller-manager
- * and the other components as they exist) as separate processes, waits for
- * each to be healthy, and writes a kubeconfig. Running it again is safe: what
+ * `nkctl up`: starts a one-host cluster (etcd, apiserver, controller-manager,
+ * scheduler, and when root with Docker a kubelet and kube-proxy with cluster
+ * DNS as a workload) as separate processes, waits for each to be healthy,
+ * for the node to be Ready and DNS to be available, and writes a kubeconfig. Running it again is safe: what
  * runs is reused, and it says so.
  */
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { Command } from 'commander';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import {
+  apiserverUrl,
   components,
   defaultLaunchOptions,
   healthy,
@@ -17,6 +19,7 @@ import {
   startComponent,
   waitReady,
 } from '../launcher.js';
+import { installAddons, preparePodNetwork, waitAddonsAvailable, waitNodeReady } from '../node.js';
 import { newProgress } from '../progress.js';
 
 export interface UpOptions {
@@ -40,6 +43,16 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     );
   }
   let started = 0;
+  if (o.node)
+    await progress.step(
+      'preparing the pod network',
+      () => preparePodNetwork(o),
+      () => `pod network ${o.podCIDR} ready`,
+    );
+  else
+    progress.info(
+      'starting the control plane only: running pods here needs root and Docker (bash deploy/setup.sh --with-docker)',
+    );
   for (const spec of components(o)) {
     const pid = runningPid(o, spec);
     if (pid && (await healthy(spec.healthUrl))) {
@@ -57,12 +70,30 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     );
     started++;
   }
-  const server = `http://127.0.0.1:${o.apiPort}`;
+  if (o.node) {
+    const created = await progress.step(
+      'installing cluster add-ons (DNS)',
+      () => installAddons(o),
+      (n) => (n ? `created ${n} add-on object${n === 1 ? '' : 's'}` : 'add-ons are installed'),
+    );
+    started += created;
+    await progress.step(
+      'waiting for the node to be Ready',
+      () => waitNodeReady(o),
+      () => `node ${o.nodeName} is Ready`,
+    );
+    await progress.step(
+      'waiting for cluster DNS',
+      () => waitAddonsAvailable(o),
+      () => 'cluster DNS is available',
+    );
+  }
+  const server = apiserverUrl(o);
   const path = mergeKubeconfig(opts.kubeconfig, kubeconfigYaml({ server, name: 'nanokube' }), 'nanokube');
   out.write(
     started === 0
       ? `nanokube is already up. kubeconfig: ${path} (context nanokube)\n`
-      : `nanokube is up. Logs: ${o.home}/logs. kubeconfig: ${path} (context nanokube)\n\nTry:\n  kubectl --context nanokube get nodes\n  kubectl --context nanokube get pods -A\nStop it with: nkctl down\n`,
+      : `nanokube is up. Logs: ${o.home}/logs. kubeconfig: ${path} (context nanokube)\n\nTry:\n  kubectl --context nanokube get nodes\n  kubectl --context nanokube get pods -A\n${o.node ? '  kubectl --context nanokube create deployment web --image=nanokube/busybox:1 -- httpd -f -p 8080\n' : ''}Stop it with: nkctl down\n`,
   );
 }
 

@@ -1,0 +1,128 @@
+/**
+ * The node half of `nkctl up` and `down` on this host: the pod network made
+ * before anything binds to its address, the cluster add-ons
+ * (deploy/manifests: cluster DNS) created once the API answers, the waits
+ * for a Ready node and available add-ons, and on `down` the removal of what
+ * the node made (pod containers and network, kube-proxy's rules and route).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeObject } from '../api/meta.js';
+import { isAlreadyExists, isNotFound } from '../api/status.js';
+import { builtinRegistry } from '../api/types/index.js';
+import { ResourceClient } from '../client/resource.js';
+import { RestClient } from '../client/rest.js';
+import { DockerRuntime } from '../kubelet/runtime/docker.js';
+import { Labels } from '../kubelet/runtime/runtime.js';
+import { apiserverUrl, type LaunchOptions, repoRoot } from './launcher.js';
+import { readManifests } from './manifest.js';
+
+const networkName = (o: LaunchOptions) => `nanokube-${o.nodeName}`;
+
+/** Creates the node's pod network (its bridge holds the node's address) unless it is there. */
+export async function preparePodNetwork(o: LaunchOptions): Promise<void> {
+  await new DockerRuntime().ensureNetwork(networkName(o), o.podCIDR, { [Labels.node]: o.nodeName });
+}
+
+/** The add-on manifests shipped with nanokube. */
+export function addonFiles(): string[] {
+  const dir = join(repoRoot, 'deploy', 'manifests');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Creates every add-on object that does not exist yet; returns how many it created. */
+export async function installAddons(o: LaunchOptions): Promise<number> {
+  const rest = new RestClient({ servers: [apiserverUrl(o)], userAgent: 'nkctl' });
+  let created = 0;
+  try {
+    for (const m of readManifests(addonFiles())) {
+      const [group] = (m.obj.apiVersion ?? 'v1').includes('/') ? (m.obj.apiVersion ?? '').split('/') : [''];
+      const rt = builtinRegistry.byKind(group, m.obj.kind ?? '');
+      if (!rt) throw new Error(`${m.source}: this server does not serve ${m.obj.kind}`);
+      const client = new ResourceClient<KubeObject>(rest, rt, m.obj.metadata.namespace ?? 'default');
+      // Look first: a second create of a Service with a fixed address fails as Invalid, not AlreadyExists.
+      const there = await client.get(m.obj.metadata.name ?? '').then(
+        () => true,
+        (err) => {
+          if (isNotFound(err)) return false;
+          throw err;
+        },
+      );
+      if (there) continue;
+      try {
+        await client.create(m.obj);
+        created++;
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+    }
+  } finally {
+    rest.close();
+  }
+  return created;
+}
+
+/** Waits until `check` holds, polling; throws `what` after `timeoutMs`. */
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function getJson(o: LaunchOptions, path: string): Promise<any> {
+  const res = await fetch(`${apiserverUrl(o)}${path}`, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+
+export function waitNodeReady(o: LaunchOptions, timeoutMs = 90_000): Promise<void> {
+  return until(`node ${o.nodeName} to be Ready`, timeoutMs, async () => {
+    const n = await getJson(o, `/api/v1/nodes/${o.nodeName}`);
+    return n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ?? false;
+  });
+}
+
+/** Waits until every add-on Deployment has all its replicas available. */
+export async function waitAddonsAvailable(o: LaunchOptions, timeoutMs = 120_000): Promise<void> {
+  const deployments = readManifests(addonFiles()).filter((m) => m.obj.kind === 'Deployment');
+  for (const d of deployments) {
+    const { name, namespace = 'default' } = d.obj.metadata;
+    await until(`deployment ${namespace}/${name} to be available`, timeoutMs, async () => {
+      const cur = await getJson(o, `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`);
+      const want = cur.spec?.replicas ?? 1;
+      return (
+        (cur.status?.availableReplicas ?? 0) >= want &&
+        cur.status?.observedGeneration >= cur.metadata.generation
+      );
+    });
+  }
+}
+
+/**
+ * What `down` removes after the node's processes stopped: every container
+ * and the network labelled for this node, and kube-proxy's rules and route.
+ * Returns what it removed, for the user.
+ */
+export async function removeNodeLeftovers(o: LaunchOptions): Promise<string[]> {
+  const done: string[] = [];
+  const rt = new DockerRuntime();
+  const left = await rt.listContainers({ [Labels.node]: o.nodeName }).catch(() => []);
+  for (const c of left) await rt.removeContainer(c.id).catch(() => undefined);
+  if (left.length) done.push(`removed ${left.length} pod container${left.length === 1 ? '' : 's'}`);
+  await rt.removeNetwork(networkName(o)).catch(() => undefined);
+  const cleaned = await new Promise<boolean>((resolve) =>
+    execFile(process.execPath, [join(repoRoot, 'dist/kube-proxy/main.js'), '--cleanup'], (err) =>
+      resolve(!err),
+    ),
+  );
+  if (cleaned) done.push("removed kube-proxy's iptables rules and service route");
+  return done;
+}
