@@ -118,7 +118,16 @@ export function buildApiserver(
     const admit =
       rt.group === '' && rt.plural === 'services'
         ? (o: KubeObject, old?: KubeObject) => serviceAllocator.admit(o, old)
-        : undefined;
+        : rt.group === 'networking.k8s.io' && rt.plural === 'ingresses'
+          ? async (o: KubeObject, old?: KubeObject) => {
+              if (!old)
+                defaultIngressClass(
+                  o,
+                  stores.get(registry.get('networking.k8s.io', 'v1', 'ingressclasses')!),
+                );
+              return { rollback: async () => undefined };
+            }
+          : undefined;
     stores.set(rt, new ResourceStore({ rt, etcd, cache, strategy: strategyFor(rt), namespaceGuard, admit }));
   }
 
@@ -334,4 +343,20 @@ async function runCompactor(
       log.warn({ err }, 'etcd compaction failed; will retry');
     }
   }
+}
+
+/**
+ * The DefaultIngressClass admission step: a new Ingress that names no class
+ * (neither spec.ingressClassName nor the old annotation) gets the class
+ * marked default, if exactly one is.
+ */
+function defaultIngressClass(obj: KubeObject, classes: ResourceStore | undefined): void {
+  const ing = obj as KubeObject & { spec?: { ingressClassName?: string } };
+  if (!classes || ing.spec?.ingressClassName || ing.metadata.annotations?.['kubernetes.io/ingress.class'])
+    return;
+  const defaults = [...classes.cache.items.values()]
+    .map((e) => e.obj)
+    .filter((c) => c.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true');
+  if (defaults.length !== 1) return;
+  ing.spec = { ...ing.spec, ingressClassName: defaults[0].metadata.name };
 }

@@ -7,6 +7,7 @@
 import { report, runApiserverBench } from './apiserver.js';
 import { report as deploymentScaleReport, runDeploymentScaleBench } from './deployment-scale.js';
 import { report as informerReport, runInformerBench } from './informer.js';
+import { report as ingressReport, runIngressBench } from './ingress.js';
 import { report as kubeProxyReport, runKubeProxyBench } from './kube-proxy.js';
 import { report as podStartupReport, runPodStartupBench } from './pod-startup.js';
 import { runSchedulerBench, report as schedulerReport } from './scheduler.js';
@@ -28,6 +29,11 @@ const benches: Record<string, Bench> = {
   informer: {
     description: 'time and heap to a synced informer of 10,000 pods, and the event rate it sustains',
     run: async () => informerReport(await runInformerBench()),
+  },
+  ingress: {
+    description:
+      'requests/s and p99 through the ingress controller beside the same requests straight to a pod',
+    run: async () => ingressReport(await runIngressBench()),
   },
   'kube-proxy': {
     description: 'one full iptables sync with 1,000 and 5,000 services, and endpoint change to live rule',

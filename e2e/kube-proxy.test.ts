@@ -278,6 +278,27 @@ describe('kube-proxy on iptables', () => {
     }
   });
 
+  it("routes another node's pod range to that node's address, and stops when the node goes", async () => {
+    // The "other node" answers on the address of a network namespace this test made.
+    const other = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'nkp-other' },
+      spec: { podCIDR: '10.244.251.0/24' },
+    };
+    expect((await client.post('/api/v1/nodes', other)).status).toBe(201);
+    const cur = (await client.get('/api/v1/nodes/nkp-other')).body;
+    cur.status = { addresses: [{ type: 'InternalIP', address: pods[2].ip }] };
+    expect((await client.put('/api/v1/nodes/nkp-other/status', cur)).status).toBe(200);
+    const ours = async () => (await sh('ip', ['-4', 'route', 'show', 'proto', '199'])).trim();
+    await waitFor(async () => (await ours()).startsWith(`10.244.251.0/24 via ${pods[2].ip}`), {
+      timeoutMs: 10_000,
+      what: 'the route to nkp-other',
+    });
+    expect((await client.del('/api/v1/nodes/nkp-other')).status).toBe(200);
+    await waitFor(async () => (await ours()) === '', { timeoutMs: 10_000, what: 'the route removed' });
+  });
+
   it('--cleanup leaves iptables as it found them', async () => {
     if (proxyPid) process.kill(proxyPid, 'SIGTERM');
     proxyPid = undefined;
@@ -287,5 +308,6 @@ describe('kube-proxy on iptables', () => {
     expect((await sh('iptables-save', [])).split('\n').filter((l) => l.includes('KUBE-'))).toEqual([]);
     expect(await baseline()).toEqual(saveBefore);
     expect(await sh('ip', ['route', 'show', '10.96.0.0/16'])).toBe('');
+    expect(await sh('ip', ['route', 'show', 'proto', '199'])).toBe('');
   });
 });

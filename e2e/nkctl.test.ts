@@ -95,7 +95,7 @@ describe('nkctl', () => {
   it('up a second time says it is up and starts nothing', async () => {
     const r = await nkctl(['up']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('already up');
+    expect(r.stdout, r.stderr).toContain('already up');
     expect(r.stderr).not.toContain('starting');
   });
 

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-/** nk-proxy: keeps this node's iptables rules in step with Services and EndpointSlices. */
+/**
+ * nk-proxy: keeps this node's iptables rules in step with Services and
+ * EndpointSlices, and its routes to other nodes' pod ranges in step with Nodes.
+ */
 import { Command } from 'commander';
 import { builtinRegistry } from '../api/types/index.js';
 import { flagError, makeLogger, parseDuration, runComponent } from '../cli/component.js';
@@ -10,6 +13,7 @@ import { InformerFactory } from '../client/informer.js';
 import { ExecConntrack } from './conntrack.js';
 import { baseJumps, ExecIptables, ensureServiceRoute, removeServiceRoute } from './iptables.js';
 import { Proxier } from './proxier.js';
+import { ExecRouteTable, NodeRoutes } from './routes.js';
 import { renderCleanup } from './rules.js';
 
 interface ProxyConfig {
@@ -82,7 +86,9 @@ await runComponent(program, process.argv, toConfig, async (config, { signal }) =
       renderCleanup({ nat: await iptables.listChains('nat'), filter: await iptables.listChains('filter') }),
     );
     await removeServiceRoute(config.serviceCIDR);
-    logger.info('removed every kube-proxy rule and the service route');
+    const routes = new ExecRouteTable();
+    for (const r of await routes.list()) await routes.remove(r.cidr);
+    logger.info('removed every kube-proxy rule, the service route and the routes to other nodes');
     return;
   }
   await ensureServiceRoute(config.serviceCIDR);
@@ -110,10 +116,17 @@ await runComponent(program, process.argv, toConfig, async (config, { signal }) =
     live: { sync: () => proxier.healthy() || proxier.lastGoodSync === 0 },
     ready: { sync: () => proxier.healthy() },
   });
+  const nodeRoutes = new NodeRoutes({
+    nodes: informers.forResource('nodes'),
+    nodeName: config.nodeName,
+    table: new ExecRouteTable(),
+    clock: realClock,
+    logger,
+  });
   await health.listen();
   informers.start(signal);
   logger.info({ node: config.nodeName }, 'kube-proxy running');
-  await proxier.run(signal);
+  await Promise.all([proxier.run(signal), nodeRoutes.run(signal)]);
   await informers.done();
   await health.close();
   rest.close();

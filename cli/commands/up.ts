@@ -55,14 +55,17 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     );
   for (const spec of components(o)) {
     const pid = runningPid(o, spec);
-    if (pid && (await healthy(spec.healthUrl))) {
+    if (pid) {
+      // Ours and running: a slow answer (a busy Docker behind the kubelet's health) is waited for, not restarted.
+      if (!(await healthy(spec.healthUrl)))
+        await progress.step(`waiting for ${spec.name} (pid ${pid}) to answer`, () => waitReady(o, spec, pid));
       progress.info(`${spec.name} is already running (pid ${pid})`);
       continue;
     }
     await progress.step(
       `starting ${spec.name}`,
       async () => {
-        const newPid = pid ?? startComponent(o, spec);
+        const newPid = startComponent(o, spec);
         await waitReady(o, spec, newPid);
         return newPid;
       },
@@ -72,7 +75,7 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
   }
   if (o.node) {
     const created = await progress.step(
-      'installing cluster add-ons (DNS)',
+      'installing cluster add-ons (DNS, ingress)',
       () => installAddons(o),
       (n) => (n ? `created ${n} add-on object${n === 1 ? '' : 's'}` : 'add-ons are installed'),
     );

@@ -1,0 +1,171 @@
+/**
+ * Pod-to-pod across nodes, host-gateway style (shared/DESIGN.md): this
+ * node routes every other node's pod range (spec.podCIDR) to that node's
+ * InternalIP, kept in step with the Node objects. Nodes whose address is
+ * one of this host's own (several kubelets on one machine, as in tests and
+ * `nkctl up --nodes`) need no route: their pod bridges are local already.
+ * Our routes carry their own protocol number, so they are told apart from
+ * anyone else's and `--cleanup` removes exactly them.
+ */
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/meta.js';
+import type { Clock } from '../client/clock.js';
+import type { SharedInformer } from '../client/informer.js';
+
+/** The `proto` of our routes in the kernel's table (an unassigned number). */
+export const routeProto = '199';
+
+export interface Route {
+  cidr: string;
+  via: string;
+}
+
+interface NodeObj extends KubeObject {
+  spec?: { podCIDR?: string };
+  status?: { addresses?: { type?: string; address?: string }[] };
+}
+
+/** The routes this node needs: one per other node with a pod range and a remote InternalIP. */
+export function desiredRoutes(nodes: NodeObj[], self: string, localAddresses: Set<string>): Route[] {
+  const out: Route[] = [];
+  for (const n of nodes) {
+    if (n.metadata.name === self) continue;
+    const cidr = n.spec?.podCIDR;
+    const via = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    if (!cidr || !via || !/^\d+\.\d+\.\d+\.\d+$/.test(via)) continue;
+    if (via.startsWith('127.') || localAddresses.has(via)) continue;
+    out.push({ cidr, via });
+  }
+  return out.sort((a, b) => a.cidr.localeCompare(b.cidr));
+}
+
+export function localAddresses(): Set<string> {
+  return new Set(
+    Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => a?.family === 'IPv4')
+      .map((a) => a!.address),
+  );
+}
+
+export interface RouteTable {
+  /** Our routes, as the kernel has them. */
+  list(): Promise<Route[]>;
+  replace(r: Route): Promise<void>;
+  remove(cidr: string): Promise<void>;
+}
+
+function ip(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('ip', args, (err, stdout, stderr) =>
+      err
+        ? reject(new Error(`ip ${args.join(' ')}: ${String(stderr).trim() || err.message}`))
+        : resolve(stdout),
+    ),
+  );
+}
+
+/** The host's main IPv4 table through `ip route`. */
+export class ExecRouteTable implements RouteTable {
+  async list(): Promise<Route[]> {
+    const out = await ip(['-4', 'route', 'show', 'proto', routeProto]);
+    return out
+      .split('\n')
+      .map((l) => /^(\S+) via (\S+)/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ cidr: m[1], via: m[2] }));
+  }
+
+  async replace(r: Route): Promise<void> {
+    await ip(['route', 'replace', r.cidr, 'via', r.via, 'proto', routeProto]);
+  }
+
+  async remove(cidr: string): Promise<void> {
+    await ip(['route', 'del', cidr, 'proto', routeProto]).catch(() => undefined);
+  }
+}
+
+/** Brings the table to `want`: adds or corrects what differs, removes our routes nobody needs. */
+export async function syncRoutes(
+  table: RouteTable,
+  want: Route[],
+): Promise<{ set: Route[]; removed: string[] }> {
+  const have = new Map((await table.list()).map((r) => [r.cidr, r.via]));
+  const set: Route[] = [];
+  const removed: string[] = [];
+  for (const r of want)
+    if (have.get(r.cidr) !== r.via) {
+      await table.replace(r);
+      set.push(r);
+    }
+  const wanted = new Set(want.map((r) => r.cidr));
+  for (const cidr of have.keys())
+    if (!wanted.has(cidr)) {
+      await table.remove(cidr);
+      removed.push(cidr);
+    }
+  return { set, removed };
+}
+
+export interface NodeRoutesOptions {
+  nodes: SharedInformer;
+  nodeName: string;
+  table: RouteTable;
+  clock: Clock;
+  logger: Logger;
+  /** Resync at least this often; default 30 s. */
+  resyncMs?: number;
+}
+
+/** Keeps the routes in step with the Nodes: on every Node change, and on a timer. */
+export class NodeRoutes {
+  private dirty = true;
+  private wake?: () => void;
+
+  constructor(private readonly o: NodeRoutesOptions) {
+    const poke = () => {
+      this.dirty = true;
+      this.wake?.();
+    };
+    o.nodes.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    if (!(await this.o.nodes.waitForSync(signal))) return;
+    while (!signal.aborted) {
+      if (this.dirty) {
+        this.dirty = false;
+        try {
+          const want = desiredRoutes(
+            this.o.nodes.store.list() as NodeObj[],
+            this.o.nodeName,
+            localAddresses(),
+          );
+          const { set, removed } = await syncRoutes(this.o.table, want);
+          if (set.length || removed.length)
+            this.o.logger.info({ set, removed }, 'pod routes to other nodes updated');
+        } catch (err) {
+          this.dirty = true;
+          this.o.logger.warn({ err }, 'updating pod routes failed; will retry');
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const ac = new AbortController();
+        const done = () => {
+          ac.abort();
+          this.wake = undefined;
+          resolve();
+        };
+        this.wake = done;
+        void this.o.clock
+          .sleep(this.dirty ? 1000 : (this.o.resyncMs ?? 30_000), AbortSignal.any([signal, ac.signal]))
+          .then(() => {
+            if (!this.dirty) this.dirty = true;
+            done();
+          });
+      });
+    }
+  }
+}
