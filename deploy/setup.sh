@@ -15,7 +15,7 @@
 #                             when /var/run/docker.sock does not answer; then
 #                             the offline images (deploy/images/build.sh, which
 #                             needs busybox-static and gcc's static libc),
-#                             and conntrack for kube-proxy
+#                             conntrack for kube-proxy, openssl and curl for tests
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -133,8 +133,11 @@ if [[ $with_docker -eq 1 ]]; then
     say "docker is running"
   fi
   image_deps=()
-  # kube-proxy deletes stale UDP conntrack entries with it.
+  # kube-proxy deletes stale UDP conntrack entries with it; the ingress e2e
+  # makes its certificate with openssl and talks to it with curl.
   command -v conntrack >/dev/null 2>&1 || image_deps+=(conntrack)
+  command -v openssl >/dev/null 2>&1 || image_deps+=(openssl)
+  command -v curl >/dev/null 2>&1 || image_deps+=(curl)
   [[ -x /bin/busybox ]] || image_deps+=(busybox-static)
   command -v gcc >/dev/null 2>&1 || image_deps+=(gcc)
   [[ -n $(find /usr/lib -name libc.a -print -quit 2>/dev/null) ]] || image_deps+=(libc6-dev)

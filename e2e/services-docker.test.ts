@@ -14,35 +14,15 @@
  * failures are counted and reported; NodePort; hairpin; DNS names.
  */
 import http from 'node:http';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerRuntime, firstHost } from '../kubelet/runtime/docker.js';
-import { Labels } from '../kubelet/runtime/runtime.js';
-import {
-  type Api,
-  api,
-  cleanup,
-  freePort,
-  kubectl,
-  makeTempDir,
-  run,
-  sleep,
-  startApiserver,
-  startControllerManager,
-  startEtcd,
-  startKubelet,
-  startScheduler,
-  waitFor,
-  writeKubeconfig,
-} from './harness.js';
+import { type DockerCluster, startDockerCluster } from './docker-cluster.js';
+import { type Api, kubectl, sleep, waitFor } from './harness.js';
 import { busybox, ready, running } from './kubelet-cluster.js';
-import { freePodCIDR, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
 
-const node = testNodeName('ksvc');
+let cluster: DockerCluster;
 let client: Api;
 let kubeconfig: string;
 let nodeIP: string;
-let proxyPid: number | undefined;
 const ns = 'default';
 const report: Record<string, { requests: number; failures: number }> = {};
 
@@ -107,48 +87,8 @@ const template = (version: string) => ({
 });
 
 beforeAll(async () => {
-  const podCIDR = await freePodCIDR();
-  nodeIP = firstHost(podCIDR);
-  // The pod network first, so the node's address exists before anything binds to it.
-  await new DockerRuntime().ensureNetwork(`nanokube-${node}`, podCIDR, { [Labels.node]: node });
-  const etcd = await startEtcd();
-  const apiserver = await startApiserver({
-    etcdServers: etcd.endpoints,
-    extraArgs: ['--bind-address', '0.0.0.0', '--advertise-address', nodeIP],
-  });
-  client = api(apiserver.url);
-  kubeconfig = await writeKubeconfig(makeTempDir(), apiserver.url);
-  await startKubelet({
-    apiserverUrl: apiserver.url,
-    nodeName: node,
-    podCIDR,
-    extraArgs: ['--node-ip', nodeIP, '--address', nodeIP],
-  });
-  await startControllerManager({ apiserverUrl: apiserver.url });
-  await startScheduler({ apiserverUrl: apiserver.url });
-  const proxy = await run(process.execPath, [path.resolve('dist/kube-proxy/main.js'), '--help']);
-  expect(proxy.code).toBe(0);
-  const healthPort = await freePort();
-  const { spawn } = await import('node:child_process');
-  const child = spawn(
-    process.execPath,
-    [
-      path.resolve('dist/kube-proxy/main.js'),
-      ...['--master', apiserver.url, '--node-name', node],
-      ...['--healthz-bind-address', `127.0.0.1:${healthPort}`, '--iptables-min-sync-period', '200ms'],
-    ],
-    { stdio: 'ignore' },
-  );
-  proxyPid = child.pid;
-  await waitFor(
-    async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.ok,
-    {
-      timeoutMs: 20_000,
-      what: 'kube-proxy healthy',
-    },
-  );
-  const dns = await kubectl(['apply', '-f', path.resolve('deploy/manifests/dns.yaml')], { kubeconfig });
-  expect(dns.code, dns.stderr).toBe(0);
+  cluster = await startDockerCluster('ksvc', ['dns.yaml']);
+  ({ client, kubeconfig, nodeIP } = cluster);
   await client.post(`/apis/apps/v1/namespaces/${ns}/deployments`, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -228,18 +168,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (process.env.NK_E2E_REPORT) console.log(JSON.stringify(report));
-  for (const p of [
-    '/apis/apps/v1/namespaces/default/deployments/web',
-    '/apis/apps/v1/namespaces/kube-system/deployments/nk-dns',
-  ])
-    await client?.del(`${p}?propagationPolicy=Background`).catch(() => undefined);
-  if (proxyPid) {
-    process.kill(proxyPid, 'SIGTERM');
-    await sleep(500);
-  }
-  await cleanup();
-  await run(process.execPath, [path.resolve('dist/kube-proxy/main.js'), '--cleanup']);
-  await removeNodeContainers(node);
+  await cluster?.stop();
 }, 90_000);
 
 async function serviceIP(): Promise<{ ip: string; nodePort: number }> {
