@@ -10,6 +10,7 @@ import type { KubeObject } from '../api/meta.js';
 import type { Clock } from '../client/clock.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
+import { Wakeup } from '../client/wakeup.js';
 import type { IngressProxy, RoutingState } from './proxy.js';
 import {
   className,
@@ -42,14 +43,10 @@ interface SecretObj extends KubeObject {
 }
 
 export class IngressController {
-  private dirty = true;
-  private wake?: () => void;
+  private readonly wakeup = new Wakeup();
 
   constructor(private readonly o: IngressControllerOptions) {
-    const poke = () => {
-      this.dirty = true;
-      this.wake?.();
-    };
+    const poke = () => this.wakeup.poke();
     for (const inf of [o.ingresses, o.classes, o.services, o.slices, o.secrets])
       inf.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
   }
@@ -120,25 +117,12 @@ export class IngressController {
       if (!(await inf.waitForSync(signal))) return;
     this.o.logger.info({ class: className }, 'ingress caches synced');
     while (!signal.aborted) {
-      if (this.dirty) {
-        this.dirty = false;
-        const state = this.state();
-        this.o.proxy.update(state);
-        await this.writeStatus(state.ingresses);
-      }
-      await new Promise<void>((resolve) => {
-        const ac = new AbortController();
-        const done = () => {
-          ac.abort();
-          this.wake = undefined;
-          resolve();
-        };
-        // A change wakes the loop, no sooner than minSyncMs after the last rebuild.
-        void this.o.clock.sleep(this.o.minSyncMs ?? 100, AbortSignal.any([signal, ac.signal])).then(() => {
-          if (this.dirty || signal.aborted) done();
-          else this.wake = done;
-        });
-      });
+      const state = this.state();
+      this.o.proxy.update(state);
+      await this.writeStatus(state.ingresses);
+      // Changes come in bursts: rebuild no more often than minSyncMs, and at least every minute.
+      await this.o.clock.sleep(this.o.minSyncMs ?? 100, signal);
+      await this.wakeup.wait(this.o.clock, 60_000, signal);
     }
   }
 }

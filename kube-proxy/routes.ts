@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import type { Clock } from '../client/clock.js';
 import type { SharedInformer } from '../client/informer.js';
+import { Wakeup } from '../client/wakeup.js';
 
 /** The `proto` of our routes in the kernel's table (an unassigned number). */
 export const routeProto = '199';
@@ -121,51 +122,28 @@ export interface NodeRoutesOptions {
 
 /** Keeps the routes in step with the Nodes: on every Node change, and on a timer. */
 export class NodeRoutes {
-  private dirty = true;
-  private wake?: () => void;
+  private readonly wakeup = new Wakeup();
 
   constructor(private readonly o: NodeRoutesOptions) {
-    const poke = () => {
-      this.dirty = true;
-      this.wake?.();
-    };
+    const poke = () => this.wakeup.poke();
     o.nodes.addEventHandler({ onAdd: poke, onUpdate: poke, onDelete: poke });
   }
 
   async run(signal: AbortSignal): Promise<void> {
     if (!(await this.o.nodes.waitForSync(signal))) return;
+    let failed = false;
     while (!signal.aborted) {
-      if (this.dirty) {
-        this.dirty = false;
-        try {
-          const want = desiredRoutes(
-            this.o.nodes.store.list() as NodeObj[],
-            this.o.nodeName,
-            localAddresses(),
-          );
-          const { set, removed } = await syncRoutes(this.o.table, want);
-          if (set.length || removed.length)
-            this.o.logger.info({ set, removed }, 'pod routes to other nodes updated');
-        } catch (err) {
-          this.dirty = true;
-          this.o.logger.warn({ err }, 'updating pod routes failed; will retry');
-        }
+      try {
+        const want = desiredRoutes(this.o.nodes.store.list() as NodeObj[], this.o.nodeName, localAddresses());
+        const { set, removed } = await syncRoutes(this.o.table, want);
+        if (set.length || removed.length)
+          this.o.logger.info({ set, removed }, 'pod routes to other nodes updated');
+        failed = false;
+      } catch (err) {
+        failed = true;
+        this.o.logger.warn({ err }, 'updating pod routes failed; will retry');
       }
-      await new Promise<void>((resolve) => {
-        const ac = new AbortController();
-        const done = () => {
-          ac.abort();
-          this.wake = undefined;
-          resolve();
-        };
-        this.wake = done;
-        void this.o.clock
-          .sleep(this.dirty ? 1000 : (this.o.resyncMs ?? 30_000), AbortSignal.any([signal, ac.signal]))
-          .then(() => {
-            if (!this.dirty) this.dirty = true;
-            done();
-          });
-      });
+      await this.wakeup.wait(this.o.clock, failed ? 1000 : (this.o.resyncMs ?? 30_000), signal);
     }
   }
 }

@@ -41,28 +41,9 @@ export class HttpError extends Error {
   }
 }
 
-export function sendStatus(res: http.ServerResponse, code: number, reason: string, message: string): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(
-    JSON.stringify({
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message,
-      reason,
-      code,
-    }),
-  );
-}
-
-/** Answers an upgrade request with a Status instead of switching protocols. */
-export function refuse(socket: Duplex, code: number, reason: string, message: string): void {
-  const body = JSON.stringify({
+/** A failure Status as the apiserver passes it on. */
+function failureStatus(code: number, reason: string, message: string): string {
+  return JSON.stringify({
     kind: 'Status',
     apiVersion: 'v1',
     metadata: {},
@@ -71,6 +52,20 @@ export function refuse(socket: Duplex, code: number, reason: string, message: st
     reason,
     code,
   });
+}
+
+export function sendStatus(res: http.ServerResponse, code: number, reason: string, message: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(failureStatus(code, reason, message));
+}
+
+/** Answers an upgrade request with a Status instead of switching protocols. */
+export function refuse(socket: Duplex, code: number, reason: string, message: string): void {
+  const body = failureStatus(code, reason, message);
   socket.end(
     `HTTP/1.1 ${code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );

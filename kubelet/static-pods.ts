@@ -27,6 +27,7 @@ import { formatFieldError } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
 import type { Pod } from '../api/types/pod.js';
 import type { Clock } from '../client/clock.js';
+import { Wakeup } from '../client/wakeup.js';
 
 export const ConfigAnnotations = {
   source: 'kubernetes.io/config.source',
@@ -151,12 +152,13 @@ export class StaticPodSource {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    let wake: (() => void) | undefined;
+    const wakeup = new Wakeup();
     let watcher: FSWatcher | undefined;
     const startWatch = () => {
       if (watcher) return;
       try {
-        watcher = watch(this.o.dir, () => wake?.());
+        // A short delay lets an editor finish writing.
+        watcher = watch(this.o.dir, () => setTimeout(() => wakeup.poke(), 100));
         watcher.on('error', () => {
           watcher?.close();
           watcher = undefined;
@@ -182,17 +184,7 @@ export class StaticPodSource {
         } catch (err) {
           this.o.logger.warn({ err, dir: this.o.dir }, 'reading static pod manifests failed');
         }
-        await new Promise<void>((resolve) => {
-          const ac = new AbortController();
-          const done = () => {
-            ac.abort();
-            wake = undefined;
-            resolve();
-          };
-          wake = () => setTimeout(done, 100); // let an editor finish writing
-          signal.addEventListener('abort', done, { once: true, signal: ac.signal });
-          void this.o.clock.sleep(this.o.periodMs ?? 20_000, ac.signal).then(done, done);
-        });
+        await wakeup.wait(this.o.clock, this.o.periodMs ?? 20_000, signal);
       }
     } finally {
       watcher?.close();
