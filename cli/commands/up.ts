@@ -96,7 +96,7 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
   out.write(
     started === 0
       ? `nanokube is already up. kubeconfig: ${path} (context nanokube)\n`
-      : `nanokube is up. Logs: ${o.home}/logs. kubeconfig: ${path} (context nanokube)\n\nTry:\n  kubectl --context nanokube get nodes\n  kubectl --context nanokube get pods -A\n${o.node ? '  kubectl --context nanokube create deployment web --image=nanokube/busybox:1 -- sh -c 'echo hello > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'\n' : ''}Stop it with: nkctl down\n`,
+      : `nanokube is up. Logs: ${o.home}/logs. kubeconfig: ${path} (context nanokube)\n\nTry:\n  kubectl --context nanokube get nodes\n  kubectl --context nanokube get pods -A\n${o.node ? `  kubectl --context nanokube create deployment web --image=nanokube/busybox:1 -- sh -c 'echo hello > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'\n` : ''}Stop it with: nkctl down\n`,
   );
 }
 
