@@ -73,13 +73,11 @@ export async function runKubeProxyBench(): Promise<KubeProxyBenchResult> {
   const ipt = new ExecIptables(netns);
   const result: KubeProxyBenchResult = { syncs: [], endpointChange: { samples: 0, p50Ms: 0, p99Ms: 0 } };
   try {
-    // iptables-nft's --noflush restore costs grow with rules × chains, so the
-    // 5,000-service sync takes minutes here; it is measured all the same.
-    for (const [services, per] of [
-      [1000, 10],
-      [2000, 10],
-      [5000, 10],
-    ]) {
+    // iptables-nft's --noflush restore costs grow with rules × chains: the
+    // 5,000-service sync did not finish within 20 minutes here, so it runs
+    // only when asked (NK_BENCH_PROXY_5000=1).
+    const sizes = [[1000, 10], [2000, 10], ...(process.env.NK_BENCH_PROXY_5000 === '1' ? [[5000, 10]] : [])];
+    for (const [services, per] of sizes) {
       process.stderr.write(
         `kube-proxy bench: full sync of ${services} services / ${services * per} endpoints...\n`,
       );
