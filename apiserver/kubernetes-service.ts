@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import type { Registry, ResourceType } from '../api/registry.js';
 import { isAlreadyExists, isConflict } from '../api/status.js';
+import { realClock } from '../client/clock.js';
 import type { ServiceAllocator } from './service-alloc.js';
 import { kubernetesServiceIP } from './service-alloc.js';
 import type { ResourceStore } from './store.js';
@@ -158,17 +159,7 @@ export async function runServiceAllocations(
   await services.cache.ready();
   services.cache.watchFromNow(listener);
   while (!signal.aborted) {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 60_000);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
-    });
+    await realClock.sleep(60_000, signal);
     if (signal.aborted) break;
     try {
       const live = new Map([...services.cache.items.values()].map((e) => [e.obj.metadata.uid ?? '', e.obj]));

@@ -22,6 +22,7 @@ import {
   StatusError,
 } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
+import { realClock } from '../client/clock.js';
 import { registerDiscovery } from './discovery.js';
 import { EtcdStore } from './etcd.js';
 import { registerKubeletUpgradeProxy } from './kubelet-proxy.js';
@@ -317,17 +318,7 @@ async function runCompactor(
   if (intervalMs <= 0) return;
   let previous = 0;
   while (!signal.aborted) {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, intervalMs);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
-    });
+    await realClock.sleep(intervalMs, signal);
     if (signal.aborted) break;
     try {
       const current = await etcd.revision();

@@ -18,6 +18,7 @@ import type { Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { newResourceExpired, newTimeout } from '../api/status.js';
+import { realClock } from '../client/clock.js';
 import type { EtcdStore, WatchEvent } from './etcd.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -119,7 +120,7 @@ export class WatchCache {
       } catch (err) {
         if (signal.aborted) break;
         this.log.warn({ err }, 'watch cache lost its etcd watch; relisting');
-        await sleep(backoff, signal);
+        await realClock.sleep(backoff, signal);
         backoff = Math.min(backoff * 2, 5000);
       } finally {
         const w = this.watcher;
@@ -283,18 +284,4 @@ export class WatchCache {
     this.events = this.events.filter((e) => e.rv > compactedRv);
     this.oldestRv = Math.min(compactedRv, this.rv);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -45,37 +45,44 @@ export async function execOnce(
   return { exitCode: info.ExitCode ?? -1, timedOut: false, output };
 }
 
+/** The streams of a hijacked exec or attach connection: stdout and stderr split (unless a TTY), and its end. */
+function hijacked(
+  stream: NodeJS.ReadWriteStream & Readable,
+  opts: { stdin: boolean; tty: boolean; stderr: boolean },
+) {
+  const stdout = new PassThrough();
+  const stderr = opts.stderr && !opts.tty ? new PassThrough() : undefined;
+  if (opts.tty) stream.pipe(stdout);
+  else demuxDockerStream(stream, stdout, stderr ?? stdout);
+  const ended = new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+  });
+  return { stdin: opts.stdin ? stream : undefined, stdout, stderr, ended };
+}
+
 export async function execSession(
   docker: Docker,
   id: string,
   command: string[],
   opts: { stdin: boolean; tty: boolean; stderr: boolean },
 ): Promise<ExecSession> {
-  let exec: Docker.Exec;
-  let stream: NodeJS.ReadWriteStream;
-  exec = await docker.getContainer(id).exec({
+  const exec = await docker.getContainer(id).exec({
     Cmd: command,
     AttachStdin: opts.stdin,
     AttachStdout: true,
     AttachStderr: opts.stderr && !opts.tty,
     Tty: opts.tty,
   });
-  stream = (await exec.start({
+  const stream = (await exec.start({
     hijack: true,
     stdin: opts.stdin,
     Tty: opts.tty,
-  })) as NodeJS.ReadWriteStream;
-  const stdout = new PassThrough();
-  const stderr = opts.stderr && !opts.tty ? new PassThrough() : undefined;
-  if (opts.tty) (stream as unknown as Readable).pipe(stdout);
-  else demuxDockerStream(stream as unknown as Readable, stdout, stderr ?? stdout);
-  const ended = new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', () => resolve());
-  });
+  })) as NodeJS.ReadWriteStream & Readable;
+  const { stdin, stdout, stderr, ended } = hijacked(stream, opts);
   return {
-    stdin: opts.stdin ? stream : undefined,
+    stdin,
     stdout,
     stderr,
     resize: async (rows, cols) => {
@@ -113,17 +120,9 @@ export async function attachSession(
     stdout: true,
     stderr: opts.stderr,
   })) as unknown as NodeJS.ReadWriteStream & Readable;
-  const stdout = new PassThrough();
-  const stderr = opts.stderr && !opts.tty ? new PassThrough() : undefined;
-  if (opts.tty) stream.pipe(stdout);
-  else demuxDockerStream(stream, stdout, stderr ?? stdout);
-  const ended = new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', () => resolve());
-  });
+  const { stdin, stdout, stderr, ended } = hijacked(stream, opts);
   return {
-    stdin: opts.stdin ? stream : undefined,
+    stdin,
     stdout,
     stderr,
     resize: async (rows, cols) => {
