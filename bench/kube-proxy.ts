@@ -58,6 +58,9 @@ export interface KubeProxyBenchResult {
     fullSyncMs: number;
     /** The same text restored again on its own; not measured at 5,000 services (minutes each). */
     rawRestoreMs?: number;
+    /** A partial sync after one service lost an endpoint: render and restore. */
+    partialSyncMs: number;
+    partialRules: number;
   }[];
   endpointChange: { samples: number; p50Ms: number; p99Ms: number };
 }
@@ -95,6 +98,16 @@ export async function runKubeProxyBench(): Promise<KubeProxyBenchResult> {
         await ipt.restore(r.text);
         rawRestoreMs = performance.now() - t3;
       }
+      // What a sync costs between full ones: one service port lost an endpoint.
+      const changed = { ...ports[0], endpoints: ports[0].endpoints.slice(1) };
+      const t4 = performance.now();
+      const partial = renderRules([changed, ...ports.slice(1)], {
+        clusterCIDR: '10.244.0.0/14',
+        existingChains: r.chains,
+        only: new Set([changed.id]),
+      });
+      await ipt.restore(partial.text);
+      const partialSyncMs = performance.now() - t4;
       result.syncs.push({
         services,
         endpoints: services * per,
@@ -103,6 +116,8 @@ export async function runKubeProxyBench(): Promise<KubeProxyBenchResult> {
         restoreMs: t2 - t1,
         fullSyncMs: t2 - t0,
         rawRestoreMs,
+        partialSyncMs,
+        partialRules: partial.ruleCount,
       });
     }
     result.endpointChange = await endpointChangeLatency(ipt);
@@ -210,6 +225,12 @@ export function report(r: KubeProxyBenchResult): string {
         s.services === 1000 ? '< 1000 ms' : '',
       ],
       ['  of which render / iptables-restore', `${f(s.renderMs)} / ${f(s.restoreMs)} ms`, '', ''],
+      [
+        `  partial sync after one endpoint change (${s.partialRules} rules)`,
+        `${f(s.partialSyncMs)} ms`,
+        '',
+        s.services === 1000 ? '< 1000 ms' : '',
+      ],
     ]),
     [
       `endpoint change to rule live, p50 / p99 (${r.endpointChange.samples} changes, min sync 1 s)`,

@@ -1,8 +1,11 @@
 /**
  * The sync loop: informers on Services and EndpointSlices mark the state
- * dirty; a sync renders every rule and writes them with one restore, no more
- * often than `minSyncPeriodMs`, and at least every `syncPeriodMs`. After a
- * failure the next sync is a full one (chains re-read, jumps re-ensured).
+ * dirty; a sync writes the rules with one restore, no more often than
+ * `minSyncPeriodMs`, and at least every `syncPeriodMs`. A sync is partial,
+ * as Kubernetes' are: the top-level chains whole, and the chains of the
+ * service ports that changed since the last sync. A full sync (every chain
+ * re-read and rewritten, base jumps re-ensured) comes first, after any
+ * failure, and every `fullSyncPeriodMs`.
  * After a sync, conntrack entries of UDP endpoints that went away are deleted.
  *
  * States: waiting → syncing → waiting; `run` ends when `signal` aborts.
@@ -25,6 +28,8 @@ export interface ProxierOptions {
   clusterCIDR: string;
   syncPeriodMs: number;
   minSyncPeriodMs: number;
+  /** How often a sync rewrites every chain; Kubernetes' is an hour. */
+  fullSyncPeriodMs?: number;
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
@@ -40,6 +45,9 @@ export class Proxier {
   private chains?: { nat: string[]; filter: string[] };
   /** What the last sync wrote, to find UDP endpoints that went away. */
   private lastPorts?: ServicePort[];
+  /** What each service port's chains were written from, to find the ones that changed. */
+  private written = new Map<string, string>();
+  private lastFullSync = 0;
   private wake?: () => void;
   private readonly o: ProxierOptions;
   private readonly duration: Histogram;
@@ -102,7 +110,6 @@ export class Proxier {
         await this.syncOnce();
         backoff = 0;
       } catch (err) {
-        this.needFull = true;
         backoff = Math.min(backoff ? backoff * 2 : 1000, 30_000);
         this.o.logger.error({ err }, 'syncing proxy rules failed; a full resync follows');
       }
@@ -113,8 +120,11 @@ export class Proxier {
   async syncOnce(): Promise<void> {
     const end = this.duration.startTimer();
     this.dirty = false;
-    const full = this.needFull;
-    if (full || !this.chains) {
+    const full =
+      this.needFull ||
+      !this.chains ||
+      this.o.clock.now() - this.lastFullSync >= (this.o.fullSyncPeriodMs ?? 3_600_000);
+    if (full) {
       this.chains = {
         nat: await this.o.iptables.listChains('nat'),
         filter: await this.o.iptables.listChains('filter'),
@@ -125,10 +135,19 @@ export class Proxier {
       this.o.slices.store.list() as KubeObject[],
       this.o.nodeName,
     );
-    const r = renderRules(ports, { clusterCIDR: this.o.clusterCIDR, existingChains: this.chains });
+    const fingerprints = new Map(ports.map((p) => [p.id, JSON.stringify(p)]));
+    const only = full
+      ? undefined
+      : new Set(ports.filter((p) => this.written.get(p.id) !== fingerprints.get(p.id)).map((p) => p.id));
+    const r = renderRules(ports, { clusterCIDR: this.o.clusterCIDR, existingChains: this.chains, only });
+    this.needFull = true; // until this restore has worked: after a failure nothing is known
     await this.o.iptables.restore(r.text);
-    if (full) for (const j of baseJumps) await this.o.iptables.ensureJump(j);
+    if (full) {
+      for (const j of baseJumps) await this.o.iptables.ensureJump(j);
+      this.lastFullSync = this.o.clock.now();
+    }
     this.chains = r.chains;
+    this.written = fingerprints;
     this.needFull = false;
     if (this.o.conntrack && this.lastPorts) {
       for (const f of staleUdpEntries(this.lastPorts, ports))
@@ -138,8 +157,11 @@ export class Proxier {
     }
     this.lastPorts = ports;
     this.lastGoodSync = this.o.clock.now();
-    this.rules.set(r.ruleCount);
+    this.rules.set(r.totalRules);
     end();
-    this.o.logger.debug({ servicePorts: ports.length, rules: r.ruleCount, full }, 'synced proxy rules');
+    this.o.logger.debug(
+      { servicePorts: ports.length, written: only?.size ?? ports.length, rules: r.ruleCount, full },
+      'synced proxy rules',
+    );
   }
 }

@@ -131,6 +131,37 @@ describe('renderRules', () => {
     expect(text).toMatch(/-m recent --name KUBE-SEP-\w+ --set -p tcp -m tcp -j DNAT/);
   });
 
+  it('a partial render writes the changed service port alone, keeping the jumps to the others', () => {
+    const ports = buildServicePorts(
+      [
+        svc('a', { clusterIP: '10.96.0.60', ports: [{ port: 80 }] }),
+        svc('b', { clusterIP: '10.96.0.61', ports: [{ port: 80 }] }),
+      ],
+      [slice('a', [{ ip: '10.244.0.2' }, { ip: '10.244.0.3' }]), slice('b', [{ ip: '10.244.0.4' }])],
+      'n1',
+    );
+    const [a, b] = ports;
+    const full = renderRules(ports, { clusterCIDR: '10.244.0.0/16' });
+    // a loses an endpoint; only a's chains are written, its old endpoint chain deleted.
+    const shrunk = { ...a, endpoints: a.endpoints.slice(1) };
+    const r = renderRules([shrunk, b], {
+      clusterCIDR: '10.244.0.0/16',
+      existingChains: full.chains,
+      only: new Set([a.id]),
+    });
+    const lines = r.text.split('\n');
+    expect(lines).toContain(`:${svcChain(a)} - [0:0]`);
+    expect(lines).toContain(`:${sepChain(a, '10.244.0.3', 8080)} - [0:0]`);
+    expect(lines).toContain(`-X ${sepChain(a, '10.244.0.2', 8080)}`);
+    expect(lines.filter((l) => l.includes(svcChain(b)))).toEqual([
+      `-A KUBE-SERVICES -m comment --comment "default/b cluster IP" -d 10.96.0.61/32 -p tcp -m tcp --dport 80 -j ${svcChain(b)}`,
+    ]);
+    expect(r.text).not.toContain(sepChain(b, '10.244.0.4', 8080));
+    expect(r.chains.nat).toContain(sepChain(b, '10.244.0.4', 8080));
+    expect(r.chains.nat).not.toContain(sepChain(a, '10.244.0.2', 8080));
+    expect(r.totalRules).toBe(r.ruleCount + 4); // b: masquerade and jump in KUBE-SVC, two in KUBE-SEP
+  });
+
   it('declares and deletes chains that no longer have a service', () => {
     const { text } = renderRules([], {
       clusterCIDR: '10.244.0.0/16',

@@ -5,6 +5,13 @@
  * service are declared and deleted. Base chains are never written here:
  * the jumps into ours are ensured separately (see iptables.ts).
  *
+ * A partial render (`only`, as Kubernetes' MinimizeIPTablesRestore) still
+ * writes the top-level chains whole but declares and writes the chains of the
+ * listed service ports alone: the others keep what the kernel already has.
+ * iptables-nft's --noflush restore costs grow with rules × chains in the
+ * table (a linear chain lookup per rule), so a full sync at 1,000 services
+ * takes seconds while a partial one for a single changed service does not.
+ *
  * Chain names are a prefix and a short hash, as Kubernetes names them:
  * KUBE-SVC-<hash(service port)>, KUBE-SEP-<hash(service port, endpoint)>,
  * KUBE-EXT-<hash(service port)> for NodePort traffic.
@@ -19,13 +26,18 @@ export interface RenderOptions {
   clusterCIDR: string;
   /** Chains in the current tables, to delete the ones no longer rendered. */
   existingChains?: { nat: string[]; filter: string[] };
+  /** Ids of the service ports whose own chains are written; absent: all of them. */
+  only?: ReadonlySet<string>;
 }
 
 export interface Rendered {
   text: string;
+  /** Every chain of ours the tables hold after this restore, written or kept. */
   chains: { nat: string[]; filter: string[] };
-  /** Rules written, for metrics. */
+  /** Rules written by this restore. */
   ruleCount: number;
+  /** Rules of ours in the tables after it, for metrics. */
+  totalRules: number;
 }
 
 function hash(s: string): string {
@@ -71,8 +83,17 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
   filter.push(`-A KUBE-FORWARD ${comment('kubernetes pod source')} -s ${o.clusterCIDR} -j ACCEPT`);
   filter.push(`-A KUBE-FORWARD ${comment('kubernetes pod destination')} -d ${o.clusterCIDR} -j ACCEPT`);
 
+  // Rules of a service port's own chains go here; dropped when it is not written.
+  let own: string[] = nat;
+  const kept: string[] = [];
+  const declaredNat = [...ownChainsNat];
+  const addChain = (c: string) => {
+    natChains.push(c);
+    if (own === nat) declaredNat.push(c);
+  };
   for (const p of ports) {
     const eps = usableEndpoints(p.endpoints);
+    own = !o.only || o.only.has(p.id) ? nat : kept;
     const dest = `-d ${p.clusterIP}/32 ${proto(p)} --dport ${p.port}`;
     if (eps.length === 0) {
       filter.push(
@@ -89,9 +110,9 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
       continue;
     }
     const svc = svcChain(p);
-    natChains.push(svc);
+    addChain(svc);
     nat.push(`-A KUBE-SERVICES ${comment(`${p.id} cluster IP`)} ${dest} -j ${svc}`);
-    nat.push(`-A ${svc} ${comment(`${p.id} cluster IP`)} ! -s ${o.clusterCIDR} ${dest} -j KUBE-MARK-MASQ`);
+    own.push(`-A ${svc} ${comment(`${p.id} cluster IP`)} ! -s ${o.clusterCIDR} ${dest} -j KUBE-MARK-MASQ`);
     for (const ip of p.externalIPs) {
       nat.push(
         `-A KUBE-SERVICES ${comment(`${p.id} external IP`)} -d ${ip}/32 ${proto(p)} --dport ${p.port} -j KUBE-MARK-MASQ`,
@@ -102,17 +123,17 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
     }
     if (p.nodePort) {
       const ext = extChain(p);
-      natChains.push(ext);
+      addChain(ext);
       nat.push(`-A KUBE-NODEPORTS ${comment(`${p.id}`)} ${proto(p)} --dport ${p.nodePort} -j ${ext}`);
-      nat.push(
+      own.push(
         `-A ${ext} ${comment('masquerade traffic for ' + p.id + ' external destinations')} -j KUBE-MARK-MASQ`,
       );
-      nat.push(`-A ${ext} -j ${svc}`);
+      own.push(`-A ${ext} -j ${svc}`);
     }
     const seps = eps.map((e) => ({ e, chain: sepChain(p, e.ip, e.port) }));
     if (p.sessionAffinityTimeout !== undefined) {
       for (const s of seps) {
-        nat.push(
+        own.push(
           `-A ${svc} ${comment(`${p.id} -> ${s.e.ip}:${s.e.port}`)} -m recent --name ${s.chain} --rcheck --seconds ${p.sessionAffinityTimeout} --reap -j ${s.chain}`,
         );
       }
@@ -120,13 +141,13 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
     seps.forEach((s, i) => {
       const left = seps.length - i;
       const pick = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(10)}` : '';
-      nat.push(`-A ${svc} ${comment(`${p.id} -> ${s.e.ip}:${s.e.port}`)}${pick} -j ${s.chain}`);
+      own.push(`-A ${svc} ${comment(`${p.id} -> ${s.e.ip}:${s.e.port}`)}${pick} -j ${s.chain}`);
     });
     for (const s of seps) {
-      natChains.push(s.chain);
-      nat.push(`-A ${s.chain} ${comment(p.id)} -s ${s.e.ip}/32 -j KUBE-MARK-MASQ`);
+      addChain(s.chain);
+      own.push(`-A ${s.chain} ${comment(p.id)} -s ${s.e.ip}/32 -j KUBE-MARK-MASQ`);
       const affinity = p.sessionAffinityTimeout !== undefined ? ` -m recent --name ${s.chain} --set` : '';
-      nat.push(
+      own.push(
         `-A ${s.chain} ${comment(p.id)}${affinity} ${proto(p)} -j DNAT --to-destination ${s.e.ip}:${s.e.port}`,
       );
     }
@@ -136,8 +157,12 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
     `-A KUBE-SERVICES ${comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain')} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`,
   );
 
-  const staleNat = (o.existingChains?.nat ?? []).filter((c) => isOurs(c) && !natChains.includes(c));
-  const staleFilter = (o.existingChains?.filter ?? []).filter((c) => isOurs(c) && !filterChains.includes(c));
+  const stale = (existing: string[] | undefined, now: string[]) => {
+    const keep = new Set(now);
+    return (existing ?? []).filter((c) => isOurs(c) && !keep.has(c));
+  };
+  const staleNat = stale(o.existingChains?.nat, natChains);
+  const staleFilter = stale(o.existingChains?.filter, filterChains);
   const lines = [
     '*filter',
     ...[...filterChains, ...staleFilter].map((c) => `:${c} - [0:0]`),
@@ -145,7 +170,7 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
     ...staleFilter.map((c) => `-X ${c}`),
     'COMMIT',
     '*nat',
-    ...[...natChains, ...staleNat].map((c) => `:${c} - [0:0]`),
+    ...[...declaredNat, ...staleNat].map((c) => `:${c} - [0:0]`),
     ...nat,
     ...staleNat.map((c) => `-X ${c}`),
     'COMMIT',
@@ -155,6 +180,7 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
     text: lines.join('\n'),
     chains: { nat: natChains, filter: filterChains },
     ruleCount: nat.length + filter.length,
+    totalRules: nat.length + filter.length + kept.length,
   };
 }
 
