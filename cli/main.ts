@@ -10,6 +10,7 @@ import { newDownCommand } from './commands/down.js';
 import { newGetCommand } from './commands/get.js';
 import { newAnnotateCommand, newLabelCommand } from './commands/label.js';
 import { newScaleCommand } from './commands/scale.js';
+import { newSnapshotCommand } from './commands/snapshot.js';
 import { newStatusCommand } from './commands/status.js';
 import { newUpCommand } from './commands/up.js';
 import { newVersionCommand } from './commands/version.js';
@@ -39,9 +40,13 @@ program.addCommand(newScaleCommand());
 program.addCommand(newApiResourcesCommand());
 program.addCommand(newConfigCommand());
 program.addCommand(newVersionCommand());
+program.addCommand(newSnapshotCommand());
 
-program.exitOverride();
-for (const c of program.commands) c.exitOverride();
+const overrideExits = (c: Command): void => {
+  c.exitOverride();
+  for (const sub of c.commands) overrideExits(sub);
+};
+overrideExits(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

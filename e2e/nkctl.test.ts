@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, freePorts, kubectl, makeTempDir, run } from './harness.js';
+import { cleanup, freePorts, kubectl, makeTempDir, run, waitFor } from './harness.js';
 import { freePodCIDR, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
@@ -223,6 +223,57 @@ describe('nkctl', () => {
     expect(r.stderr.trim()).toBe(line);
   });
 
+  it('snapshot save, delete a namespace, snapshot restore: the namespace and its Deployment are back and running', async () => {
+    const file = path.join(makeTempDir('nkctl-snap-'), 'cluster.db');
+    const k = (args: string[], timeoutMs = 30_000) => kubectl(args, { kubeconfig, timeoutMs });
+    expect((await k(['create', 'namespace', 'snap'])).code).toBe(0);
+    const d = await k([
+      '-n',
+      'snap',
+      'create',
+      'deployment',
+      'keep',
+      '--image=nanokube/busybox:1',
+      '--',
+      'sleep',
+      '3600',
+    ]);
+    expect(d.code, d.stderr).toBe(0);
+    const rolled = await k(['-n', 'snap', 'rollout', 'status', 'deployment/keep', '--timeout=60s'], 70_000);
+    expect(rolled.code, rolled.stderr).toBe(0);
+
+    const saved = await nkctl(['snapshot', 'save', file]);
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(saved.stdout).toMatch(/^Snapshot saved at .*cluster\.db \(revision \d+, \d+ keys, \d+ bytes\)$/m);
+
+    expect((await k(['delete', 'namespace', 'snap', '--timeout=60s'], 70_000)).code).toBe(0);
+    expect((await k(['get', 'namespace', 'snap'])).stderr).toContain('NotFound');
+
+    // A file that is not a snapshot is refused before anything stops.
+    const bad = await nkctl(['snapshot', 'restore', path.join(path.dirname(file), 'missing.db')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await nkctl(['status'])).code).toBe(0);
+
+    const restored = await run(process.execPath, [nkctlJs, 'snapshot', 'restore', file], {
+      env,
+      timeoutMs: 240_000,
+    });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`restored ${file}`);
+    expect((await k(['get', 'namespace', 'snap', '-o', 'name'])).stdout.trim()).toBe('namespace/snap');
+    // Running for real: the restored status says Available from before, so exec into a live container.
+    await waitFor(async () => (await k(['-n', 'snap', 'exec', 'deploy/keep', '--', 'true'])).code === 0, {
+      timeoutMs: 120_000,
+      what: 'the restored Deployment to run a container',
+    });
+    const rolledAgain = await k(
+      ['-n', 'snap', 'rollout', 'status', 'deployment/keep', '--timeout=60s'],
+      70_000,
+    );
+    expect(rolledAgain.code, rolledAgain.stderr).toBe(0);
+  }, 400_000);
+
   it('down stops everything, then nkctl cannot connect (one line), twice is safe, and --purge removes the data', async () => {
     const d = await nkctl(['down']);
     expect(d.code).toBe(0);
@@ -240,8 +291,18 @@ describe('nkctl', () => {
     expect(c.stderr).toMatch(/^error: cannot connect to the apiserver/);
     const again = await nkctl(['down']);
     expect(again.stdout).toContain('not running');
+
+    // up after down: the data was kept, and the app from before runs again.
+    const upAgain = await nkctl(['up']);
+    expect(upAgain.code, upAgain.stderr).toBe(0);
+    expect(upAgain.stdout).toContain('nanokube is up');
+    await waitFor(
+      async () => (await kubectl(['exec', 'deploy/hello', '--', 'true'], { kubeconfig })).code === 0,
+      { timeoutMs: 120_000, what: 'the app to run again after down and up' },
+    );
+
     const p = await nkctl(['down', '--purge']);
     expect(p.code).toBe(0);
     expect(existsSync(home)).toBe(false);
-  });
+  }, 300_000);
 });

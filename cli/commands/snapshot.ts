@@ -1,0 +1,133 @@
+/**
+ * `nkctl snapshot save FILE` and `nkctl snapshot restore FILE`: etcd
+ * snapshots for disaster recovery, with etcdctl (installed with etcd).
+ *
+ * save: a consistent snapshot from a running etcd (the local cluster's, or
+ * `--etcd-endpoints`), written beside FILE and renamed into place, so FILE is
+ * never half-written.
+ *
+ * restore: the whole cluster's state goes back to the snapshot, the way
+ * Kubernetes documents it: every component of the local cluster stops (pod
+ * containers stay; the kubelet adopts or replaces them), the snapshot is
+ * restored into a new data folder, the old one is kept aside, and the
+ * cluster starts again. The snapshot is checked before anything stops, and a
+ * failed restore leaves the old data in place and starts the cluster on it.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { CliError } from '../context.js';
+import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
+import { newProgress } from '../progress.js';
+import { up } from './up.js';
+
+export interface SnapshotStatus {
+  hash: number;
+  revision: number;
+  totalKey: number;
+  totalSize: number;
+}
+
+function etcdctl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT')
+        reject(new CliError('etcdctl is not installed (bash deploy/setup.sh installs it)'));
+      else reject(new CliError((stderr.trim().split('\n').pop() ?? err.message).replace(/^Error:\s*/, '')));
+    });
+  });
+}
+
+const localEtcd = (o: LaunchOptions) => `http://127.0.0.1:${o.etcdPort}`;
+
+/** Reads a snapshot file's revision and size; throws a one-line error when it is not a snapshot. */
+export async function snapshotStatus(file: string): Promise<SnapshotStatus> {
+  if (!existsSync(file)) throw new CliError(`snapshot file "${file}" does not exist`);
+  try {
+    return JSON.parse(await etcdctl(['snapshot', 'status', file, '-w', 'json'])) as SnapshotStatus;
+  } catch (err) {
+    throw new CliError(`"${file}" is not a readable etcd snapshot: ${(err as Error).message}`);
+  }
+}
+
+export async function saveSnapshot(file: string, endpoints: string): Promise<SnapshotStatus> {
+  const part = `${file}.part`;
+  try {
+    await etcdctl(['--endpoints', endpoints, '--dial-timeout', '5s', 'snapshot', 'save', part]);
+    renameSync(part, file);
+  } catch (err) {
+    rmSync(part, { force: true });
+    throw new CliError(`could not save a snapshot from ${endpoints}: ${(err as Error).message}`);
+  }
+  return snapshotStatus(file);
+}
+
+export async function restoreSnapshot(
+  o: LaunchOptions,
+  file: string,
+  opts: { kubeconfig?: string },
+  out = process.stdout,
+): Promise<string> {
+  const progress = newProgress();
+  const status = await snapshotStatus(file);
+  progress.info(`restoring revision ${status.revision} (${status.totalKey} keys) from ${file}`);
+  const dataDir = join(o.home, 'etcd');
+  const fresh = join(o.home, 'etcd.restoring');
+  const kept = join(o.home, `etcd.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  await progress.step('stopping the cluster (pod containers keep running)', async () => {
+    for (const spec of [...components(o)].reverse()) await stopComponent(o, spec);
+  });
+  try {
+    await progress.step('restoring etcd data', async () => {
+      rmSync(fresh, { recursive: true, force: true });
+      const peer = `http://127.0.0.1:${o.etcdPort + 1}`;
+      await etcdctl([
+        'snapshot',
+        'restore',
+        file,
+        ...['--name', 'nanokube', '--data-dir', fresh],
+        ...['--initial-cluster', `nanokube=${peer}`, '--initial-advertise-peer-urls', peer],
+      ]);
+      if (existsSync(dataDir)) renameSync(dataDir, kept);
+      renameSync(fresh, dataDir);
+    });
+  } catch (err) {
+    rmSync(fresh, { recursive: true, force: true });
+    progress.info('the restore failed; starting the cluster again on its old data');
+    await up(o, opts, out);
+    throw err;
+  }
+  await up(o, opts, out);
+  out.write(
+    `restored ${file} (revision ${status.revision})${existsSync(kept) ? `; the data before it is kept in ${kept}` : ''}\n`,
+  );
+  return kept;
+}
+
+export function newSnapshotCommand(): Command {
+  const cmd = new Command('snapshot').description('Save and restore etcd snapshots of the cluster state.');
+  cmd
+    .command('save')
+    .description('Save a snapshot of the cluster state (etcd) to FILE.')
+    .argument('<file>', 'where to write the snapshot')
+    .option('--etcd-endpoints <url>', "etcd's client URL (default: the cluster `nkctl up` started)")
+    .action(async (file: string, opts: { etcdEndpoints?: string }) => {
+      const s = await saveSnapshot(file, opts.etcdEndpoints ?? localEtcd(defaultLaunchOptions()));
+      process.stdout.write(
+        `Snapshot saved at ${file} (revision ${s.revision}, ${s.totalKey} keys, ${statSync(file).size} bytes)\n`,
+      );
+    });
+  cmd
+    .command('restore')
+    .description(
+      'Put the cluster `nkctl up` started back to the state in FILE: stops it, restores etcd, starts it again.',
+    )
+    .argument('<file>', 'a snapshot written by `nkctl snapshot save`')
+    .action(async (file: string, _opts: unknown, sub: Command) => {
+      await restoreSnapshot(defaultLaunchOptions(), file, sub.optsWithGlobals() as { kubeconfig?: string });
+    });
+  return cmd;
+}
