@@ -5,7 +5,9 @@ import type { KubeObject } from '../api/meta.js';
 import { FakeClock } from '../client/clock.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { Iptables, Jump, Table } from './iptables.js';
-import { Proxier } from './proxier.js';
+import type { ServicePort } from './model.js';
+import { Proxier, partSize, writeRules } from './proxier.js';
+import { svcChain } from './rules.js';
 
 /** An informer as far as the proxier reads one: a store it lists. */
 const informer = (objs: KubeObject[]) =>
@@ -90,5 +92,37 @@ describe('Proxier', () => {
     clock.step(3_600_000);
     await proxier.syncOnce();
     expect(declared(ipt.restores[4])).toBe(5); // the hourly full sync
+  });
+
+  it('writes many service ports in parts: their chains first, then the top-level chains that use them', async () => {
+    const ports: ServicePort[] = Array.from({ length: 2 * partSize + 10 }, (_, i) => ({
+      id: `default/s${i}`,
+      namespace: 'default',
+      name: `s${i}`,
+      portName: '',
+      protocol: 'TCP',
+      clusterIP: `10.96.${Math.floor(i / 250)}.${i % 250}`,
+      port: 80,
+      externalIPs: [],
+      localOnly: false,
+      endpoints: [{ ip: `10.244.${Math.floor(i / 250)}.${i % 250}`, port: 8080, ready: true, serving: true }],
+      localEndpoints: [],
+    }));
+    const ipt = new RecordingIptables();
+    const { restores, rendered } = await writeRules(ipt, ports, { clusterCIDR: '10.244.0.0/16' });
+    expect(restores).toBe(4);
+    const [first, second, third, last] = ipt.restores;
+    for (const part of [first, second, third]) {
+      expect(part.startsWith('*nat\n')).toBe(true);
+      expect(part).not.toContain('*filter');
+      expect(part).not.toContain('-A KUBE-SERVICES');
+    }
+    expect(declared(first)).toBe(2 * partSize);
+    expect(declared(third)).toBe(2 * 10);
+    expect(first).toContain('-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000');
+    // The last restore declares no service chain, and jumps to every one.
+    expect(declared(last)).toBe(0);
+    for (const p of ports) expect(last).toContain(`-j ${svcChain(p)}`);
+    expect(rendered.chains.nat).toHaveLength(4 + 2 * ports.length);
   });
 });

@@ -5,7 +5,11 @@
  * as Kubernetes' are: the top-level chains whole, and the chains of the
  * service ports that changed since the last sync. A full sync (every chain
  * re-read and rewritten, base jumps re-ensured) comes first, after any
- * failure, and every `fullSyncPeriodMs`.
+ * failure, and every `fullSyncPeriodMs`. A sync of many service ports is
+ * written in parts (rules.ts says why): first the chains of `partSize` per
+ * restore, jumped to by nothing new yet, then one restore of the top-level
+ * chains that makes them live and deletes what is stale. Every step leaves
+ * the tables consistent, and a failed step makes the next sync full.
  * After a sync, conntrack entries of UDP endpoints that went away are deleted.
  *
  * States: waiting → syncing → waiting; `run` ends when `signal` aborts.
@@ -18,7 +22,37 @@ import type { SharedInformer } from '../client/informer.js';
 import { type Conntrack, staleUdpEntries } from './conntrack.js';
 import { baseJumps, type Iptables } from './iptables.js';
 import { buildServicePorts, type ServicePort } from './model.js';
-import { renderRules } from './rules.js';
+import { type Rendered, type RenderOptions, renderRules } from './rules.js';
+
+/** Service ports per restore when a full sync is written in parts. */
+export const partSize = 100;
+
+/**
+ * Writes the rules of `ports` (those in `o.only`, or all): in one restore,
+ * or in parts when there are more than `partSize` to write.
+ */
+export async function writeRules(
+  iptables: Iptables,
+  ports: ServicePort[],
+  o: RenderOptions,
+): Promise<{ rendered: Rendered; restores: number }> {
+  const toWrite = o.only ? ports.filter((p) => o.only?.has(p.id)) : ports;
+  let restores = 0;
+  const inParts = toWrite.length > partSize;
+  if (inParts) {
+    for (let i = 0; i < toWrite.length; i += partSize) {
+      const step = renderRules(toWrite.slice(i, i + partSize), {
+        clusterCIDR: o.clusterCIDR,
+        chainsOnly: true,
+      });
+      await iptables.restore(step.text);
+      restores++;
+    }
+  }
+  const rendered = renderRules(ports, { ...o, only: inParts ? new Set() : o.only });
+  await iptables.restore(rendered.text);
+  return { rendered, restores: restores + 1 };
+}
 
 export interface ProxierOptions {
   services: SharedInformer;
@@ -139,9 +173,12 @@ export class Proxier {
     const only = full
       ? undefined
       : new Set(ports.filter((p) => this.written.get(p.id) !== fingerprints.get(p.id)).map((p) => p.id));
-    const r = renderRules(ports, { clusterCIDR: this.o.clusterCIDR, existingChains: this.chains, only });
-    this.needFull = true; // until this restore has worked: after a failure nothing is known
-    await this.o.iptables.restore(r.text);
+    this.needFull = true; // until the restore has worked: after a failure nothing is known
+    const { rendered: r, restores } = await writeRules(this.o.iptables, ports, {
+      clusterCIDR: this.o.clusterCIDR,
+      existingChains: this.chains,
+      only,
+    });
     if (full) {
       for (const j of baseJumps) await this.o.iptables.ensureJump(j);
       this.lastFullSync = this.o.clock.now();
@@ -160,7 +197,12 @@ export class Proxier {
     this.rules.set(r.totalRules);
     end();
     this.o.logger.debug(
-      { servicePorts: ports.length, written: only?.size ?? ports.length, rules: r.ruleCount, full },
+      {
+        servicePorts: ports.length,
+        written: only?.size ?? ports.length,
+        restores,
+        full,
+      },
       'synced proxy rules',
     );
   }

@@ -8,9 +8,10 @@
  * A partial render (`only`, as Kubernetes' MinimizeIPTablesRestore) still
  * writes the top-level chains whole but declares and writes the chains of the
  * listed service ports alone: the others keep what the kernel already has.
- * iptables-nft's --noflush restore costs grow with rules × chains in the
- * table (a linear chain lookup per rule), so a full sync at 1,000 services
- * takes seconds while a partial one for a single changed service does not.
+ * `chainsOnly` renders the listed ports' chains and nothing else, a step of
+ * a full sync written in parts. Why parts: iptables-nft 1.8's --noflush
+ * restore is quadratic in the chains of one restore (1,000 services with
+ * 10,000 endpoints: 5-6 s in one restore, about 0.15 s per 100 services).
  *
  * Chain names are a prefix and a short hash, as Kubernetes names them:
  * KUBE-SVC-<hash(service port)>, KUBE-SEP-<hash(service port, endpoint)>,
@@ -28,6 +29,12 @@ export interface RenderOptions {
   existingChains?: { nat: string[]; filter: string[] };
   /** Ids of the service ports whose own chains are written; absent: all of them. */
   only?: ReadonlySet<string>;
+  /**
+   * Only the chains of the `only` service ports: no top-level chain, nothing
+   * deleted. A step of a full sync written in parts (see proxier.ts): the
+   * chains are not jumped to until the top-level chains are written.
+   */
+  chainsOnly?: boolean;
 }
 
 export interface Rendered {
@@ -84,16 +91,18 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
   filter.push(`-A KUBE-FORWARD ${comment('kubernetes pod destination')} -d ${o.clusterCIDR} -j ACCEPT`);
 
   // Rules of a service port's own chains go here; dropped when it is not written.
-  let own: string[] = nat;
+  // Rules of service ports' own chains: written, or kept as the kernel has them.
+  const written: string[] = [];
   const kept: string[] = [];
+  let own = written;
   const declaredNat = [...ownChainsNat];
   const addChain = (c: string) => {
     natChains.push(c);
-    if (own === nat) declaredNat.push(c);
+    if (own === written) declaredNat.push(c);
   };
   for (const p of ports) {
     const eps = usableEndpoints(p.endpoints);
-    own = !o.only || o.only.has(p.id) ? nat : kept;
+    own = !o.only || o.only.has(p.id) ? written : kept;
     const dest = `-d ${p.clusterIP}/32 ${proto(p)} --dport ${p.port}`;
     if (eps.length === 0) {
       filter.push(
@@ -157,6 +166,20 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
     `-A KUBE-SERVICES ${comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain')} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`,
   );
 
+  if (o.chainsOnly) {
+    // KUBE-MARK-MASQ is jumped to from these chains: it is (re)declared with its one rule.
+    const chains = declaredNat.filter((c) => !ownChainsNat.includes(c) || c === 'KUBE-MARK-MASQ');
+    const markMasq = nat.filter((l) => l.startsWith('-A KUBE-MARK-MASQ '));
+    const text = ['*nat', ...chains.map((c) => `:${c} - [0:0]`), ...markMasq, ...written, 'COMMIT', ''].join(
+      '\n',
+    );
+    return {
+      text,
+      chains: { nat: natChains, filter: filterChains },
+      ruleCount: written.length,
+      totalRules: nat.length + filter.length + written.length + kept.length,
+    };
+  }
   const stale = (existing: string[] | undefined, now: string[]) => {
     const keep = new Set(now);
     return (existing ?? []).filter((c) => isOurs(c) && !keep.has(c));
@@ -172,6 +195,7 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
     '*nat',
     ...[...declaredNat, ...staleNat].map((c) => `:${c} - [0:0]`),
     ...nat,
+    ...written,
     ...staleNat.map((c) => `-X ${c}`),
     'COMMIT',
     '',
@@ -179,8 +203,8 @@ export function renderRules(ports: ServicePort[], o: RenderOptions): Rendered {
   return {
     text: lines.join('\n'),
     chains: { nat: natChains, filter: filterChains },
-    ruleCount: nat.length + filter.length,
-    totalRules: nat.length + filter.length + kept.length,
+    ruleCount: nat.length + filter.length + written.length,
+    totalRules: nat.length + filter.length + written.length + kept.length,
   };
 }
 
