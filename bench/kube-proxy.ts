@@ -120,7 +120,7 @@ export async function runKubeProxyBench(): Promise<KubeProxyBenchResult> {
       result.syncs.push({
         services,
         endpoints: services * per,
-        rules: first.rendered.ruleCount,
+        rules: first.rendered.totalRules,
         renderMs,
         fullSyncMs,
         restores: first.restores,
