@@ -27,6 +27,13 @@ export interface LaunchOptions {
   node: boolean;
   /** The node's pod range; its first address (the pod bridge) is the node's and the apiserver's address. */
   podCIDR: string;
+  /**
+   * Nodes on this host (with `node`): this host's node, and for each more a
+   * kubelet of its own (`NAME-2`, ...) with the next /24 as its pod range,
+   * its pod bridge's address as its node address. Pods of every node share
+   * this host's network stack, so the one kube-proxy serves them all.
+   */
+  nodes: number;
   kubeletPort: number;
   kubeletHealthPort: number;
   proxyHealthPort: number;
@@ -63,6 +70,7 @@ export function defaultLaunchOptions(env: NodeJS.ProcessEnv = process.env): Laun
       process.getuid?.() === 0 &&
       existsSync(env.NANOKUBE_DOCKER_SOCKET ?? '/var/run/docker.sock'),
     podCIDR: env.NANOKUBE_POD_CIDR ?? '10.244.1.0/24',
+    nodes: Number(env.NANOKUBE_NODES ?? recordedNodes(home) ?? 1),
     kubeletPort: Number(env.NANOKUBE_KUBELET_PORT ?? 10250),
     kubeletHealthPort: Number(env.NANOKUBE_KUBELET_HEALTH_PORT ?? 10248),
     proxyHealthPort: Number(env.NANOKUBE_PROXY_HEALTH_PORT ?? 10256),
@@ -70,11 +78,47 @@ export function defaultLaunchOptions(env: NodeJS.ProcessEnv = process.env): Laun
 }
 
 /** The first address of the pod range: the node's address on its pod bridge. */
-export function nodeAddress(o: LaunchOptions): string {
+export function nodeAddress(o: Pick<LaunchOptions, 'podCIDR'>): string {
   const [base] = o.podCIDR.split('/');
   const parts = base.split('.').map(Number);
   parts[3] += 1;
   return parts.join('.');
+}
+
+/** The node count the last `up` recorded in the home folder. */
+function recordedNodes(home: string): string | undefined {
+  const file = join(home, 'nodes');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+export function readRecordedNodes(o: LaunchOptions): number | undefined {
+  const n = recordedNodes(o.home);
+  return n === undefined ? undefined : Number(n);
+}
+
+export function recordNodes(o: LaunchOptions): void {
+  mkdirSync(o.home, { recursive: true });
+  writeFileSync(join(o.home, 'nodes'), `${o.nodes}\n`);
+}
+
+/** Every node this host runs, as the options of a one-node cluster each: this host's first. */
+export function hostNodes(o: LaunchOptions): LaunchOptions[] {
+  if (!o.node) return [];
+  const [base, bits] = o.podCIDR.split('/');
+  const octets = base.split('.').map(Number);
+  if (o.nodes > 1 && (bits !== '24' || octets[2] + o.nodes - 1 > 255))
+    throw new Error(
+      `--nodes ${o.nodes} needs a /24 pod range with room after it (NANOKUBE_POD_CIDR is ${o.podCIDR})`,
+    );
+  return Array.from({ length: o.nodes }, (_, i) =>
+    i === 0
+      ? o
+      : {
+          ...o,
+          nodeName: `${o.nodeName}-${i + 1}`,
+          podCIDR: `${octets[0]}.${octets[1]}.${octets[2] + i}.0/24`,
+        },
+  );
 }
 
 /**
@@ -169,37 +213,49 @@ export function components(o: LaunchOptions): ComponentSpec[] {
     },
   ];
   if (!o.node) return specs;
-  const ip = nodeAddress(o);
-  specs.push(
-    {
-      name: 'kubelet',
-      command: process.execPath,
-      args: [
-        dist('kubelet/main.js'),
-        ...['--master', master, '--node-name', o.nodeName],
-        ...['--node-ip', ip, '--address', ip, '--pod-cidr', o.podCIDR],
-        ...['--root-dir', join(o.home, 'kubelet'), '--port', String(o.kubeletPort)],
-        ...['--healthz-port', String(o.kubeletHealthPort)],
-        ...['--pod-manifest-path', join(o.home, 'manifests')],
-      ],
-      marker: 'kubelet/main.js',
-      healthUrl: `http://127.0.0.1:${o.kubeletHealthPort}/readyz`,
-      readyTimeout: 60,
-    },
-    {
-      name: 'kube-proxy',
-      command: process.execPath,
-      args: [
-        dist('kube-proxy/main.js'),
-        ...['--master', master, '--node-name', o.nodeName],
-        ...['--healthz-bind-address', `127.0.0.1:${o.proxyHealthPort}`],
-      ],
-      marker: 'kube-proxy/main.js',
-      healthUrl: `http://127.0.0.1:${o.proxyHealthPort}/healthz`,
-      readyTimeout: 30,
-    },
-  );
+  const [self, ...more] = hostNodes(o);
+  specs.push(kubeletSpec(self, 'kubelet', master), {
+    name: 'kube-proxy',
+    command: process.execPath,
+    args: [
+      dist('kube-proxy/main.js'),
+      ...['--master', master, '--node-name', o.nodeName],
+      ...['--healthz-bind-address', `127.0.0.1:${o.proxyHealthPort}`],
+    ],
+    marker: 'kube-proxy/main.js',
+    healthUrl: `http://127.0.0.1:${o.proxyHealthPort}/healthz`,
+    readyTimeout: 30,
+  });
+  more.forEach((n, i) => specs.push(kubeletSpec(n, `kubelet-${i + 2}`, master)));
   return specs;
+}
+
+/**
+ * A node's kubelet. This host's listens for health on loopback and reads
+ * static pods; another node's listens on its own node address (the ports
+ * are the same) and has none. hostPorts take the node address, so that
+ * every node on this host can have its own.
+ */
+function kubeletSpec(n: LaunchOptions, name: string, master: string): ComponentSpec {
+  const ip = nodeAddress(n);
+  const self = name === 'kubelet';
+  const rootDir = join(n.home, self ? 'kubelet' : name);
+  const health = self ? '127.0.0.1' : ip;
+  return {
+    name,
+    command: process.execPath,
+    args: [
+      dist('kubelet/main.js'),
+      ...['--master', master, '--node-name', n.nodeName],
+      ...['--node-ip', ip, '--address', ip, '--pod-cidr', n.podCIDR, '--hostport-address', ip],
+      ...['--root-dir', rootDir, '--port', String(n.kubeletPort)],
+      ...['--healthz-bind-address', health, '--healthz-port', String(n.kubeletHealthPort)],
+      ...(self ? ['--pod-manifest-path', join(n.home, 'manifests')] : []),
+    ],
+    marker: self ? 'kubelet/main.js' : rootDir,
+    healthUrl: `http://${health}:${n.kubeletHealthPort}/readyz`,
+    readyTimeout: 60,
+  };
 }
 
 function pidFile(o: LaunchOptions, name: string): string {

@@ -15,7 +15,7 @@ import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
 import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels } from '../kubelet/runtime/runtime.js';
-import { apiserverUrl, type LaunchOptions, repoRoot } from './launcher.js';
+import { apiserverUrl, hostNodes, type LaunchOptions, repoRoot } from './launcher.js';
 import { readManifests } from './manifest.js';
 
 const networkName = (o: LaunchOptions) => `nanokube-${o.nodeName}`;
@@ -83,9 +83,9 @@ async function getJson(o: LaunchOptions, path: string): Promise<any> {
   return res.json();
 }
 
-export function waitNodeReady(o: LaunchOptions, timeoutMs = 90_000): Promise<void> {
-  return until(`node ${o.nodeName} to be Ready`, timeoutMs, async () => {
-    const n = await getJson(o, `/api/v1/nodes/${o.nodeName}`);
+export function waitNodeReady(o: LaunchOptions, name = o.nodeName, timeoutMs = 90_000): Promise<void> {
+  return until(`node ${name} to be Ready`, timeoutMs, async () => {
+    const n = await getJson(o, `/api/v1/nodes/${name}`);
     return n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ?? false;
   });
 }
@@ -107,17 +107,22 @@ export async function waitAddonsAvailable(o: LaunchOptions, timeoutMs = 120_000)
 }
 
 /**
- * What `down` removes after the node's processes stopped: every container
- * and the network labelled for this node, and kube-proxy's rules and route.
+ * What `down` removes after the nodes' processes stopped: every container
+ * and the network labelled for each node on this host, and kube-proxy's
+ * rules and route.
  * Returns what it removed, for the user.
  */
 export async function removeNodeLeftovers(o: LaunchOptions): Promise<string[]> {
   const done: string[] = [];
   const rt = new DockerRuntime();
-  const left = await rt.listContainers({ [Labels.node]: o.nodeName }).catch(() => []);
-  for (const c of left) await rt.removeContainer(c.id).catch(() => undefined);
-  if (left.length) done.push(`removed ${left.length} pod container${left.length === 1 ? '' : 's'}`);
-  await rt.removeNetwork(networkName(o)).catch(() => undefined);
+  let removed = 0;
+  for (const n of hostNodes(o)) {
+    const left = await rt.listContainers({ [Labels.node]: n.nodeName }).catch(() => []);
+    for (const c of left) await rt.removeContainer(c.id).catch(() => undefined);
+    removed += left.length;
+    await rt.removeNetwork(networkName(n)).catch(() => undefined);
+  }
+  if (removed) done.push(`removed ${removed} pod container${removed === 1 ? '' : 's'}`);
   const cleaned = await new Promise<boolean>((resolve) =>
     execFile(process.execPath, [join(repoRoot, 'dist/kube-proxy/main.js'), '--cleanup'], (err) =>
       resolve(!err),

@@ -11,6 +11,8 @@
 #   kubectl                   only when missing and apt has it (tests use it)
 #   node_modules              `npm ci` when missing or package-lock.json changed
 #   dist/                     `npm run build`
+#   nkctl                     a command on the PATH (/usr/local/bin/nkctl, when
+#                             root) that runs this checkout's dist/cli/main.js
 #   --with-docker             docker.io, and a dockerd started in the background
 #                             when /var/run/docker.sock does not answer; then
 #                             the offline images (deploy/images/build.sh, which
@@ -26,7 +28,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-docker) with_docker=1 ;;
     -h | --help)
-      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -181,6 +183,15 @@ lock_hash >"$stamp"
 
 say "npm run build"
 npm run --silent build || die "npm run build failed (see the errors above)"
+if [[ $(id -u) -eq 0 ]]; then
+  wrapper="#!/bin/sh
+exec node \"$repo/dist/cli/main.js\" \"\$@\""
+  if [[ "$(cat /usr/local/bin/nkctl 2>/dev/null)" != "$wrapper" ]]; then
+    printf '%s\n' "$wrapper" >/usr/local/bin/nkctl
+    chmod 755 /usr/local/bin/nkctl
+    say "nkctl: /usr/local/bin/nkctl runs $repo/dist/cli/main.js"
+  fi
+fi
 if [[ $with_docker -eq 1 ]]; then
   # The project's own image holds dist/, so it follows the build.
   bash "$repo/deploy/images/build.sh"

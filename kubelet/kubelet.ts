@@ -51,6 +51,8 @@ export interface KubeletConfig {
   port: number;
   healthzBindAddress: string;
   healthzPort: number;
+  /** Where hostPorts without a hostIP listen; every address when undefined. */
+  hostPortAddress?: string;
   clusterDNS: string[];
   clusterDomain: string;
   pauseImage: string;
@@ -169,6 +171,7 @@ export async function runKubelet(
     node: cfg.nodeName,
     hostIP: cfg.nodeIP,
     network: () => network,
+    hostPortAddress: cfg.hostPortAddress,
     pauseImage: cfg.pauseImage,
     clusterDNS: cfg.clusterDNS,
     clusterDomain: cfg.clusterDomain,

@@ -19,6 +19,10 @@ const program = new Command('nk-kubelet')
   .option('--address <ip>', 'address of the kubelet server (default: --node-ip)')
   .option('--port <port>', 'kubelet server port (logs, exec)', '10250')
   .option('--healthz-bind-address <ip>', 'address of /healthz', '127.0.0.1')
+  .option(
+    '--hostport-address <ip>',
+    "where a container's hostPort without hostIP listens (default: every address; several nodes on one host each take their node IP)",
+  )
   .option('--healthz-port <port>', 'port of /healthz, /readyz, /metrics', '10248')
   .option(
     '--cluster-dns <ips>',
@@ -49,6 +53,8 @@ function toConfig(o: Record<string, string>): KubeletConfig {
     flagError('--pod-cidr', `"${o.podCidr}" is not an IPv4 CIDR`);
   const nodeIP = o.nodeIp ?? defaultNodeIP();
   if (!ipv4.test(nodeIP)) flagError('--node-ip', `"${nodeIP}" is not an IPv4 address`);
+  if (o.hostportAddress !== undefined && !ipv4.test(o.hostportAddress))
+    flagError('--hostport-address', `"${o.hostportAddress}" is not an IPv4 address`);
   const dns = o.clusterDns
     .split(',')
     .map((s) => s.trim())
@@ -63,6 +69,7 @@ function toConfig(o: Record<string, string>): KubeletConfig {
     address: o.address ?? nodeIP,
     port: parsePort('--port', o.port),
     healthzBindAddress: o.healthzBindAddress,
+    hostPortAddress: o.hostportAddress,
     healthzPort: parsePort('--healthz-port', o.healthzPort),
     clusterDNS: dns,
     clusterDomain: o.clusterDomain,

@@ -52,6 +52,8 @@ export interface PodSyncerOptions {
   hostIP: string;
   /** The pod network's name (a Docker bridge with the node's podCIDR). */
   network(): string;
+  /** Where hostPorts without a hostIP listen; every address when undefined. */
+  hostPortAddress?: string;
   pauseImage: string;
   clusterDNS: string[];
   clusterDomain: string;
@@ -199,7 +201,7 @@ export class PodSyncer {
         containerPort: p.containerPort ?? 0,
         hostPort: p.hostPort ?? 0,
         protocol: p.protocol ?? 'TCP',
-        hostIP: p.hostIP,
+        hostIP: p.hostIP || this.o.hostPortAddress,
       })),
       sharePid: spec.shareProcessNamespace === true,
     });

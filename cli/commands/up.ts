@@ -8,13 +8,17 @@
 import { execFileSync } from 'node:child_process';
 import { Command } from 'commander';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
+import { CliError } from '../context.js';
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import {
   apiserverUrl,
   components,
   defaultLaunchOptions,
   healthy,
+  hostNodes,
   type LaunchOptions,
+  readRecordedNodes,
+  recordNodes,
   runningPid,
   startComponent,
   waitReady,
@@ -24,6 +28,7 @@ import { newProgress } from '../progress.js';
 
 export interface UpOptions {
   kubeconfig?: string;
+  nodes?: string;
 }
 
 function have(cmd: string): boolean {
@@ -43,13 +48,22 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     );
   }
   let started = 0;
-  if (o.node)
-    await progress.step(
-      'preparing the pod network',
-      () => preparePodNetwork(o),
-      () => `pod network ${o.podCIDR} ready`,
-    );
-  else
+  const nodes = hostNodes(o);
+  if (o.node) {
+    const apiserver = components(o).find((c) => c.name === 'apiserver');
+    const recorded = readRecordedNodes(o);
+    if (apiserver && runningPid(o, apiserver) && recorded !== undefined && recorded !== o.nodes)
+      throw new CliError(
+        `this cluster runs ${recorded} node${recorded === 1 ? '' : 's'}; run nkctl down first to change that`,
+      );
+    recordNodes(o);
+    for (const n of nodes)
+      await progress.step(
+        `preparing the pod network of ${n.nodeName}`,
+        () => preparePodNetwork(n),
+        () => `pod network ${n.podCIDR} ready`,
+      );
+  } else
     progress.info(
       'starting the control plane only: running pods here needs root and Docker (bash deploy/setup.sh --with-docker)',
     );
@@ -80,11 +94,12 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
       (n) => (n ? `created ${n} add-on object${n === 1 ? '' : 's'}` : 'add-ons are installed'),
     );
     started += created;
-    await progress.step(
-      'waiting for the node to be Ready',
-      () => waitNodeReady(o),
-      () => `node ${o.nodeName} is Ready`,
-    );
+    for (const n of nodes)
+      await progress.step(
+        `waiting for node ${n.nodeName} to be Ready`,
+        () => waitNodeReady(o, n.nodeName),
+        () => `node ${n.nodeName} is Ready`,
+      );
     await progress.step(
       'waiting for cluster DNS',
       () => waitAddonsAvailable(o),
@@ -105,7 +120,20 @@ export function newUpCommand(): Command {
     .description(
       'Start a one-host cluster here (etcd, apiserver, controllers, node) and write a kubeconfig. Safe to run twice.',
     )
+    .option(
+      '--nodes <n>',
+      'nodes to run on this host: this one, and kubelets of their own for the others',
+      undefined,
+    )
     .action(async (_opts: UpOptions, cmd: Command) => {
-      await up(defaultLaunchOptions(), cmd.optsWithGlobals() as UpOptions);
+      const opts = cmd.optsWithGlobals() as UpOptions;
+      const o = defaultLaunchOptions();
+      if (opts.nodes !== undefined) {
+        const n = Number(opts.nodes);
+        if (!Number.isInteger(n) || n < 1 || n > 10)
+          throw new CliError(`invalid --nodes "${opts.nodes}": a whole number from 1 to 10`);
+        o.nodes = n;
+      }
+      await up(o, opts);
     });
 }
