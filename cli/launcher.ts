@@ -226,7 +226,9 @@ export function components(o: LaunchOptions): ComponentSpec[] {
     healthUrl: `http://127.0.0.1:${o.proxyHealthPort}/healthz`,
     readyTimeout: 30,
   });
-  more.forEach((n, i) => specs.push(kubeletSpec(n, `kubelet-${i + 2}`, master)));
+  more.forEach((n, i) => {
+    specs.push(kubeletSpec(n, `kubelet-${i + 2}`, master));
+  });
   return specs;
 }
 

@@ -1,5 +1,8 @@
-/** Columns like kubectl's: left-aligned, three spaces apart, no trailing spaces. */
-export function formatTable(header: string[], rows: (string | number)[][]): string {
+/**
+ * Columns like kubectl's: left-aligned, three spaces apart (`gap`: the two
+ * of kubectl's plainer tables, such as rollout history), no trailing spaces.
+ */
+export function formatTable(header: string[], rows: (string | number)[][], gap = 3): string {
   const all = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return (
@@ -7,7 +10,7 @@ export function formatTable(header: string[], rows: (string | number)[][]): stri
       .map((r) =>
         r
           .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
-          .join('   ')
+          .join(' '.repeat(gap))
           .trimEnd(),
       )
       .join('\n') + '\n'

@@ -70,7 +70,15 @@ export function loadKubeconfig(paths: string[]): Kubeconfig {
       throw new Error(`cannot read kubeconfig ${p}: ${(err as Error).message}`);
     }
     read++;
-    const doc = (parseYaml(text) ?? {}) as Partial<Kubeconfig>;
+    let doc: Partial<Kubeconfig>;
+    try {
+      doc = (parseYaml(text) ?? {}) as Partial<Kubeconfig>;
+    } catch (err) {
+      // The YAML error's first line says what and where; the rest is a picture of the text.
+      throw new Error(
+        `error loading config file "${p}": ${(err as Error).message.split('\n')[0].replace(/:$/, '')}`,
+      );
+    }
     const dir = dirname(p);
     for (const c of doc.clusters ?? [])
       if (!merged.clusters.some((x) => x.name === c.name)) merged.clusters.push({ ...c, _dir: dir });

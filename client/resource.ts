@@ -270,7 +270,7 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     });
   }
 
-  /** Pod logs, whole; `logStream` follows them. */
+  /** Pod logs, whole; `logStream` streams them. */
   log(name: string, opts: LogOptions = {}): Promise<string> {
     return this.rest.request<string>({
       method: 'GET',
@@ -280,10 +280,14 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     });
   }
 
-  logStream(name: string, opts: LogOptions & { signal?: AbortSignal } = {}): AsyncGenerator<string> {
-    return this.rest.streamLines({
+  /** Pod logs as their bytes arrive; with `follow`, until the container stops or `signal` aborts. */
+  logStream(
+    name: string,
+    opts: LogOptions & { follow?: boolean; signal?: AbortSignal } = {},
+  ): AsyncGenerator<Buffer> {
+    return this.rest.streamChunks({
       path: this.objectPath(name, 'log'),
-      query: { ...logQuery(opts), follow: 'true' },
+      query: { ...logQuery(opts), follow: opts.follow ? 'true' : undefined },
       accept: 'text/plain',
       signal: opts.signal,
     });

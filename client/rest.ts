@@ -214,17 +214,26 @@ export class RestClient {
     });
   }
 
+  /**
+   * The headers that name and authenticate this client, for connections
+   * made outside `request`, such as websocket upgrades.
+   */
+  identityHeaders(): Record<string, string> {
+    const headers: Record<string, string> = { 'user-agent': this.config.userAgent ?? 'nanokube' };
+    if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
+    else if (this.config.username) {
+      headers.authorization = `Basic ${Buffer.from(`${this.config.username}:${this.config.password ?? ''}`).toString('base64')}`;
+    }
+    return headers;
+  }
+
   private open(server: string, opts: RequestOptions, timeoutMs: number): http.ClientRequest {
     const url = new URL(server + opts.path + buildQuery(opts.query));
     const isHttps = url.protocol === 'https:';
     const headers: Record<string, string> = {
       accept: opts.accept ?? 'application/json',
-      'user-agent': this.config.userAgent ?? 'nanokube',
+      ...this.identityHeaders(),
     };
-    if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
-    else if (this.config.username) {
-      headers.authorization = `Basic ${Buffer.from(`${this.config.username}:${this.config.password ?? ''}`).toString('base64')}`;
-    }
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {
       payload = Buffer.isBuffer(opts.body)
@@ -258,26 +267,36 @@ export class RestClient {
    * request timeout counts as unreachable.
    */
   async *streamLines(opts: StreamOptions): AsyncGenerator<string> {
+    // A decoder keeps a multi-byte character split across chunks whole.
+    const decoder = new StringDecoder('utf8');
+    let buf = '';
+    for await (const chunk of this.streamChunks(opts)) {
+      buf += decoder.write(chunk);
+      let start = 0;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n', start)) {
+        const line = buf.slice(start, nl);
+        start = nl + 1;
+        if (line.trim()) yield line;
+      }
+      buf = buf.slice(start);
+    }
+    buf += decoder.end();
+    if (buf.trim()) yield buf;
+  }
+
+  /**
+   * The same long-lived GET as `streamLines`, with the same errors, yielding
+   * the body's bytes as they arrive (pod logs, where every byte counts).
+   */
+  async *streamChunks(opts: StreamOptions): AsyncGenerator<Buffer> {
     const res = await this.openStream(opts);
     if ((res.statusCode ?? 0) >= 300) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       throw toStatusError({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
     }
-    // A decoder keeps a multi-byte character split across chunks whole.
-    const decoder = new StringDecoder('utf8');
-    let buf = '';
     try {
-      for await (const chunk of res) {
-        buf += decoder.write(chunk as Buffer);
-        let start = 0;
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n', start)) {
-          const line = buf.slice(start, nl);
-          start = nl + 1;
-          if (line.trim()) yield line;
-        }
-        buf = buf.slice(start);
-      }
+      for await (const chunk of res) yield chunk as Buffer;
     } catch (err) {
       if (opts.signal?.aborted) return;
       throw new StatusError(
@@ -288,8 +307,6 @@ export class RestClient {
     } finally {
       res.destroy();
     }
-    buf += decoder.end();
-    if (buf.trim()) yield buf;
   }
 
   /** Opens a stream on the first endpoint that answers, failing over past unreachable ones. */

@@ -1,11 +1,13 @@
 /**
  * `nkctl create -f`: creates every object in the manifests. Not safe to run
  * twice (the second run reports AlreadyExists for each); `apply` is.
+ * `nkctl create deployment` makes one from flags (create-deployment.ts).
  */
 import { Command } from 'commander';
 import { splitGroupVersion } from '../apiversion.js';
-import { type CliContext, cliContext, errorLine } from '../context.js';
+import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 import { readManifests } from '../manifest.js';
+import { newCreateDeploymentCommand } from './create-deployment.js';
 
 export async function create(
   ctx: CliContext,
@@ -39,10 +41,12 @@ export function newCreateCommand(): Command {
     .description(
       'Create the objects in files, folders or stdin (-f -). Fails for objects that exist; use apply to update.',
     )
-    .requiredOption('-f, --filename <paths...>', 'files, folders, or - for stdin')
+    .option('-f, --filename <paths...>', 'files, folders, or - for stdin')
     .option('-R, --recursive', 'also read folders inside folders')
     .option('--dry-run <mode>', 'server: check everything but change nothing')
-    .action(async (o: { filename: string[]; recursive?: boolean; dryRun?: string }, cmd: Command) => {
+    .action(async (o: { filename?: string[]; recursive?: boolean; dryRun?: string }, cmd: Command) => {
+      if (!o.filename) throw new CliError('must specify -f, or what to create: nkctl create deployment NAME');
       if (!(await create(cliContext(cmd), o.filename, o))) process.exitCode = 1;
-    });
+    })
+    .addCommand(newCreateDeploymentCommand());
 }

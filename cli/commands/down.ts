@@ -1,7 +1,7 @@
 /**
  * `nkctl down`: stops every component `nkctl up` started, newest first,
- * removes the node's pod containers and network and kube-proxy's rules, and
- * removes the kubeconfig context; `--purge` also deletes the cluster's data.
+ * removes the nodes' pod containers and networks and kube-proxy's rules;
+ * `--purge` also deletes the cluster's data and the kubeconfig context.
  * Running it twice is safe.
  */
 import { rmSync } from 'node:fs';

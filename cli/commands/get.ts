@@ -1,13 +1,15 @@
 /**
  * `nkctl get`: lists or shows objects as kubectl does, with the server's
- * Table columns (`-o wide` adds the priority-1 ones), or as json, yaml or
- * names; `-w` follows changes. Changes nothing.
+ * Table columns (`-o wide` adds the priority-1 ones), or as json, yaml,
+ * names or a JSONPath template (`-o jsonpath='{.items[*].metadata.name}'`);
+ * `-w` follows changes. Changes nothing.
  */
 import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../../api/registry.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
+import { compileJsonPath } from '../jsonpath.js';
 import { formatTable } from '../table.js';
 
 export interface GetOptions {
@@ -17,6 +19,8 @@ export interface GetOptions {
   allNamespaces?: boolean;
   watch?: boolean;
   noHeaders?: boolean;
+  /** For jsonpath: print nothing for a missing key instead of failing (kubectl's default). */
+  allowMissingTemplateKeys?: boolean;
 }
 
 interface Table {
@@ -48,9 +52,14 @@ export async function get(
   const ns = o.allNamespaces ? undefined : ctx.namespace;
   const client = ctx.client(rt, ns);
   const output = o.output ?? '';
-  if (!['', 'wide', 'json', 'yaml', 'name'].includes(output))
+  const jsonpath = output.startsWith('jsonpath=')
+    ? compileJsonPath(output.slice('jsonpath='.length), {
+        allowMissingKeys: o.allowMissingTemplateKeys !== false,
+      })
+    : undefined;
+  if (!jsonpath && !['', 'wide', 'json', 'yaml', 'name'].includes(output))
     throw new CliError(
-      `unable to match a printer suitable for the output format "${output}", allowed formats are: json,name,wide,yaml`,
+      `unable to match a printer suitable for the output format "${output}", allowed formats are: json,jsonpath,name,wide,yaml`,
     );
   const path = client.collectionPath();
   if (output === '' || output === 'wide') {
@@ -108,7 +117,8 @@ export async function get(
     names.length === 1
       ? typed[0]
       : { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: typed };
-  out.write(output === 'json' ? `${JSON.stringify(doc, null, 4)}\n` : toYaml(doc));
+  if (jsonpath) out.write(jsonpath(doc));
+  else out.write(output === 'json' ? `${JSON.stringify(doc, null, 4)}\n` : toYaml(doc));
 }
 
 async function watchRows(
@@ -148,13 +158,28 @@ export function newGetCommand(): Command {
     .description('Show one or many objects, as a table, json, yaml or names. Changes nothing.')
     .argument('<type>', 'resource type: pods, po, deployments.apps, ...')
     .argument('[names...]', 'names of objects; all when none')
-    .option('-o, --output <format>', 'wide, json, yaml or name')
+    .option('-o, --output <format>', "wide, json, yaml, name or jsonpath='{.metadata.name}'")
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .option('--field-selector <selector>', 'field selector, e.g. status.phase=Running')
     .option('-A, --all-namespaces', 'list across all namespaces')
     .option('-w, --watch', 'after listing, follow changes')
     .option('--no-headers', 'leave out the header line')
-    .action(async (type: string, names: string[], opts: GetOptions & { headers?: boolean }, cmd: Command) => {
-      await get(cliContext(cmd), type, names, { ...opts, noHeaders: opts.headers === false });
-    });
+    .option('--allow-missing-template-keys [bool]', 'jsonpath: print nothing for a missing key', 'true')
+    .action(
+      async (
+        type: string,
+        names: string[],
+        opts: Omit<GetOptions, 'allowMissingTemplateKeys'> & {
+          headers?: boolean;
+          allowMissingTemplateKeys: string | boolean;
+        },
+        cmd: Command,
+      ) => {
+        await get(cliContext(cmd), type, names, {
+          ...opts,
+          noHeaders: opts.headers === false,
+          allowMissingTemplateKeys: opts.allowMissingTemplateKeys !== 'false',
+        });
+      },
+    );
 }
