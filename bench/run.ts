@@ -11,6 +11,7 @@ import { report as ingressReport, runIngressBench } from './ingress.js';
 import { report as kubeProxyReport, runKubeProxyBench } from './kube-proxy.js';
 import { report as podStartupReport, runPodStartupBench } from './pod-startup.js';
 import { runSchedulerBench, report as schedulerReport } from './scheduler.js';
+import { runUpBench, report as upReport } from './up.js';
 
 interface Bench {
   description: string;
@@ -47,6 +48,11 @@ const benches: Record<string, Bench> = {
   scheduler: {
     description: 'pods scheduled per second and create-to-bound latency with 1,000 and 5,000 hollow nodes',
     run: async () => schedulerReport(await runSchedulerBench()),
+  },
+  up: {
+    description:
+      'nkctl up to a Ready node, and nkctl apply of 3 replicas to all Ready, beside etcd alone and Docker alone',
+    run: async () => upReport(await runUpBench()),
   },
 };
 
