@@ -78,6 +78,11 @@ const overrideExits = (c: Command): void => {
   for (const sub of c.commands) overrideExits(sub);
 };
 overrideExits(program);
+// A reader that goes away (`nkctl get pods | head`) ends the output, not in a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
