@@ -30,7 +30,9 @@ function tourBlock(text: string): string {
   return m[1];
 }
 
-const nkctl = (args: string[]) => run('nkctl', args, { env, timeoutMs: 120_000 });
+// Before the README's first command nkctl may not be on the PATH yet: this checkout's build.
+const nkctl = (args: string[]) =>
+  run(process.execPath, [path.resolve('dist/cli/main.js'), ...args], { env, timeoutMs: 120_000 });
 
 beforeAll(async () => {
   const nets = await docker.listNetworks();
