@@ -104,13 +104,15 @@ async function clusterRound(): Promise<{ nodeReady: number; upDone: number; appl
         return 0;
       },
     );
-    // The node's Ready condition, read from outside while `up` works.
+    // The node's Ready condition, read straight from the apiserver (on the pod bridge's address) while `up` works.
+    const [a, b, c] = String(env.NANOKUBE_POD_CIDR).split('.');
+    const nodeUrl = `http://${a}.${b}.${c}.1:${env.NANOKUBE_API_PORT}/api/v1/nodes/${node}`;
     await until('the node to be Ready', async () => {
       if (upError) throw upError;
-      const r = await nkctl(env, ['get', 'node', node, '-o', 'json'], 5000);
-      if (r.code !== 0) return false;
-      const conditions: { type: string; status: string }[] = JSON.parse(r.stdout).status?.conditions ?? [];
-      return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+      const res = await fetch(nodeUrl, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+      if (!res?.ok) return false;
+      const n = (await res.json()) as { status?: { conditions?: { type: string; status: string }[] } };
+      return n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
     });
     const nodeReady = performance.now() - t0;
     const done = await upDone;
