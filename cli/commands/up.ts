@@ -1,11 +1,16 @@
 /**
  * `nkctl up`: starts a one-host cluster (etcd, apiserver, controller-manager,
  * scheduler, and when root with Docker a kubelet and kube-proxy with cluster
- * DNS as a workload) as separate processes, waits for each to be healthy,
- * for the node to be Ready and DNS to be available, and writes a kubeconfig. Running it again is safe: what
- * runs is reused, and it says so.
+ * DNS and ingress as workloads; `--nodes N` adds kubelets) as separate
+ * processes, waits for each to be healthy, for the nodes to be Ready and DNS
+ * to be available, and writes a kubeconfig. What is missing (etcd, the
+ * Docker engine, the local images) is installed first with
+ * deploy/setup.sh, after saying what and why. Running it again is safe:
+ * what runs is reused, and it says so.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
 import { CliError } from '../context.js';
@@ -19,6 +24,7 @@ import {
   type LaunchOptions,
   readRecordedNodes,
   recordNodes,
+  repoRoot,
   runningPid,
   startComponent,
   waitReady,
@@ -40,13 +46,46 @@ function have(cmd: string): boolean {
   }
 }
 
+const images = ['nanokube/pause:1', 'nanokube/busybox:1', 'nanokube/nanokube:1'];
+const dockerSocket = process.env.NANOKUBE_DOCKER_SOCKET ?? '/var/run/docker.sock';
+
+/** What this host lacks for `up`, each with why; Docker only when it could be a node (root). */
+function missing(): string[] {
+  const out: string[] = [];
+  if (!have('etcd')) out.push('etcd, where the cluster keeps its state');
+  if (process.getuid?.() !== 0 || process.env.NANOKUBE_NODE === '0') return out;
+  if (!have('dockerd') || !existsSync(dockerSocket))
+    out.push("the Docker engine, running, to run this host's pods");
+  else {
+    try {
+      execFileSync('docker', ['image', 'inspect', ...images], { stdio: 'ignore' });
+    } catch {
+      out.push(`the images pods use (${images.join(', ')}), built here without a registry`);
+    }
+  }
+  return out;
+}
+
+/** Installs what is missing with the project's set-up script (as root), after saying what and why. */
+function installMissing(o: LaunchOptions, progress: ReturnType<typeof newProgress>): void {
+  const what = missing();
+  if (what.length === 0) return;
+  const setup = join(repoRoot, 'deploy', 'setup.sh');
+  if (process.getuid?.() !== 0)
+    throw new CliError(
+      `missing: ${what.join('; ')}. Run \`sudo bash ${setup} --with-docker\`, then nkctl up again`,
+    );
+  progress.info(
+    `installing what is missing, with ${setup} --with-docker (Debian packages, images built here):`,
+  );
+  for (const w of what) progress.info(`  - ${w}`);
+  execFileSync('bash', [setup, '--with-docker'], { stdio: ['ignore', 2, 2] });
+  o.node = process.env.NANOKUBE_NODE !== '0' && existsSync(dockerSocket);
+}
+
 export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout): Promise<void> {
   const progress = newProgress();
-  if (!have('etcd')) {
-    throw new Error(
-      "etcd is not installed: nanokube keeps the cluster state in etcd. Run `bash deploy/setup.sh` (it installs etcd-server from Debian's packages), then `nkctl up` again.",
-    );
-  }
+  installMissing(o, progress);
   let started = 0;
   const nodes = hostNodes(o);
   if (o.node) {
