@@ -100,7 +100,11 @@ async function rolledOut(name: string) {
   const r = await nkctl(['rollout', 'status', `deployment/${name}`, '--timeout', '90s'], {
     timeoutMs: 100_000,
   });
-  expect(r.code, r.stderr).toBe(0);
+  if (r.code !== 0) {
+    // Say why: the pods and their events.
+    const why = await nkctl(['describe', 'pods', '-l', `app=${name}`]);
+    expect(r.code, `${r.stderr}\n${why.stdout}`).toBe(0);
+  }
   return r;
 }
 
