@@ -129,14 +129,16 @@ export class EtcdStore {
   /** Creates `key` only if it does not exist. On success `obj` itself, with its resourceVersion, is the stored object. */
   async create(key: string, obj: KubeObject): Promise<CasResult> {
     const k = enc(key);
+    const value = encodeObject(obj);
     const res = await this.client.kv.txn({
       compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: encodeObject(obj) } }],
+      success: [{ request_put: { key: k, value } }],
       failure: [{ request_range: { key: k } }],
     });
     return this.casResult(
       key,
       obj,
+      value,
       res.succeeded,
       Number(res.header.revision),
       res.responses[0]?.response_range,
@@ -154,6 +156,7 @@ export class EtcdStore {
     return this.casResult(
       key,
       obj,
+      undefined,
       res.succeeded,
       Number(res.header.revision),
       res.responses[0]?.response_range,
@@ -180,19 +183,39 @@ export class EtcdStore {
     return { ok: false, current: cur ? decodeObject(cur) : undefined };
   }
 
+  /**
+   * The answer to a create or update. A create whose compare fails but whose
+   * key holds exactly the bytes this call wrote was committed by an earlier
+   * attempt of this very call: the etcd client retries a call whose member
+   * went away after taking it (a leader stopping mid-write), and the retry
+   * then finds our own write. That is success, at the revision of our write,
+   * not AlreadyExists; the uid generated for each create makes the bytes
+   * ours alone. An update has no such mark (two writers may write the same
+   * bytes from the same read), so a failed compare stays a conflict.
+   */
   private casResult(
     key: string,
     obj: KubeObject,
+    /** For a create: the bytes written, to recognise our own earlier commit. */
+    ownValue: Buffer | undefined,
     ok: boolean,
     revision: number,
     range?: IRangeResponse,
   ): CasResult {
+    const cur = range?.kvs?.[0];
+    if (!ok && cur && ownValue && Buffer.from(cur.value).equals(ownValue)) {
+      this.log.info(
+        { key, revision: Number(cur.mod_revision) },
+        'a retried etcd write found its own earlier commit',
+      );
+      ok = true;
+      revision = Number(cur.mod_revision);
+    }
     if (ok) {
       // The caller hands `obj` over (every caller passes a fresh object), so no copy is made.
       obj.metadata.resourceVersion = String(revision);
       return { ok: true, stored: { key, obj, rv: revision } };
     }
-    const cur = range?.kvs?.[0];
     return { ok: false, current: cur ? decodeObject(cur) : undefined };
   }
 
