@@ -13,6 +13,8 @@ export interface Jump {
   chain: string;
   /** The rule after `-A CHAIN`, e.g. `-m comment --comment "..." -j KUBE-SERVICES`. */
   rule: string[];
+  /** Only where the chain exists (a chain of another program's). */
+  optional?: boolean;
 }
 
 export interface Iptables {
@@ -45,6 +47,13 @@ export const baseJumps: Jump[] = [
   jump('filter', 'FORWARD', 'kubernetes forwarding rules', 'KUBE-FORWARD'),
   newConnJump('filter', 'FORWARD', 'kubernetes service portals', 'KUBE-SERVICES'),
   newConnJump('filter', 'OUTPUT', 'kubernetes service portals', 'KUBE-SERVICES'),
+  // Docker puts its own jumps (DOCKER-USER, then the isolation chains that
+  // drop traffic between two Docker bridges) back at the top of FORWARD each
+  // time it makes a network, so pod traffic from one node's bridge to another
+  // network (a node container's, on the same host) would never reach the
+  // jump above. DOCKER-USER is Docker's place for rules that come first, and
+  // Docker never rewrites it.
+  { ...jump('filter', 'DOCKER-USER', 'kubernetes forwarding rules', 'KUBE-FORWARD'), optional: true },
 ];
 
 export function run(cmd: string, args: string[], input?: string): Promise<string> {

@@ -180,7 +180,10 @@ export class Proxier {
       only,
     });
     if (full) {
-      for (const j of baseJumps) await this.o.iptables.ensureJump(j);
+      for (const j of baseJumps)
+        await this.o.iptables.ensureJump(j).catch((err) => {
+          if (!j.optional) throw err;
+        });
       this.lastFullSync = this.o.clock.now();
     }
     this.chains = r.chains;

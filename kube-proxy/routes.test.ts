@@ -70,4 +70,29 @@ describe('syncRoutes', () => {
     ]);
     expect(t.calls).toEqual([]);
   });
+
+  it('leaves out a route whose gateway is off-link and still sets the others', async () => {
+    const t = new FakeTable();
+    const replace = t.replace.bind(t);
+    t.replace = async (r: Route) => {
+      if (r.via === '10.244.1.1') throw new Error('ip route replace: Error: Nexthop has invalid gateway.');
+      return replace(r);
+    };
+    const r = await syncRoutes(t, [
+      { cidr: '10.244.1.0/24', via: '10.244.1.1' },
+      { cidr: '10.244.3.0/24', via: '10.243.0.3' },
+    ]);
+    expect(r.skipped).toEqual([{ cidr: '10.244.1.0/24', via: '10.244.1.1' }]);
+    expect(r.set).toEqual([{ cidr: '10.244.3.0/24', via: '10.243.0.3' }]);
+  });
+
+  it('still fails on any other error', async () => {
+    const t = new FakeTable();
+    t.replace = async () => {
+      throw new Error('ip route replace: RTNETLINK answers: Operation not permitted');
+    };
+    await expect(syncRoutes(t, [{ cidr: '10.244.1.0/24', via: '10.243.0.1' }])).rejects.toThrow(
+      /not permitted/,
+    );
+  });
 });

@@ -88,18 +88,37 @@ export class ExecRouteTable implements RouteTable {
   }
 }
 
-/** Brings the table to `want`: adds or corrects what differs, removes our routes nobody needs. */
+/**
+ * True when the kernel refused a route because its gateway is not on a
+ * directly connected network (a node reached through this host's default
+ * gateway, as `nkctl up --nodes` containers reach the host's node).
+ */
+export function isOffLink(err: unknown): boolean {
+  return /invalid gateway|network is unreachable/i.test(String((err as Error)?.message ?? err));
+}
+
+/**
+ * Brings the table to `want`: adds or corrects what differs, removes our
+ * routes nobody needs. A route whose gateway is off-link is left out
+ * (`skipped`): traffic to that node's pods follows the default route.
+ */
 export async function syncRoutes(
   table: RouteTable,
   want: Route[],
-): Promise<{ set: Route[]; removed: string[] }> {
+): Promise<{ set: Route[]; removed: string[]; skipped: Route[] }> {
   const have = new Map((await table.list()).map((r) => [r.cidr, r.via]));
   const set: Route[] = [];
   const removed: string[] = [];
+  const skipped: Route[] = [];
   for (const r of want)
     if (have.get(r.cidr) !== r.via) {
-      await table.replace(r);
-      set.push(r);
+      try {
+        await table.replace(r);
+        set.push(r);
+      } catch (err) {
+        if (!isOffLink(err)) throw err;
+        skipped.push(r);
+      }
     }
   const wanted = new Set(want.map((r) => r.cidr));
   for (const cidr of have.keys())
@@ -107,7 +126,7 @@ export async function syncRoutes(
       await table.remove(cidr);
       removed.push(cidr);
     }
-  return { set, removed };
+  return { set, removed, skipped };
 }
 
 export interface NodeRoutesOptions {
@@ -132,12 +151,20 @@ export class NodeRoutes {
   async run(signal: AbortSignal): Promise<void> {
     if (!(await this.o.nodes.waitForSync(signal))) return;
     let failed = false;
+    let lastSkipped = '';
     while (!signal.aborted) {
       try {
         const want = desiredRoutes(this.o.nodes.store.list() as NodeObj[], this.o.nodeName, localAddresses());
-        const { set, removed } = await syncRoutes(this.o.table, want);
+        const { set, removed, skipped } = await syncRoutes(this.o.table, want);
         if (set.length || removed.length)
           this.o.logger.info({ set, removed }, 'pod routes to other nodes updated');
+        const skippedNow = JSON.stringify(skipped);
+        if (skipped.length && skippedNow !== lastSkipped)
+          this.o.logger.info(
+            { skipped },
+            'no route for these nodes: their address is off-link, so the default route reaches them',
+          );
+        lastSkipped = skippedNow;
         failed = false;
       } catch (err) {
         failed = true;
