@@ -56,7 +56,9 @@ const figures = (xs: number[]): Figures => {
 
 async function clusterEnv(): Promise<NodeJS.ProcessEnv> {
   const dir = makeTempDir('nkbench-up-');
-  const [etcd, , api, cm, sched, kubelet, kubeletHealth, proxyHealth] = await freePorts(8);
+  const [etcd, , api, cm, sched, kubelet, kubeletHealth, proxyHealth] = await freePorts(8, {
+    firstPair: true,
+  });
   return {
     ...process.env,
     NANOKUBE_HOME: path.join(dir, 'home'),

@@ -123,26 +123,50 @@ function spawnLogged(
 // ---------------------------------------------------------------------------
 // Small utilities
 
-/** Free TCP ports on 127.0.0.1, all held open together so they are distinct. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const addr = s.address();
-    if (addr === null || typeof addr === 'string') throw new Error('no port');
-    return addr.port;
+type Server = ReturnType<typeof createServer>;
+
+/** A listener on 127.0.0.1:port (0 for any free port), or undefined when that port is taken. */
+function listenOn(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(undefined));
+    s.listen(port, '127.0.0.1', () => resolve(s));
   });
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
+}
+
+function portOf(s: Server): number {
+  const addr = s.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+  return addr.port;
+}
+
+/**
+ * Free TCP ports on 127.0.0.1, all held open together so they are distinct.
+ * With `firstPair` the second port is the first plus one, for etcd, whose
+ * peer port nkctl puts next to its client port.
+ */
+export async function freePorts(n: number, opts: { firstPair?: boolean } = {}): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    if (opts.firstPair) {
+      for (let attempt = 0; servers.length === 0; attempt++) {
+        if (attempt === 50) throw new Error('found no two free consecutive ports in 50 tries');
+        const first = await listenOn(0);
+        if (!first) continue;
+        const next = portOf(first) < 65535 ? await listenOn(portOf(first) + 1) : undefined;
+        if (next) servers.push(first, next);
+        else await new Promise((resolve) => first.close(resolve));
+      }
+    }
+    while (servers.length < n) {
+      const s = await listenOn(0);
+      if (!s) throw new Error('could not listen on a free port');
+      servers.push(s);
+    }
+    return servers.map(portOf);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
 }
 
 export async function freePort(): Promise<number> {

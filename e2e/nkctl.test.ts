@@ -19,7 +19,7 @@ beforeAll(async () => {
   home = path.join(dir, 'home');
   kubeconfig = path.join(dir, 'kubeconfig');
   const [etcdPort, , apiPort, cmPort, schedulerPort, kubeletPort, kubeletHealth, proxyHealth] =
-    await freePorts(8);
+    await freePorts(8, { firstPair: true });
   node = testNodeName('nkctl');
   env = {
     NANOKUBE_HOME: home,

@@ -42,7 +42,9 @@ beforeAll(async () => {
       `10.244.1.0/24 is taken by Docker network ${taken.Name}: a cluster runs here (nkctl down)`,
     );
   const dir = makeTempDir('readme-tour-');
-  const [etcd, , api, cm, sched, kubelet, kubeletHealth, proxyHealth] = await freePorts(8);
+  const [etcd, , api, cm, sched, kubelet, kubeletHealth, proxyHealth] = await freePorts(8, {
+    firstPair: true,
+  });
   env = {
     ...process.env,
     NANOKUBE_HOME: path.join(dir, 'home'),
