@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            '{api,apiserver,client,controller-manager,scheduler,kubelet,kube-proxy,dns,ingress,cli}/**/*.test.ts',
+            '{api,apiserver,client,controller-manager,scheduler,kubelet,kube-proxy,dns,ingress,cli,lab}/**/*.test.ts',
           ],
         },
       },

@@ -17,7 +17,9 @@
 #                             when /var/run/docker.sock does not answer; then
 #                             the offline images (deploy/images/build.sh, which
 #                             needs busybox-static and gcc's static libc),
-#                             conntrack for kube-proxy, openssl and curl for tests
+#                             conntrack for kube-proxy, openssl and curl for tests,
+#                             docker-compose for the lab (its image is built by
+#                             its test, or npm run lab:up)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -141,6 +143,8 @@ if [[ $with_docker -eq 1 ]]; then
   command -v openssl >/dev/null 2>&1 || image_deps+=(openssl)
   command -v curl >/dev/null 2>&1 || image_deps+=(curl)
   [[ -x /bin/busybox ]] || image_deps+=(busybox-static)
+  # The docker-compose lab (docker-compose.yml): Compose v2 or Debian's 1.29.
+  docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || image_deps+=(docker-compose)
   command -v gcc >/dev/null 2>&1 || image_deps+=(gcc)
   [[ -n $(find /usr/lib -name libc.a -print -quit 2>/dev/null) ]] || image_deps+=(libc6-dev)
   if [[ ${#image_deps[@]} -gt 0 ]]; then

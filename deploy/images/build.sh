@@ -12,7 +12,14 @@
 #                        rebuilt when dist/ or the lock file changed, skipped
 #                        until `npm run build` has made dist/
 #
-#   bash deploy/images/build.sh [--force]
+#   nanokube/lab:1       with --lab: the docker-compose lab's image (every
+#                        role: etcd, apiserver, HAProxy, controllers, a worker
+#                        with its own Docker engine), from
+#                        deploy/images/lab/Dockerfile on debian:bookworm-slim;
+#                        where that base image cannot be pulled, it is made
+#                        here with debootstrap (needs root)
+#
+#   bash deploy/images/build.sh [--force] [--lab]
 #
 # Safe to run again: an image that already exists is skipped (--force
 # rebuilds). Needs gcc with static glibc (libc6-dev) and busybox-static;
@@ -21,11 +28,13 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 force=0
+lab=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
+    --lab) lab=1 ;;
     -h | --help)
-      sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -46,16 +55,26 @@ have_image() { [[ $force -eq 0 ]] && docker image inspect "$1" >/dev/null 2>&1; 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+# The pause binary: NK_PAUSE_BINARY when set (the lab image carries one built
+# beforehand, and no compiler), else compiled here.
+compile_pause() {
+  if [[ -n ${NK_PAUSE_BINARY:-} ]]; then
+    cp "$NK_PAUSE_BINARY" "$1"
+    return
+  fi
+  command -v gcc >/dev/null 2>&1 || die "gcc is needed to build the pause binary"
+  gcc -static -Os -s -Wall -Werror -o "$1" "$here/pause/pause.c" ||
+    die "could not compile pause.c statically (is libc6-dev installed?)"
+}
+
 build_pause() {
   local image=nanokube/pause:1
   if have_image "$image"; then
     say "$image exists"
     return
   fi
-  command -v gcc >/dev/null 2>&1 || die "gcc is needed to build $image"
   mkdir -p "$work/pause"
-  gcc -static -Os -s -Wall -Werror -o "$work/pause/pause" "$here/pause/pause.c" ||
-    die "could not compile pause.c statically (is libc6-dev installed?)"
+  compile_pause "$work/pause/pause"
   tar -C "$work/pause" -c . | docker import \
     --change 'ENTRYPOINT ["/pause"]' --change 'USER 65535:65535' \
     --message 'nanokube pod sandbox' - "$image" >/dev/null
@@ -85,6 +104,19 @@ build_busybox() {
   say "built $image"
 }
 
+# Copies the production node_modules of $1 into $2 (keeping paths). Where
+# npm is missing (inside the lab image), node_modules holds nothing else.
+copy_production_modules() {
+  local from="$1" to="$2" dep
+  if ! command -v npm >/dev/null 2>&1; then
+    cp -a "$from/node_modules" "$to/"
+    return
+  fi
+  while read -r dep; do
+    (cd "$from" && cp -a --parents "${dep#"$from"/}" "$to")
+  done < <(cd "$from" && npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2)
+}
+
 build_nanokube() {
   local image=nanokube/nanokube:1 repo root="$work/nanokube" node hash lib
   repo="$(cd "$here/../.." && pwd)"
@@ -106,9 +138,7 @@ build_nanokube() {
     [[ -n $lib && -f $lib ]] && cp --parents -L "$lib" "$root"
   done < <(ldd "$node" | grep -oE '/[^ ]+')
   (cd "$repo" && cp -a --parents package.json dist "$root/app")
-  while read -r dep; do
-    (cd "$repo" && cp -a --parents "${dep#"$repo"/}" "$root/app")
-  done < <(cd "$repo" && npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2)
+  copy_production_modules "$repo" "$root/app"
   printf 'root:x:0:0:root:/root:/bin/false\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
   tar -C "$root" -c . | docker import \
@@ -119,7 +149,65 @@ build_nanokube() {
   say "built $image ($(docker image inspect -f '{{ .Size }}' "$image" | awk '{ printf "%d MB", $1 / 1e6 }'))"
 }
 
+# The lab's base image: there already, or pulled, or (offline) a Debian
+# minbase made with debootstrap from Debian's mirror and imported under the
+# same name, so the Dockerfile builds unchanged either way.
+ensure_base() {
+  local image="$1" suite root
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    say "$image exists"
+    return
+  fi
+  say "pulling $image"
+  if timeout 120 docker pull -q "$image" >/dev/null 2>&1; then
+    say "pulled $image"
+    return
+  fi
+  [[ $image == debian:* ]] || die "$image cannot be pulled, and only a debian:SUITE[-slim] base can be made here"
+  suite="${image#debian:}"
+  suite="${suite%-slim}"
+  say "$image cannot be pulled: making it with debootstrap ($suite, about a minute)"
+  [[ $EUID -eq 0 ]] || die "debootstrap needs root (run this as root)"
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null ||
+      die "could not install debootstrap"
+  fi
+  root="$work/base"
+  debootstrap --variant=minbase "$suite" "$root" "${NK_DEBIAN_MIRROR:-http://deb.debian.org/debian}" \
+    >"$work/debootstrap.log" 2>&1 || die "debootstrap failed: $(tail -3 "$work/debootstrap.log")"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | docker import --change 'CMD ["bash"]' --message "debootstrap $suite minbase" - "$image" >/dev/null
+  say "built $image"
+}
+
+build_lab() {
+  local image=nanokube/lab:1 repo ctx node hash base="${NK_LAB_BASE:-debian:bookworm-slim}"
+  repo="$(cd "$here/../.." && pwd)"
+  [[ -f $repo/dist/apiserver/main.js ]] || die "$image needs dist/ (npm run build)"
+  node="$(readlink -f "$(command -v node)")"
+  hash="$(cd "$repo" && { find dist deploy -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum package-lock.json; sha256sum "$node"; echo "$base"; } | sha256sum | cut -c1-16)"
+  if [[ $force -eq 0 && "$(docker image inspect -f '{{ index .Config.Labels "nanokube.io/source-hash" }}' "$image" 2>/dev/null)" == "$hash" ]]; then
+    say "$image is current"
+    return
+  fi
+  ensure_base "$base"
+  ctx="$work/lab"
+  mkdir -p "$ctx/app"
+  cp "$node" "$ctx/node"
+  compile_pause "$ctx/pause"
+  (cd "$repo" && cp -a package.json package-lock.json dist deploy "$ctx/app/")
+  copy_production_modules "$repo" "$ctx/app"
+  say "building $image from deploy/images/lab/Dockerfile on $base"
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label "nanokube.io/source-hash=$hash" \
+    -t "$image" -f "$here/lab/Dockerfile" "$ctx" >"$work/build.log" 2>&1 ||
+    die "docker build failed: $(tail -20 "$work/build.log")"
+  say "built $image ($(docker image inspect -f '{{ .Size }}' "$image" | awk '{ printf "%d MB", $1 / 1e6 }'))"
+}
+
 docker info >/dev/null 2>&1 || die "docker does not answer (bash deploy/setup.sh --with-docker starts it)"
 build_pause
 build_busybox
 build_nanokube
+if [[ $lab -eq 1 ]]; then
+  build_lab
+fi
