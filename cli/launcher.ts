@@ -28,10 +28,9 @@ export interface LaunchOptions {
   /** The node's pod range; its first address (the pod bridge) is the node's and the apiserver's address. */
   podCIDR: string;
   /**
-   * Nodes on this host (with `node`): this host's node, and for each more a
-   * kubelet of its own (`NAME-2`, ...) with the next /24 as its pod range,
-   * its pod bridge's address as its node address. Pods of every node share
-   * this host's network stack, so the one kube-proxy serves them all.
+   * Nodes (with `node`): this host, and for each more a container with its
+   * own network namespace, Docker engine, kubelet and kube-proxy (`NAME-2`,
+   * ...) with the next /24 as its pod range (node-containers.ts).
    */
   nodes: number;
   kubeletPort: number;
@@ -213,8 +212,7 @@ export function components(o: LaunchOptions): ComponentSpec[] {
     },
   ];
   if (!o.node) return specs;
-  const [self, ...more] = hostNodes(o);
-  specs.push(kubeletSpec(self, 'kubelet', master), {
+  specs.push(kubeletSpec(o, master), {
     name: 'kube-proxy',
     command: process.execPath,
     args: [
@@ -226,36 +224,27 @@ export function components(o: LaunchOptions): ComponentSpec[] {
     healthUrl: `http://127.0.0.1:${o.proxyHealthPort}/healthz`,
     readyTimeout: 30,
   });
-  more.forEach((n, i) => {
-    specs.push(kubeletSpec(n, `kubelet-${i + 2}`, master));
-  });
+  // Further nodes are containers of their own (node-containers.ts), not processes here.
   return specs;
 }
 
-/**
- * A node's kubelet. This host's listens for health on loopback and reads
- * static pods; another node's listens on its own node address (the ports
- * are the same) and has none. hostPorts take the node address, so that
- * every node on this host can have its own.
- */
-function kubeletSpec(n: LaunchOptions, name: string, master: string): ComponentSpec {
+/** This host's kubelet: health on loopback, static pods from <home>/manifests, hostPorts on the node address. */
+function kubeletSpec(n: LaunchOptions, master: string): ComponentSpec {
   const ip = nodeAddress(n);
-  const self = name === 'kubelet';
-  const rootDir = join(n.home, self ? 'kubelet' : name);
-  const health = self ? '127.0.0.1' : ip;
   return {
-    name,
+    name: 'kubelet',
     command: process.execPath,
     args: [
       dist('kubelet/main.js'),
       ...['--master', master, '--node-name', n.nodeName],
       ...['--node-ip', ip, '--address', ip, '--pod-cidr', n.podCIDR, '--hostport-address', ip],
-      ...['--root-dir', rootDir, '--port', String(n.kubeletPort)],
-      ...['--healthz-bind-address', health, '--healthz-port', String(n.kubeletHealthPort)],
-      ...(self ? ['--pod-manifest-path', join(n.home, 'manifests')] : []),
+      ...['--root-dir', join(n.home, 'kubelet'), '--port', String(n.kubeletPort)],
+      ...['--healthz-bind-address', '127.0.0.1', '--healthz-port', String(n.kubeletHealthPort)],
+      '--pod-manifest-path',
+      join(n.home, 'manifests'),
     ],
-    marker: self ? 'kubelet/main.js' : rootDir,
-    healthUrl: `http://${health}:${n.kubeletHealthPort}/readyz`,
+    marker: 'kubelet/main.js',
+    healthUrl: `http://127.0.0.1:${n.kubeletHealthPort}/readyz`,
     readyTimeout: 60,
   };
 }

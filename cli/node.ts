@@ -15,7 +15,7 @@ import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
 import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels } from '../kubelet/runtime/runtime.js';
-import { apiserverUrl, hostNodes, type LaunchOptions, repoRoot } from './launcher.js';
+import { apiserverUrl, type LaunchOptions, repoRoot } from './launcher.js';
 import { readManifests } from './manifest.js';
 
 const networkName = (o: LaunchOptions) => `nanokube-${o.nodeName}`;
@@ -116,12 +116,11 @@ export async function removeNodeLeftovers(o: LaunchOptions): Promise<string[]> {
   const done: string[] = [];
   const rt = new DockerRuntime();
   let removed = 0;
-  for (const n of hostNodes(o)) {
-    const left = await rt.listContainers({ [Labels.node]: n.nodeName }).catch(() => []);
-    for (const c of left) await rt.removeContainer(c.id).catch(() => undefined);
-    removed += left.length;
-    await rt.removeNetwork(networkName(n)).catch(() => undefined);
-  }
+  // This host's node; further nodes' pods live in their own containers' engines.
+  const left = await rt.listContainers({ [Labels.node]: o.nodeName }).catch(() => []);
+  for (const c of left) await rt.removeContainer(c.id).catch(() => undefined);
+  removed += left.length;
+  await rt.removeNetwork(networkName(o)).catch(() => undefined);
   if (removed) done.push(`removed ${removed} pod container${removed === 1 ? '' : 's'}`);
   const cleaned = await new Promise<boolean>((resolve) =>
     execFile(process.execPath, [join(repoRoot, 'dist/kube-proxy/main.js'), '--cleanup'], (err) =>

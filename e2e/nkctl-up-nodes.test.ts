@@ -1,6 +1,7 @@
-// `nkctl up --nodes 3`: this host's node and two more kubelets of their own,
-// each with its pod range and address; pods spread over them, reach each
-// other across nodes and through a Service; `down --purge` leaves nothing.
+// `nkctl up --nodes 3`: this host's node and two more nodes, each a container
+// with its own network namespace, Docker engine, kubelet and kube-proxy, its
+// own pod range and address; pods spread over them, reach each other across
+// nodes both ways, through a Service and by name; `down --purge` leaves nothing.
 // Its own home folder, ports and pod ranges, so it never meets another
 // cluster; this host's iptables get kube-proxy's rules while it runs.
 import path from 'node:path';
@@ -33,7 +34,7 @@ beforeAll(async () => {
   const dir = makeTempDir('nkctl-nodes3-');
   kubeconfig = path.join(dir, 'kubeconfig');
   const [etcdPort, , apiPort, cmPort, schedulerPort, kubeletPort, kubeletHealth, proxyHealth] =
-    await freePorts(8);
+    await freePorts(8, { firstPair: true });
   node = testNodeName('nk3');
   nodes = [node, `${node}-2`, `${node}-3`];
   env = {
@@ -55,10 +56,17 @@ afterAll(async () => {
   await nkctl(['down', '--purge']);
   await cleanup();
   for (const n of nodes) await removeNodeContainers(n);
+  // Should down have failed: the node containers (with their engines' data) and their network.
+  for (const c of await docker.listContainers({ all: true, filters: { name: [`nanokube-node-${node}`] } }))
+    await docker.getContainer(c.Id).remove({ force: true, v: true });
+  await docker
+    .getNetwork(`nanokube-${node}-nodes`)
+    .remove()
+    .catch(() => undefined);
 });
 
 describe('nkctl up --nodes 3', () => {
-  it('starts three Ready nodes with their own pod ranges, and status shows each kubelet', async () => {
+  it('starts three Ready nodes with their own pod ranges and addresses, and status shows each', async () => {
     const r = await nkctl(['up', '--nodes', '3'], 300_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('nanokube is up');
@@ -78,10 +86,26 @@ describe('nkctl up --nodes 3', () => {
     expect(new Set(ranges.values()).size).toBe(3);
     const ready = await k(['get', 'nodes', '--no-headers']);
     for (const n of nodes) expect(ready.stdout).toMatch(new RegExp(`^${n}\\s+Ready`, 'm'));
+    // The extra nodes are containers on a network of their own: their addresses are theirs.
+    const addrs = await k([
+      'get',
+      'nodes',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}',
+    ]);
+    const ips = new Map(
+      addrs.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ') as [string, string]),
+    );
+    expect(new Set(ips.values()).size).toBe(3);
+    for (const n of nodes.slice(1)) expect(ips.get(n)).toMatch(/^10\.243\.\d+\.\d+$/);
     const s = await nkctl(['status']);
     expect(s.code, s.stdout).toBe(0);
-    for (const c of ['kubelet', 'kubelet-2', 'kubelet-3'])
-      expect(s.stdout).toMatch(new RegExp(`^${c}\\s+\\d+\\s+healthy`, 'm'));
+    expect(s.stdout).toMatch(/^kubelet\s+\d+\s+healthy/m);
+    expect(s.stdout).toMatch(/^kube-proxy\s+\d+\s+healthy/m);
+    for (const n of nodes.slice(1)) expect(s.stdout).toMatch(new RegExp(`^node ${n}\\s+-\\s+running`, 'm'));
   }, 320_000);
 
   it('runs the ingress DaemonSet on every node, each on its own address', async () => {
@@ -175,6 +199,35 @@ spec:
     ]);
     expect(across.code, across.stderr).toBe(0);
     expect(across.stdout.trim()).toBe(to[0]);
+    // And back, from a node container's pod to this host's pod, and by the Service's name.
+    const back = await k([
+      'exec',
+      to[0],
+      '--',
+      'timeout',
+      '5',
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      `http://${from[2]}:8080/`,
+    ]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout.trim()).toBe(from[0]);
+    const byName = await k([
+      'exec',
+      to[0],
+      '--',
+      'timeout',
+      '5',
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      'http://web.default.svc.cluster.local/',
+    ]);
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(pods.map((p) => p[0])).toContain(byName.stdout.trim());
   }, 200_000);
 
   it('up again keeps three nodes; asking for another count while up is refused in one line', async () => {
@@ -186,12 +239,17 @@ spec:
     expect(two.stderr.trim()).toBe('error: this cluster runs 3 nodes; run nkctl down first to change that');
   }, 200_000);
 
-  it('down --purge stops every kubelet and removes every node container and network', async () => {
+  it('down --purge removes the node containers, stops the kubelet, and leaves no container or network', async () => {
     const d = await nkctl(['down', '--purge']);
     expect(d.code, d.stderr).toBe(0);
-    for (const c of ['kubelet', 'kubelet-2', 'kubelet-3']) expect(d.stdout).toContain(`stopped ${c}\n`);
+    expect(d.stdout).toContain('removed 2 node containers\n');
+    expect(d.stdout).toContain('stopped kubelet\n');
     for (const n of nodes) expect(await nodeContainers(n)).toEqual([]);
+    const left = await docker.listContainers({ all: true, filters: { name: [`nanokube-node-${node}`] } });
+    expect(left).toEqual([]);
     const nets = await docker.listNetworks();
-    expect(nets.map((n) => n.Name).filter((n) => nodes.some((x) => n === `nanokube-${x}`))).toEqual([]);
+    expect(
+      nets.map((n) => n.Name).filter((n) => n === `nanokube-${node}` || n === `nanokube-${node}-nodes`),
+    ).toEqual([]);
   }, 120_000);
 });

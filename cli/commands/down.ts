@@ -1,6 +1,7 @@
 /**
- * `nkctl down`: stops every component `nkctl up` started, newest first,
- * removes the nodes' pod containers and networks and kube-proxy's rules;
+ * `nkctl down`: removes the extra node containers of `--nodes`, stops every
+ * component `nkctl up` started, newest first, removes this node's pod
+ * containers and network and kube-proxy's rules;
  * `--purge` also deletes the cluster's data and the kubeconfig context.
  * Running it twice is safe.
  */
@@ -9,6 +10,7 @@ import { Command } from 'commander';
 import { removeFromKubeconfig } from '../kubeconfig-file.js';
 import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
 import { removeNodeLeftovers } from '../node.js';
+import { removeNodeContainers } from '../node-containers.js';
 
 export async function down(
   o: LaunchOptions,
@@ -17,6 +19,12 @@ export async function down(
 ): Promise<void> {
   let stopped = 0;
   let nodeStopped = false;
+  // The extra nodes first, while the apiserver still answers their kubelets.
+  const containers = o.node ? await removeNodeContainers(o).catch(() => 0) : 0;
+  if (containers) {
+    out.write(`removed ${containers} node container${containers === 1 ? '' : 's'}\n`);
+    stopped++;
+  }
   for (const spec of [...components(o)].reverse()) {
     if (await stopComponent(o, spec)) {
       out.write(`stopped ${spec.name}\n`);

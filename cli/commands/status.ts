@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { components, defaultLaunchOptions, healthy, type LaunchOptions, runningPid } from '../launcher.js';
+import { nodeContainers } from '../node-containers.js';
 import { printTable } from '../table.js';
 
 export async function status(o: LaunchOptions, out = process.stdout): Promise<boolean> {
@@ -20,6 +21,16 @@ export async function status(o: LaunchOptions, out = process.stdout): Promise<bo
       spec.healthUrl,
     ]);
   }
+  if (o.node)
+    for (const c of await nodeContainers(o)) {
+      ok &&= c.state === 'running';
+      rows.push([
+        `node ${c.name.replace(/^nanokube-node-/, '')}`,
+        '-',
+        c.state === 'running' ? 'running' : c.state,
+        `container ${c.name}`,
+      ]);
+    }
   printTable(out, ['COMPONENT', 'PID', 'STATUS', 'HEALTH'], rows);
   return ok;
 }

@@ -1,7 +1,7 @@
 /**
  * `nkctl up`: starts a one-host cluster (etcd, apiserver, controller-manager,
  * scheduler, and when root with Docker a kubelet and kube-proxy with cluster
- * DNS and ingress as workloads; `--nodes N` adds kubelets) as separate
+ * DNS and ingress as workloads; `--nodes N` adds node containers) as separate
  * processes, waits for each to be healthy, for the nodes to be Ready and DNS
  * to be available, and writes a kubeconfig. What is missing (etcd, the
  * Docker engine, the local images) is installed first with
@@ -30,6 +30,7 @@ import {
   waitReady,
 } from '../launcher.js';
 import { installAddons, preparePodNetwork, waitAddonsAvailable, waitNodeReady } from '../node.js';
+import { ensureNodeImage, nodeImage, startNodeContainer } from '../node-containers.js';
 import { newProgress } from '../progress.js';
 
 export interface UpOptions {
@@ -96,12 +97,11 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
         `this cluster runs ${recorded} node${recorded === 1 ? '' : 's'}; run nkctl down first to change that`,
       );
     recordNodes(o);
-    for (const n of nodes)
-      await progress.step(
-        `preparing the pod network of ${n.nodeName}`,
-        () => preparePodNetwork(n),
-        () => `pod network ${n.podCIDR} ready`,
-      );
+    await progress.step(
+      `preparing the pod network of ${o.nodeName}`,
+      () => preparePodNetwork(o),
+      () => `pod network ${o.podCIDR} ready`,
+    );
   } else
     progress.info(
       'starting the control plane only: running pods here needs root and Docker (bash deploy/setup.sh --with-docker)',
@@ -126,6 +126,19 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     );
     started++;
   }
+  if (o.node && nodes.length > 1) {
+    await progress.step(
+      `building the node image ${nodeImage} (offline where needed)`,
+      () => ensureNodeImage(),
+      (said) => said,
+    );
+    for (const n of nodes.slice(1))
+      await progress.step(
+        `starting node ${n.nodeName}: a container with its own Docker engine, kubelet and kube-proxy`,
+        () => startNodeContainer(o, n),
+        (said) => said,
+      );
+  }
   if (o.node) {
     const created = await progress.step(
       'installing cluster add-ons (DNS, ingress)',
@@ -136,7 +149,8 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     for (const n of nodes)
       await progress.step(
         `waiting for node ${n.nodeName} to be Ready`,
-        () => waitNodeReady(o, n.nodeName),
+        // A node container first builds the pod images into its own engine.
+        () => waitNodeReady(o, n.nodeName, n === o ? 90_000 : 240_000),
         () => `node ${n.nodeName} is Ready`,
       );
     await progress.step(
@@ -161,7 +175,7 @@ export function newUpCommand(): Command {
     )
     .option(
       '--nodes <n>',
-      'nodes to run on this host: this one, and kubelets of their own for the others',
+      'nodes: this host, and for each more a container with its own Docker engine, kubelet and kube-proxy',
       undefined,
     )
     .action(async (_opts: UpOptions, cmd: Command) => {
