@@ -7,6 +7,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { KubeObject } from './meta.js';
 import type { FieldError } from './status.js';
+import type { NameValidator } from './validation.js';
 
 export interface TableColumn {
   name: string;
@@ -42,6 +43,8 @@ export interface ResourceType {
   columns: TableColumn[];
   /** Whether object names must be a DNS-1123 label (63 chars) rather than a subdomain. */
   nameIsLabel?: boolean;
+  /** The kind's own name rule, when it is neither a DNS subdomain nor a label (RBAC names). */
+  validateName?: NameValidator;
 }
 
 export function apiVersionOf(rt: Pick<ResourceType, 'group' | 'version'>): string {

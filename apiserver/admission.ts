@@ -123,6 +123,7 @@ export function validate(rt: ResourceType, obj: KubeObject, old?: KubeObject): v
   const errs: FieldError[] = validateObjectMeta(obj.metadata, {
     namespaced: rt.namespaced,
     nameIsLabel: rt.nameIsLabel ?? false,
+    validateName: rt.validateName,
     isCreate: old === undefined,
   });
   if (old) errs.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));

@@ -47,6 +47,31 @@ export const messages: Record<string, string> = {
   'apps/v1.StatefulSetStatus':
     'observedGeneration=1i replicas=2i readyReplicas=3i currentReplicas=4i updatedReplicas=5i currentRevision=6s updateRevision=7s collisionCount=9i? conditions=10@apps/v1.StatefulSetCondition* availableReplicas=11i',
   'apps/v1.StatefulSetUpdateStrategy': 'type=1s rollingUpdate=2@apps/v1.RollingUpdateStatefulSetStrategy?',
+  'authentication.k8s.io/v1.SelfSubjectReview':
+    'metadata=1@meta/v1.ObjectMeta status=2@authentication.k8s.io/v1.SelfSubjectReviewStatus',
+  'authentication.k8s.io/v1.SelfSubjectReviewStatus': 'userInfo=1@authentication.k8s.io/v1.UserInfo',
+  'authentication.k8s.io/v1.UserInfo': 'username=1s uid=2s groups=3s*',
+  'authorization.k8s.io/v1.LocalSubjectAccessReview':
+    'metadata=1@meta/v1.ObjectMeta spec=2@authorization.k8s.io/v1.SubjectAccessReviewSpec status=3@authorization.k8s.io/v1.SubjectAccessReviewStatus',
+  'authorization.k8s.io/v1.NonResourceAttributes': 'path=1s verb=2s',
+  'authorization.k8s.io/v1.NonResourceRule': 'verbs=1s* nonResourceURLs=2s*',
+  'authorization.k8s.io/v1.ResourceAttributes':
+    'namespace=1s verb=2s group=3s version=4s resource=5s subresource=6s name=7s',
+  'authorization.k8s.io/v1.ResourceRule': 'verbs=1s* apiGroups=2s* resources=3s* resourceNames=4s*',
+  'authorization.k8s.io/v1.SelfSubjectAccessReview':
+    'metadata=1@meta/v1.ObjectMeta spec=2@authorization.k8s.io/v1.SelfSubjectAccessReviewSpec status=3@authorization.k8s.io/v1.SubjectAccessReviewStatus',
+  'authorization.k8s.io/v1.SelfSubjectAccessReviewSpec':
+    'resourceAttributes=1@authorization.k8s.io/v1.ResourceAttributes? nonResourceAttributes=2@authorization.k8s.io/v1.NonResourceAttributes?',
+  'authorization.k8s.io/v1.SelfSubjectRulesReview':
+    'metadata=1@meta/v1.ObjectMeta spec=2@authorization.k8s.io/v1.SelfSubjectRulesReviewSpec status=3@authorization.k8s.io/v1.SubjectRulesReviewStatus',
+  'authorization.k8s.io/v1.SelfSubjectRulesReviewSpec': 'namespace=1s',
+  'authorization.k8s.io/v1.SubjectAccessReview':
+    'metadata=1@meta/v1.ObjectMeta spec=2@authorization.k8s.io/v1.SubjectAccessReviewSpec status=3@authorization.k8s.io/v1.SubjectAccessReviewStatus',
+  'authorization.k8s.io/v1.SubjectAccessReviewSpec':
+    'resourceAttributes=1@authorization.k8s.io/v1.ResourceAttributes? nonResourceAttributes=2@authorization.k8s.io/v1.NonResourceAttributes? user=3s groups=4s* uid=6s',
+  'authorization.k8s.io/v1.SubjectAccessReviewStatus': 'allowed=1b denied=4b reason=2s evaluationError=3s',
+  'authorization.k8s.io/v1.SubjectRulesReviewStatus':
+    'resourceRules=1@authorization.k8s.io/v1.ResourceRule* nonResourceRules=2@authorization.k8s.io/v1.NonResourceRule* incomplete=3b evaluationError=4s',
   'batch/v1.CronJob':
     'metadata=1@meta/v1.ObjectMeta spec=2@batch/v1.CronJobSpec status=3@batch/v1.CronJobStatus',
   'batch/v1.CronJobSpec':
@@ -389,4 +414,17 @@ export const messages: Record<string, string> = {
   'networking.k8s.io/v1.IngressTLS': 'hosts=1s* secretName=2s',
   'networking.k8s.io/v1.ServiceBackendPort': 'name=1s number=2i',
   'policy/v1.Eviction': 'metadata=1@meta/v1.ObjectMeta deleteOptions=2@meta/v1.DeleteOptions?',
+  'rbac.authorization.k8s.io/v1.AggregationRule': 'clusterRoleSelectors=1@meta/v1.LabelSelector*',
+  'rbac.authorization.k8s.io/v1.ClusterRole':
+    'metadata=1@meta/v1.ObjectMeta rules=2@rbac.authorization.k8s.io/v1.PolicyRule* aggregationRule=3@rbac.authorization.k8s.io/v1.AggregationRule?',
+  'rbac.authorization.k8s.io/v1.ClusterRoleBinding':
+    'metadata=1@meta/v1.ObjectMeta subjects=2@rbac.authorization.k8s.io/v1.Subject* roleRef=3@rbac.authorization.k8s.io/v1.RoleRef',
+  'rbac.authorization.k8s.io/v1.PolicyRule':
+    'verbs=1s* apiGroups=2s* resources=3s* resourceNames=4s* nonResourceURLs=5s*',
+  'rbac.authorization.k8s.io/v1.Role':
+    'metadata=1@meta/v1.ObjectMeta rules=2@rbac.authorization.k8s.io/v1.PolicyRule*',
+  'rbac.authorization.k8s.io/v1.RoleBinding':
+    'metadata=1@meta/v1.ObjectMeta subjects=2@rbac.authorization.k8s.io/v1.Subject* roleRef=3@rbac.authorization.k8s.io/v1.RoleRef',
+  'rbac.authorization.k8s.io/v1.RoleRef': 'apiGroup=1s kind=2s name=3s',
+  'rbac.authorization.k8s.io/v1.Subject': 'kind=1s apiGroup=2s name=3s namespace=4s',
 };

@@ -102,7 +102,7 @@ describe('decodeProtobuf', () => {
   it.each([
     {
       name: 'a kind without tables is 415',
-      body: envelope('rbac.authorization.k8s.io/v1', 'Role', msg()),
+      body: envelope('policy/v1beta1', 'PodSecurityPolicy', msg()),
       code: 415,
     },
     { name: 'a body without the magic is 400', body: Buffer.from('{"kind":"Pod"}'), code: 400 },

@@ -2,6 +2,7 @@
  * Every controller the manager can run, by the name `--controllers` uses
  * (Kubernetes' names). Add a controller by adding its factory here.
  */
+import { newClusterRoleAggregationController } from './clusterrole-aggregation.js';
 import type { ControllerFactory } from './controller.js';
 import { newEndpointsController } from './endpoint.js';
 import { newEndpointSliceController } from './endpointslice.js';
@@ -25,6 +26,7 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   nodelifecycle: newNodeLifecycleController,
   podgc: newPodGCController,
   'persistentvolume-binder': newPersistentVolumeBinder,
+  'clusterrole-aggregation': newClusterRoleAggregationController,
 };
 
 /**

@@ -32,6 +32,10 @@ describe('the builtin registry', () => {
       'Lease',
       'EndpointSlice',
       'StorageClass',
+      'Role',
+      'ClusterRole',
+      'RoleBinding',
+      'ClusterRoleBinding',
     ];
     expect(builtinRegistry.all.map((r) => r.kind).sort()).toEqual([...want].sort());
   });

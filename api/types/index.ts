@@ -9,6 +9,7 @@ import { coreTypes } from './core.js';
 import { discoveryTypes } from './discovery.js';
 import { networkingTypes } from './networking.js';
 import { podType } from './pod.js';
+import { rbacTypes } from './rbac.js';
 import { storageClassTypes } from './storageclass.js';
 
 export const builtinRegistry = new Registry([
@@ -20,4 +21,5 @@ export const builtinRegistry = new Registry([
   ...discoveryTypes,
   ...networkingTypes,
   ...storageClassTypes,
+  ...rbacTypes,
 ]);
