@@ -49,8 +49,30 @@ function typesOf(registry: Registry, group: string, version: string): ResourceTy
     .sort((a, b) => (a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0));
 }
 
-function resourceList(registry: Registry, group: string, version: string) {
+/** Resources served outside the registry (the review APIs): create only, never stored. */
+export interface ExtraResource {
+  group: string;
+  version: string;
+  plural: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
+const extrasOf = (extras: ExtraResource[], group: string, version: string) =>
+  extras.filter((e) => e.group === group && e.version === version);
+
+function resourceList(registry: Registry, group: string, version: string, extras: ExtraResource[] = []) {
   const resources: Record<string, unknown>[] = [];
+  for (const e of extrasOf(extras, group, version))
+    resources.push({
+      name: e.plural,
+      singularName: e.singular,
+      namespaced: e.namespaced,
+      kind: e.kind,
+      verbs: e.verbs,
+    });
   for (const rt of typesOf(registry, group, version)) {
     const entry: Record<string, unknown> = {
       name: rt.plural,
@@ -86,38 +108,51 @@ function resourceList(registry: Registry, group: string, version: string) {
   };
 }
 
-function aggregatedGroup(registry: Registry, group: string) {
-  const versions = [...new Set(registry.all.filter((r) => r.group === group).map((r) => r.version))];
+function versionsOf(registry: Registry, group: string, extras: ExtraResource[]): string[] {
+  return [...new Set([...registry.all, ...extras].filter((r) => r.group === group).map((r) => r.version))];
+}
+
+function aggregatedGroup(registry: Registry, group: string, extras: ExtraResource[] = []) {
+  const versions = versionsOf(registry, group, extras);
   return {
     metadata: group ? { name: group, creationTimestamp: null } : { creationTimestamp: null },
     versions: versions.map((version) => ({
       version,
       freshness: 'Current',
-      resources: typesOf(registry, group, version).map((rt) => {
-        const res: Record<string, unknown> = {
-          resource: rt.plural,
-          responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
-          scope: rt.namespaced ? 'Namespaced' : 'Cluster',
-          singularResource: rt.singular,
-          verbs,
-        };
-        if (rt.shortNames.length) res.shortNames = rt.shortNames;
-        if (rt.categories.length) res.categories = rt.categories;
-        const subs = subresourcesOf(rt);
-        if (subs.length) {
-          res.subresources = subs.map((sub) => {
-            const s = servedSubresources[sub];
-            return {
-              subresource: sub,
-              responseKind: s.kind
-                ? { group: s.group, version: s.version, kind: s.kind }
-                : { group: rt.group, version: rt.version, kind: rt.kind },
-              verbs: s.verbs,
-            };
-          });
-        }
-        return res;
-      }),
+      resources: [
+        ...extrasOf(extras, group, version).map((e) => ({
+          resource: e.plural,
+          responseKind: { group: e.group, version: e.version, kind: e.kind },
+          scope: e.namespaced ? 'Namespaced' : 'Cluster',
+          singularResource: e.singular,
+          verbs: e.verbs,
+        })),
+        ...typesOf(registry, group, version).map((rt) => {
+          const res: Record<string, unknown> = {
+            resource: rt.plural,
+            responseKind: { group: rt.group, version: rt.version, kind: rt.kind },
+            scope: rt.namespaced ? 'Namespaced' : 'Cluster',
+            singularResource: rt.singular,
+            verbs,
+          };
+          if (rt.shortNames.length) res.shortNames = rt.shortNames;
+          if (rt.categories.length) res.categories = rt.categories;
+          const subs = subresourcesOf(rt);
+          if (subs.length) {
+            res.subresources = subs.map((sub) => {
+              const s = servedSubresources[sub];
+              return {
+                subresource: sub,
+                responseKind: s.kind
+                  ? { group: s.group, version: s.version, kind: s.kind }
+                  : { group: rt.group, version: rt.version, kind: rt.kind },
+                verbs: s.verbs,
+              };
+            });
+          }
+          return res;
+        }),
+      ],
     })),
   };
 }
@@ -147,10 +182,16 @@ function sendAggregated(reply: FastifyReply, version: 'v2' | 'v2beta1', items: u
     );
 }
 
-export function registerDiscovery(app: FastifyInstance, registry: Registry): void {
-  const groups = [...new Set(registry.all.map((r) => r.group).filter((g) => g !== ''))].sort();
+export function registerDiscovery(
+  app: FastifyInstance,
+  registry: Registry,
+  extras: ExtraResource[] = [],
+): void {
+  const groups = [
+    ...new Set([...registry.all, ...extras].map((r) => r.group).filter((g) => g !== '')),
+  ].sort();
   const groupObject = (group: string) => {
-    const versions = [...new Set(registry.all.filter((r) => r.group === group).map((r) => r.version))];
+    const versions = versionsOf(registry, group, extras);
     const gv = versions.map((v) => ({ groupVersion: `${group}/${v}`, version: v }));
     return { name: group, versions: gv, preferredVersion: gv[0] };
   };
@@ -173,7 +214,7 @@ export function registerDiscovery(app: FastifyInstance, registry: Registry): voi
       return sendAggregated(
         reply,
         agg,
-        groups.map((g) => aggregatedGroup(registry, g)),
+        groups.map((g) => aggregatedGroup(registry, g, extras)),
       );
     return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupObject) };
   });
@@ -188,9 +229,9 @@ export function registerDiscovery(app: FastifyInstance, registry: Registry): voi
 
   app.get<{ Params: { group: string; version: string } }>('/apis/:group/:version', async (req) => {
     const { group, version } = req.params;
-    if (!registry.all.some((r) => r.group === group && r.version === version)) {
+    if (![...registry.all, ...extras].some((r) => r.group === group && r.version === version)) {
       throw newNotFound({ group: '', resource: 'groupversions' }, `${group}/${version}`);
     }
-    return resourceList(registry, group, version);
+    return resourceList(registry, group, version, extras);
   });
 }

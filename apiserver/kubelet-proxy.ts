@@ -108,6 +108,8 @@ export function registerKubeletUpgradeProxy(
     pods: ResourceStore;
     nodes: ResourceStore | undefined;
     logger: { warn(obj: object, msg: string): void };
+    /** Authenticates and authorizes the request; throws a StatusError to refuse it. */
+    gate?: (req: http.IncomingMessage) => void;
   },
 ): void {
   server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
@@ -130,6 +132,11 @@ export function registerKubeletUpgradeProxy(
       );
     };
     if (!m) return fail(new StatusError(404, 'NotFound', 'the server could not find the requested resource'));
+    try {
+      o.gate?.(req);
+    } catch (err) {
+      return fail(err);
+    }
     const [, ns, name, verb] = m.map(decodeURIComponent);
     void (async () => {
       const pod = (await o.pods.get(ns, name)) as PodLike;

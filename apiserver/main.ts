@@ -4,16 +4,25 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { Command } from 'commander';
 import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import { readTokenFile } from './authn.js';
 import { type ApiserverConfig, buildApiserver } from './server.js';
 
 const program = new Command('nk-apiserver')
   .description('The nanokube API server: the Kubernetes REST API over etcd.')
   .requiredOption('--etcd-servers <urls>', 'comma-separated etcd client URLs')
   .option('--bind-address <ip>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'plain HTTP port (loopback default)', '8080')
+  .option(
+    '--port <port>',
+    'plain HTTP port; with --secure-port only when given, and then on 127.0.0.1 only',
+    '8080',
+  )
   .option('--secure-port <port>', 'HTTPS port; needs --tls-cert-file and --tls-private-key-file')
   .option('--tls-cert-file <file>', 'serving certificate (PEM)')
   .option('--tls-private-key-file <file>', 'serving key (PEM)')
+  .option('--client-ca-file <file>', 'CA whose client certificates authenticate users (CN user, O groups)')
+  .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid[,"group1,group2"] per line')
+  .option('--anonymous-auth', 'let requests without credentials in as system:anonymous (default: 401)')
+  .option('--authorization-mode <modes>', 'comma-separated: AlwaysAllow or RBAC', 'AlwaysAllow')
   .option(
     '--advertise-address <ip>',
     'address pods and other hosts reach this apiserver on (the kubernetes Endpoints)',
@@ -59,21 +68,49 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     flagError('--default-watch-cache-size', 'must be a positive integer');
   let tls: ApiserverConfig['tls'];
   let port = parsePort('--port', o.port);
+  let insecurePort: number | undefined;
+  let authn: ApiserverConfig['authn'];
+  const modes = String(o.authorizationMode)
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const m of modes)
+    if (!['AlwaysAllow', 'RBAC'].includes(m))
+      flagError('--authorization-mode', `"${m}" is not one of AlwaysAllow, RBAC`);
   if (o.securePort !== undefined) {
     if (!o.tlsCertFile || !o.tlsPrivateKeyFile)
       flagError('--secure-port', 'needs --tls-cert-file and --tls-private-key-file');
+    if (program.getOptionValueSource('port') === 'cli') insecurePort = port;
     port = parsePort('--secure-port', o.securePort);
     try {
       tls = { cert: readFileSync(o.tlsCertFile), key: readFileSync(o.tlsPrivateKeyFile) };
     } catch (err) {
       flagError('--tls-cert-file', (err as Error).message);
     }
+    try {
+      if (o.clientCaFile) tls.clientCA = readFileSync(o.clientCaFile);
+    } catch (err) {
+      flagError('--client-ca-file', (err as Error).message);
+    }
+    let tokens = new Map();
+    try {
+      if (o.tokenAuthFile) tokens = readTokenFile(o.tokenAuthFile);
+    } catch (err) {
+      flagError('--token-auth-file', (err as Error).message);
+    }
+    if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC'))
+      authn = { anonymous: !!o.anonymousAuth, tokens };
+  } else if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC')) {
+    flagError('--secure-port', 'authentication and RBAC need the TLS port (--secure-port)');
   }
   return {
     etcdServers,
     bindAddress: o.bindAddress,
     port,
     tls,
+    insecurePort,
+    authn,
+    authorizationModes: modes,
     serviceClusterIPRange: o.serviceClusterIpRange,
     serviceNodePortRange: o.serviceNodePortRange,
     advertiseAddress: advertiseAddress(o.advertiseAddress, o.bindAddress),

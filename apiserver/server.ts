@@ -5,6 +5,7 @@
  * serve one etcd.
  */
 import { setMaxListeners } from 'node:events';
+import http, { type IncomingMessage } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
@@ -23,13 +24,24 @@ import {
 } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { realClock } from '../client/clock.js';
+import { type AuthnConfig, authenticate, type UserInfo } from './authn.js';
+import {
+  type Authorizer,
+  alwaysAllow,
+  impersonate,
+  newForbiddenFor,
+  RbacAuthorizer,
+  requestAttributes,
+} from './authz.js';
 import { registerDiscovery } from './discovery.js';
 import { EtcdStore } from './etcd.js';
 import { registerKubeletUpgradeProxy } from './kubelet-proxy.js';
 import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
 import { registerOpenAPI } from './openapi.js';
 import { registerOpenAPIV2 } from './openapi-v2.js';
+import { ensureBootstrapPolicy } from './rbac-bootstrap.js';
 import { registerResourceRoutes } from './resources.js';
+import { registerReviews, reviewResources } from './reviews.js';
 import { ServiceAllocator } from './service-alloc.js';
 import { ResourceStore } from './store.js';
 import { strategyFor } from './strategy.js';
@@ -39,7 +51,14 @@ export interface ApiserverConfig {
   etcdServers: string[];
   bindAddress: string;
   port: number;
-  tls?: { cert: Buffer; key: Buffer };
+  /** Serve HTTPS on `port` with this certificate; `clientCA` checks client certificates. */
+  tls?: { cert: Buffer; key: Buffer; clientCA?: Buffer };
+  /** With tls: also plain HTTP on 127.0.0.1 at this port, for this host only (every request a cluster admin). */
+  insecurePort?: number;
+  /** Who may come in on the TLS port; unset: no authentication (every request a cluster admin). */
+  authn?: AuthnConfig;
+  /** AlwaysAllow (the default) or RBAC. */
+  authorizationModes?: string[];
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
   /** Address in the `kubernetes` Endpoints; unset for a loopback-only apiserver. */
@@ -161,7 +180,17 @@ export function buildApiserver(
     loggerInstance: logger,
     disableRequestLogging: true,
     bodyLimit: maxBodyBytes,
-    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+    ...(config.tls
+      ? {
+          https: {
+            cert: config.tls.cert,
+            key: config.tls.key,
+            ...(config.tls.clientCA
+              ? { ca: config.tls.clientCA, requestCert: true, rejectUnauthorized: false }
+              : {}),
+          },
+        }
+      : {}),
   } as object) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -255,7 +284,58 @@ export function buildApiserver(
     return metrics.metrics();
   });
 
-  registerDiscovery(app, registry);
+  // Authentication and authorization, before any route runs.
+  const rbacTypes = {
+    clusterRoles: registry.get('rbac.authorization.k8s.io', 'v1', 'clusterroles'),
+    clusterRoleBindings: registry.get('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings'),
+    roles: registry.get('rbac.authorization.k8s.io', 'v1', 'roles'),
+    roleBindings: registry.get('rbac.authorization.k8s.io', 'v1', 'rolebindings'),
+  };
+  const rbacOn = (config.authorizationModes ?? []).includes('RBAC');
+  let rbac: RbacAuthorizer | undefined;
+  if (rbacOn) {
+    const s = Object.fromEntries(
+      Object.entries(rbacTypes).map(([k, rt]) => {
+        if (!rt) throw new Error('RBAC authorization needs the rbac.authorization.k8s.io types');
+        return [k, stores.get(rt)!];
+      }),
+    ) as Record<keyof typeof rbacTypes, ResourceStore>;
+    const under = function* (store: ResourceStore, prefix: string) {
+      for (const [key, e] of store.cache.items) if (key.startsWith(prefix)) yield e.obj;
+    };
+    rbac = new RbacAuthorizer({
+      clusterRoleBindings: () => under(s.clusterRoleBindings, s.clusterRoleBindings.prefix()),
+      roleBindings: (ns) => under(s.roleBindings, s.roleBindings.prefix(ns)),
+      clusterRole: (name) => s.clusterRoles.cache.items.get(s.clusterRoles.key(undefined, name))?.obj,
+      role: (ns, name) => s.roles.cache.items.get(s.roles.key(ns, name))?.obj,
+    });
+  }
+  const authorizer: Authorizer = rbac ?? alwaysAllow;
+  const users = new WeakMap<IncomingMessage, UserInfo>();
+  const publicPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
+  /** Who sent `req` and whether they may do it; throws 401 or 403. */
+  const gate = (req: IncomingMessage): UserInfo => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (publicPaths.has(path)) return authenticate(req, undefined);
+    const user = impersonate(authenticate(req, config.authn), req.headers, authorizer);
+    users.set(req, user);
+    const attrs = requestAttributes(user, req.method ?? 'GET', req.url ?? '/');
+    const decision = authorizer.authorize(attrs);
+    if (!decision.allowed) throw newForbiddenFor(attrs, decision.reason);
+    return user;
+  };
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      gate(req.raw);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+  const userOf = (req: { raw: IncomingMessage }) => users.get(req.raw) ?? authenticate(req.raw, undefined);
+  registerReviews(app, { authorizer, rbac, userOf });
+
+  registerDiscovery(app, registry, reviewResources);
   registerOpenAPI(app, registry);
   registerOpenAPIV2(app, registry);
   registerResourceRoutes(app, { registry, stores, logger, bookmarkIntervalMs: config.bookmarkIntervalMs });
@@ -263,7 +343,17 @@ export function buildApiserver(
     pods: stores.get(registry.get('', 'v1', 'pods')!)!,
     nodes: stores.get(registry.get('', 'v1', 'nodes')!),
     logger,
+    gate,
   });
+  let insecure: http.Server | undefined;
+  if (config.tls && config.insecurePort !== undefined) {
+    insecure = http.createServer((req, res) => app.routing(req, res));
+    registerKubeletUpgradeProxy(insecure, {
+      pods: stores.get(registry.get('', 'v1', 'pods')!)!,
+      nodes: stores.get(registry.get('', 'v1', 'nodes')!),
+      logger,
+    });
+  }
 
   const start = async (signal: AbortSignal): Promise<Apiserver> => {
     setMaxListeners(0, signal); // one listener per watch cache and loop
@@ -271,6 +361,12 @@ export function buildApiserver(
     await Promise.all(caches.map((c) => c.ready()));
     cachesReady = true;
     await ensureNamespaces(stores.get(nsType)!, logger);
+    if (rbacTypes.clusterRoles && rbacTypes.clusterRoleBindings)
+      await ensureBootstrapPolicy(
+        stores.get(rbacTypes.clusterRoles)!,
+        stores.get(rbacTypes.clusterRoleBindings)!,
+        logger,
+      );
     const servicesStore = stores.get(registry.get('', 'v1', 'services')!)!;
     const serviceLoop = runServiceAllocations(serviceAllocator, servicesStore, signal, logger);
     await ensureKubernetesService(stores, registry, config, logger).catch((err) =>
@@ -278,11 +374,22 @@ export function buildApiserver(
     );
     const compactor = runCompactor(etcd, caches, config.compactionIntervalMs, signal, logger);
     await app.listen({ host: config.bindAddress, port: config.port });
+    if (insecure) {
+      const server = insecure;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.insecurePort, '127.0.0.1', () => resolve());
+      });
+    }
     const done = Promise.all([...loops, compactor, serviceLoop]).then(async () => {
       // Requests in flight get a moment to finish. Then every connection goes:
       // a client may hold one open with no request on it (fetch reconnects
       // after an aborted watch), and server.close() would wait for it forever.
-      const force = setTimeout(() => app.server.closeAllConnections(), shutdownGraceMs);
+      const force = setTimeout(() => {
+        app.server.closeAllConnections();
+        insecure?.closeAllConnections();
+      }, shutdownGraceMs);
+      if (insecure) await new Promise((resolve) => insecure!.close(resolve));
       await app.close();
       clearTimeout(force);
       etcd.close();

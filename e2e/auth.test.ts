@@ -1,0 +1,352 @@
+// Authentication and RBAC on the apiserver's TLS port, with the real kubectl:
+// certificates made with openssl, a static token file, a real etcd and a real
+// apiserver process started with --authorization-mode RBAC.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import {
+  type Apiserver,
+  cleanup,
+  type EtcdCluster,
+  freePorts,
+  kubectl,
+  makeTempDir,
+  run,
+  startApiserver,
+  startControllerManager,
+  startEtcd,
+  waitFor,
+} from './harness.js';
+
+let dir: string;
+let etcd: EtcdCluster;
+let apiserver: Apiserver;
+let secureUrl: string;
+const kubeconfigs: Record<string, string> = {};
+
+async function openssl(args: string[]): Promise<void> {
+  const r = await run('openssl', args, { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** A key and a certificate signed by `ca` (or self-signed when `ca` is undefined). */
+async function cert(name: string, subject: string, ca?: string, sans?: string): Promise<void> {
+  const key = path.join(dir, `${name}.key`);
+  const crt = path.join(dir, `${name}.crt`);
+  const keyArgs = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key];
+  if (!ca) {
+    await openssl(['req', '-x509', ...keyArgs, '-out', crt, '-days', '1', '-subj', subject]);
+    return;
+  }
+  const csr = path.join(dir, `${name}.csr`);
+  await openssl(['req', ...keyArgs, '-out', csr, '-subj', subject]);
+  const ext = path.join(dir, `${name}.ext`);
+  writeFileSync(ext, sans ? `subjectAltName=${sans}\n` : 'extendedKeyUsage=clientAuth\n');
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    path.join(dir, `${ca}.crt`),
+    '-CAkey',
+    path.join(dir, `${ca}.key`),
+    '-CAcreateserial',
+    '-out',
+    crt,
+    '-days',
+    '1',
+    '-extfile',
+    ext,
+  ]);
+}
+
+function kubeconfig(name: string, user: Record<string, string>): string {
+  const file = path.join(dir, name, 'kubeconfig');
+  const cfg = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'secure',
+        cluster: { server: secureUrl, 'certificate-authority': path.join(dir, 'ca.crt') },
+      },
+    ],
+    users: [{ name, user }],
+    contexts: [{ name, context: { cluster: 'secure', user: name, namespace: 'default' } }],
+    'current-context': name,
+  };
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, YAML.stringify(cfg));
+  return file;
+}
+
+/** One HTTPS request to the secure port, trusting the cluster CA; the client certificate is optional. */
+function request(
+  method: string,
+  urlPath: string,
+  opts: { cert?: string; token?: string } = {},
+): Promise<{ code: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${secureUrl}${urlPath}`,
+      {
+        method,
+        ca: readFileSync(path.join(dir, 'ca.crt')),
+        ...(opts.cert
+          ? {
+              cert: readFileSync(path.join(dir, `${opts.cert}.crt`)),
+              key: readFileSync(path.join(dir, `${opts.cert}.key`)),
+            }
+          : {}),
+        headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => {
+          let body: any = text;
+          try {
+            body = JSON.parse(text);
+          } catch {}
+          resolve({ code: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  dir = makeTempDir('nanokube-auth-');
+  await cert('ca', '/CN=nanokube-test-ca');
+  await cert('other-ca', '/CN=someone-else');
+  await cert('apiserver', '/CN=kube-apiserver', 'ca', 'IP:127.0.0.1,DNS:localhost');
+  await cert('admin', '/CN=kubernetes-admin/O=system:masters', 'ca');
+  await cert('jane', '/CN=jane', 'ca');
+  await cert('mallory', '/CN=mallory/O=system:masters', 'other-ca');
+  writeFileSync(path.join(dir, 'tokens.csv'), 'bob-token-1234,bob,u-bob,"qa,testers"\n');
+  etcd = await startEtcd();
+  const [insecure, secure] = await freePorts(2);
+  secureUrl = `https://127.0.0.1:${secure}`;
+  apiserver = await startApiserver({
+    etcdServers: etcd.endpoints,
+    port: insecure,
+    extraArgs: [
+      '--secure-port',
+      String(secure),
+      '--tls-cert-file',
+      path.join(dir, 'apiserver.crt'),
+      '--tls-private-key-file',
+      path.join(dir, 'apiserver.key'),
+      '--client-ca-file',
+      path.join(dir, 'ca.crt'),
+      '--token-auth-file',
+      path.join(dir, 'tokens.csv'),
+      '--authorization-mode',
+      'RBAC',
+    ],
+  });
+  // Over the plain loopback port, as the one-host launcher will until components get certificates.
+  await startControllerManager({ apiserverUrl: apiserver.url, controllers: ['clusterrole-aggregation'] });
+  kubeconfigs.admin = kubeconfig('admin', {
+    'client-certificate': path.join(dir, 'admin.crt'),
+    'client-key': path.join(dir, 'admin.key'),
+  });
+  kubeconfigs.jane = kubeconfig('jane', {
+    'client-certificate': path.join(dir, 'jane.crt'),
+    'client-key': path.join(dir, 'jane.key'),
+  });
+  kubeconfigs.bob = kubeconfig('bob', { token: 'bob-token-1234' });
+}, 90_000);
+
+afterAll(async () => {
+  await cleanup();
+});
+
+describe('authentication on the TLS port', () => {
+  it('answers 401 Unauthorized to a request with no credentials, a wrong token, or a certificate from another CA', async () => {
+    for (const opts of [{}, { token: 'not-a-token' }, { cert: 'mallory' }]) {
+      const r = await request('GET', '/api/v1/namespaces/default/pods', opts);
+      expect(r.code, JSON.stringify(opts)).toBe(401);
+      expect(r.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 });
+    }
+  });
+
+  it('still answers health checks without credentials', async () => {
+    expect((await request('GET', '/readyz')).code).toBe(200);
+  });
+
+  it('knows each user from a certificate or a token (kubectl auth whoami)', async () => {
+    const admin = await kubectl(['auth', 'whoami', '-o', 'json'], { kubeconfig: kubeconfigs.admin });
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(JSON.parse(admin.stdout).status.userInfo).toMatchObject({
+      username: 'kubernetes-admin',
+      groups: ['system:masters', 'system:authenticated'],
+    });
+    const bob = await kubectl(['auth', 'whoami', '-o', 'json'], { kubeconfig: kubeconfigs.bob });
+    expect(bob.code, bob.stderr).toBe(0);
+    expect(JSON.parse(bob.stdout).status.userInfo).toMatchObject({
+      username: 'bob',
+      uid: 'u-bob',
+      groups: ['qa', 'testers', 'system:authenticated'],
+    });
+  });
+
+  it('lets the plain port on loopback in as a cluster admin, as asked for', async () => {
+    const r = await fetch(`${apiserver.url}/api/v1/namespaces`);
+    expect(r.status).toBe(200);
+  });
+});
+
+describe('RBAC', () => {
+  it('creates the default roles and bindings', async () => {
+    const r = await kubectl(['get', 'clusterroles', 'cluster-admin', 'admin', 'edit', 'view', '-o', 'name'], {
+      kubeconfig: kubeconfigs.admin,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(4);
+  });
+
+  it('refuses a user with no binding with 403 and Kubernetes wording, then lets a view binding list but not create', async () => {
+    const before = await kubectl(['get', 'pods'], { kubeconfig: kubeconfigs.jane });
+    expect(before.code).not.toBe(0);
+    expect(before.stderr).toContain(
+      'pods is forbidden: User "jane" cannot list resource "pods" in API group "" in the namespace "default"',
+    );
+    const bind = await kubectl(
+      ['create', 'rolebinding', 'jane-view', '--clusterrole=view', '--user=jane', '-n', 'default'],
+      { kubeconfig: kubeconfigs.admin },
+    );
+    expect(bind.code, bind.stderr).toBe(0);
+    await waitFor(
+      async () => {
+        const r = await kubectl(['get', 'pods'], { kubeconfig: kubeconfigs.jane });
+        return r.code === 0 ? r : undefined;
+      },
+      { what: 'jane may list pods' },
+    );
+    const create = await kubectl(['create', 'configmap', 'x', '--from-literal=a=b'], {
+      kubeconfig: kubeconfigs.jane,
+    });
+    expect(create.code).not.toBe(0);
+    expect(create.stderr).toContain(
+      'configmaps is forbidden: User "jane" cannot create resource "configmaps" in API group "" in the namespace "default"',
+    );
+    const raw = await request('POST', '/api/v1/namespaces/default/configmaps', { cert: 'jane' });
+    expect(raw.code).toBe(403);
+    expect(raw.body).toMatchObject({ reason: 'Forbidden', details: { kind: 'configmaps' } });
+    const other = await kubectl(['get', 'pods', '-n', 'kube-system'], { kubeconfig: kubeconfigs.jane });
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain('in the namespace "kube-system"');
+  });
+
+  it('answers kubectl auth can-i for three subjects', async () => {
+    const canI = async (who: string, args: string[]) => {
+      const r = await kubectl(['auth', 'can-i', ...args], { kubeconfig: kubeconfigs[who] });
+      return `${r.stdout.trim()} (${r.code})`;
+    };
+    await kubectl(['create', 'clusterrolebinding', 'qa-nodes', '--clusterrole=view', '--group=qa'], {
+      kubeconfig: kubeconfigs.admin,
+    });
+    await kubectl(['create', 'clusterrole', 'node-reader', '--verb=get,list,watch', '--resource=nodes'], {
+      kubeconfig: kubeconfigs.admin,
+    });
+    await kubectl(
+      ['create', 'clusterrolebinding', 'qa-node-reader', '--clusterrole=node-reader', '--group=qa'],
+      {
+        kubeconfig: kubeconfigs.admin,
+      },
+    );
+    await waitFor(async () => ((await canI('bob', ['list', 'nodes'])) === 'yes (0)' ? true : undefined), {
+      what: 'the bindings are in the cache',
+    });
+    // admin: everything.
+    expect(await canI('admin', ['delete', 'nodes'])).toBe('yes (0)');
+    expect(await canI('admin', ['*', '*'])).toBe('yes (0)');
+    // jane: view in default only.
+    expect(await canI('jane', ['list', 'pods'])).toBe('yes (0)');
+    expect(await canI('jane', ['create', 'pods'])).toBe('no (1)');
+    expect(await canI('jane', ['list', 'pods', '-n', 'kube-system'])).toBe('no (1)');
+    expect(await canI('jane', ['list', 'nodes'])).toBe('no (1)');
+    // bob, through his group qa: view everywhere and nodes.
+    expect(await canI('bob', ['list', 'deployments.apps', '-n', 'kube-system'])).toBe('yes (0)');
+    expect(await canI('bob', ['get', 'nodes'])).toBe('yes (0)');
+    expect(await canI('bob', ['delete', 'nodes'])).toBe('no (1)');
+    expect(await canI('bob', ['get', 'secrets'])).toBe('no (1)');
+    // A subresource, and the list of rules.
+    expect(await canI('jane', ['get', 'pods', '--subresource=log'])).toBe('yes (0)');
+    const list = await kubectl(['auth', 'can-i', '--list'], { kubeconfig: kubeconfigs.jane });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/pods\s+\[\]\s+\[\]\s+\[get list watch\]/);
+  });
+
+  it('aggregates a new role labelled aggregate-to-view into view', async () => {
+    const canBob = async () => {
+      const r = await kubectl(['auth', 'can-i', 'list', 'leases.coordination.k8s.io', '-n', 'kube-system'], {
+        kubeconfig: kubeconfigs.bob,
+      });
+      return `${r.stdout.trim()} (${r.code})`;
+    };
+    expect(await canBob()).toBe('no (1)');
+    const role = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: lease-reader
+  labels:
+    rbac.authorization.k8s.io/aggregate-to-view: "true"
+rules:
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [get, list, watch]
+`;
+    const r = await kubectl(['apply', '-f', '-'], { kubeconfig: kubeconfigs.admin, input: role });
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(async () => ((await canBob()) === 'yes (0)' ? true : undefined), {
+      what: 'view to hold the lease rule',
+    });
+    const view = await kubectl(['get', 'clusterrole', 'view', '-o', 'json'], {
+      kubeconfig: kubeconfigs.admin,
+    });
+    expect(JSON.parse(view.stdout).rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['get', 'list', 'watch'],
+    });
+  });
+
+  it('lets an admin act as another user (--as), and refuses the same to a user without impersonate', async () => {
+    const asJane = await kubectl(['auth', 'can-i', 'create', 'pods', '--as', 'jane'], {
+      kubeconfig: kubeconfigs.admin,
+    });
+    expect(`${asJane.stdout.trim()} (${asJane.code})`).toBe('no (1)');
+    const asBob = await kubectl(['auth', 'can-i', 'get', 'nodes', '--as', 'bob', '--as-group', 'qa'], {
+      kubeconfig: kubeconfigs.admin,
+    });
+    expect(`${asBob.stdout.trim()} (${asBob.code})`).toBe('yes (0)');
+    const refused = await kubectl(['get', 'pods', '--as', 'kubernetes-admin'], {
+      kubeconfig: kubeconfigs.jane,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      'users "kubernetes-admin" is forbidden: User "jane" cannot impersonate resource "users" in API group "" at the cluster scope',
+    );
+  });
+
+  it('changes a binding into a denial when the binding goes', async () => {
+    const del = await kubectl(['delete', 'rolebinding', 'jane-view'], { kubeconfig: kubeconfigs.admin });
+    expect(del.code, del.stderr).toBe(0);
+    await waitFor(
+      async () => {
+        const r = await kubectl(['get', 'pods'], { kubeconfig: kubeconfigs.jane });
+        return r.code !== 0 && /forbidden/.test(r.stderr) ? r : undefined;
+      },
+      { what: 'jane may no longer list pods' },
+    );
+  });
+});
