@@ -1,7 +1,8 @@
 /**
  * The one place that talks to etcd. Values are encoded and decoded here
- * (JSON today; encryption at rest would go here too), and a key's mod
- * revision becomes the object's resourceVersion on the way out.
+ * (JSON, then the key's ValueCodec: encryption at rest for the resources
+ * the encryption config names), and a key's mod revision becomes the
+ * object's resourceVersion on the way out.
  *
  * Contract: every method either returns a result that reflects a single etcd
  * revision, or throws. Compare-and-swap outcomes come back as values
@@ -20,6 +21,7 @@ import {
 import { Etcd3, type IKeyValue, type IRangeResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
+import { identityCodec, type ValueCodec } from './encryption.js';
 
 export interface StoredObject {
   key: string;
@@ -33,6 +35,8 @@ export interface EtcdOptions {
   logger: Logger;
   /** Deadline for one unary call; a member failure costs at most this before failover. */
   callTimeoutMs?: number;
+  /** How the value of a key is stored (encrypted or not); plain JSON when unset. */
+  codecFor?: (key: string) => ValueCodec;
 }
 
 export type CasResult = { ok: true; stored: StoredObject } | { ok: false; current?: StoredObject };
@@ -70,17 +74,18 @@ export function prefixEnd(prefix: string): Buffer {
   return Buffer.from([0]);
 }
 
-export function encodeObject(obj: KubeObject): Buffer {
+export function encodeObject(obj: KubeObject, key = '', codec: ValueCodec = identityCodec): Buffer {
   // resourceVersion is derived from the etcd revision, never stored.
   const { resourceVersion: _rv, ...meta } = obj.metadata;
-  return enc(JSON.stringify({ ...obj, metadata: meta }));
+  return codec.encode(key, enc(JSON.stringify({ ...obj, metadata: meta })));
 }
 
-export function decodeObject(kv: IKeyValue): StoredObject {
-  const obj = JSON.parse(kv.value.toString('utf8')) as KubeObject;
+export function decodeObject(kv: IKeyValue, codec: ValueCodec = identityCodec): StoredObject {
+  const key = kv.key.toString('utf8');
+  const obj = JSON.parse(codec.decode(key, kv.value).toString('utf8')) as KubeObject;
   const rv = Number(kv.mod_revision);
   obj.metadata.resourceVersion = String(rv);
-  return { key: kv.key.toString('utf8'), obj, rv };
+  return { key, obj, rv };
 }
 
 export class CompactedError extends Error {
@@ -96,11 +101,13 @@ function isCompacted(err: unknown): boolean {
 export class EtcdStore {
   readonly client: Etcd3;
   private readonly log: Logger;
+  private readonly codecFor: (key: string) => ValueCodec;
 
   constructor(opts: EtcdOptions) {
     if (opts.endpoints.length === 0) throw new Error('at least one etcd endpoint is required');
     const timeout = opts.callTimeoutMs ?? 5000;
     this.log = opts.logger;
+    this.codecFor = opts.codecFor ?? (() => identityCodec);
     this.client = new Etcd3({
       hosts: opts.endpoints,
       dialTimeout: 3000,
@@ -121,15 +128,22 @@ export class EtcdStore {
     });
   }
 
+  private encode(key: string, obj: KubeObject): Buffer {
+    return encodeObject(obj, key, this.codecFor(key));
+  }
+
+  private readonly decode = (kv: IKeyValue): StoredObject =>
+    decodeObject(kv, this.codecFor(kv.key.toString('utf8')));
+
   async get(key: string): Promise<StoredObject | undefined> {
     const res = await this.client.kv.range({ key: enc(key) });
-    return res.kvs[0] ? decodeObject(res.kvs[0]) : undefined;
+    return res.kvs[0] ? this.decode(res.kvs[0]) : undefined;
   }
 
   /** Creates `key` only if it does not exist. On success `obj` itself, with its resourceVersion, is the stored object. */
   async create(key: string, obj: KubeObject): Promise<CasResult> {
     const k = enc(key);
-    const value = encodeObject(obj);
+    const value = this.encode(key, obj);
     const res = await this.client.kv.txn({
       compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
       success: [{ request_put: { key: k, value } }],
@@ -150,7 +164,7 @@ export class EtcdStore {
     const k = enc(key);
     const res = await this.client.kv.txn({
       compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRv }],
-      success: [{ request_put: { key: k, value: encodeObject(obj) } }],
+      success: [{ request_put: { key: k, value: this.encode(key, obj) } }],
       failure: [{ request_range: { key: k } }],
     });
     return this.casResult(
@@ -174,13 +188,13 @@ export class EtcdStore {
     if (res.succeeded) {
       const prev = res.responses[0]?.response_delete_range?.prev_kvs?.[0];
       if (!prev) return { ok: false };
-      const stored = decodeObject(prev);
+      const stored = this.decode(prev);
       stored.rv = Number(res.header.revision);
       stored.obj.metadata.resourceVersion = String(stored.rv);
       return { ok: true, stored };
     }
     const cur = res.responses[0]?.response_range?.kvs?.[0];
-    return { ok: false, current: cur ? decodeObject(cur) : undefined };
+    return { ok: false, current: cur ? this.decode(cur) : undefined };
   }
 
   /**
@@ -216,7 +230,7 @@ export class EtcdStore {
       obj.metadata.resourceVersion = String(revision);
       return { ok: true, stored: { key, obj, rv: revision } };
     }
-    return { ok: false, current: cur ? decodeObject(cur) : undefined };
+    return { ok: false, current: cur ? this.decode(cur) : undefined };
   }
 
   /**
@@ -237,7 +251,7 @@ export class EtcdStore {
         },
         { deadline: Date.now() + 60_000 },
       ); // a big list under load outlasts the 5 s call deadline
-      const items = res.kvs.map(decodeObject);
+      const items = res.kvs.map(this.decode);
       return {
         items,
         revision: Number(res.header.revision),
@@ -311,16 +325,16 @@ export class EtcdStore {
       const events: WatchEvent[] = [];
       for (const ev of res.events) {
         if (ev.type === 'Put') {
-          const cur = decodeObject(ev.kv);
+          const cur = this.decode(ev.kv);
           events.push({
             type: 'put',
             key: cur.key,
             rv: cur.rv,
             obj: cur.obj,
-            prev: ev.prev_kv ? decodeObject(ev.prev_kv).obj : undefined,
+            prev: ev.prev_kv ? this.decode(ev.prev_kv).obj : undefined,
           });
         } else if (ev.prev_kv) {
-          const prev = decodeObject(ev.prev_kv);
+          const prev = this.decode(ev.prev_kv);
           const rv = Number(ev.kv.mod_revision);
           prev.obj.metadata.resourceVersion = String(rv);
           events.push({ type: 'delete', key: prev.key, rv, obj: prev.obj });

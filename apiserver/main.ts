@@ -5,6 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { Command } from 'commander';
 import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
 import { readTokenFile } from './authn.js';
+import { readEncryptionConfig } from './encryption.js';
 import { type ApiserverConfig, buildApiserver } from './server.js';
 
 const program = new Command('nk-apiserver')
@@ -23,6 +24,10 @@ const program = new Command('nk-apiserver')
   .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid[,"group1,group2"] per line')
   .option('--anonymous-auth', 'let requests without credentials in as system:anonymous (default: 401)')
   .option('--authorization-mode <modes>', 'comma-separated: AlwaysAllow or RBAC', 'AlwaysAllow')
+  .option(
+    '--encryption-provider-config <file>',
+    'EncryptionConfiguration: which resources are encrypted in etcd, and with which keys (aesgcm)',
+  )
   .option(
     '--advertise-address <ip>',
     'address pods and other hosts reach this apiserver on (the kubernetes Endpoints)',
@@ -103,8 +108,17 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
   } else if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC')) {
     flagError('--secure-port', 'authentication and RBAC need the TLS port (--secure-port)');
   }
+  let encryption: ApiserverConfig['encryption'];
+  if (o.encryptionProviderConfig) {
+    try {
+      encryption = readEncryptionConfig(o.encryptionProviderConfig);
+    } catch (err) {
+      flagError('--encryption-provider-config', `${o.encryptionProviderConfig}: ${(err as Error).message}`);
+    }
+  }
   return {
     etcdServers,
+    encryption,
     bindAddress: o.bindAddress,
     port,
     tls,

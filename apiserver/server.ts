@@ -34,6 +34,7 @@ import {
   requestAttributes,
 } from './authz.js';
 import { registerDiscovery } from './discovery.js';
+import { codecFor, type parseEncryptionConfig } from './encryption.js';
 import { EtcdStore } from './etcd.js';
 import { registerKubeletUpgradeProxy } from './kubelet-proxy.js';
 import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
@@ -59,6 +60,8 @@ export interface ApiserverConfig {
   authn?: AuthnConfig;
   /** AlwaysAllow (the default) or RBAC. */
   authorizationModes?: string[];
+  /** Encryption at rest (--encryption-provider-config); unset: plain JSON. */
+  encryption?: ReturnType<typeof parseEncryptionConfig>;
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
   /** Address in the `kubernetes` Endpoints; unset for a loopback-only apiserver. */
@@ -97,7 +100,25 @@ export function buildApiserver(
   logger: Logger,
   registry: Registry = builtinRegistry,
 ) {
-  const etcd = new EtcdStore({ endpoints: config.etcdServers, logger });
+  const groupOf = new Map(registry.all.map((rt) => [rt.plural, rt.group]));
+  const codecs = new Map<string, ReturnType<typeof codecFor>>();
+  const encryption = config.encryption;
+  const etcd = new EtcdStore({
+    endpoints: config.etcdServers,
+    logger,
+    codecFor: encryption
+      ? (key) => {
+          // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
+          const plural = key.split('/')[2] ?? '';
+          let codec = codecs.get(plural);
+          if (!codec) {
+            codec = codecFor(encryption, plural, groupOf.get(plural) ?? '');
+            codecs.set(plural, codec);
+          }
+          return codec;
+        }
+      : undefined,
+  });
   const stores = new Map<ResourceType, ResourceStore>();
   const nsType = registry.get('', 'v1', 'namespaces')!;
   const caches: WatchCache[] = [];
