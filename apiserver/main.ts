@@ -25,6 +25,10 @@ const program = new Command('nk-apiserver')
   .option('--anonymous-auth', 'let requests without credentials in as system:anonymous (default: 401)')
   .option('--authorization-mode <modes>', 'comma-separated: AlwaysAllow or RBAC', 'AlwaysAllow')
   .option(
+    '--audit-log-path <file>',
+    'write an audit Event line per write and per refused request; - for stdout',
+  )
+  .option(
     '--encryption-provider-config <file>',
     'EncryptionConfiguration: which resources are encrypted in etcd, and with which keys (aesgcm)',
   )
@@ -119,6 +123,7 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
   return {
     etcdServers,
     encryption,
+    auditLogPath: o.auditLogPath,
     bindAddress: o.bindAddress,
     port,
     tls,

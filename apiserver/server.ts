@@ -24,6 +24,7 @@ import {
 } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { realClock } from '../client/clock.js';
+import { AuditLog, type AuditRecord } from './audit.js';
 import { type AuthnConfig, authenticate, type UserInfo } from './authn.js';
 import {
   type Authorizer,
@@ -60,6 +61,8 @@ export interface ApiserverConfig {
   authn?: AuthnConfig;
   /** AlwaysAllow (the default) or RBAC. */
   authorizationModes?: string[];
+  /** Where the audit log goes (a file, or - for standard output); unset: no audit log. */
+  auditLogPath?: string;
   /** Encryption at rest (--encryption-provider-config); unset: plain JSON. */
   encryption?: ReturnType<typeof parseEncryptionConfig>;
   serviceClusterIPRange: string;
@@ -333,18 +336,30 @@ export function buildApiserver(
   }
   const authorizer: Authorizer = rbac ?? alwaysAllow;
   const users = new WeakMap<IncomingMessage, UserInfo>();
+  const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
+  const audits = new WeakMap<IncomingMessage, AuditRecord>();
   const publicPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
   /** Who sent `req` and whether they may do it; throws 401 or 403. */
   const gate = (req: IncomingMessage): UserInfo => {
     const path = (req.url ?? '/').split('?')[0];
     if (publicPaths.has(path)) return authenticate(req, undefined);
+    const rec: AuditRecord = { received: new Date() };
+    audits.set(req, rec);
     const user = impersonate(authenticate(req, config.authn), req.headers, authorizer);
     users.set(req, user);
+    rec.user = user;
     const attrs = requestAttributes(user, req.method ?? 'GET', req.url ?? '/');
+    rec.attrs = attrs;
     const decision = authorizer.authorize(attrs);
     if (!decision.allowed) throw newForbiddenFor(attrs, decision.reason);
     return user;
   };
+  if (audit)
+    app.addHook('onResponse', (req, reply, done) => {
+      const rec = audits.get(req.raw);
+      if (rec) audit.record(req.raw, rec, reply.statusCode);
+      done();
+    });
   app.addHook('onRequest', (req, _reply, done) => {
     try {
       gate(req.raw);
@@ -412,6 +427,7 @@ export function buildApiserver(
       }, shutdownGraceMs);
       if (insecure) await new Promise((resolve) => insecure!.close(resolve));
       await app.close();
+      audit?.flush();
       clearTimeout(force);
       etcd.close();
     });

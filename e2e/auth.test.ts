@@ -150,6 +150,8 @@ beforeAll(async () => {
       path.join(dir, 'tokens.csv'),
       '--authorization-mode',
       'RBAC',
+      '--audit-log-path',
+      path.join(dir, 'audit.log'),
     ],
   });
   // Over the plain loopback port, as the one-host launcher will until components get certificates.
@@ -348,5 +350,47 @@ rules:
       },
       { what: 'jane may no longer list pods' },
     );
+  });
+
+  it('writes an audit line for each write and each refusal: who, what, when, and the answer', async () => {
+    const lines = () =>
+      readFileSync(path.join(dir, 'audit.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+    const events = await waitFor(
+      async () => {
+        const all = lines();
+        return all.some((e) => e.objectRef?.name === 'jane-view' && e.verb === 'delete') ? all : undefined;
+      },
+      { what: 'the audit lines of the tests above' },
+    );
+    for (const e of events) {
+      expect(e).toMatchObject({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', stage: 'ResponseComplete' });
+      expect(Date.parse(e.requestReceivedTimestamp)).toBeGreaterThan(0);
+    }
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        verb: 'create',
+        user: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
+        objectRef: expect.objectContaining({
+          resource: 'rolebindings',
+          namespace: 'default',
+          apiGroup: 'rbac.authorization.k8s.io',
+        }),
+        responseStatus: expect.objectContaining({ code: 201 }),
+      }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        verb: 'create',
+        user: expect.objectContaining({ username: 'jane' }),
+        objectRef: expect.objectContaining({ resource: 'configmaps', namespace: 'default' }),
+        responseStatus: expect.objectContaining({ code: 403 }),
+      }),
+    );
+    expect(events.some((e) => e.responseStatus.code === 401)).toBe(true);
+    // Reads that were allowed are not audited.
+    expect(events.some((e) => e.verb === 'list' && e.responseStatus.code === 200)).toBe(false);
   });
 });
