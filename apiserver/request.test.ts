@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StatusError } from '../api/status.js';
-import { decodeBody, negotiate, parseResourcePath, patchTypeOf } from './request.js';
+import { decodeBody, flowDepth, negotiate, parseResourcePath, patchTypeOf } from './request.js';
 
 describe('parseResourcePath', () => {
   it.each([
@@ -112,5 +112,18 @@ describe('bodies', () => {
     expect(patchTypeOf('application/merge-patch+json')).toBe('merge');
     expect(patchTypeOf('application/json-patch+json; charset=utf-8')).toBe('json');
     expect(() => patchTypeOf('application/json')).toThrow(StatusError);
+  });
+});
+
+describe('decodeBody on deep YAML', () => {
+  it('measures how deep brackets nest', () => {
+    expect(flowDepth('a: [1, {b: [2]}]')).toBe(3);
+    expect(flowDepth('] ] [')).toBe(1);
+  });
+
+  it('refuses YAML nested past the limit with 400 instead of letting the parser exhaust memory', () => {
+    const deep = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
+    expect(() => decodeBody(Buffer.from(deep), 'application/yaml')).toThrow(/nested deeper than 256/);
+    expect(decodeBody(Buffer.from('a: [[1]]'), 'application/yaml')).toEqual({ a: [[1]] });
   });
 });

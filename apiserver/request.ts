@@ -125,6 +125,26 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 }
 
 /** Decodes a request body as JSON, YAML or Kubernetes protobuf by content type. */
+const maxYamlFlowDepth = 256;
+
+/**
+ * How deep `[` and `{` nest in a text. Quotes are not skipped on purpose: an
+ * apostrophe in a plain scalar would hide what follows, and a real manifest
+ * never nests its brackets hundreds deep, not even inside its strings.
+ */
+export function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  }
+  return max;
+}
+
 export function decodeBody(body: Buffer | undefined, contentType: string | undefined): unknown {
   const type = mediaType(contentType);
   if (!body || body.length === 0) throw newBadRequest('the request body is empty');
@@ -134,7 +154,14 @@ export function decodeBody(body: Buffer | undefined, contentType: string | undef
   const json = type === '' || type === 'application/json' || type.endsWith('+json');
   if (!yaml && !json) throw newUnsupportedMediaType(type);
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    if (yaml) {
+      // The yaml library exhausts memory (and kills the process) on flow collections nested a
+      // few thousand deep, and fails anyway past a few hundred: refuse those before it runs.
+      if (flowDepth(text) > maxYamlFlowDepth)
+        throw new Error(`nested deeper than ${maxYamlFlowDepth} levels`);
+      return parseYaml(text, { prettyErrors: false });
+    }
+    return JSON.parse(text);
   } catch (err) {
     throw newBadRequest(
       `the body of the request could not be decoded as ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`,

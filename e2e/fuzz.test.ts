@@ -1,0 +1,515 @@
+// The bad-input sweep: a real apiserver over a real etcd gets a few thousand
+// malformed requests (broken and oversized bodies, wrong content types, deep
+// JSON, long label values, path tricks), generated from a fixed seed. Every
+// answer must be a 4xx Status, never a 5xx, and the process must stay up
+// and healthy. The counts are printed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Apiserver, cleanup, type EtcdCluster, logTail, startApiserver, startEtcd } from './harness.js';
+
+let etcd: EtcdCluster;
+let apiserver: Apiserver;
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  apiserver = await startApiserver({ etcdServers: etcd.endpoints });
+}, 60_000);
+
+afterAll(async () => {
+  await cleanup();
+});
+
+/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Case {
+  family: string;
+  method: string;
+  path: string;
+  contentType?: string;
+  body?: string | Buffer;
+}
+
+const deep = (n: number, open: string, close: string, inner = '1') =>
+  open.repeat(n) + inner + close.repeat(n);
+
+function cases(rand: () => number): Case[] {
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+  const ns = '/api/v1/namespaces/default';
+  const collections = [
+    `${ns}/configmaps`,
+    `${ns}/pods`,
+    `${ns}/services`,
+    `${ns}/secrets`,
+    '/apis/apps/v1/namespaces/default/deployments',
+    '/apis/batch/v1/namespaces/default/jobs',
+    '/api/v1/nodes',
+    '/api/v1/namespaces',
+    '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+    '/apis/networking.k8s.io/v1/namespaces/default/ingresses',
+  ];
+  const out: Case[] = [];
+  const json = (v: unknown) => JSON.stringify(v);
+  const cm = (extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: `fz-${Math.floor(rand() * 1e9)}` },
+    ...extra,
+  });
+
+  // Broken JSON and YAML.
+  const broken = [
+    '{',
+    '{"kind":',
+    '[1,2',
+    'null',
+    '"str"',
+    '42',
+    'true',
+    '{"metadata":"x"}',
+    '{"metadata":[]}',
+    '\u0000\u0001',
+    '{"a":1}{"b":2}',
+    '\ufeff{}',
+  ];
+  for (let i = 0; i < 200; i++)
+    out.push({
+      family: 'broken body',
+      method: pick(['POST', 'PUT', 'PATCH']),
+      path: pick(collections) + (rand() < 0.5 ? '/x' : ''),
+      contentType: pick([
+        'application/json',
+        'application/yaml',
+        'application/merge-patch+json',
+        'application/strategic-merge-patch+json',
+        'application/json-patch+json',
+        'application/apply-patch+yaml',
+      ]),
+      body: pick(broken) + (rand() < 0.3 ? 'x'.repeat(Math.floor(rand() * 100)) : ''),
+    });
+
+  // Wrong content types.
+  for (let i = 0; i < 100; i++)
+    out.push({
+      family: 'content type',
+      method: pick(['POST', 'PUT', 'PATCH']),
+      path: pick(collections) + (rand() < 0.5 ? '/x' : ''),
+      contentType: pick([
+        'text/plain',
+        'application/xml',
+        'image/png',
+        'multipart/form-data',
+        '',
+        'application/vnd.kubernetes.protobuf',
+        ';;;',
+        'application/json; charset=utf-16',
+      ]),
+      body: json(cm()),
+    });
+
+  // Deep nesting, in every place a value can go.
+  for (const depth of [100, 1_000, 10_000, 100_000]) {
+    out.push({
+      family: 'deep JSON',
+      method: 'POST',
+      path: `${ns}/configmaps`,
+      contentType: 'application/json',
+      body: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"deep-${depth}"},"data":${deep(depth, '{"a":', '}', '"x"')}}`,
+    });
+    out.push({
+      family: 'deep JSON',
+      method: 'POST',
+      path: `${ns}/configmaps`,
+      contentType: 'application/json',
+      body: deep(depth, '[', ']'),
+    });
+    out.push({
+      family: 'deep JSON',
+      method: 'POST',
+      path: '/apis/apps/v1/namespaces/default/deployments',
+      contentType: 'application/json',
+      body: `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"deep-${depth}"},"spec":${deep(depth, '{"template":', '}', '{}')}}`,
+    });
+    out.push({
+      family: 'deep JSON',
+      method: 'PATCH',
+      path: `${ns}/configmaps/nope`,
+      contentType: 'application/merge-patch+json',
+      body: deep(depth, '{"a":', '}', '1'),
+    });
+    out.push({
+      family: 'deep JSON',
+      method: 'PATCH',
+      path: `${ns}/configmaps/nope`,
+      contentType: 'application/strategic-merge-patch+json',
+      body: deep(depth, '{"a":', '}', '1'),
+    });
+    out.push({
+      family: 'deep JSON',
+      method: 'POST',
+      path: `${ns}/configmaps`,
+      contentType: 'application/yaml',
+      body: deep(Math.min(depth, 10_000), '[', ']'),
+    });
+    out.push({
+      family: 'deep JSON',
+      method: 'POST',
+      path: `${ns}/configmaps`,
+      contentType: 'application/json',
+      body: json(
+        cm({
+          metadata: {
+            name: `deep-labels-${depth}`,
+            labels: JSON.parse(deep(Math.min(depth, 1000), '{"a":', '}', '"x"')),
+          },
+        }),
+      ),
+    });
+  }
+
+  // Oversized bodies.
+  for (const size of [3 * 1024 * 1024 + 1, 8 * 1024 * 1024]) {
+    out.push({
+      family: 'oversized',
+      method: 'POST',
+      path: `${ns}/configmaps`,
+      contentType: 'application/json',
+      body: json(cm({ data: { big: 'x'.repeat(size) } })),
+    });
+    out.push({
+      family: 'oversized',
+      method: 'PUT',
+      path: `${ns}/configmaps/big`,
+      contentType: 'application/json',
+      body: 'x'.repeat(size),
+    });
+  }
+
+  // Long and odd names, labels and annotations.
+  const odd = () =>
+    pick([
+      'x'.repeat(Math.floor(rand() * 100_000)),
+      'A-B',
+      '-x',
+      'x-',
+      '..',
+      '.',
+      'a/b',
+      'a%2Fb',
+      'é',
+      '\u202e',
+      '',
+      ' ',
+      'a'.repeat(63),
+      'a'.repeat(64),
+      'a'.repeat(254),
+      '\u0000',
+      'x'.repeat(1_000_000),
+    ]);
+  for (let i = 0; i < 400; i++) {
+    const where = pick([
+      'name',
+      'label key',
+      'label value',
+      'annotation',
+      'namespace',
+      'generateName',
+      'finalizer',
+      'ownerRef',
+    ]);
+    const meta: Record<string, unknown> = { name: `fz-${i}` };
+    const v = odd();
+    if (where === 'name') meta.name = v;
+    if (where === 'label key') meta.labels = { [v]: 'x' };
+    if (where === 'label value') meta.labels = { k: v };
+    if (where === 'annotation') meta.annotations = { [`a${i}`]: v };
+    if (where === 'namespace') meta.namespace = v;
+    if (where === 'generateName') {
+      delete meta.name;
+      meta.generateName = v;
+    }
+    if (where === 'finalizer') meta.finalizers = [v];
+    if (where === 'ownerRef') meta.ownerReferences = [{ apiVersion: v, kind: v, name: v, uid: v }];
+    out.push({
+      family: `odd ${where}`,
+      method: 'POST',
+      path: `${ns}/configmaps`,
+      contentType: 'application/json',
+      body: json({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta }),
+    });
+  }
+
+  // Wrong types in every field of a pod.
+  const wrongs = [null, 0, -1, 1e308, 'x', [], {}, true, [null], { '': '' }, -9007199254740992];
+  const podPaths = [
+    'spec',
+    'spec.containers',
+    'spec.containers.0',
+    'spec.containers.0.ports',
+    'spec.containers.0.ports.0.containerPort',
+    'spec.containers.0.resources.limits.cpu',
+    'spec.containers.0.image',
+    'spec.volumes',
+    'spec.nodeSelector',
+    'spec.tolerations.0.tolerationSeconds',
+    'metadata',
+    'metadata.labels',
+    'metadata.creationTimestamp',
+    'spec.securityContext.runAsUser',
+    'spec.containers.0.env.0.valueFrom',
+    'spec.terminationGracePeriodSeconds',
+  ];
+  for (let i = 0; i < 400; i++) {
+    const pod: any = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `fz-pod-${i}` },
+      spec: {
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox',
+            ports: [{ containerPort: 80 }],
+            resources: { limits: { cpu: '1' } },
+            env: [{ name: 'E', valueFrom: {} }],
+          },
+        ],
+        tolerations: [{ key: 'k', tolerationSeconds: 1 }],
+      },
+    };
+    const p = pick(podPaths).split('.');
+    let cur = pod;
+    for (const k of p.slice(0, -1)) {
+      cur[k] ??= {};
+      cur = cur[k];
+    }
+    cur[p[p.length - 1]] = pick(wrongs);
+    out.push({
+      family: 'wrong type',
+      method: pick(['POST', 'PUT']),
+      path: `${ns}/pods${rand() < 0.5 ? '' : `/fz-pod-${i}`}`,
+      contentType: 'application/json',
+      body: json(pod),
+    });
+  }
+
+  // Path tricks.
+  const tricks = [
+    '/api/v1/namespaces/default/configmaps/..',
+    '/api/v1/namespaces/default/configmaps/%2e%2e',
+    '/api/v1/namespaces/default/configmaps/a%2Fb',
+    '/api/v1/namespaces/..%2F..%2Fsecrets',
+    '/api/v1/namespaces/default/configmaps/a/b/c/d/e',
+    '/api/v1/namespaces/default/pods/x/exec/../../../nodes',
+    '/api/v1//namespaces//default',
+    '/apis/%00/v1/x',
+    '/api/v1/namespaces/%ZZ',
+    '/api/v1/namespaces/default/configmaps?limit=-1',
+    '/api/v1/namespaces/default/configmaps?limit=abc',
+    '/api/v1/namespaces/default/configmaps?continue=!!!',
+    '/api/v1/namespaces/default/configmaps?resourceVersion=-5',
+    '/api/v1/namespaces/default/configmaps?resourceVersion=abc&watch=1&timeoutSeconds=1',
+    '/api/v1/namespaces/default/configmaps?labelSelector=a%20in%20(',
+    '/api/v1/namespaces/default/configmaps?fieldSelector===',
+    '/api/v1/namespaces/default/configmaps?timeoutSeconds=1e99&watch=true',
+    '/api/v1/pods?fieldSelector=spec.nodeName%3D%3D%3D',
+    `/api/v1/namespaces/default/configmaps/${'x'.repeat(10_000)}`,
+    '/apis/apps/v1/namespaces/default/deployments/x/scale/extra',
+    '/apis/../api/v1',
+    '/api/v1/namespaces/default/configmaps?dryRun=Maybe',
+    '/api/v1/namespaces/default/configmaps?fieldManager=' + 'm'.repeat(200),
+    '/api/v1/namespaces/default/configmaps?fieldValidation=Wrong',
+    '/openapi/v3/apis/nope/v1',
+    '/api/v1/namespaces/default/pods/x/log?tailLines=-1',
+    '/api/v1/namespaces/default/pods/x/log?sinceSeconds=abc',
+  ];
+  for (let i = 0; i < 300; i++)
+    out.push({
+      family: 'path trick',
+      method: pick(['GET', 'DELETE', 'POST', 'PATCH', 'PUT']),
+      path: pick(tricks),
+      contentType: 'application/json',
+      body: rand() < 0.5 ? json(cm()) : undefined,
+    });
+
+  // JSON patches that point nowhere.
+  const ops = [
+    [{ op: 'remove', path: '/metadata' }],
+    [{ op: 'add', path: '/a/b/c/d', value: 1 }],
+    [{ op: 'replace', path: '', value: null }],
+    [{ op: 'move', from: '/data', path: '/data/x' }],
+    [{ op: 'test', path: '/x', value: 1 }],
+    [{ op: 'copy', from: '/metadata', path: '/metadata/name' }],
+    [{ op: 'nope' }],
+    [{}],
+    'x',
+    [{ op: 'add', path: '/metadata/labels/~2', value: 'v' }],
+    [{ op: 'add', path: '/data/-', value: 'v' }],
+  ];
+  for (let i = 0; i < 200; i++)
+    out.push({
+      family: 'json patch',
+      method: 'PATCH',
+      path: `${ns}/configmaps/fuzz-target`,
+      contentType: 'application/json-patch+json',
+      body: json(pick(ops)),
+    });
+
+  // Strategic merge directives in odd places.
+  const smp = [
+    { $patch: 'delete' },
+    { metadata: { $patch: 'replace' } },
+    { spec: { containers: [{ $patch: 'delete' }] } },
+    { spec: { $retainKeys: 'x' } },
+    { spec: { containers: { name: 'c' } } },
+    { $setElementOrder: 1 },
+    { spec: { 'containers/$setElementOrder': [1, 2] } },
+    { spec: { $deleteFromPrimitiveList: 'x' } },
+  ];
+  for (let i = 0; i < 150; i++)
+    out.push({
+      family: 'strategic patch',
+      method: 'PATCH',
+      path: pick([
+        `${ns}/configmaps/fuzz-target`,
+        `${ns}/pods/fuzz-pod`,
+        '/apis/apps/v1/namespaces/default/deployments/fuzz-deploy',
+      ]),
+      contentType: 'application/strategic-merge-patch+json',
+      body: json(pick(smp)),
+    });
+
+  return out;
+}
+
+async function send(c: Case): Promise<number> {
+  const r = await fetch(`${apiserver.url}${c.path}`, {
+    method: c.method,
+    headers: c.contentType !== undefined ? { 'content-type': c.contentType } : {},
+    body: c.method === 'GET' ? undefined : c.body,
+    signal: AbortSignal.timeout(15_000),
+  });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+describe('the bad-input sweep', () => {
+  it('answers every malformed request with a 4xx and never crashes', async () => {
+    // Targets for patches and updates that exist.
+    const targets: [string, unknown][] = [
+      [
+        '/api/v1/namespaces/default/configmaps',
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fuzz-target' }, data: { a: 'b' } },
+      ],
+      [
+        '/api/v1/namespaces/default/pods',
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'fuzz-pod' },
+          spec: { containers: [{ name: 'c', image: 'busybox' }] },
+        },
+      ],
+      [
+        '/apis/apps/v1/namespaces/default/deployments',
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'fuzz-deploy' },
+          spec: {
+            selector: { matchLabels: { a: 'b' } },
+            template: {
+              metadata: { labels: { a: 'b' } },
+              spec: { containers: [{ name: 'c', image: 'busybox' }] },
+            },
+          },
+        },
+      ],
+    ];
+    for (const [p, obj] of targets) {
+      const r = await fetch(`${apiserver.url}${p}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(obj),
+      });
+      expect(r.status).toBe(201);
+    }
+    const all = cases(prng(20261123));
+    const byFamily = new Map<
+      string,
+      { sent: number; '2xx': number; '4xx': number; closed: number; '5xx': number }
+    >();
+    const fiveHundreds: string[] = [];
+    let crashes = 0;
+    for (let i = 0; i < all.length; i++) {
+      const c = all[i];
+      const f = byFamily.get(c.family) ?? { sent: 0, '2xx': 0, '4xx': 0, closed: 0, '5xx': 0 };
+      byFamily.set(c.family, f);
+      f.sent++;
+      let code = 0;
+      try {
+        code = await send(c);
+      } catch (err) {
+        // The connection broke: a crash, unless the server is still healthy.
+        const alive = await fetch(`${apiserver.url}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (!alive) {
+          crashes++;
+          console.log(`the apiserver died; last lines of its log:\n${logTail(apiserver.logPath, 15)}`);
+          fiveHundreds.push(`${c.family}: ${c.method} ${c.path.slice(0, 80)} -> the apiserver died`);
+          break;
+        }
+        // A body over the limit is answered 413 while it is still being sent, and the
+        // connection closed: the client may see only the close. Anything else is a fault.
+        if (Buffer.byteLength(c.body ?? '') > 3 * 1024 * 1024) {
+          f.closed++;
+          continue;
+        }
+        fiveHundreds.push(`${c.family}: ${c.method} ${c.path.slice(0, 80)} -> ${(err as Error).message}`);
+        continue;
+      }
+      if (code >= 500) {
+        f['5xx']++;
+        fiveHundreds.push(
+          `${c.family}: ${c.method} ${c.path.slice(0, 80)} ${String(c.body ?? '').slice(0, 80)} -> ${code}`,
+        );
+      } else if (code >= 400) f['4xx']++;
+      else f['2xx']++;
+    }
+    const healthy = await fetch(`${apiserver.url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    const rows = [...byFamily].map(
+      ([family, f]) =>
+        `${family.padEnd(22)} ${String(f.sent).padStart(6)} ${String(f['2xx']).padStart(6)} ${String(f['4xx']).padStart(6)} ${String(f.closed).padStart(7)} ${String(f['5xx']).padStart(6)}`,
+    );
+    const total = [...byFamily.values()].reduce((n, f) => n + f.sent, 0);
+    const total5xx = [...byFamily.values()].reduce((n, f) => n + f['5xx'], 0);
+    console.log(
+      `${'FAMILY'.padEnd(22)} ${'SENT'.padStart(6)} ${'2XX'.padStart(6)} ${'4XX'.padStart(6)} ${'CLOSED'.padStart(7)} ${'5XX'.padStart(6)}\n${rows.join('\n')}`,
+    );
+    console.log(
+      JSON.stringify({
+        sweep: 'apiserver-bad-input',
+        requests: total,
+        answers5xx: total5xx,
+        crashes,
+        readyAfter: healthy === 200,
+      }),
+    );
+    expect(fiveHundreds).toEqual([]);
+    expect(crashes).toBe(0);
+    expect(healthy).toBe(200);
+  }, 600_000);
+});
