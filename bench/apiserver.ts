@@ -10,12 +10,28 @@
  *   spaced apart; for each watcher, the delay from just before the write
  *   request to the event arriving. Aim: p99 < 50 ms.
  *
+ * - security: the same three measures again against an apiserver on its TLS
+ *   port with client certificates and RBAC on (a fresh etcd of its own),
+ *   as an admin client with a certificate; the cost of security is the
+ *   ratio of the two runs.
+ *
  * Everything runs on 127.0.0.1, and every loop is bounded.
  */
-import { Agent, request } from 'node:http';
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import {
+  Agent,
+  type AgentOptions,
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
-import { cleanup, startApiserver, startEtcd } from '../e2e/harness.js';
+import { ensureCA, issueCert } from '../cli/pki.js';
+import { cleanup, freePorts, makeTempDir, startApiserver, startEtcd } from '../e2e/harness.js';
 
 export interface ApiserverBenchOptions {
   objects: number;
@@ -64,6 +80,28 @@ export interface ApiserverBenchResult {
     maxMs: number;
     spreadP99Ms: number;
   };
+  /** The same measures on the TLS port with client certificates and RBAC. */
+  secure: {
+    createOpsPerSec: number;
+    listP50Ms: number;
+    listP99Ms: number;
+    watchP50Ms: number;
+    watchP99Ms: number;
+    /** Secure over plain: below 1 for throughput, above 1 for latency means security costs. */
+    createRatio: number;
+    listP50Ratio: number;
+    watchP50Ratio: number;
+  };
+}
+
+/** How the benchmark reaches one apiserver: its base URL and agents for it. */
+interface Target {
+  base: string;
+  agent(opts: AgentOptions): Agent;
+}
+
+function request(url: string, opts: RequestOptions, cb: (res: IncomingMessage) => void): ClientRequest {
+  return url.startsWith('https:') ? httpsRequest(url, opts, cb) : httpRequest(url, opts, cb);
 }
 
 const benchNamespace = 'bench';
@@ -209,11 +247,12 @@ function openWatch(agent: Agent, url: string, arrivals: Map<string, number>[]): 
 
 /** Per delivery: the delay after the write began, and the lag behind the first watcher to get it. */
 async function watchDelays(
-  base: string,
+  target: Target,
   o: ApiserverBenchOptions,
 ): Promise<{ delays: number[]; spreads: number[] }> {
-  const agent = new Agent({ keepAlive: false, maxSockets: o.watchers + 1 });
-  const writer = new Agent({ keepAlive: true, maxSockets: 1 });
+  const base = target.base;
+  const agent = target.agent({ keepAlive: false, maxSockets: o.watchers + 1 });
+  const writer = target.agent({ keepAlive: true, maxSockets: 1 });
   const list = await http(writer, 'GET', `${base}/api/v1/namespaces/${benchNamespace}/configmaps?limit=1`);
   const rv = JSON.parse(list.body).metadata.resourceVersion as string;
   const url = `${base}/api/v1/namespaces/${benchNamespace}/configmaps?watch=1&resourceVersion=${rv}`;
@@ -247,15 +286,15 @@ async function watchDelays(
   }
 }
 
-export async function runApiserverBench(
-  o: ApiserverBenchOptions = defaultOptions,
-): Promise<ApiserverBenchResult> {
-  const etcdCluster = await startEtcd();
-  const etcd = new Etcd3({ hosts: etcdCluster.endpoints });
-  const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
+/** Creates, lists and watches through one apiserver. */
+async function measure(
+  target: Target,
+  o: ApiserverBenchOptions,
+  beforeMeasuredCreates?: () => Promise<void>,
+) {
+  const agent = target.agent({ keepAlive: true, maxSockets: o.concurrency });
+  const base = target.base;
   try {
-    const server = await startApiserver({ etcdServers: etcdCluster.endpoints });
-    const base = server.url;
     for (const ns of [benchNamespace, warmupNamespace]) {
       const res = await http(
         agent,
@@ -265,44 +304,114 @@ export async function runApiserverBench(
       );
       if (res.status !== 201) throw new Error(`create namespace ${ns}: ${res.status} ${res.body}`);
     }
-    // Warm both paths up (JIT, connections, etcd's first writes) outside the measured runs.
+    // Warm up (JIT, connections, etcd's first writes) outside the measured runs.
     await apiserverCreates(agent, base, warmupNamespace, o.warmup, o.concurrency);
-    await etcdPuts(etcd, '/bench/warmup/', warmupNamespace, o.warmup, o.concurrency);
-
-    const apiserverOpsPerSec = await apiserverCreates(agent, base, benchNamespace, o.objects, o.concurrency);
-    const etcdOpsPerSec = await etcdPuts(etcd, rawPrefix, benchNamespace, o.objects, o.concurrency);
-
+    await beforeMeasuredCreates?.();
+    const createOpsPerSec = await apiserverCreates(agent, base, benchNamespace, o.objects, o.concurrency);
     const lists = (await listLatencies(agent, base, o.objects, o.lists)).sort((a, b) => a - b);
-    const watch = await watchDelays(base, o);
-    const delays = watch.delays.sort((a, b) => a - b);
-    const spreads = watch.spreads.sort((a, b) => a - b);
+    const watch = await watchDelays(target, o);
+    return {
+      createOpsPerSec,
+      lists,
+      delays: watch.delays.sort((a, b) => a - b),
+      spreads: watch.spreads.sort((a, b) => a - b),
+    };
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** An apiserver on its TLS port with client certificates and RBAC, and an admin's agents for it. */
+async function startSecureApiserver(etcdServers: string[]): Promise<Target> {
+  const dir = makeTempDir('nkbench-pki-');
+  mkdirSync(dir, { recursive: true });
+  const serving = await issueCert(dir, {
+    name: 'apiserver',
+    commonName: 'kube-apiserver',
+    sans: ['IP:127.0.0.1'],
+  });
+  const admin = await issueCert(dir, {
+    name: 'admin',
+    commonName: 'bench-admin',
+    organizations: ['system:masters'],
+  });
+  const ca = (await ensureCA(dir)).cert;
+  const [securePort] = await freePorts(1);
+  await startApiserver({
+    etcdServers,
+    extraArgs: [
+      '--secure-port',
+      String(securePort),
+      '--tls-cert-file',
+      serving.cert,
+      '--tls-private-key-file',
+      serving.key,
+      '--client-ca-file',
+      ca,
+      '--authorization-mode',
+      'RBAC',
+    ],
+  });
+  const tls = { ca: readFileSync(ca), cert: readFileSync(admin.cert), key: readFileSync(admin.key) };
+  return { base: `https://127.0.0.1:${securePort}`, agent: (opts) => new HttpsAgent({ ...opts, ...tls }) };
+}
+
+export async function runApiserverBench(
+  o: ApiserverBenchOptions = defaultOptions,
+): Promise<ApiserverBenchResult> {
+  try {
+    const etcdCluster = await startEtcd();
+    const etcd = new Etcd3({ hosts: etcdCluster.endpoints });
+    let plain: Awaited<ReturnType<typeof measure>>;
+    let etcdOpsPerSec = 0;
+    try {
+      const server = await startApiserver({ etcdServers: etcdCluster.endpoints });
+      plain = await measure({ base: server.url, agent: (opts) => new Agent(opts) }, o, async () => {
+        await etcdPuts(etcd, '/bench/warmup/', warmupNamespace, o.warmup, o.concurrency);
+      });
+      etcdOpsPerSec = await etcdPuts(etcd, rawPrefix, benchNamespace, o.objects, o.concurrency);
+    } finally {
+      etcd.close();
+    }
+    // The secure run gets an etcd of its own, so both start from an empty store.
+    const secureEtcd = await startEtcd();
+    const secure = await measure(await startSecureApiserver(secureEtcd.endpoints), o);
+    const p50 = (xs: number[]) => percentile(xs, 50);
     return {
       bench: 'apiserver',
       create: {
         objects: o.objects,
         concurrency: o.concurrency,
-        apiserverOpsPerSec: round(apiserverOpsPerSec, 0),
+        apiserverOpsPerSec: round(plain.createOpsPerSec, 0),
         etcdOpsPerSec: round(etcdOpsPerSec, 0),
-        ratio: round(apiserverOpsPerSec / etcdOpsPerSec, 3),
+        ratio: round(plain.createOpsPerSec / etcdOpsPerSec, 3),
       },
       list: {
         items: o.objects,
         runs: o.lists,
-        p50Ms: round(percentile(lists, 50)),
-        p99Ms: round(percentile(lists, 99)),
+        p50Ms: round(p50(plain.lists)),
+        p99Ms: round(percentile(plain.lists, 99)),
       },
       watch: {
         watchers: o.watchers,
         writes: o.writes,
-        p50Ms: round(percentile(delays, 50)),
-        p99Ms: round(percentile(delays, 99)),
-        maxMs: round(delays[delays.length - 1]),
-        spreadP99Ms: round(percentile(spreads, 99)),
+        p50Ms: round(p50(plain.delays)),
+        p99Ms: round(percentile(plain.delays, 99)),
+        maxMs: round(plain.delays[plain.delays.length - 1]),
+        spreadP99Ms: round(percentile(plain.spreads, 99)),
+      },
+      secure: {
+        createOpsPerSec: round(secure.createOpsPerSec, 0),
+        listP50Ms: round(p50(secure.lists)),
+        listP99Ms: round(percentile(secure.lists, 99)),
+        watchP50Ms: round(p50(secure.delays)),
+        watchP99Ms: round(percentile(secure.delays, 99)),
+        createRatio: round(secure.createOpsPerSec / plain.createOpsPerSec, 3),
+        listP50Ratio: round(p50(secure.lists) / p50(plain.lists), 3),
+        watchP50Ratio: round(p50(secure.delays) / p50(plain.delays), 3),
       },
     };
   } finally {
-    agent.destroy();
-    etcd.close();
     await cleanup();
   }
 }
@@ -330,6 +439,24 @@ export function report(r: ApiserverBenchResult): string {
     ['watch delivery p99', `${r.watch.p99Ms} ms`, '< 50 ms', r.watch.p99Ms < 50 ? 'yes' : 'NO'],
     ['watch delivery max', `${r.watch.maxMs} ms`, '', ''],
     ['watch fan-out spread p99 (lag behind the first watcher)', `${r.watch.spreadP99Ms} ms`, '', ''],
+    [
+      'TLS + client certs + RBAC: create',
+      `${r.secure.createOpsPerSec} ops/s (x${r.secure.createRatio} of plain)`,
+      '',
+      '',
+    ],
+    [
+      'TLS + client certs + RBAC: list p50 / p99',
+      `${r.secure.listP50Ms} / ${r.secure.listP99Ms} ms (p50 x${r.secure.listP50Ratio})`,
+      '',
+      '',
+    ],
+    [
+      'TLS + client certs + RBAC: watch delivery p50 / p99',
+      `${r.secure.watchP50Ms} / ${r.secure.watchP99Ms} ms (p50 x${r.secure.watchP50Ratio})`,
+      '',
+      '',
+    ],
   ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const text = rows.map((row) =>

@@ -1,11 +1,12 @@
 // Authentication and RBAC on the apiserver's TLS port, with the real kubectl:
-// certificates made with openssl, a static token file, a real etcd and a real
+// certificates made by cli/pki.ts (openssl), a static token file, a real etcd and a real
 // apiserver process started with --authorization-mode RBAC.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { ensureCA, issueCert } from '../cli/pki.js';
 import {
   type Apiserver,
   cleanup,
@@ -13,7 +14,6 @@ import {
   freePorts,
   kubectl,
   makeTempDir,
-  run,
   startApiserver,
   startControllerManager,
   startEtcd,
@@ -25,43 +25,6 @@ let etcd: EtcdCluster;
 let apiserver: Apiserver;
 let secureUrl: string;
 const kubeconfigs: Record<string, string> = {};
-
-async function openssl(args: string[]): Promise<void> {
-  const r = await run('openssl', args, { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-}
-
-/** A key and a certificate signed by `ca` (or self-signed when `ca` is undefined). */
-async function cert(name: string, subject: string, ca?: string, sans?: string): Promise<void> {
-  const key = path.join(dir, `${name}.key`);
-  const crt = path.join(dir, `${name}.crt`);
-  const keyArgs = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key];
-  if (!ca) {
-    await openssl(['req', '-x509', ...keyArgs, '-out', crt, '-days', '1', '-subj', subject]);
-    return;
-  }
-  const csr = path.join(dir, `${name}.csr`);
-  await openssl(['req', ...keyArgs, '-out', csr, '-subj', subject]);
-  const ext = path.join(dir, `${name}.ext`);
-  writeFileSync(ext, sans ? `subjectAltName=${sans}\n` : 'extendedKeyUsage=clientAuth\n');
-  await openssl([
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    path.join(dir, `${ca}.crt`),
-    '-CAkey',
-    path.join(dir, `${ca}.key`),
-    '-CAcreateserial',
-    '-out',
-    crt,
-    '-days',
-    '1',
-    '-extfile',
-    ext,
-  ]);
-}
 
 function kubeconfig(name: string, user: Record<string, string>): string {
   const file = path.join(dir, name, 'kubeconfig');
@@ -124,12 +87,20 @@ function request(
 
 beforeAll(async () => {
   dir = makeTempDir('nanokube-auth-');
-  await cert('ca', '/CN=nanokube-test-ca');
-  await cert('other-ca', '/CN=someone-else');
-  await cert('apiserver', '/CN=kube-apiserver', 'ca', 'IP:127.0.0.1,DNS:localhost');
-  await cert('admin', '/CN=kubernetes-admin/O=system:masters', 'ca');
-  await cert('jane', '/CN=jane', 'ca');
-  await cert('mallory', '/CN=mallory/O=system:masters', 'other-ca');
+  await ensureCA(dir, 'nanokube-test-ca');
+  await ensureCA(path.join(dir, 'other'), 'someone-else');
+  await issueCert(dir, {
+    name: 'apiserver',
+    commonName: 'kube-apiserver',
+    sans: ['IP:127.0.0.1', 'DNS:localhost'],
+  });
+  await issueCert(dir, { name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] });
+  await issueCert(dir, { name: 'jane', commonName: 'jane' });
+  await issueCert(path.join(dir, 'other'), {
+    name: 'mallory',
+    commonName: 'mallory',
+    organizations: ['system:masters'],
+  });
   writeFileSync(path.join(dir, 'tokens.csv'), 'bob-token-1234,bob,u-bob,"qa,testers"\n');
   etcd = await startEtcd();
   const [insecure, secure] = await freePorts(2);
@@ -173,7 +144,7 @@ afterAll(async () => {
 
 describe('authentication on the TLS port', () => {
   it('answers 401 Unauthorized to a request with no credentials, a wrong token, or a certificate from another CA', async () => {
-    for (const opts of [{}, { token: 'not-a-token' }, { cert: 'mallory' }]) {
+    for (const opts of [{}, { token: 'not-a-token' }, { cert: 'other/mallory' }]) {
       const r = await request('GET', '/api/v1/namespaces/default/pods', opts);
       expect(r.code, JSON.stringify(opts)).toBe(401);
       expect(r.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 });
