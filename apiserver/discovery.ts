@@ -19,6 +19,7 @@ export const servedSubresources: Record<
   log: { group: '', version: '', verbs: ['get'] },
   exec: { group: '', version: '', kind: 'PodExecOptions', verbs: ['create', 'get'] },
   proxy: { group: '', version: '', kind: 'NodeProxyOptions', verbs: ['get'] },
+  token: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] },
 };
 
 const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

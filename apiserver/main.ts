@@ -7,6 +7,7 @@ import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '.
 import { readTokenFile } from './authn.js';
 import { readEncryptionConfig } from './encryption.js';
 import { type ApiserverConfig, buildApiserver } from './server.js';
+import { readTokenIssuer } from './serviceaccount-token.js';
 
 const program = new Command('nk-apiserver')
   .description('The nanokube API server: the Kubernetes REST API over etcd.')
@@ -24,6 +25,20 @@ const program = new Command('nk-apiserver')
   .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid[,"group1,group2"] per line')
   .option('--anonymous-auth', 'let requests without credentials in as system:anonymous (default: 401)')
   .option('--authorization-mode <modes>', 'comma-separated: AlwaysAllow or RBAC', 'AlwaysAllow')
+  .option(
+    '--service-account-signing-key-file <file>',
+    'private key (RSA or EC P-256, PEM) that signs service account tokens',
+  )
+  .option(
+    '--service-account-key-file <files>',
+    'comma-separated public keys that tokens may also be signed with',
+  )
+  .option(
+    '--service-account-issuer <url>',
+    'the iss of the tokens',
+    'https://kubernetes.default.svc.cluster.local',
+  )
+  .option('--api-audiences <list>', 'comma-separated audiences a token must name; default: the issuer')
   .option(
     '--audit-log-path <file>',
     'write an audit Event line per write and per refused request; - for stdout',
@@ -112,6 +127,25 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
   } else if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC')) {
     flagError('--secure-port', 'authentication and RBAC need the TLS port (--secure-port)');
   }
+  let serviceAccountTokens: ApiserverConfig['serviceAccountTokens'];
+  if (o.serviceAccountSigningKeyFile) {
+    try {
+      serviceAccountTokens = readTokenIssuer({
+        signingKeyFile: o.serviceAccountSigningKeyFile,
+        keyFiles: String(o.serviceAccountKeyFile ?? '')
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean),
+        issuer: o.serviceAccountIssuer,
+        apiAudiences: String(o.apiAudiences ?? '')
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      });
+    } catch (err) {
+      flagError('--service-account-signing-key-file', (err as Error).message);
+    }
+  }
   let encryption: ApiserverConfig['encryption'];
   if (o.encryptionProviderConfig) {
     try {
@@ -124,6 +158,7 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     etcdServers,
     encryption,
     auditLogPath: o.auditLogPath,
+    serviceAccountTokens,
     bindAddress: o.bindAddress,
     port,
     tls,

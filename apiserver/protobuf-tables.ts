@@ -47,9 +47,15 @@ export const messages: Record<string, string> = {
   'apps/v1.StatefulSetStatus':
     'observedGeneration=1i replicas=2i readyReplicas=3i currentReplicas=4i updatedReplicas=5i currentRevision=6s updateRevision=7s collisionCount=9i? conditions=10@apps/v1.StatefulSetCondition* availableReplicas=11i',
   'apps/v1.StatefulSetUpdateStrategy': 'type=1s rollingUpdate=2@apps/v1.RollingUpdateStatefulSetStrategy?',
+  'authentication.k8s.io/v1.BoundObjectReference': 'kind=1s apiVersion=2s name=3s uid=4s',
   'authentication.k8s.io/v1.SelfSubjectReview':
     'metadata=1@meta/v1.ObjectMeta status=2@authentication.k8s.io/v1.SelfSubjectReviewStatus',
   'authentication.k8s.io/v1.SelfSubjectReviewStatus': 'userInfo=1@authentication.k8s.io/v1.UserInfo',
+  'authentication.k8s.io/v1.TokenRequest':
+    'metadata=1@meta/v1.ObjectMeta spec=2@authentication.k8s.io/v1.TokenRequestSpec status=3@authentication.k8s.io/v1.TokenRequestStatus',
+  'authentication.k8s.io/v1.TokenRequestSpec':
+    'audiences=1s* expirationSeconds=4i? boundObjectRef=3@authentication.k8s.io/v1.BoundObjectReference?',
+  'authentication.k8s.io/v1.TokenRequestStatus': 'token=1s expirationTimestamp=2T',
   'authentication.k8s.io/v1.UserInfo': 'username=1s uid=2s groups=3s*',
   'authorization.k8s.io/v1.LocalSubjectAccessReview':
     'metadata=1@meta/v1.ObjectMeta spec=2@authorization.k8s.io/v1.SubjectAccessReviewSpec status=3@authorization.k8s.io/v1.SubjectAccessReviewStatus',

@@ -45,6 +45,7 @@ import { ensureBootstrapPolicy } from './rbac-bootstrap.js';
 import { registerResourceRoutes } from './resources.js';
 import { registerReviews, reviewResources } from './reviews.js';
 import { ServiceAllocator } from './service-alloc.js';
+import { authenticateToken, registerTokenRequest, type TokenIssuerConfig } from './serviceaccount-token.js';
 import { ResourceStore } from './store.js';
 import { strategyFor } from './strategy.js';
 import { WatchCache } from './watch-cache.js';
@@ -63,6 +64,8 @@ export interface ApiserverConfig {
   authorizationModes?: string[];
   /** Where the audit log goes (a file, or - for standard output); unset: no audit log. */
   auditLogPath?: string;
+  /** Signs and checks service account tokens; unset: TokenRequest answers 503. */
+  serviceAccountTokens?: TokenIssuerConfig;
   /** Encryption at rest (--encryption-provider-config); unset: plain JSON. */
   encryption?: ReturnType<typeof parseEncryptionConfig>;
   serviceClusterIPRange: string;
@@ -335,6 +338,29 @@ export function buildApiserver(
     });
   }
   const authorizer: Authorizer = rbac ?? alwaysAllow;
+  const saStore = stores.get(registry.get('', 'v1', 'serviceaccounts')!)!;
+  const podStore = stores.get(registry.get('', 'v1', 'pods')!)!;
+  const uidIn = (store: ResourceStore, ns: string, name: string) =>
+    store.cache.items.get(store.key(ns, name))?.obj.metadata.uid;
+  const saTokens = config.serviceAccountTokens;
+  const authn = config.authn && {
+    ...config.authn,
+    serviceAccountToken: saTokens
+      ? (token: string) =>
+          authenticateToken(
+            saTokens,
+            {
+              serviceAccountUid: (ns, name) => uidIn(saStore, ns, name),
+              podUid: (ns, name) => uidIn(podStore, ns, name),
+            },
+            token,
+          )
+      : undefined,
+  };
+  registerTokenRequest(app, saTokens, {
+    serviceAccount: (ns, name) => saStore.get(ns, name),
+    pod: (ns, name) => podStore.get(ns, name),
+  });
   const users = new WeakMap<IncomingMessage, UserInfo>();
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const audits = new WeakMap<IncomingMessage, AuditRecord>();
@@ -345,7 +371,7 @@ export function buildApiserver(
     if (publicPaths.has(path)) return authenticate(req, undefined);
     const rec: AuditRecord = { received: new Date() };
     audits.set(req, rec);
-    const user = impersonate(authenticate(req, config.authn), req.headers, authorizer);
+    const user = impersonate(authenticate(req, authn), req.headers, authorizer);
     users.set(req, user);
     rec.user = user;
     const attrs = requestAttributes(user, req.method ?? 'GET', req.url ?? '/');

@@ -112,3 +112,12 @@ export async function issueCert(dir: string, req: CertRequest): Promise<CertPath
   ]);
   return paths;
 }
+
+/** The service account signing key in `dir` (sa.key, RSA 2048, as Kubernetes uses), made if missing. */
+export async function ensureServiceAccountKey(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const key = join(dir, 'sa.key');
+  if (!existsSync(key))
+    await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', key]);
+  return key;
+}

@@ -6,7 +6,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { ensureCA, issueCert } from '../cli/pki.js';
+import { ensureCA, ensureServiceAccountKey, issueCert } from '../cli/pki.js';
 import {
   type Apiserver,
   cleanup,
@@ -123,6 +123,8 @@ beforeAll(async () => {
       'RBAC',
       '--audit-log-path',
       path.join(dir, 'audit.log'),
+      '--service-account-signing-key-file',
+      await ensureServiceAccountKey(dir),
     ],
   });
   // Over the plain loopback port, as the one-host launcher will until components get certificates.
@@ -320,6 +322,80 @@ rules:
         return r.code !== 0 && /forbidden/.test(r.stderr) ? r : undefined;
       },
       { what: 'jane may no longer list pods' },
+    );
+  });
+
+  it('issues service account tokens (kubectl create token) that authenticate until their account or pod goes', async () => {
+    const admin = (args: string[], input?: string) => kubectl(args, { kubeconfig: kubeconfigs.admin, input });
+    expect((await admin(['create', 'serviceaccount', 'robot'])).code).toBe(0);
+    const created = await admin(['create', 'token', 'robot']);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    kubeconfigs.robot = kubeconfig('robot', { token });
+    const who = await kubectl(['auth', 'whoami', '-o', 'json'], { kubeconfig: kubeconfigs.robot });
+    expect(who.code, who.stderr).toBe(0);
+    expect(JSON.parse(who.stdout).status.userInfo).toMatchObject({
+      username: 'system:serviceaccount:default:robot',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'],
+    });
+    const before = await kubectl(['get', 'pods'], { kubeconfig: kubeconfigs.robot });
+    expect(before.stderr).toContain('User "system:serviceaccount:default:robot" cannot list resource "pods"');
+    expect(
+      (
+        await admin([
+          'create',
+          'rolebinding',
+          'robot-view',
+          '--clusterrole=view',
+          '--serviceaccount=default:robot',
+        ])
+      ).code,
+    ).toBe(0);
+    await waitFor(
+      async () =>
+        (await kubectl(['get', 'pods'], { kubeconfig: kubeconfigs.robot })).code === 0 ? true : undefined,
+      {
+        what: 'the robot may list pods',
+      },
+    );
+    // A token for another audience is not for this apiserver.
+    const vault = (await admin(['create', 'token', 'robot', '--audience', 'vault'])).stdout.trim();
+    expect((await request('GET', '/api/v1/namespaces/default/pods', { token: vault })).code).toBe(401);
+    // Bound to a pod: good while the pod lives.
+    const pod =
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: holder\nspec:\n  containers:\n  - name: c\n    image: busybox\n';
+    expect((await admin(['apply', '-f', '-'], pod)).code).toBe(0);
+    const bound = await admin([
+      'create',
+      'token',
+      'robot',
+      '--bound-object-kind',
+      'Pod',
+      '--bound-object-name',
+      'holder',
+    ]);
+    expect(bound.code, bound.stderr).toBe(0);
+    const boundToken = bound.stdout.trim();
+    expect((await request('GET', '/api/v1/namespaces/default/pods', { token: boundToken })).code).toBe(200);
+    expect((await admin(['delete', 'pod', 'holder', '--grace-period=0', '--force'])).code).toBe(0);
+    await waitFor(
+      async () =>
+        (await request('GET', '/api/v1/namespaces/default/pods', { token: boundToken })).code === 401
+          ? true
+          : undefined,
+      {
+        what: 'the bound token to stop working',
+      },
+    );
+    // The account goes, and with it every token it had.
+    expect((await admin(['delete', 'serviceaccount', 'robot'])).code).toBe(0);
+    await waitFor(
+      async () =>
+        (await request('GET', '/api/v1/namespaces/default/pods', { token })).code === 401 ? true : undefined,
+      {
+        what: 'the token to stop working',
+      },
     );
   });
 

@@ -173,7 +173,7 @@ export const secretTypes: ResourceType[] = [
     shortNames: ['sa'],
     categories: [],
     namespaced: true,
-    subresources: [],
+    subresources: ['token'],
     schema: ServiceAccount,
     columns: [
       column(
