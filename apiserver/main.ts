@@ -24,7 +24,7 @@ const program = new Command('nk-apiserver')
   .option('--client-ca-file <file>', 'CA whose client certificates authenticate users (CN user, O groups)')
   .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid[,"group1,group2"] per line')
   .option('--anonymous-auth', 'let requests without credentials in as system:anonymous (default: 401)')
-  .option('--authorization-mode <modes>', 'comma-separated: AlwaysAllow or RBAC', 'AlwaysAllow')
+  .option('--authorization-mode <modes>', 'comma-separated: AlwaysAllow, or Node and/or RBAC', 'AlwaysAllow')
   .option(
     '--service-account-signing-key-file <file>',
     'private key (RSA or EC P-256, PEM) that signs service account tokens',
@@ -99,8 +99,8 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     .map((m) => m.trim())
     .filter(Boolean);
   for (const m of modes)
-    if (!['AlwaysAllow', 'RBAC'].includes(m))
-      flagError('--authorization-mode', `"${m}" is not one of AlwaysAllow, RBAC`);
+    if (!['AlwaysAllow', 'Node', 'RBAC'].includes(m))
+      flagError('--authorization-mode', `"${m}" is not one of AlwaysAllow, Node, RBAC`);
   if (o.securePort !== undefined) {
     if (!o.tlsCertFile || !o.tlsPrivateKeyFile)
       flagError('--secure-port', 'needs --tls-cert-file and --tls-private-key-file');
@@ -122,9 +122,9 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     } catch (err) {
       flagError('--token-auth-file', (err as Error).message);
     }
-    if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC'))
+    if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC') || modes.includes('Node'))
       authn = { anonymous: !!o.anonymousAuth, tokens };
-  } else if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC')) {
+  } else if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC') || modes.includes('Node')) {
     flagError('--secure-port', 'authentication and RBAC need the TLS port (--secure-port)');
   }
   let serviceAccountTokens: ApiserverConfig['serviceAccountTokens'];

@@ -39,6 +39,7 @@ import { codecFor, type parseEncryptionConfig } from './encryption.js';
 import { EtcdStore } from './etcd.js';
 import { registerKubeletUpgradeProxy } from './kubelet-proxy.js';
 import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
+import { NodeAuthorizer, unionAuthorizer } from './node-authz.js';
 import { registerOpenAPI } from './openapi.js';
 import { registerOpenAPIV2 } from './openapi-v2.js';
 import { ensureBootstrapPolicy } from './rbac-bootstrap.js';
@@ -337,7 +338,22 @@ export function buildApiserver(
       role: (ns, name) => s.roles.cache.items.get(s.roles.key(ns, name))?.obj,
     });
   }
-  const authorizer: Authorizer = rbac ?? alwaysAllow;
+  const modes = config.authorizationModes ?? [];
+  const chain: Authorizer[] = [];
+  if (modes.includes('Node')) {
+    const pods = stores.get(registry.get('', 'v1', 'pods')!)!;
+    const claims = stores.get(registry.get('', 'v1', 'persistentvolumeclaims')!)!;
+    chain.push(
+      new NodeAuthorizer({
+        pods: function* () {
+          for (const e of pods.cache.items.values()) yield e.obj;
+        },
+        claim: (ns, name) => claims.cache.items.get(claims.key(ns, name))?.obj,
+      }),
+    );
+  }
+  if (rbac) chain.push(rbac);
+  const authorizer: Authorizer = chain.length ? unionAuthorizer(chain) : alwaysAllow;
   const saStore = stores.get(registry.get('', 'v1', 'serviceaccounts')!)!;
   const podStore = stores.get(registry.get('', 'v1', 'pods')!)!;
   const uidIn = (store: ResourceStore, ns: string, name: string) =>

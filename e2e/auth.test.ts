@@ -96,6 +96,7 @@ beforeAll(async () => {
   });
   await issueCert(dir, { name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] });
   await issueCert(dir, { name: 'jane', commonName: 'jane' });
+  await issueCert(dir, { name: 'node1', commonName: 'system:node:node1', organizations: ['system:nodes'] });
   await issueCert(path.join(dir, 'other'), {
     name: 'mallory',
     commonName: 'mallory',
@@ -120,7 +121,7 @@ beforeAll(async () => {
       '--token-auth-file',
       path.join(dir, 'tokens.csv'),
       '--authorization-mode',
-      'RBAC',
+      'Node,RBAC',
       '--audit-log-path',
       path.join(dir, 'audit.log'),
       '--service-account-signing-key-file',
@@ -397,6 +398,48 @@ rules:
         what: 'the token to stop working',
       },
     );
+  });
+
+  it('lets a node read only the Secrets its own pods use (the Node authorizer)', async () => {
+    const admin = (args: string[], input?: string) => kubectl(args, { kubeconfig: kubeconfigs.admin, input });
+    for (const name of ['mine', 'theirs'])
+      expect((await admin(['create', 'secret', 'generic', name, '--from-literal=k=v'])).code).toBe(0);
+    const pods = ['node1', 'node2']
+      .map(
+        (node, i) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: on-${node}
+spec:
+  nodeName: ${node}
+  containers:
+  - name: c
+    image: busybox
+    env:
+    - name: S
+      valueFrom:
+        secretKeyRef: {name: ${i === 0 ? 'mine' : 'theirs'}, key: k}
+`,
+      )
+      .join('---\n');
+    const applied = await admin(['apply', '-f', '-'], pods);
+    expect(applied.code, applied.stderr).toBe(0);
+    const asNode = (method: string, p: string) => request(method, p, { cert: 'node1' });
+    await waitFor(
+      async () =>
+        (await asNode('GET', '/api/v1/namespaces/default/secrets/mine')).code === 200 ? true : undefined,
+      {
+        what: 'node1 to read the secret of its pod',
+      },
+    );
+    const theirs = await asNode('GET', '/api/v1/namespaces/default/secrets/theirs');
+    expect(theirs.code).toBe(403);
+    expect(theirs.body.message).toBe(
+      `secrets "theirs" is forbidden: User "system:node:node1" cannot get resource "secrets" in API group "" in the namespace "default": no relationship found between node 'node1' and this object`,
+    );
+    expect((await asNode('GET', '/api/v1/namespaces/default/secrets')).code).toBe(403);
+    expect((await asNode('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dnode1')).code).toBe(200);
+    expect((await asNode('DELETE', '/api/v1/namespaces/default')).code).toBe(403);
   });
 
   it('writes an audit line for each write and each refusal: who, what, when, and the answer', async () => {
