@@ -34,8 +34,12 @@ export interface AuthnConfig {
   anonymous: boolean;
   /** Static bearer tokens. */
   tokens: Map<string, UserInfo>;
+  /** Whether bootstrap tokens (Secrets in kube-system) authenticate. */
+  bootstrapTokens?: boolean;
   /** Service account tokens (JWTs the apiserver signed); undefined for a token that is not one. */
   serviceAccountToken?: (token: string) => UserInfo | undefined;
+  /** Bootstrap tokens (`--enable-bootstrap-token-auth`); undefined for a token that is not one. */
+  bootstrapToken?: (token: string) => UserInfo | undefined;
 }
 
 export function newUnauthorized(): StatusError {
@@ -111,7 +115,9 @@ export function authenticate(req: IncomingMessage, config: AuthnConfig | undefin
   const header = req.headers.authorization;
   if (header) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const user = m ? (config.tokens.get(m[1]) ?? config.serviceAccountToken?.(m[1])) : undefined;
+    const user = m
+      ? (config.tokens.get(m[1]) ?? config.bootstrapToken?.(m[1]) ?? config.serviceAccountToken?.(m[1]))
+      : undefined;
     // A token that is not ours is refused, also when a certificate came along.
     if (!user) throw newUnauthorized();
     return authenticated(user);

@@ -23,6 +23,10 @@ const program = new Command('nk-apiserver')
   .option('--tls-private-key-file <file>', 'serving key (PEM)')
   .option('--client-ca-file <file>', 'CA whose client certificates authenticate users (CN user, O groups)')
   .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid[,"group1,group2"] per line')
+  .option(
+    '--enable-bootstrap-token-auth',
+    'let bootstrap tokens (kube-system Secrets) authenticate, for joining nodes',
+  )
   .option('--anonymous-auth', 'let requests without credentials in as system:anonymous (default: 401)')
   .option('--authorization-mode <modes>', 'comma-separated: AlwaysAllow, or Node and/or RBAC', 'AlwaysAllow')
   .option(
@@ -122,8 +126,14 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     } catch (err) {
       flagError('--token-auth-file', (err as Error).message);
     }
-    if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC') || modes.includes('Node'))
-      authn = { anonymous: !!o.anonymousAuth, tokens };
+    if (
+      o.clientCaFile ||
+      o.tokenAuthFile ||
+      o.enableBootstrapTokenAuth ||
+      modes.includes('RBAC') ||
+      modes.includes('Node')
+    )
+      authn = { anonymous: !!o.anonymousAuth, tokens, bootstrapTokens: !!o.enableBootstrapTokenAuth };
   } else if (o.clientCaFile || o.tokenAuthFile || modes.includes('RBAC') || modes.includes('Node')) {
     flagError('--secure-port', 'authentication and RBAC need the TLS port (--secure-port)');
   }

@@ -34,6 +34,7 @@ import {
   RbacAuthorizer,
   requestAttributes,
 } from './authz.js';
+import { authenticateBootstrapToken } from './bootstrap-token.js';
 import { registerDiscovery } from './discovery.js';
 import { codecFor, type parseEncryptionConfig } from './encryption.js';
 import { EtcdStore } from './etcd.js';
@@ -359,6 +360,7 @@ export function buildApiserver(
   const uidIn = (store: ResourceStore, ns: string, name: string) =>
     store.cache.items.get(store.key(ns, name))?.obj.metadata.uid;
   const saTokens = config.serviceAccountTokens;
+  const secretStore = stores.get(registry.get('', 'v1', 'secrets')!)!;
   const authn = config.authn && {
     ...config.authn,
     serviceAccountToken: saTokens
@@ -370,6 +372,13 @@ export function buildApiserver(
               podUid: (ns, name) => uidIn(podStore, ns, name),
             },
             token,
+          )
+      : undefined,
+    bootstrapToken: config.authn?.bootstrapTokens
+      ? (token: string) =>
+          authenticateBootstrapToken(
+            token,
+            (name) => secretStore.cache.items.get(secretStore.key('kube-system', name))?.obj,
           )
       : undefined,
   };

@@ -126,6 +126,7 @@ beforeAll(async () => {
       path.join(dir, 'audit.log'),
       '--service-account-signing-key-file',
       await ensureServiceAccountKey(dir),
+      '--enable-bootstrap-token-auth',
     ],
   });
   // Over the plain loopback port, as the one-host launcher will until components get certificates.
@@ -440,6 +441,44 @@ spec:
     expect((await asNode('GET', '/api/v1/namespaces/default/secrets')).code).toBe(403);
     expect((await asNode('GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dnode1')).code).toBe(200);
     expect((await asNode('DELETE', '/api/v1/namespaces/default')).code).toBe(403);
+  });
+
+  it('authenticates a bootstrap token from its kube-system Secret, as kubeadm join does', async () => {
+    const made = await kubectl(
+      [
+        'create',
+        'secret',
+        'generic',
+        'bootstrap-token-abcdef',
+        '-n',
+        'kube-system',
+        '--type',
+        'bootstrap.kubernetes.io/token',
+        '--from-literal=token-id=abcdef',
+        '--from-literal=token-secret=0123456789abcdef',
+        '--from-literal=usage-bootstrap-authentication=true',
+        '--from-literal=auth-extra-groups=system:bootstrappers:kubeadm:default-node-token',
+      ],
+      { kubeconfig: kubeconfigs.admin },
+    );
+    expect(made.code, made.stderr).toBe(0);
+    kubeconfigs.joiner = kubeconfig('joiner', { token: 'abcdef.0123456789abcdef' });
+    const who = await waitFor(
+      async () => {
+        const r = await kubectl(['auth', 'whoami', '-o', 'json'], { kubeconfig: kubeconfigs.joiner });
+        return r.code === 0 ? r : undefined;
+      },
+      { what: 'the bootstrap token to authenticate' },
+    );
+    expect(JSON.parse(who.stdout).status.userInfo).toMatchObject({
+      username: 'system:bootstrap:abcdef',
+      groups: [
+        'system:bootstrappers',
+        'system:bootstrappers:kubeadm:default-node-token',
+        'system:authenticated',
+      ],
+    });
+    expect((await request('GET', '/api/v1/namespaces', { token: 'abcdef.0123456789abcdee' })).code).toBe(401);
   });
 
   it('writes an audit line for each write and each refusal: who, what, when, and the answer', async () => {
