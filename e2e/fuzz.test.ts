@@ -3,8 +3,20 @@
 // JSON, long label values, path tricks), generated from a fixed seed. Every
 // answer must be a 4xx Status, never a 5xx, and the process must stay up
 // and healthy. The counts are printed.
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Apiserver, cleanup, type EtcdCluster, logTail, startApiserver, startEtcd } from './harness.js';
+import { ensureCA, issueCert } from '../cli/pki.js';
+import {
+  type Apiserver,
+  cleanup,
+  type EtcdCluster,
+  freePorts,
+  logTail,
+  makeTempDir,
+  startApiserver,
+  startEtcd,
+} from './harness.js';
 
 let etcd: EtcdCluster;
 let apiserver: Apiserver;
@@ -401,6 +413,81 @@ async function send(c: Case): Promise<number> {
   return r.status;
 }
 
+/**
+ * Sends every case with `sendOne` and counts the answers by family; prints
+ * the table and a JSON line. A broken connection counts as a crash when
+ * the server no longer answers its health check.
+ */
+async function sweep(label: string, baseUrl: string, logPath: string, sendOne: (c: Case) => Promise<number>) {
+  const all = cases(prng(20261123));
+  const byFamily = new Map<
+    string,
+    { sent: number; '2xx': number; '4xx': number; closed: number; '5xx': number }
+  >();
+  const fiveHundreds: string[] = [];
+  let crashes = 0;
+  for (let i = 0; i < all.length; i++) {
+    const c = all[i];
+    const f = byFamily.get(c.family) ?? { sent: 0, '2xx': 0, '4xx': 0, closed: 0, '5xx': 0 };
+    byFamily.set(c.family, f);
+    f.sent++;
+    let code = 0;
+    try {
+      code = await sendOne(c);
+    } catch (err) {
+      // The connection broke: a crash, unless the server is still healthy.
+      const alive = await fetch(`${baseUrl}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (!alive) {
+        crashes++;
+        console.log(`the apiserver died; last lines of its log:\n${logTail(logPath, 15)}`);
+        fiveHundreds.push(`${c.family}: ${c.method} ${c.path.slice(0, 80)} -> the apiserver died`);
+        break;
+      }
+      // A body over the limit is answered 413 while it is still being sent, and the
+      // connection closed: the client may see only the close. Anything else is a fault.
+      if (Buffer.byteLength(c.body ?? '') > 3 * 1024 * 1024) {
+        f.closed++;
+        continue;
+      }
+      fiveHundreds.push(`${c.family}: ${c.method} ${c.path.slice(0, 80)} -> ${(err as Error).message}`);
+      continue;
+    }
+    if (code >= 500) {
+      f['5xx']++;
+      fiveHundreds.push(
+        `${c.family}: ${c.method} ${c.path.slice(0, 80)} ${String(c.body ?? '').slice(0, 80)} -> ${code}`,
+      );
+    } else if (code >= 400) f['4xx']++;
+    else f['2xx']++;
+  }
+  const healthy = await fetch(`${baseUrl}/readyz`).then(
+    (r) => r.status,
+    () => 0,
+  );
+  const rows = [...byFamily].map(
+    ([family, f]) =>
+      `${family.padEnd(22)} ${String(f.sent).padStart(6)} ${String(f['2xx']).padStart(6)} ${String(f['4xx']).padStart(6)} ${String(f.closed).padStart(7)} ${String(f['5xx']).padStart(6)}`,
+  );
+  const total = [...byFamily.values()].reduce((n, f) => n + f.sent, 0);
+  const total5xx = [...byFamily.values()].reduce((n, f) => n + f['5xx'], 0);
+  console.log(
+    `${'FAMILY'.padEnd(22)} ${'SENT'.padStart(6)} ${'2XX'.padStart(6)} ${'4XX'.padStart(6)} ${'CLOSED'.padStart(7)} ${'5XX'.padStart(6)}\n${rows.join('\n')}`,
+  );
+  console.log(
+    JSON.stringify({
+      sweep: `apiserver-bad-input${label}`,
+      requests: total,
+      answers5xx: total5xx,
+      crashes,
+      readyAfter: healthy === 200,
+    }),
+  );
+  return { fiveHundreds, crashes, healthy, byFamily };
+}
+
 describe('the bad-input sweep', () => {
   it('answers every malformed request with a 4xx and never crashes', async () => {
     // Targets for patches and updates that exist.
@@ -442,74 +529,81 @@ describe('the bad-input sweep', () => {
       });
       expect(r.status).toBe(201);
     }
-    const all = cases(prng(20261123));
-    const byFamily = new Map<
-      string,
-      { sent: number; '2xx': number; '4xx': number; closed: number; '5xx': number }
-    >();
-    const fiveHundreds: string[] = [];
-    let crashes = 0;
-    for (let i = 0; i < all.length; i++) {
-      const c = all[i];
-      const f = byFamily.get(c.family) ?? { sent: 0, '2xx': 0, '4xx': 0, closed: 0, '5xx': 0 };
-      byFamily.set(c.family, f);
-      f.sent++;
-      let code = 0;
-      try {
-        code = await send(c);
-      } catch (err) {
-        // The connection broke: a crash, unless the server is still healthy.
-        const alive = await fetch(`${apiserver.url}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (!alive) {
-          crashes++;
-          console.log(`the apiserver died; last lines of its log:\n${logTail(apiserver.logPath, 15)}`);
-          fiveHundreds.push(`${c.family}: ${c.method} ${c.path.slice(0, 80)} -> the apiserver died`);
-          break;
-        }
-        // A body over the limit is answered 413 while it is still being sent, and the
-        // connection closed: the client may see only the close. Anything else is a fault.
-        if (Buffer.byteLength(c.body ?? '') > 3 * 1024 * 1024) {
-          f.closed++;
-          continue;
-        }
-        fiveHundreds.push(`${c.family}: ${c.method} ${c.path.slice(0, 80)} -> ${(err as Error).message}`);
-        continue;
-      }
-      if (code >= 500) {
-        f['5xx']++;
-        fiveHundreds.push(
-          `${c.family}: ${c.method} ${c.path.slice(0, 80)} ${String(c.body ?? '').slice(0, 80)} -> ${code}`,
-        );
-      } else if (code >= 400) f['4xx']++;
-      else f['2xx']++;
-    }
-    const healthy = await fetch(`${apiserver.url}/readyz`).then(
-      (r) => r.status,
-      () => 0,
+    const r = await sweep('', apiserver.url, apiserver.logPath, send);
+    expect(r.fiveHundreds).toEqual([]);
+    expect(r.crashes).toBe(0);
+    expect(r.healthy).toBe(200);
+  }, 600_000);
+
+  it('answers the same requests on the TLS port with RBAC: 401 without credentials, never 5xx with them', async () => {
+    const dir = makeTempDir('nanokube-fuzz-pki-');
+    const serving = await issueCert(dir, {
+      name: 'apiserver',
+      commonName: 'kube-apiserver',
+      sans: ['IP:127.0.0.1'],
+    });
+    const admin = await issueCert(dir, {
+      name: 'admin',
+      commonName: 'fuzz-admin',
+      organizations: ['system:masters'],
+    });
+    const ca = readFileSync((await ensureCA(dir)).cert);
+    const [securePort] = await freePorts(1);
+    const secure = await startApiserver({
+      etcdServers: etcd.endpoints,
+      extraArgs: [
+        '--secure-port',
+        String(securePort),
+        '--tls-cert-file',
+        serving.cert,
+        '--tls-private-key-file',
+        serving.key,
+        '--client-ca-file',
+        (await ensureCA(dir)).cert,
+        '--authorization-mode',
+        'Node,RBAC',
+      ],
+    });
+    const base = `https://127.0.0.1:${securePort}`;
+    // A fresh connection per request: after an error the server answers `connection: close`,
+    // and a kept-alive socket reused at that moment resets on the client's side.
+    const agent = new https.Agent({ keepAlive: false });
+    const sendTls =
+      (creds: { cert: Buffer; key: Buffer } | undefined) =>
+      (c: Case): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = https.request(
+            `${base}${c.path}`,
+            {
+              method: c.method,
+              agent,
+              ca,
+              ...(creds ?? {}),
+              headers: c.contentType !== undefined ? { 'content-type': c.contentType } : {},
+              timeout: 15_000,
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+              res.on('error', reject);
+            },
+          );
+          req.on('timeout', () => req.destroy(new Error('timed out')));
+          req.on('error', reject);
+          req.end(c.method === 'GET' ? undefined : c.body);
+        });
+    const anonymous = await sweep(' (TLS, no credentials)', secure.url, secure.logPath, sendTls(undefined));
+    expect(anonymous.fiveHundreds).toEqual([]);
+    expect(anonymous.crashes).toBe(0);
+    for (const f of anonymous.byFamily.values()) expect(f['2xx']).toBe(0);
+    const withCert = await sweep(
+      ' (TLS, admin certificate)',
+      secure.url,
+      secure.logPath,
+      sendTls({ cert: readFileSync(admin.cert), key: readFileSync(admin.key) }),
     );
-    const rows = [...byFamily].map(
-      ([family, f]) =>
-        `${family.padEnd(22)} ${String(f.sent).padStart(6)} ${String(f['2xx']).padStart(6)} ${String(f['4xx']).padStart(6)} ${String(f.closed).padStart(7)} ${String(f['5xx']).padStart(6)}`,
-    );
-    const total = [...byFamily.values()].reduce((n, f) => n + f.sent, 0);
-    const total5xx = [...byFamily.values()].reduce((n, f) => n + f['5xx'], 0);
-    console.log(
-      `${'FAMILY'.padEnd(22)} ${'SENT'.padStart(6)} ${'2XX'.padStart(6)} ${'4XX'.padStart(6)} ${'CLOSED'.padStart(7)} ${'5XX'.padStart(6)}\n${rows.join('\n')}`,
-    );
-    console.log(
-      JSON.stringify({
-        sweep: 'apiserver-bad-input',
-        requests: total,
-        answers5xx: total5xx,
-        crashes,
-        readyAfter: healthy === 200,
-      }),
-    );
-    expect(fiveHundreds).toEqual([]);
-    expect(crashes).toBe(0);
-    expect(healthy).toBe(200);
+    expect(withCert.fiveHundreds).toEqual([]);
+    expect(withCert.crashes).toBe(0);
+    expect(withCert.healthy).toBe(200);
   }, 600_000);
 });
