@@ -209,6 +209,11 @@ export function buildApiserver(
     loggerInstance: logger,
     disableRequestLogging: true,
     bodyLimit: maxBodyBytes,
+    // A URL fastify cannot even decode (`/apis/%00`, `%ZZ`) is answered as a Kubernetes Status too.
+    frameworkErrors: (err: FastifyError, _req: unknown, reply: { code(n: number): any }) => {
+      const se = new StatusError(400, 'BadRequest', `the request could not be read: ${err.message}`);
+      reply.code(400).header('content-type', 'application/json').send(JSON.stringify(se.toStatus()));
+    },
     ...(config.tls
       ? {
           https: {

@@ -409,9 +409,20 @@ async function send(c: Case): Promise<number> {
     body: c.method === 'GET' ? undefined : c.body,
     signal: AbortSignal.timeout(15_000),
   });
-  await r.arrayBuffer();
+  const text = await r.text();
+  if (r.status >= 400) {
+    let kind = '';
+    try {
+      kind = JSON.parse(text).kind;
+    } catch {}
+    if (kind !== 'Status')
+      notStatus.push(`${c.method} ${c.path.slice(0, 60)} -> ${r.status} ${text.slice(0, 80)}`);
+  }
   return r.status;
 }
+
+/** Refusals on the plain port whose body was not a Kubernetes Status. */
+const notStatus: string[] = [];
 
 /**
  * Sends every case with `sendOne` and counts the answers by family; prints
@@ -530,6 +541,7 @@ describe('the bad-input sweep', () => {
       expect(r.status).toBe(201);
     }
     const r = await sweep('', apiserver.url, apiserver.logPath, send);
+    expect(notStatus).toEqual([]);
     expect(r.fiveHundreds).toEqual([]);
     expect(r.crashes).toBe(0);
     expect(r.healthy).toBe(200);
