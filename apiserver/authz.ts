@@ -45,15 +45,11 @@ const methodVerbs: Record<string, string> = {
 };
 
 /** The attributes of an HTTP request, as Kubernetes' RequestInfo resolver makes them. */
-export function requestAttributes(
-  user: UserInfo,
-  method: string,
-  url: string,
-): Omit<Attributes, 'user'> & { user: UserInfo } {
-  const [path, queryString = ''] = url.split('?', 2);
-  const query = new URLSearchParams(queryString);
-  const base = {
+/** The attributes of a request for a path that is not a resource (`/healthz`, `/apis`). */
+export function pathAttributes(user: UserInfo, verb: string, path: string): Attributes {
+  return {
     user,
+    verb,
     resourceRequest: false,
     apiGroup: '',
     apiVersion: '',
@@ -63,6 +59,12 @@ export function requestAttributes(
     name: '',
     path,
   };
+}
+
+export function requestAttributes(user: UserInfo, method: string, url: string): Attributes {
+  const [path, queryString = ''] = url.split('?', 2);
+  const query = new URLSearchParams(queryString);
+  const base = pathAttributes(user, '', path);
   const nonResource = { ...base, verb: method.toLowerCase() === 'head' ? 'get' : method.toLowerCase() };
   const parts = path.split('/').filter((p) => p !== '');
   let group = '';

@@ -8,21 +8,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { newBadRequest } from '../api/status.js';
 import type { UserInfo } from './authn.js';
-import type { Attributes, Authorizer, RbacAuthorizer } from './authz.js';
+import { type Attributes, type Authorizer, pathAttributes, type RbacAuthorizer } from './authz.js';
+import type { ExtraResource } from './discovery.js';
 import { decodeBody } from './request.js';
 
-export interface ReviewResource {
-  group: string;
-  version: string;
-  plural: string;
-  singular: string;
-  kind: string;
-  namespaced: boolean;
-  verbs: string[];
-}
-
 /** What discovery lists for the review APIs. */
-export const reviewResources: ReviewResource[] = [
+export const reviewResources: ExtraResource[] = [
   ['authorization.k8s.io', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false],
   ['authorization.k8s.io', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview', false],
   ['authorization.k8s.io', 'subjectaccessreviews', 'SubjectAccessReview', false],
@@ -68,18 +59,7 @@ function reviewAttributes(user: UserInfo, spec: Body, kind: string): Attributes 
       name: String(ra.name ?? ''),
       path: '',
     };
-  return {
-    user,
-    verb: String(nra!.verb ?? ''),
-    resourceRequest: false,
-    apiGroup: '',
-    apiVersion: '',
-    resource: '',
-    subresource: '',
-    namespace: '',
-    name: '',
-    path: String(nra!.path ?? ''),
-  };
+  return pathAttributes(user, String(nra!.verb ?? ''), String(nra!.path ?? ''));
 }
 
 export interface ReviewOptions {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCA, issueCert } from '../cli/pki.js';
+import { seededRandom } from './client-helpers.js';
 import {
   type Apiserver,
   cleanup,
@@ -29,18 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cleanup();
 });
-
-/** A small seeded PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   family: string;
@@ -430,7 +419,7 @@ const notStatus: string[] = [];
  * the server no longer answers its health check.
  */
 async function sweep(label: string, baseUrl: string, logPath: string, sendOne: (c: Case) => Promise<number>) {
-  const all = cases(prng(20261123));
+  const all = cases(seededRandom(20261123));
   const byFamily = new Map<
     string,
     { sent: number; '2xx': number; '4xx': number; closed: number; '5xx': number }
