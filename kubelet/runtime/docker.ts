@@ -50,6 +50,8 @@ const states: Record<string, ContainerState> = {
 
 /** Docker's zero time, for containers that never started or never finished. */
 const zeroTime = '0001-01-01T00:00:00Z';
+/** How long after a SIGKILL exit the engine may still be delivering the OOM event behind it. */
+const OOM_EVENT_SETTLE_MS = 1_000;
 
 export interface DockerRuntimeOptions {
   /** Path of the engine socket; /var/run/docker.sock by default. */
@@ -263,11 +265,21 @@ export class DockerRuntime implements Runtime {
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo> {
-    let i: Docker.ContainerInspectInfo;
-    try {
-      i = await this.docker.getContainer(id).inspect();
-    } catch (err) {
-      throw wrap(err, `inspect container ${id.slice(0, 12)}`);
+    let i = await this.inspect(id);
+    // The engine learns of an OOM kill from an event that can arrive after the exit it
+    // caused: a limited container just killed by SIGKILL is asked again once the event
+    // has had time to land, so its status says OOMKilled and not a bare Error.
+    const finished = Date.parse(i.State.FinishedAt);
+    const settleMs = finished + OOM_EVENT_SETTLE_MS - Date.now();
+    if (
+      i.State.Status === 'exited' &&
+      i.State.ExitCode === 137 &&
+      !i.State.OOMKilled &&
+      (i.HostConfig?.Memory ?? 0) > 0 &&
+      settleMs > 0
+    ) {
+      await new Promise((r) => setTimeout(r, Math.min(settleMs, OOM_EVENT_SETTLE_MS)));
+      i = await this.inspect(id);
     }
     const nets = Object.values(i.NetworkSettings?.Networks ?? {});
     return {
@@ -286,6 +298,14 @@ export class DockerRuntime implements Runtime {
       error: i.State.Error || undefined,
       ip: nets.find((n) => n.IPAddress)?.IPAddress,
     };
+  }
+
+  private async inspect(id: string): Promise<Docker.ContainerInspectInfo> {
+    try {
+      return await this.docker.getContainer(id).inspect();
+    } catch (err) {
+      throw wrap(err, `inspect container ${id.slice(0, 12)}`);
+    }
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
