@@ -5,9 +5,17 @@
  * status.daemonEndpoints.kubeletEndpoint.Port). The kubelet's answer,
  * streamed (follow) or whole, goes back as it is, errors included (they
  * are Status objects already). `nodes/{name}/proxy/{path}` is a GET of
- * that path on the node's kubelet. Plain HTTP until TLS lands.
+ * that path on the node's kubelet. With a kubelet client certificate
+ * (`--kubelet-client-certificate`/`--kubelet-client-key`) the apiserver
+ * speaks TLS to kubelets and proves who it is; with
+ * `--kubelet-certificate-authority` it also checks the kubelet's serving
+ * certificate. Without them, plain HTTP (clusters without TLS).
  */
 import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../api/meta.js';
 import { newBadRequest, StatusError } from '../api/status.js';
@@ -36,19 +44,69 @@ interface NodeLike extends KubeObject {
   };
 }
 
-/** The kubelet URL of a node: InternalIP (else the first address) and the published port. */
-export function kubeletBase(node: NodeLike): string {
-  const addrs = node.status?.addresses ?? [];
-  const ip = addrs.find((a) => a.type === 'InternalIP')?.address ?? addrs[0]?.address;
-  if (!ip) throw new StatusError(503, 'ServiceUnavailable', `node "${node.metadata.name}" has no address`);
-  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port || 10250;
-  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+export interface KubeletClientTLS {
+  cert: Buffer;
+  key: Buffer;
+  /** The CA that signs kubelet serving certificates; absent: they are not checked. */
+  ca?: Buffer;
 }
+
+/** How the apiserver reaches kubelets: plain HTTP, or TLS with its client certificate. */
+export class KubeletClient {
+  private readonly agent?: https.Agent;
+
+  constructor(private readonly tls?: KubeletClientTLS) {
+    if (tls) this.agent = new https.Agent({ ...this.tlsOptions(), keepAlive: true });
+  }
+
+  private tlsOptions(): tls.ConnectionOptions {
+    const t = this.tls!;
+    return { cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: t.ca !== undefined };
+  }
+
+  /** The kubelet URL of a node: InternalIP (else the first address) and the published port. */
+  base(node: NodeLike): string {
+    const addrs = node.status?.addresses ?? [];
+    const ip = addrs.find((a) => a.type === 'InternalIP')?.address ?? addrs[0]?.address;
+    if (!ip) throw new StatusError(503, 'ServiceUnavailable', `node "${node.metadata.name}" has no address`);
+    const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port || 10250;
+    return `${this.tls ? 'https' : 'http'}://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+  }
+
+  get(url: string, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+    return this.tls
+      ? https.get(url, { timeout: 30_000, agent: this.agent }, onResponse)
+      : http.get(url, { timeout: 30_000 }, onResponse);
+  }
+
+  /** A raw connection to the kubelet at `base` (for upgrades), resolved once it is up. */
+  dial(base: URL): Promise<Duplex> {
+    const port = Number(base.port);
+    const host = base.hostname.replace(/^\[|\]$/g, '');
+    return new Promise((resolve, reject) => {
+      const s = this.tls
+        ? tls.connect({ ...this.tlsOptions(), host, port, servername: net.isIP(host) ? undefined : host })
+        : net.connect(port, host);
+      s.once(this.tls ? 'secureConnect' : 'connect', () => resolve(s));
+      s.once('error', (e) => reject(new StatusError(500, 'InternalError', `dial kubelet: ${e.message}`)));
+    });
+  }
+}
+
+/** Headers that carry the caller's credentials: the kubelet gets the apiserver's, never these. */
+const credentialHeaders = /^(authorization|impersonate-.*|cookie)$/i;
 
 export async function proxyPodLog(
   req: FastifyRequest,
   reply: FastifyReply,
-  o: { pods: ResourceStore; nodes: ResourceStore | undefined; namespace: string; name: string; query: Query },
+  o: {
+    pods: ResourceStore;
+    nodes: ResourceStore | undefined;
+    kubelet: KubeletClient;
+    namespace: string;
+    name: string;
+    query: Query;
+  },
 ): Promise<FastifyReply> {
   const pod = (await o.pods.get(o.namespace, o.name)) as PodLike;
   const nodeName = pod.spec?.nodeName;
@@ -62,27 +120,33 @@ export async function proxyPodLog(
     );
   if (!all.includes(container)) throw newBadRequest(`container ${container} is not valid for pod ${o.name}`);
   if (!o.nodes) throw new StatusError(503, 'ServiceUnavailable', 'nodes are not served');
-  const base = kubeletBase((await o.nodes.get(undefined, nodeName)) as NodeLike);
+  const base = o.kubelet.base((await o.nodes.get(undefined, nodeName)) as NodeLike);
   const params = new URLSearchParams();
   for (const k of logParams) if (o.query[k] !== undefined) params.set(k, o.query[k]!);
   const url = `${base}/containerLogs/${encodeURIComponent(o.namespace)}/${encodeURIComponent(o.name)}/${encodeURIComponent(container)}?${params}`;
-  return proxyGet(req, reply, url);
+  return proxyGet(req, reply, o.kubelet, url);
 }
 
 /** GET nodes/{name}/proxy/{path}: the same path on the node's kubelet (stats/summary, pods, healthz). */
 export function proxyNode(
   req: FastifyRequest,
   reply: FastifyReply,
+  kubelet: KubeletClient,
   node: KubeObject,
   path: string,
 ): Promise<FastifyReply> {
-  return proxyGet(req, reply, `${kubeletBase(node as NodeLike)}${path}`);
+  return proxyGet(req, reply, kubelet, `${kubelet.base(node as NodeLike)}${path}`);
 }
 
 /** Streams a kubelet GET back as it comes, status and content type included. */
-async function proxyGet(req: FastifyRequest, reply: FastifyReply, url: string): Promise<FastifyReply> {
+async function proxyGet(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  kubelet: KubeletClient,
+  url: string,
+): Promise<FastifyReply> {
   const upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const r = http.get(url, { timeout: 30_000 }, resolve);
+    const r = kubelet.get(url, resolve);
     r.on('timeout', () => r.destroy(new Error('timed out waiting for the kubelet')));
     r.on('error', (e) => reject(new StatusError(500, 'InternalError', `Get "${url}": ${e.message}`)));
     req.raw.on('close', () => r.destroy());
@@ -107,6 +171,7 @@ export function registerKubeletUpgradeProxy(
   o: {
     pods: ResourceStore;
     nodes: ResourceStore | undefined;
+    kubelet: KubeletClient;
     logger: { warn(obj: object, msg: string): void };
     /** Authenticates and authorizes the request; throws a StatusError to refuse it. */
     gate?: (req: http.IncomingMessage) => void;
@@ -143,7 +208,7 @@ export function registerKubeletUpgradeProxy(
       const nodeName = pod.spec?.nodeName;
       if (!nodeName) throw newBadRequest(`pod ${name} does not have a host assigned`);
       if (!o.nodes) throw new StatusError(503, 'ServiceUnavailable', 'nodes are not served');
-      const base = new URL(kubeletBase((await o.nodes.get(undefined, nodeName)) as NodeLike));
+      const base = new URL(o.kubelet.base((await o.nodes.get(undefined, nodeName)) as NodeLike));
       const names = (pod.spec?.containers ?? []).map((c) => c.name ?? '');
       const container = url.searchParams.get('container') || (names.length === 1 ? names[0] : '');
       if (verb !== 'portforward' && !container)
@@ -151,15 +216,9 @@ export function registerKubeletUpgradeProxy(
           `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`,
         );
       const path = `/${verb}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${verb === 'portforward' ? '' : `/${encodeURIComponent(container)}`}${url.search}`;
-      const upstream = (await import('node:net')).connect(Number(base.port), base.hostname);
-      await new Promise<void>((resolve, reject) => {
-        upstream.once('connect', resolve);
-        upstream.once('error', (e) =>
-          reject(new StatusError(500, 'InternalError', `dial kubelet: ${e.message}`)),
-        );
-      });
+      const upstream = await o.kubelet.dial(base);
       const headers = Object.entries(req.headers)
-        .filter(([k]) => k !== 'host')
+        .filter(([k]) => k !== 'host' && !credentialHeaders.test(k))
         .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]));
       upstream.write(`GET ${path} HTTP/1.1\r\nhost: ${base.host}\r\n${headers.join('\r\n')}\r\n\r\n`);
       if (head.length) upstream.write(head);

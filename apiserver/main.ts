@@ -51,6 +51,12 @@ const program = new Command('nk-apiserver')
     '--encryption-provider-config <file>',
     'EncryptionConfiguration: which resources are encrypted in etcd, and with which keys (aesgcm)',
   )
+  .option('--kubelet-client-certificate <file>', "client certificate for kubelets' TLS port (PEM)")
+  .option('--kubelet-client-key <file>', 'its key (PEM)')
+  .option(
+    '--kubelet-certificate-authority <file>',
+    "CA that signs kubelets' serving certificates (without it they are not checked)",
+  )
   .option(
     '--advertise-address <ip>',
     'address pods and other hosts reach this apiserver on (the kubernetes Endpoints)',
@@ -156,6 +162,24 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
       flagError('--service-account-signing-key-file', (err as Error).message);
     }
   }
+  let kubeletClient: ApiserverConfig['kubeletClient'];
+  if (o.kubeletClientCertificate || o.kubeletClientKey) {
+    if (!o.kubeletClientCertificate || !o.kubeletClientKey)
+      flagError('--kubelet-client-certificate', 'needs --kubelet-client-key too, and the other way round');
+    try {
+      kubeletClient = {
+        cert: readFileSync(o.kubeletClientCertificate),
+        key: readFileSync(o.kubeletClientKey),
+        ca: o.kubeletCertificateAuthority ? readFileSync(o.kubeletCertificateAuthority) : undefined,
+      };
+    } catch (err) {
+      flagError('--kubelet-client-certificate', (err as Error).message);
+    }
+  } else if (o.kubeletCertificateAuthority)
+    flagError(
+      '--kubelet-certificate-authority',
+      'needs --kubelet-client-certificate and --kubelet-client-key',
+    );
   let encryption: ApiserverConfig['encryption'];
   if (o.encryptionProviderConfig) {
     try {
@@ -172,6 +196,7 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     bindAddress: o.bindAddress,
     port,
     tls,
+    kubeletClient,
     insecurePort,
     authn,
     authorizationModes: modes,

@@ -4,7 +4,8 @@
  * discovery and the self-reviews for every authenticated user, the health
  * and version paths for everyone, and the user-facing admin, edit and view
  * roles, aggregated from the system:aggregate-to-* roles by label (the
- * clusterrole-aggregation controller keeps them aggregated afterwards).
+ * clusterrole-aggregation controller keeps them aggregated afterwards), and
+ * the roles of the controller-manager, scheduler and kube-proxy.
  * An existing object is left as it is, so an administrator's change stays.
  */
 import type { Logger } from 'pino';
@@ -178,15 +179,50 @@ function clusterRole(
   return obj;
 }
 
-function clusterRoleBinding(name: string, role: string, groups: string[]): KubeObject {
+function clusterRoleBinding(name: string, role: string, groups: string[], users: string[] = []): KubeObject {
   return {
     apiVersion,
     kind: 'ClusterRoleBinding',
     metadata: { name, labels: { ...bootstrapLabel }, annotations: { ...autoupdate } },
     roleRef: { apiGroup: rbacGroup, kind: 'ClusterRole', name: role },
-    subjects: groups.map((g) => ({ apiGroup: rbacGroup, kind: 'Group', name: g })),
+    subjects: [
+      ...groups.map((g) => ({ apiGroup: rbacGroup, kind: 'Group', name: g })),
+      ...users.map((u) => ({ apiGroup: rbacGroup, kind: 'User', name: u })),
+    ],
   } as KubeObject;
 }
+
+/** Events, as every component writes them. */
+const eventRules = [rule(['create', 'patch', 'update'], ['', 'events.k8s.io'], ['events'])];
+
+/**
+ * The components' own roles. Kubernetes gives each controller a service
+ * account of its own (--use-service-account-credentials); this project's
+ * controller-manager runs as one identity, and its garbage collector and
+ * namespace controller touch every kind, so its role covers all resources.
+ */
+const componentRoles = (): KubeObject[] => [
+  clusterRole('system:kube-controller-manager', [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]),
+  clusterRole('system:kube-scheduler', [
+    ...eventRules,
+    rule(read, [''], ['nodes', 'namespaces', 'services', 'replicationcontrollers']),
+    rule(['get', 'list', 'watch', 'delete'], [''], ['pods']),
+    rule(['create'], [''], ['bindings', 'pods/binding']),
+    rule(['patch', 'update'], [''], ['pods/status']),
+    rule(['get', 'list', 'watch', 'patch', 'update'], [''], ['persistentvolumeclaims', 'persistentvolumes']),
+    rule(read, ['apps'], ['replicasets', 'statefulsets']),
+    rule(read, ['policy'], ['poddisruptionbudgets']),
+    rule(read, ['storage.k8s.io'], ['storageclasses', 'csinodes', 'csidrivers', 'csistoragecapacities']),
+    rule(['create', 'get', 'list', 'watch', 'update'], ['coordination.k8s.io'], ['leases']),
+    rule(['create'], ['authentication.k8s.io'], ['tokenreviews']),
+    rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+  ]),
+  clusterRole('system:node-proxier', [
+    ...eventRules,
+    rule(read, [''], ['services', 'endpoints', 'nodes']),
+    rule(read, ['discovery.k8s.io'], ['endpointslices']),
+  ]),
+];
 
 const aggregateLabel = (to: string) => ({ [`${rbacGroup}/aggregate-to-${to}`]: 'true' });
 
@@ -212,6 +248,7 @@ export function defaultClusterRoles(): KubeObject[] {
       aggregateTo: 'edit',
     }),
     clusterRole('admin', [...adminRules, ...editRules, ...viewRules], { aggregateTo: 'admin' }),
+    ...componentRoles(),
   ];
 }
 
@@ -224,6 +261,14 @@ export function defaultClusterRoleBindings(): KubeObject[] {
       'system:authenticated',
       'system:unauthenticated',
     ]),
+    clusterRoleBinding(
+      'system:kube-controller-manager',
+      'system:kube-controller-manager',
+      [],
+      ['system:kube-controller-manager'],
+    ),
+    clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [], ['system:kube-scheduler']),
+    clusterRoleBinding('system:node-proxier', 'system:node-proxier', [], ['system:kube-proxy']),
   ];
 }
 

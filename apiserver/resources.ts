@@ -18,7 +18,7 @@ import {
 } from '../api/status.js';
 import { parseFieldValidation } from './admission.js';
 import { servedSubresources } from './discovery.js';
-import { proxyNode, proxyPodLog } from './kubelet-proxy.js';
+import { type KubeletClient, proxyNode, proxyPodLog } from './kubelet-proxy.js';
 import { fieldManagerOf, managed, type Target as PatchTarget, patchResource, scaleOf } from './patching.js';
 import {
   decodeBody,
@@ -41,6 +41,8 @@ export interface ResourceRoutesOptions {
   stores: Map<ResourceType, ResourceStore>;
   logger: Logger;
   bookmarkIntervalMs: number;
+  /** How logs and node proxy requests reach kubelets. */
+  kubelet: KubeletClient;
 }
 
 interface Target extends PatchTarget {
@@ -277,11 +279,24 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     if (sub === 'proxy' && rt.plural === 'nodes') {
       if (method !== 'GET') throw new StatusError(405, 'MethodNotAllowed', `${method} is not supported`);
       const search = new URL(req.url, 'http://x').search;
-      return proxyNode(req, reply, await store.get(undefined, name), `/${t.path.proxyPath ?? ''}${search}`);
+      return proxyNode(
+        req,
+        reply,
+        opts.kubelet,
+        await store.get(undefined, name),
+        `/${t.path.proxyPath ?? ''}${search}`,
+      );
     }
     if (sub === 'log' && method === 'GET') {
       const nodes = stores.get(registry.get('', 'v1', 'nodes')!);
-      return proxyPodLog(req, reply, { pods: store, nodes, namespace: ns ?? '', name, query });
+      return proxyPodLog(req, reply, {
+        pods: store,
+        nodes,
+        kubelet: opts.kubelet,
+        namespace: ns ?? '',
+        name,
+        query,
+      });
     }
     const w = managed(writeOptions(query), rt, fieldManagerOf(req, query), sub);
     const rep = negotiate(req.headers.accept);

@@ -38,7 +38,7 @@ import { authenticateBootstrapToken } from './bootstrap-token.js';
 import { registerDiscovery } from './discovery.js';
 import { codecFor, type parseEncryptionConfig } from './encryption.js';
 import { EtcdStore } from './etcd.js';
-import { registerKubeletUpgradeProxy } from './kubelet-proxy.js';
+import { KubeletClient, type KubeletClientTLS, registerKubeletUpgradeProxy } from './kubelet-proxy.js';
 import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
 import { NodeAuthorizer, unionAuthorizer } from './node-authz.js';
 import { registerOpenAPI } from './openapi.js';
@@ -47,6 +47,7 @@ import { ensureBootstrapPolicy } from './rbac-bootstrap.js';
 import { registerResourceRoutes } from './resources.js';
 import { registerReviews, reviewResources } from './reviews.js';
 import { ServiceAllocator } from './service-alloc.js';
+import { serviceAccountAdmission, serviceAccountLookup } from './serviceaccount-admission.js';
 import { authenticateToken, registerTokenRequest, type TokenIssuerConfig } from './serviceaccount-token.js';
 import { ResourceStore } from './store.js';
 import { strategyFor } from './strategy.js';
@@ -58,6 +59,8 @@ export interface ApiserverConfig {
   port: number;
   /** Serve HTTPS on `port` with this certificate; `clientCA` checks client certificates. */
   tls?: { cert: Buffer; key: Buffer; clientCA?: Buffer };
+  /** The apiserver's client certificate for kubelets (and their CA); absent: kubelets are plain HTTP. */
+  kubeletClient?: KubeletClientTLS;
   /** With tls: also plain HTTP on 127.0.0.1 at this port, for this host only (every request a cluster admin). */
   insecurePort?: number;
   /** Who may come in on the TLS port; unset: no authentication (every request a cluster admin). */
@@ -156,6 +159,11 @@ export function buildApiserver(
     { clusterIPRange: config.serviceClusterIPRange, nodePortRange: config.serviceNodePortRange },
     logger,
   );
+  const podAdmission = serviceAccountAdmission({
+    serviceAccount: (ns, name) =>
+      serviceAccountLookup(stores.get(registry.get('', 'v1', 'serviceaccounts')!)!)(ns, name),
+    mountServiceAccountToken: config.serviceAccountTokens !== undefined,
+  });
   for (const rt of registry.all) {
     const cache = new WatchCache({
       etcd,
@@ -177,7 +185,19 @@ export function buildApiserver(
               return { rollback: async () => undefined };
             }
           : undefined;
-    stores.set(rt, new ResourceStore({ rt, etcd, cache, strategy: strategyFor(rt), namespaceGuard, admit }));
+    const mutateOnCreate = rt.group === '' && rt.plural === 'pods' ? podAdmission : undefined;
+    stores.set(
+      rt,
+      new ResourceStore({
+        rt,
+        etcd,
+        cache,
+        strategy: strategyFor(rt),
+        namespaceGuard,
+        admit,
+        mutateOnCreate,
+      }),
+    );
   }
 
   const metrics = new MetricsRegistry();
@@ -434,10 +454,18 @@ export function buildApiserver(
   registerDiscovery(app, registry, reviewResources);
   registerOpenAPI(app, registry);
   registerOpenAPIV2(app, registry);
-  registerResourceRoutes(app, { registry, stores, logger, bookmarkIntervalMs: config.bookmarkIntervalMs });
+  const kubelet = new KubeletClient(config.kubeletClient);
+  registerResourceRoutes(app, {
+    registry,
+    stores,
+    logger,
+    bookmarkIntervalMs: config.bookmarkIntervalMs,
+    kubelet,
+  });
   registerKubeletUpgradeProxy(app.server, {
     pods: stores.get(registry.get('', 'v1', 'pods')!)!,
     nodes: stores.get(registry.get('', 'v1', 'nodes')!),
+    kubelet,
     logger,
     gate,
   });
@@ -447,6 +475,7 @@ export function buildApiserver(
     registerKubeletUpgradeProxy(insecure, {
       pods: stores.get(registry.get('', 'v1', 'pods')!)!,
       nodes: stores.get(registry.get('', 'v1', 'nodes')!),
+      kubelet,
       logger,
     });
   }

@@ -86,6 +86,13 @@ export interface ResourceStoreOptions {
    * write does not land.
    */
   admit?: (obj: KubeObject, old: KubeObject | undefined) => Promise<{ rollback(): Promise<void> }>;
+  /**
+   * Mutating admission of create only (the ServiceAccount plugin for pods):
+   * runs after defaults and before validation, so what it adds is
+   * validated, and on dry-run too. It may read other objects; it claims
+   * nothing (that is `admit`).
+   */
+  mutateOnCreate?: (obj: KubeObject) => Promise<void>;
 }
 
 /** RFC 3339 with second precision, as metav1.Time marshals. */
@@ -94,7 +101,8 @@ export function timestamp(d: Date): string {
 }
 
 const nameChars = 'bcdfghjklmnpqrstvwxz2456789';
-function randomSuffix(): string {
+/** Five characters as Kubernetes' utilrand.String(5): for generateName and generated volume names. */
+export function randomSuffix(): string {
   let s = '';
   for (let i = 0; i < 5; i++) s += nameChars[Math.floor(Math.random() * nameChars.length)];
   return s;
@@ -143,6 +151,7 @@ export class ResourceStore {
   private readonly strategy: Strategy;
   private readonly namespaceGuard: NamespaceGuard;
   private readonly admit: ResourceStoreOptions['admit'];
+  private readonly mutateOnCreate: ResourceStoreOptions['mutateOnCreate'];
   private readonly now: () => Date;
 
   constructor(opts: ResourceStoreOptions) {
@@ -153,6 +162,7 @@ export class ResourceStore {
     this.strategy = opts.strategy;
     this.namespaceGuard = opts.namespaceGuard;
     this.admit = opts.admit;
+    this.mutateOnCreate = opts.mutateOnCreate;
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -280,6 +290,7 @@ export class ResourceStore {
     delete meta.managedFields;
     this.strategy.prepareForCreate(obj);
     applyDefaults(this.rt, obj);
+    await this.mutateOnCreate?.(obj);
     validate(this.rt, obj);
     if (sentManagedFields !== undefined && opts.keepManagedFields) meta.managedFields = sentManagedFields;
     opts.manage?.(obj, undefined);

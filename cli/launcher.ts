@@ -7,6 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +48,8 @@ export interface ComponentSpec {
   /** What identifies our process in /proc/PID/cmdline (so a reused PID is not mistaken for ours). */
   marker: string;
   healthUrl: string;
+  /** The CA that signs an https health URL's certificate. */
+  healthCA?: string;
   /** Seconds to wait for health after start. */
   readyTimeout: number;
 }
@@ -122,21 +126,29 @@ export function hostNodes(o: LaunchOptions): LaunchOptions[] {
 
 /**
  * Where the apiserver listens: on a node, the pod bridge's address (pods
- * reach it through the kubernetes Service, and nothing outside this host
- * does: it is plain HTTP until TLS lands); else loopback.
+ * reach it through the kubernetes Service, other node containers on this
+ * host directly, nothing outside this host); else loopback.
  */
 export function apiserverAddress(o: LaunchOptions): string {
   return o.node ? nodeAddress(o) : '127.0.0.1';
 }
 
 export function apiserverUrl(o: LaunchOptions): string {
-  return `http://${apiserverAddress(o)}:${o.apiPort}`;
+  return `https://${apiserverAddress(o)}:${o.apiPort}`;
+}
+
+/** The cluster's files under <home>/pki (cluster-pki.ts makes them); paths only here. */
+function pki(o: LaunchOptions) {
+  const dir = join(o.home, 'pki');
+  const node = (name: string) => join(dir, 'nodes', name);
+  return { dir, file: (f: string) => join(dir, f), node };
 }
 
 /** The components of a one-host cluster, in start order. */
 export function components(o: LaunchOptions): ComponentSpec[] {
   const etcdUrl = `http://127.0.0.1:${o.etcdPort}`;
   const master = apiserverUrl(o);
+  const p = pki(o);
   const specs: ComponentSpec[] = [
     {
       name: 'etcd',
@@ -166,16 +178,23 @@ export function components(o: LaunchOptions): ComponentSpec[] {
       command: process.execPath,
       args: [
         dist('apiserver/main.js'),
-        '--etcd-servers',
-        etcdUrl,
-        '--bind-address',
-        apiserverAddress(o),
-        '--port',
-        String(o.apiPort),
+        ...['--etcd-servers', etcdUrl],
+        ...['--bind-address', apiserverAddress(o), '--secure-port', String(o.apiPort)],
+        ...['--tls-cert-file', p.file('apiserver.crt'), '--tls-private-key-file', p.file('apiserver.key')],
+        ...['--client-ca-file', p.file('ca.crt'), '--authorization-mode', 'Node,RBAC'],
+        '--enable-bootstrap-token-auth',
+        ...['--service-account-signing-key-file', p.file('sa.key')],
+        ...['--kubelet-client-certificate', p.file('apiserver-kubelet-client.crt')],
+        ...['--kubelet-client-key', p.file('apiserver-kubelet-client.key')],
+        // Kubelets' serving certificates are not checked (kubeadm's default too): a node
+        // container's address is Docker's choice, made after its certificate.
+        ...['--encryption-provider-config', p.file('encryption.yaml')],
+        ...['--audit-log-path', join(o.home, 'logs', 'audit.log')],
         ...(o.node ? ['--advertise-address', nodeAddress(o)] : []),
       ],
       marker: 'apiserver/main.js',
       healthUrl: `${master}/readyz`,
+      healthCA: p.file('ca.crt'),
       readyTimeout: 30,
     },
     {
@@ -183,8 +202,8 @@ export function components(o: LaunchOptions): ComponentSpec[] {
       command: process.execPath,
       args: [
         dist('controller-manager/main.js'),
-        '--master',
-        master,
+        ...['--kubeconfig', p.file('controller-manager.kubeconfig')],
+        ...['--root-ca-file', p.file('ca.crt')],
         '--bind-address',
         '127.0.0.1',
         '--secure-port',
@@ -199,8 +218,7 @@ export function components(o: LaunchOptions): ComponentSpec[] {
       command: process.execPath,
       args: [
         dist('scheduler/main.js'),
-        '--master',
-        master,
+        ...['--kubeconfig', p.file('scheduler.kubeconfig')],
         '--bind-address',
         '127.0.0.1',
         '--secure-port',
@@ -212,12 +230,12 @@ export function components(o: LaunchOptions): ComponentSpec[] {
     },
   ];
   if (!o.node) return specs;
-  specs.push(kubeletSpec(o, master), {
+  specs.push(kubeletSpec(o), {
     name: 'kube-proxy',
     command: process.execPath,
     args: [
       dist('kube-proxy/main.js'),
-      ...['--master', master, '--node-name', o.nodeName],
+      ...['--kubeconfig', join(p.node(o.nodeName), 'kube-proxy.kubeconfig'), '--node-name', o.nodeName],
       ...['--healthz-bind-address', `127.0.0.1:${o.proxyHealthPort}`],
     ],
     marker: 'kube-proxy/main.js',
@@ -229,14 +247,17 @@ export function components(o: LaunchOptions): ComponentSpec[] {
 }
 
 /** This host's kubelet: health on loopback, static pods from <home>/manifests, hostPorts on the node address. */
-function kubeletSpec(n: LaunchOptions, master: string): ComponentSpec {
+function kubeletSpec(n: LaunchOptions): ComponentSpec {
   const ip = nodeAddress(n);
+  const dir = pki(n).node(n.nodeName);
   return {
     name: 'kubelet',
     command: process.execPath,
     args: [
       dist('kubelet/main.js'),
-      ...['--master', master, '--node-name', n.nodeName],
+      ...['--kubeconfig', join(dir, 'kubelet.kubeconfig'), '--node-name', n.nodeName],
+      ...['--tls-cert-file', join(dir, 'kubelet.crt'), '--tls-private-key-file', join(dir, 'kubelet.key')],
+      ...['--client-ca-file', join(dir, 'ca.crt'), '--authorization-mode', 'Webhook'],
       ...['--node-ip', ip, '--address', ip, '--pod-cidr', n.podCIDR, '--hostport-address', ip],
       ...['--root-dir', join(n.home, 'kubelet'), '--port', String(n.kubeletPort)],
       ...['--healthz-bind-address', '127.0.0.1', '--healthz-port', String(n.kubeletHealthPort)],
@@ -271,14 +292,24 @@ export function runningPid(o: LaunchOptions, spec: ComponentSpec): number | unde
   }
 }
 
-export async function healthy(url: string, timeoutMs = 2000): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
+/** Whether the health URL answers 2xx; an https one is checked against `caFile`. */
+export function healthy(url: string, caFile?: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    let ca: Buffer | undefined;
+    try {
+      ca = caFile ? readFileSync(caFile) : undefined;
+    } catch {
+      return resolve(false);
+    }
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const req = get(url, { timeout: timeoutMs, ca }, (res) => {
+      res.resume();
+      res.on('end', () => resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', () => resolve(false));
+  });
 }
 
 /** Starts the component in its own session, logging to its file; returns its PID. */
@@ -304,7 +335,7 @@ export function startComponent(o: LaunchOptions, spec: ComponentSpec): number {
 export async function waitReady(o: LaunchOptions, spec: ComponentSpec, pid: number): Promise<void> {
   const deadline = Date.now() + spec.readyTimeout * 1000;
   for (;;) {
-    if (await healthy(spec.healthUrl)) return;
+    if (await healthy(spec.healthUrl, spec.healthCA)) return;
     let alive = true;
     try {
       process.kill(pid, 0);

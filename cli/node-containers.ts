@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { nodePkiDir } from './cluster-pki.js';
 import { apiserverUrl, type LaunchOptions, repoRoot } from './launcher.js';
 
 export const nodeImage = 'nanokube/lab:1';
@@ -83,6 +84,8 @@ export async function startNodeContainer(o: LaunchOptions, n: LaunchOptions): Pr
     Cmd: ['worker', '--pod-cidr', n.podCIDR],
     Env: [
       `MASTER=${apiserverUrl(o)}`,
+      // Its kubelet and kube-proxy credentials, made by `up` (cluster-pki.ts), mounted below.
+      'PKI_DIR=/etc/nanokube/pki',
       'LOG_DIR=/var/log/nanokube',
       `CGROUP_PARENT=/nanokube/${n.nodeName}`,
       `DOCKER_STORAGE_DRIVER=${process.env.NANOKUBE_NODE_STORAGE_DRIVER ?? 'vfs'}`,
@@ -102,7 +105,11 @@ export async function startNodeContainer(o: LaunchOptions, n: LaunchOptions): Pr
             DeviceCgroupRules: ['a *:* rwm'],
           }),
       Tmpfs: { '/run': '' },
-      Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw', `${logs}:/var/log/nanokube`],
+      Binds: [
+        '/sys/fs/cgroup:/sys/fs/cgroup:rw',
+        `${logs}:/var/log/nanokube`,
+        `${nodePkiDir(o, n.nodeName)}:/etc/nanokube/pki:ro`,
+      ],
       NetworkMode: network,
       RestartPolicy: { Name: 'on-failure' },
     },

@@ -15,7 +15,8 @@ import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
 import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels } from '../kubelet/runtime/runtime.js';
-import { apiserverUrl, type LaunchOptions, repoRoot } from './launcher.js';
+import { adminRestConfig } from './cluster-pki.js';
+import { type LaunchOptions, repoRoot } from './launcher.js';
 import { readManifests } from './manifest.js';
 
 const networkName = (o: LaunchOptions) => `nanokube-${o.nodeName}`;
@@ -37,7 +38,7 @@ export function addonFiles(): string[] {
 
 /** Creates every add-on object that does not exist yet; returns how many it created. */
 export async function installAddons(o: LaunchOptions): Promise<number> {
-  const rest = new RestClient({ servers: [apiserverUrl(o)], userAgent: 'nkctl' });
+  const rest = new RestClient(adminRestConfig(o));
   let created = 0;
   try {
     for (const m of readManifests(addonFiles())) {
@@ -78,9 +79,12 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
 }
 
 async function getJson(o: LaunchOptions, path: string): Promise<any> {
-  const res = await fetch(`${apiserverUrl(o)}${path}`, { signal: AbortSignal.timeout(5000) });
-  if (!res.ok) throw new Error(`${path}: ${res.status}`);
-  return res.json();
+  const rest = new RestClient({ ...adminRestConfig(o), timeoutMs: 5000, maxRetries: 0 });
+  try {
+    return await rest.request({ method: 'GET', path });
+  } finally {
+    rest.close();
+  }
 }
 
 export function waitNodeReady(o: LaunchOptions, name = o.nodeName, timeoutMs = 90_000): Promise<void> {

@@ -10,19 +10,27 @@
  * A request whose own `signal` aborted fails at once with code 499, without
  * moving to another endpoint.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { StatusError } from '../api/status.js';
+import { type Clock, realClock } from './clock.js';
 
 export interface RestConfig {
   /** Base URLs of apiservers, tried in turn: `http://127.0.0.1:6443`. */
   servers: string[];
   token?: string;
+  /**
+   * A file holding the bearer token, read again at most once a minute
+   * because its token rotates (a pod's projected service account token);
+   * it wins over `token`, which is used only while the file cannot be read.
+   */
+  tokenFile?: string;
   username?: string;
   password?: string;
-  /** PEM data for TLS: the cluster CA, and a client certificate and key. */
+  /** PEM data for TLS: the cluster CA (in place of the system's), and a client certificate and key. */
   ca?: Buffer;
   cert?: Buffer;
   key?: Buffer;
@@ -108,20 +116,60 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     );
   });
 
+/** How long a token read from `tokenFile` is used before the file is read again (client-go's period). */
+export const tokenFileCacheMs = 60_000;
+
+/**
+ * The bearer token in a file, read on use and at most once per `periodMs`
+ * (client-go's cachingTokenSource re-reads it every minute): a token
+ * rotated in the file is picked up within a period; a file that cannot be
+ * read keeps the last token it gave.
+ */
+export class FileTokenSource {
+  private current?: string;
+  private readAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly path: string,
+    private readonly o: { clock: Clock; periodMs?: number; logger?: Logger },
+  ) {}
+
+  /** The token; undefined while the file has never been read. */
+  token(): string | undefined {
+    const now = this.o.clock.now();
+    if (now - this.readAt < (this.o.periodMs ?? tokenFileCacheMs)) return this.current;
+    this.readAt = now;
+    try {
+      const token = readFileSync(this.path, 'utf8').trim();
+      if (!token) throw new Error('the file is empty');
+      this.current = token;
+    } catch (err) {
+      this.o.logger?.warn(
+        { file: this.path, err: (err as Error).message },
+        this.current ? 'cannot read the token file; keeping the last token' : 'cannot read the token file',
+      );
+    }
+    return this.current;
+  }
+}
+
 export class RestClient {
   readonly config: RestConfig;
   private readonly log?: Logger;
   private current = 0;
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   private readonly httpsAgent: https.Agent;
+  private readonly tokenSource?: FileTokenSource;
 
-  constructor(config: RestConfig, logger?: Logger) {
+  /** `clock` paces re-reads of `config.tokenFile`. */
+  constructor(config: RestConfig, logger?: Logger, clock: Clock = realClock) {
     if (config.servers.length === 0) throw new Error('RestClient needs at least one server URL');
     for (const s of config.servers) {
       if (!/^https?:\/\/[^/]+/.test(s)) throw new Error(`server "${s}" is not an http(s) URL`);
     }
     this.config = { ...config, servers: config.servers.map((s) => s.replace(/\/+$/, '')) };
     this.log = logger;
+    if (config.tokenFile) this.tokenSource = new FileTokenSource(config.tokenFile, { clock, logger });
     this.httpsAgent = new https.Agent({
       keepAlive: true,
       maxSockets: 64,
@@ -220,7 +268,8 @@ export class RestClient {
    */
   identityHeaders(): Record<string, string> {
     const headers: Record<string, string> = { 'user-agent': this.config.userAgent ?? 'nanokube' };
-    if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
+    const token = this.tokenSource?.token() ?? this.config.token;
+    if (token) headers.authorization = `Bearer ${token}`;
     else if (this.config.username) {
       headers.authorization = `Basic ${Buffer.from(`${this.config.username}:${this.config.password ?? ''}`).toString('base64')}`;
     }

@@ -29,6 +29,8 @@ export interface ControllerManagerConfig {
   terminatedPodGCThreshold: number;
   /** Where the local-path provisioner makes volume directories (default /var/lib/nanokube/local-path). */
   localPathRoot?: string;
+  /** The CA bundle of --root-ca-file, published in every namespace; unset: root-ca-cert-publisher does not run. */
+  rootCA?: string;
 }
 
 export interface ControllerContext {

@@ -12,6 +12,7 @@ import { newNodeIpamController } from './nodeipam.js';
 import { newNodeLifecycleController } from './nodelifecycle.js';
 import { newPodGCController } from './podgc.js';
 import { newPersistentVolumeBinder } from './pvbinder.js';
+import { newRootCACertPublisher } from './root-ca-cert-publisher.js';
 import { newServiceAccountsController } from './serviceaccount.js';
 import { workloadControllers } from './workload-controllers.js';
 
@@ -27,6 +28,7 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   podgc: newPodGCController,
   'persistentvolume-binder': newPersistentVolumeBinder,
   'clusterrole-aggregation': newClusterRoleAggregationController,
+  'root-ca-cert-publisher': newRootCACertPublisher,
 };
 
 /**

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** nk-controller-manager: parses flags and runs the controllers until SIGINT/SIGTERM. */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
 import { type ManagerConfig, runControllerManager } from './manager.js';
@@ -28,6 +29,7 @@ const program = new Command('nk-controller-manager')
     'where the local-path provisioner makes volumes',
     '/var/lib/nanokube/local-path',
   )
+  .option('--root-ca-file <file>', 'CA bundle published in every namespace as the ConfigMap kube-root-ca.crt')
   .option('--bind-address <ip>', 'address for health and metrics', '127.0.0.1')
   .option('--secure-port <port>', 'health and metrics port (plain HTTP until TLS lands)', '10257')
   .option('--log-level <level>', 'pino log level', 'info');
@@ -43,6 +45,20 @@ function int(flag: string, v: string, min: number, max: number): number {
   if (!Number.isInteger(n) || n < min || n > max)
     flagError(flag, `"${v}" is not an integer from ${min} to ${max}`);
   return n;
+}
+
+/** The PEM bundle of --root-ca-file, read once at start as Kubernetes does. */
+function rootCA(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    return flagError('--root-ca-file', `cannot read "${file}": ${(err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    flagError('--root-ca-file', `"${file}" holds no PEM certificate`);
+  return pem;
 }
 
 function toConfig(o: Record<string, string>): ManagerConfig {
@@ -63,6 +79,7 @@ function toConfig(o: Record<string, string>): ManagerConfig {
     concurrentSyncs: int('--concurrent-syncs', o.concurrentSyncs, 1, 100),
     terminatedPodGCThreshold: int('--terminated-pod-gc-threshold', o.terminatedPodGcThreshold, 0, 1_000_000),
     localPathRoot: o.localPathRoot,
+    rootCA: rootCA(o.rootCaFile),
     bindAddress: o.bindAddress,
     port: parsePort('--secure-port', o.securePort),
   };

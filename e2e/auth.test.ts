@@ -523,3 +523,67 @@ spec:
     expect(events.some((e) => e.verb === 'list' && e.responseStatus.code === 200)).toBe(false);
   });
 });
+
+describe('ServiceAccount admission (the apiserver issues tokens)', () => {
+  const podYaml = (name: string, automount?: boolean) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:${automount === undefined ? '' : `\n  automountServiceAccountToken: ${automount}`}
+  initContainers:
+  - name: init
+    image: busybox
+  containers:
+  - name: c
+    image: busybox
+`;
+  const create = async (yaml: string, extra: string[] = []) => {
+    const r = await kubectl(['create', '-n', 'sa-admission', '-f', '-', '-o', 'json', ...extra], {
+      kubeconfig: kubeconfigs.admin,
+      input: yaml,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+
+  it("mounts the kube-api-access volume in every container of a new namespace's pod, even before its account exists", async () => {
+    const ns = await kubectl(['create', 'namespace', 'sa-admission'], { kubeconfig: kubeconfigs.admin });
+    expect(ns.code, ns.stderr).toBe(0);
+    for (const pod of [
+      await create(podYaml('mounted')),
+      await create(podYaml('dry'), ['--dry-run=server']),
+    ]) {
+      expect(pod.spec.serviceAccountName).toBe('default');
+      expect(pod.spec.serviceAccount).toBe('default');
+      const volume = pod.spec.volumes.find((v: { name: string }) => v.name.startsWith('kube-api-access-'));
+      expect(volume.name).toMatch(/^kube-api-access-[a-z0-9]{5}$/);
+      expect(volume.projected).toEqual({
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          {
+            downwardAPI: {
+              items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+            },
+          },
+        ],
+        defaultMode: 420,
+      });
+      const mount = {
+        name: volume.name,
+        readOnly: true,
+        mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+      };
+      expect(pod.spec.initContainers[0].volumeMounts).toEqual([mount]);
+      expect(pod.spec.containers[0].volumeMounts).toEqual([mount]);
+    }
+  });
+
+  it('adds nothing to a pod with automountServiceAccountToken: false', async () => {
+    const pod = await create(podYaml('unmounted', false));
+    expect(pod.spec.serviceAccountName).toBe('default');
+    expect(pod.spec.volumes ?? []).toEqual([]);
+    expect(pod.spec.containers[0].volumeMounts ?? []).toEqual([]);
+    expect(pod.spec.initContainers[0].volumeMounts ?? []).toEqual([]);
+  });
+});

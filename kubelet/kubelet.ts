@@ -15,7 +15,7 @@ import type { ConfigMap } from '../api/types/core.js';
 import { builtinRegistry } from '../api/types/index.js';
 import type { Node } from '../api/types/node.js';
 import type { Pod } from '../api/types/pod.js';
-import type { Secret } from '../api/types/secret.js';
+import type { Secret, ServiceAccount } from '../api/types/secret.js';
 import type { Service } from '../api/types/service.js';
 import type { PersistentVolume, PersistentVolumeClaim } from '../api/types/storage.js';
 import { type Clock, realClock } from '../client/clock.js';
@@ -24,9 +24,9 @@ import { EventRecorder, newEventClient } from '../client/events.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';
 import { InformerFactory } from '../client/informer.js';
 import { ResourceClient } from '../client/resource.js';
+import { newKubeletGate, WebhookAuthorizer } from './auth.js';
 import { Backoff } from './backoff.js';
 import { ContainerRunner } from './container-runner.js';
-import type { ObjectSource } from './env.js';
 import { execUpgradeHandler } from './exec.js';
 import { NodeStatusManager } from './node-status.js';
 import { PodSyncer } from './pod-sync.js';
@@ -35,9 +35,10 @@ import { portForwardUpgradeHandler } from './portforward.js';
 import { ProbeManager } from './probes.js';
 import { DockerRuntime } from './runtime/docker.js';
 import { Labels, type Runtime } from './runtime/runtime.js';
+import type { TokenRequest } from './sa-token.js';
 import { KubeletServer } from './server.js';
 import { StaticPodSource } from './static-pods.js';
-import { VolumeManager } from './volumes.js';
+import { VolumeManager, type VolumeSource } from './volumes.js';
 
 export interface KubeletConfig {
   connect: ConnectFlags;
@@ -49,6 +50,11 @@ export interface KubeletConfig {
   /** Where the kubelet server listens; the node IP by default. */
   address: string;
   port: number;
+  /** The kubelet port's certificate and key, and the CA of its callers' certificates; absent: plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer; clientCA?: Buffer };
+  /** Let callers without a client certificate in (always so without a client CA). */
+  anonymousAuth: boolean;
+  authorizationMode: 'AlwaysAllow' | 'Webhook';
   healthzBindAddress: string;
   healthzPort: number;
   /** Where hostPorts without a hostIP listen; every address when undefined. */
@@ -74,13 +80,17 @@ function resource<T extends KubeObject>(
   return new ResourceClient<T>(rest, rt, ns);
 }
 
-/** Reads ConfigMaps and Secrets straight from the apiserver when a pod needs them. */
-function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]): ObjectSource {
+/**
+ * Reads ConfigMaps and Secrets straight from the apiserver when a pod needs
+ * them, and asks it for service account tokens (TokenRequest).
+ */
+function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]): VolumeSource {
   const cms = resource<ConfigMap & KubeObject>(rest, 'configmaps');
   const secrets = resource<Secret & KubeObject>(rest, 'secrets');
   const pvcs = resource<PersistentVolumeClaim & KubeObject>(rest, 'persistentvolumeclaims');
   const pvs = resource<PersistentVolume & KubeObject>(rest, 'persistentvolumes');
   const services = resource<Service & KubeObject>(rest, 'services');
+  const serviceAccounts = resource<ServiceAccount & KubeObject>(rest, 'serviceaccounts');
   const get = async <T>(p: Promise<T>) => {
     try {
       return await p;
@@ -95,6 +105,12 @@ function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]):
     persistentVolumeClaim: (ns, name) => get(pvcs.in(ns).get(name)),
     persistentVolume: (name) => get(pvs.get(name)),
     services: async (ns) => (await services.in(ns).list()).items,
+    serviceAccountToken: (ns, name, request) =>
+      rest.request<TokenRequest>({
+        method: 'POST',
+        path: serviceAccounts.in(ns).objectPath(name, 'token'),
+        body: request,
+      }),
   };
 }
 
@@ -140,7 +156,7 @@ export async function runKubelet(
     fieldSelector: `spec.nodeName=${cfg.nodeName}`,
   });
   const source = apiObjectSource(rest);
-  const volumes = new VolumeManager({ rootDir: cfg.rootDir, source, allocatable, logger });
+  const volumes = new VolumeManager({ rootDir: cfg.rootDir, source, allocatable, logger, clock });
   let workers: PodWorkers | undefined;
   const probes = new ProbeManager({
     runtime,
@@ -207,6 +223,17 @@ export async function runKubelet(
     runtime,
     pods: () => workers.running,
     logger,
+    tls: cfg.tls,
+    gate:
+      cfg.tls?.clientCA || cfg.authorizationMode === 'Webhook'
+        ? newKubeletGate({
+            anonymous: cfg.anonymousAuth,
+            authorizer:
+              cfg.authorizationMode === 'Webhook'
+                ? new WebhookAuthorizer({ rest, node: cfg.nodeName })
+                : undefined,
+          })
+        : undefined,
     onUpgrade: upgradeHandler({ server: () => server, runtime, logger }),
   });
   const health = new HealthServer({

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** nk-kubelet: parses flags and runs the kubelet until SIGINT/SIGTERM. */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
 import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
@@ -18,6 +19,18 @@ const program = new Command('nk-kubelet')
   .option('--pod-cidr <cidr>', "the node's pod range, when the Node has no spec.podCIDR yet")
   .option('--address <ip>', 'address of the kubelet server (default: --node-ip)')
   .option('--port <port>', 'kubelet server port (logs, exec)', '10250')
+  .option('--tls-cert-file <file>', 'serving certificate of the kubelet port (PEM); without it, plain HTTP')
+  .option('--tls-private-key-file <file>', 'its key (PEM)')
+  .option(
+    '--client-ca-file <file>',
+    'CA whose client certificates may use the kubelet port; others get 401 (unless --anonymous-auth)',
+  )
+  .option('--anonymous-auth', 'let requests without a client certificate in as system:anonymous')
+  .option(
+    '--authorization-mode <mode>',
+    'AlwaysAllow, or Webhook: ask the apiserver (SubjectAccessReview) about each caller',
+    'AlwaysAllow',
+  )
   .option('--healthz-bind-address <ip>', 'address of /healthz', '127.0.0.1')
   .option(
     '--hostport-address <ip>',
@@ -60,8 +73,30 @@ function toConfig(o: Record<string, string>): KubeletConfig {
     .map((s) => s.trim())
     .filter(Boolean);
   for (const ip of dns) if (!ipv4.test(ip)) flagError('--cluster-dns', `"${ip}" is not an IPv4 address`);
+  if (o.authorizationMode !== 'AlwaysAllow' && o.authorizationMode !== 'Webhook')
+    flagError('--authorization-mode', `"${o.authorizationMode}" is not one of AlwaysAllow, Webhook`);
+  if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile)
+    flagError('--tls-cert-file', 'needs --tls-private-key-file too, and the other way round');
+  if (o.clientCaFile && !o.tlsCertFile) flagError('--client-ca-file', 'needs --tls-cert-file');
+  let tls: KubeletConfig['tls'];
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      flagError(flag, (err as Error).message);
+    }
+  };
+  if (o.tlsCertFile)
+    tls = {
+      cert: read('--tls-cert-file', o.tlsCertFile),
+      key: read('--tls-private-key-file', o.tlsPrivateKeyFile),
+      clientCA: o.clientCaFile ? read('--client-ca-file', o.clientCaFile) : undefined,
+    };
   return {
     connect: { kubeconfig: o.kubeconfig, master: o.master },
+    tls,
+    anonymousAuth: o.anonymousAuth !== undefined || !tls?.clientCA,
+    authorizationMode: o.authorizationMode as KubeletConfig['authorizationMode'],
     nodeName: o.nodeName,
     nodeIP,
     rootDir: o.rootDir,

@@ -30,6 +30,8 @@ export interface PodVolumes {
   prepare(pod: Pod): Promise<Map<string, VolumePath>>;
   /** Removes what `prepare` made for pod `uid`. */
   cleanup(uid: string): Promise<void>;
+  /** How soon pod `uid`'s volumes need `prepare` again (a token to refresh); undefined: no hurry. */
+  refreshAfterMs?(uid: string): number | undefined;
 }
 
 export interface ProbeResults {
@@ -126,6 +128,8 @@ export class PodSyncer {
     const later = (ms: number | undefined) => {
       if (ms !== undefined) requeue = requeue === undefined ? ms : Math.min(requeue, ms);
     };
+    // A token must be rewritten before it expires, however long the resync period.
+    later(this.o.volumes.refreshAfterMs?.(uid));
     let initDone = true;
     for (const c of pod.spec?.initContainers ?? []) {
       const r = await this.syncContainer(pod, c, 'init', state, sandbox.id, podIP, volumes);

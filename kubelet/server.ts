@@ -1,7 +1,9 @@
 /**
  * The kubelet's own HTTP server (port 10250), which the apiserver proxies
- * `pods/log`, exec, attach and port-forward to. Plain HTTP until
- * TLS lands, so it binds where only the apiserver can reach it.
+ * `pods/log`, exec, attach and port-forward to. With `--tls-cert-file` it
+ * is HTTPS, and with `--client-ca-file` every request must bring a client
+ * certificate (auth.ts says who may do what); without them it is plain
+ * HTTP and binds where only the apiserver can reach it.
  *
  *   GET /healthz
  *   GET /pods                                   the pods this kubelet runs (a PodList)
@@ -12,9 +14,11 @@
  * Errors are Kubernetes Status objects, so the apiserver can pass them on.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Pod } from '../api/types/pod.js';
+import type { KubeletGate } from './auth.js';
 import { readPodState } from './pod-state.js';
 import type { Runtime } from './runtime/runtime.js';
 import { NodeCpu, summarize } from './stats.js';
@@ -27,6 +31,10 @@ export interface KubeletServerOptions {
   /** The pods this kubelet runs, by uid. */
   pods(): ReadonlyMap<string, Pod>;
   logger: Logger;
+  /** Serving certificate and key, and the CA of client certificates; absent: plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer; clientCA?: Buffer };
+  /** Authentication and authorization of every request; absent: all come in. */
+  gate?: KubeletGate;
   /** Handles websocket upgrades (exec, attach, port-forward); absent: they are refused. */
   onUpgrade?: (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
 }
@@ -72,11 +80,21 @@ export function refuse(socket: Duplex, code: number, reason: string, message: st
 }
 
 export class KubeletServer {
-  private server?: http.Server;
+  private server?: http.Server | https.Server;
   private readonly startTime = new Date().toISOString();
   private readonly nodeCpu = new NodeCpu();
 
   constructor(private readonly o: KubeletServerOptions) {}
+
+  private async admit(req: http.IncomingMessage) {
+    if (!this.o.gate) return undefined;
+    try {
+      return await this.o.gate.check(req);
+    } catch (err) {
+      this.o.logger.warn({ err, url: req.url }, 'could not authorize a kubelet request');
+      return { code: 500, reason: 'InternalError', message: `authorization: ${(err as Error).message}` };
+    }
+  }
 
   /** Finds a pod this kubelet runs by namespace and name. */
   findPod(ns: string, podName: string): Pod {
@@ -189,14 +207,40 @@ export class KubeletServer {
   }
 
   listen(): Promise<number> {
-    this.server = http.createServer((req, res) => {
-      this.route(req, res).catch((err) => {
-        if (err instanceof HttpError) return sendStatus(res, err.code, err.reason, err.message);
-        this.o.logger.error({ err, url: req.url }, 'kubelet server request failed');
-        sendStatus(res, 500, 'InternalError', (err as Error).message);
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.admit(req)
+        .then((refusal) => {
+          if (refusal) return sendStatus(res, refusal.code, refusal.reason, refusal.message);
+          return this.route(req, res);
+        })
+        .catch((err) => {
+          if (err instanceof HttpError) return sendStatus(res, err.code, err.reason, err.message);
+          this.o.logger.error({ err, url: req.url }, 'kubelet server request failed');
+          sendStatus(res, 500, 'InternalError', (err as Error).message);
+        });
+    };
+    const t = this.o.tls;
+    this.server = t
+      ? https.createServer(
+          {
+            cert: t.cert,
+            key: t.key,
+            // Asked for, not required in the handshake: a caller without one gets a 401 Status.
+            ...(t.clientCA ? { ca: t.clientCA, requestCert: true, rejectUnauthorized: false } : {}),
+          },
+          handle,
+        )
+      : http.createServer(handle);
+    const onUpgrade = this.o.onUpgrade;
+    if (onUpgrade)
+      this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.admit(req)
+          .then((refusal) => {
+            if (refusal) return refuse(socket, refusal.code, refusal.reason, refusal.message);
+            onUpgrade(req, socket, head);
+          })
+          .catch((err) => refuse(socket, 500, 'InternalError', (err as Error).message));
       });
-    });
-    if (this.o.onUpgrade) this.server.on('upgrade', this.o.onUpgrade);
     return new Promise((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.o.port, this.o.bindAddress, () => {

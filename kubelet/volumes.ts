@@ -3,9 +3,11 @@
  * emptyDir (a folder, or a tmpfs for medium Memory), hostPath (checked or
  * made by its type), and configMap, secret, downwardAPI and projected
  * volumes as files written atomically (atomic-writer.ts) with their modes
- * and items. `prepare` runs on every sync of the pod, so file volumes
- * follow their sources; containers see the change because the folder, not
- * the files, is mounted (as in Kubernetes, a subPath mount does not follow).
+ * and items; a projected serviceAccountToken is a TokenRequest bound to the
+ * pod (sa-token.ts). `prepare` runs on every sync of the pod, so file
+ * volumes follow their sources and tokens are rewritten when refreshed;
+ * containers see the change because the folder, not the files, is mounted
+ * (as in Kubernetes, a subPath mount does not follow).
  */
 import { execFile } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -14,27 +16,45 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { quantityToValue } from '../api/quantity.js';
 import type { Pod, Volume } from '../api/types/pod.js';
+import { type Clock, realClock } from '../client/clock.js';
 import { type FileSpec, writeAtomic } from './atomic-writer.js';
 import type { VolumePath } from './container-config.js';
 import { configMapData, type ObjectSource, podFieldValue, resourceFieldValue, secretData } from './env.js';
 import type { PodVolumes } from './pod-sync.js';
+import { type RequestToken, serviceAccountOf, TokenManager, tokenRequestFor } from './sa-token.js';
 
 const run = promisify(execFile);
 
 export class VolumeError extends Error {}
 
+/** Where volumes come from: the objects they project, and service account tokens. */
+export interface VolumeSource extends ObjectSource {
+  /**
+   * Asks the apiserver for a token (TokenRequest on serviceaccounts/{name}/token);
+   * absent where tokens cannot be had, and serviceAccountToken projections fail.
+   */
+  serviceAccountToken?: RequestToken;
+}
+
 export interface VolumeManagerOptions {
   rootDir: string;
-  source: ObjectSource;
+  source: VolumeSource;
   allocatable: Record<string, string>;
   logger: Logger;
+  /** For token lifetimes; the real clock by default. */
+  clock?: Clock;
 }
 
 type KeyToPath = { key?: string; path?: string; mode?: number };
 type DownwardFile = NonNullable<NonNullable<Volume['downwardAPI']>['items']>[number];
 
 export class VolumeManager implements PodVolumes {
-  constructor(private readonly o: VolumeManagerOptions) {}
+  private readonly tokens?: TokenManager;
+
+  constructor(private readonly o: VolumeManagerOptions) {
+    const request = o.source.serviceAccountToken?.bind(o.source);
+    if (request) this.tokens = new TokenManager({ request, clock: o.clock ?? realClock, logger: o.logger });
+  }
 
   podDir(uid: string): string {
     return path.join(this.o.rootDir, 'pods', uid);
@@ -187,17 +207,23 @@ export class VolumeManager implements PodVolumes {
       } else if (src.downwardAPI) {
         part = this.downward(pod, src.downwardAPI.items ?? [], mode);
       } else if (src.serviceAccountToken) {
-        this.o.logger.debug(
-          { pod: pod.metadata?.name },
-          'serviceAccountToken projection skipped: no token API yet',
-        );
+        if (!this.tokens) throw new Error('serviceAccountToken projections are not supported here');
+        const t = src.serviceAccountToken;
+        const token = await this.tokens.get(ns, serviceAccountOf(pod), tokenRequestFor(pod, t));
+        part.set(t.path ?? '', { data: Buffer.from(token), mode });
       }
       for (const [k, v] of part) files.set(k, v);
     }
     return files;
   }
 
+  /** When a token in pod `uid`'s volumes is due for refresh, so the pod is synced by then. */
+  refreshAfterMs(uid: string): number | undefined {
+    return this.tokens?.refreshAfterMs(uid);
+  }
+
   async cleanup(uid: string): Promise<void> {
+    this.tokens?.forget(uid);
     const dir = this.podDir(uid);
     const empty = path.join(dir, 'volumes', 'kubernetes.io~empty-dir');
     const names = await readdir(empty).catch(() => [] as string[]);

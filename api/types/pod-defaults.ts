@@ -1,8 +1,7 @@
 /**
  * Defaulting of pods and pod templates, as the apiserver applies it before
  * validation (pkg/apis/core/v1 defaults), plus the few pod fields Kubernetes
- * fills at admission (service account, priority) and on create (phase,
- * qosClass). Re-exported from `pod.ts`.
+ * fills at admission (priority) and on create (phase, qosClass). Re-exported from `pod.ts`.
  */
 import type { Container, EphemeralContainer, Probe, ResourceRequirements } from './pod-container.js';
 import type { Pod, PodSpec } from './pod-schema.js';
@@ -115,8 +114,7 @@ function requestsFromLimits(r: ResourceRequirements | undefined): void {
 
 /**
  * Defaults a pod in place: the spec defaults, what admission adds
- * (serviceAccountName, priority), and on create the Pending phase and the
- * QoS class.
+ * (priority), and on create the Pending phase and the QoS class.
  */
 export function podDefaults(obj: Pod): void {
   obj.spec ??= {};
@@ -127,9 +125,8 @@ export function podDefaults(obj: Pod): void {
     requestsFromLimits(c.resources);
   }
   requestsFromLimits(spec.resources);
-  // Admission: the ServiceAccount and Priority plugins.
-  spec.serviceAccountName ||= 'default';
-  spec.serviceAccount = spec.serviceAccountName;
+  // Admission: the Priority plugin. (The ServiceAccount plugin, which needs the
+  // ServiceAccount and acts on create only, is apiserver/serviceaccount-admission.ts.)
   if (!spec.priorityClassName) spec.priority ??= 0;
   else if (systemPriorities[spec.priorityClassName] !== undefined)
     spec.priority ??= systemPriorities[spec.priorityClassName];

@@ -109,8 +109,6 @@ describe('podDefaults', () => {
       terminationGracePeriodSeconds: 30,
       securityContext: {},
       enableServiceLinks: true,
-      serviceAccountName: 'default',
-      serviceAccount: 'default',
       priority: 0,
       preemptionPolicy: 'PreemptLowerPriority',
       volumes: [
@@ -133,6 +131,8 @@ describe('podDefaults', () => {
       },
     });
     expect(p.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
+    // The ServiceAccount admission plugin names the account, on create only.
+    expect(p.spec?.serviceAccountName).toBeUndefined();
   });
 
   it('keeps values that are set and copies limits into missing requests', () => {
@@ -655,7 +655,7 @@ describe('podSummary', () => {
 
 describe('podFieldLabels', () => {
   it('gives the selectable fields', () => {
-    const p = defaulted({ nodeName: 'n1', hostNetwork: true });
+    const p = defaulted({ nodeName: 'n1', hostNetwork: true, serviceAccountName: 'default' });
     p.status = { phase: 'Running', podIP: '10.244.0.5' };
     expect(podFieldLabels(p as never)).toEqual({
       'spec.nodeName': 'n1',

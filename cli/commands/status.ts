@@ -12,7 +12,7 @@ export async function status(o: LaunchOptions, out = process.stdout): Promise<bo
   let ok = true;
   for (const spec of components(o)) {
     const pid = runningPid(o, spec);
-    const good = pid !== undefined && (await healthy(spec.healthUrl));
+    const good = pid !== undefined && (await healthy(spec.healthUrl, spec.healthCA));
     ok &&= good;
     rows.push([
       spec.name,

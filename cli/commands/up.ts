@@ -12,11 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { kubeconfigYaml } from '../../client/kubeconfig.js';
+import { adminKubeconfigYaml, ensureClusterPki } from '../cluster-pki.js';
 import { CliError } from '../context.js';
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import {
-  apiserverUrl,
   components,
   defaultLaunchOptions,
   healthy,
@@ -106,11 +105,16 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     progress.info(
       'starting the control plane only: running pods here needs root and Docker (bash deploy/setup.sh --with-docker)',
     );
+  await progress.step(
+    'making the cluster CA and certificates (kept in the home folder)',
+    () => ensureClusterPki(o),
+    (p) => `certificates in ${p.dir}`,
+  );
   for (const spec of components(o)) {
     const pid = runningPid(o, spec);
     if (pid) {
       // Ours and running: a slow answer (a busy Docker behind the kubelet's health) is waited for, not restarted.
-      if (!(await healthy(spec.healthUrl)))
+      if (!(await healthy(spec.healthUrl, spec.healthCA)))
         await progress.step(`waiting for ${spec.name} (pid ${pid}) to answer`, () => waitReady(o, spec, pid));
       progress.info(`${spec.name} is already running (pid ${pid})`);
       continue;
@@ -159,8 +163,7 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
       () => 'cluster DNS is available',
     );
   }
-  const server = apiserverUrl(o);
-  const path = mergeKubeconfig(opts.kubeconfig, kubeconfigYaml({ server, name: 'nanokube' }), 'nanokube');
+  const path = mergeKubeconfig(opts.kubeconfig, adminKubeconfigYaml(o), 'nanokube');
   out.write(
     started === 0
       ? `nanokube is already up. kubeconfig: ${path} (context nanokube)\n`

@@ -16,6 +16,7 @@
 #   ETCD_SERVERS    http://host:2379,... (apiserver)
 #   APISERVERS      host:port of every apiserver (balancer)
 #   MASTER          the apiserver URL the components use (the balancer)
+#   PKI_DIR         a worker's kubeconfigs and certificates (TLS); without it, plain HTTP to MASTER
 #   SERVER          the URL written in the kubeconfig for the host
 #   NODE_MONITOR_GRACE_PERIOD, DOCKER_STORAGE_DRIVER, LOG_LEVEL
 #   CGROUP_PARENT   the worker's engine puts its containers' cgroups under it
@@ -140,9 +141,20 @@ CFG
     # Logs go to the container's output, or to files in LOG_DIR when set
     # (nkctl up --nodes mounts its log folder there).
     out() { if [[ -n ${LOG_DIR:-} ]]; then echo "$LOG_DIR/$1.log"; else echo /proc/self/fd/1; fi; }
-    node "$app/dist/kube-proxy/main.js" --master "$MASTER" --node-name "$node_name" \
+    # With PKI_DIR (nkctl up mounts the node's certificates there): TLS and
+    # client certificates both ways; else plain HTTP to MASTER.
+    if [[ -n ${PKI_DIR:-} ]]; then
+      proxy_api=(--kubeconfig "$PKI_DIR/kube-proxy.kubeconfig")
+      kubelet_api=(--kubeconfig "$PKI_DIR/kubelet.kubeconfig"
+        --tls-cert-file "$PKI_DIR/kubelet.crt" --tls-private-key-file "$PKI_DIR/kubelet.key"
+        --client-ca-file "$PKI_DIR/ca.crt" --authorization-mode Webhook)
+    else
+      proxy_api=(--master "$MASTER")
+      kubelet_api=(--master "$MASTER")
+    fi
+    node "$app/dist/kube-proxy/main.js" "${proxy_api[@]}" --node-name "$node_name" \
       --healthz-bind-address 0.0.0.0:10256 --log-level "$log_level" >>"$(out kube-proxy)" 2>&1 &
-    node "$app/dist/kubelet/main.js" --master "$MASTER" --node-name "$node_name" \
+    node "$app/dist/kubelet/main.js" "${kubelet_api[@]}" --node-name "$node_name" \
       --node-ip "$ip" --address "$ip" --healthz-bind-address 0.0.0.0 \
       --log-level "$log_level" "$@" >>"$(out kubelet)" 2>&1 &
     # If either ends, end the container so its restart policy starts it again.

@@ -1,0 +1,186 @@
+/**
+ * The certificates and keys of a one-host cluster, made once in
+ * `<home>/pki` by `nkctl up` (pki.ts does the openssl work):
+ *
+ *   ca.crt/key                      the cluster CA
+ *   apiserver.crt/key               serving: 10.96.0.1, kubernetes.default.svc..., localhost, its address
+ *   apiserver-kubelet-client        the apiserver's client certificate for kubelets (system:masters)
+ *   sa.key                          signs service account tokens
+ *   encryption.yaml                 Secrets encrypted at rest with an AES-GCM key made here
+ *   admin, controller-manager, scheduler, kube-proxy
+ *                                   client certificates, each with a kubeconfig (<name>.kubeconfig)
+ *   nodes/<node>/                   per node: kubelet.crt/key (serving and client, system:node:<node>
+ *                                   in system:nodes), kubelet.kubeconfig, kube-proxy.kubeconfig, ca.crt
+ *
+ * Kubeconfigs carry their certificates inline, so a node's folder can be
+ * mounted into its container as it is.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { kubeconfigYaml } from '../client/kubeconfig.js';
+import type { RestConfig } from '../client/rest.js';
+import { apiserverAddress, apiserverUrl, hostNodes, type LaunchOptions, nodeAddress } from './launcher.js';
+import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey, issueCert } from './pki.js';
+
+/** The first address of the default service range: the `kubernetes` Service. */
+const kubernetesServiceIP = '10.96.0.1';
+
+export const pkiDir = (o: Pick<LaunchOptions, 'home'>) => join(o.home, 'pki');
+export const nodePkiDir = (o: Pick<LaunchOptions, 'home'>, node: string) => join(pkiDir(o), 'nodes', node);
+
+/** Where each file of the cluster's PKI is. */
+export function clusterPki(o: LaunchOptions) {
+  const dir = pkiDir(o);
+  const pair = (name: string): CertPaths => ({
+    cert: join(dir, `${name}.crt`),
+    key: join(dir, `${name}.key`),
+  });
+  return {
+    dir,
+    ca: pair('ca'),
+    apiserver: pair('apiserver'),
+    kubeletClient: pair('apiserver-kubelet-client'),
+    admin: pair('admin'),
+    serviceAccountKey: join(dir, 'sa.key'),
+    encryptionConfig: join(dir, 'encryption.yaml'),
+    kubeconfig: (user: 'admin' | 'controller-manager' | 'scheduler' | 'kube-proxy') =>
+      join(dir, `${user}.kubeconfig`),
+    node: (node: string) => {
+      const d = nodePkiDir(o, node);
+      return {
+        dir: d,
+        ca: join(d, 'ca.crt'),
+        kubelet: { cert: join(d, 'kubelet.crt'), key: join(d, 'kubelet.key') },
+        kubeletKubeconfig: join(d, 'kubelet.kubeconfig'),
+        proxyKubeconfig: join(d, 'kube-proxy.kubeconfig'),
+      };
+    },
+  };
+}
+
+/** A certificate signed by the cluster CA, made only if it is not there yet. */
+async function ensureCert(dir: string, req: CertRequest): Promise<CertPaths> {
+  const paths = { cert: join(dir, `${req.name}.crt`), key: join(dir, `${req.name}.key`) };
+  if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
+  return issueCert(dir, req);
+}
+
+const b64 = (file: string) => readFileSync(file).toString('base64');
+
+function writeKubeconfig(file: string, server: string, ca: string, client: CertPaths): void {
+  writeFileSync(
+    file,
+    kubeconfigYaml({
+      server,
+      name: 'nanokube',
+      caData: b64(ca),
+      certData: b64(client.cert),
+      keyData: b64(client.key),
+    }),
+    { mode: 0o600 },
+  );
+}
+
+/** Makes whatever of the cluster's PKI is missing, for every node this host runs. */
+export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typeof clusterPki>> {
+  const p = clusterPki(o);
+  await ensureCA(p.dir);
+  const server = apiserverUrl(o);
+  const addresses = [...new Set(['127.0.0.1', apiserverAddress(o), kubernetesServiceIP])];
+  await ensureCert(p.dir, {
+    name: 'apiserver',
+    commonName: 'kube-apiserver',
+    sans: [
+      ...addresses.map((a) => `IP:${a}`),
+      ...['localhost', hostname().toLowerCase(), 'kubernetes', 'kubernetes.default'].map((n) => `DNS:${n}`),
+      'DNS:kubernetes.default.svc',
+      'DNS:kubernetes.default.svc.cluster.local',
+    ],
+  });
+  await ensureCert(p.dir, {
+    name: 'apiserver-kubelet-client',
+    commonName: 'kube-apiserver-kubelet-client',
+    organizations: ['system:masters'],
+  });
+  await ensureServiceAccountKey(p.dir);
+  if (!existsSync(p.encryptionConfig))
+    writeFileSync(p.encryptionConfig, encryptionConfigYaml(randomBytes(32).toString('base64')), {
+      mode: 0o600,
+    });
+  const clients: [
+    user: 'admin' | 'controller-manager' | 'scheduler' | 'kube-proxy',
+    cn: string,
+    o?: string,
+  ][] = [
+    ['admin', 'kubernetes-admin', 'system:masters'],
+    ['controller-manager', 'system:kube-controller-manager'],
+    ['scheduler', 'system:kube-scheduler'],
+    ['kube-proxy', 'system:kube-proxy'],
+  ];
+  for (const [user, cn, org] of clients) {
+    const cert = await ensureCert(p.dir, { name: user, commonName: cn, organizations: org ? [org] : [] });
+    if (!existsSync(p.kubeconfig(user))) writeKubeconfig(p.kubeconfig(user), server, p.ca.cert, cert);
+  }
+  for (const n of hostNodes(o)) {
+    const np = p.node(n.nodeName);
+    mkdirSync(np.dir, { recursive: true, mode: 0o700 });
+    copyFileSync(p.ca.cert, np.ca);
+    if (!existsSync(np.kubelet.cert)) {
+      const made = await issueCert(p.dir, {
+        name: `kubelet-${n.nodeName}`,
+        commonName: `system:node:${n.nodeName}`,
+        organizations: ['system:nodes'],
+        sans: [`IP:${nodeAddress(n)}`, `DNS:${n.nodeName}`],
+        client: true,
+      });
+      copyFileSync(made.cert, np.kubelet.cert);
+      copyFileSync(made.key, np.kubelet.key);
+    }
+    if (!existsSync(np.kubeletKubeconfig))
+      writeKubeconfig(np.kubeletKubeconfig, server, p.ca.cert, np.kubelet);
+    if (!existsSync(np.proxyKubeconfig)) copyFileSync(p.kubeconfig('kube-proxy'), np.proxyKubeconfig);
+  }
+  return p;
+}
+
+/** Secrets encrypted with one AES-GCM key; identity after it so data written before is still read. */
+function encryptionConfigYaml(key: string): string {
+  return [
+    'apiVersion: apiserver.config.k8s.io/v1',
+    'kind: EncryptionConfiguration',
+    'resources:',
+    '- resources: [secrets]',
+    '  providers:',
+    '  - aesgcm:',
+    '      keys:',
+    `      - { name: key1, secret: ${key} }`,
+    '  - identity: {}',
+    '',
+  ].join('\n');
+}
+
+/** How nkctl itself talks to the cluster it started: as its admin, over TLS. */
+export function adminRestConfig(o: LaunchOptions): RestConfig {
+  const p = clusterPki(o);
+  return {
+    servers: [apiserverUrl(o)],
+    ca: readFileSync(p.ca.cert),
+    cert: readFileSync(p.admin.cert),
+    key: readFileSync(p.admin.key),
+    userAgent: 'nkctl',
+  };
+}
+
+/** The admin kubeconfig's text, for merging into ~/.kube/config. */
+export function adminKubeconfigYaml(o: LaunchOptions): string {
+  const p = clusterPki(o);
+  return kubeconfigYaml({
+    server: apiserverUrl(o),
+    name: 'nanokube',
+    caData: b64(p.ca.cert),
+    certData: b64(p.admin.cert),
+    keyData: b64(p.admin.key),
+  });
+}
