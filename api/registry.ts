@@ -35,8 +35,12 @@ export interface ResourceType {
   schema: TSchema;
   /** Fills defaults in place, as the apiserver does before validation. */
   defaults?: (obj: KubeObject) => void;
-  /** Semantic checks beyond the schema; `old` is set on update. Names and metadata are checked generically. */
-  validate?: (obj: KubeObject, old?: KubeObject) => FieldError[];
+  /**
+   * Semantic checks beyond the schema; `old` is set on update, and
+   * `subresource` names the path an update came through (status, approval)
+   * for the kinds whose rules differ by it. Names and metadata are checked generically.
+   */
+  validate?: (obj: KubeObject, old?: KubeObject, subresource?: string) => FieldError[];
   /** Field values for fieldSelector, besides metadata.name and metadata.namespace. */
   fieldLabels?: (obj: KubeObject) => Record<string, string>;
   /** Table columns. Name comes first and Age after the priority-0 columns, unless the kind lists a Name column itself, in which case these are the whole table. */

@@ -118,8 +118,8 @@ export function checkTypeMeta(rt: ResourceType, obj: unknown): asserts obj is Ku
   }
 }
 
-/** Validation after defaults; throws 422 Invalid with every cause. */
-export function validate(rt: ResourceType, obj: KubeObject, old?: KubeObject): void {
+/** Validation after defaults; throws 422 Invalid with every cause. `subresource` is the update's path. */
+export function validate(rt: ResourceType, obj: KubeObject, old?: KubeObject, subresource?: string): void {
   const errs: FieldError[] = validateObjectMeta(obj.metadata, {
     namespaced: rt.namespaced,
     nameIsLabel: rt.nameIsLabel ?? false,
@@ -127,7 +127,7 @@ export function validate(rt: ResourceType, obj: KubeObject, old?: KubeObject): v
     isCreate: old === undefined,
   });
   if (old) errs.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
-  if (rt.validate) errs.push(...rt.validate(obj, old));
+  if (rt.validate) errs.push(...rt.validate(obj, old, subresource));
   if (errs.length > 0) {
     throw newInvalid(rt.kind, rt.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
   }

@@ -20,6 +20,7 @@ export const servedSubresources: Record<
   exec: { group: '', version: '', kind: 'PodExecOptions', verbs: ['create', 'get'] },
   proxy: { group: '', version: '', kind: 'NodeProxyOptions', verbs: ['get'] },
   token: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] },
+  approval: { group: '', version: '', verbs: ['get', 'patch', 'update'] },
 };
 
 const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

@@ -76,6 +76,15 @@ describe('NodeAuthorizer', () => {
     expect(can(n1, 'DELETE', '/api/v1/namespaces/app').allowed).toBe(false);
   });
 
+  it('lets a node ask for a certificate and watch for it, but not approve it', () => {
+    const csrs = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+    expect(can(n1, 'POST', csrs).allowed).toBe(true);
+    expect(can(n1, 'GET', `${csrs}?watch=1&fieldSelector=metadata.name%3Dcsr-1`).allowed).toBe(true);
+    expect(can(n1, 'GET', `${csrs}/csr-1`).allowed).toBe(true);
+    expect(can(n1, 'PUT', `${csrs}/csr-1/approval`).allowed).toBe(false);
+    expect(can(n1, 'PUT', `${csrs}/csr-1/status`).allowed).toBe(false);
+  });
+
   it('has no opinion on users that are not nodes', () => {
     const jane = { name: 'jane', groups: ['system:authenticated'] };
     expect(can(jane, 'GET', '/api/v1/namespaces/app/secrets/tls')).toEqual({ allowed: false, reason: '' });

@@ -40,6 +40,12 @@ export const nodeRules: PolicyRule[] = [
   },
   { verbs: ['get'], apiGroups: ['storage.k8s.io'], resources: ['storageclasses'] },
   { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'] },
+  // A kubelet asks for its next client (and serving) certificate and watches for it.
+  {
+    verbs: ['create', 'get', 'list', 'watch'],
+    apiGroups: ['certificates.k8s.io'],
+    resources: ['certificatesigningrequests'],
+  },
   {
     verbs: ['create'],
     apiGroups: ['authorization.k8s.io'],

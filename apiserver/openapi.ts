@@ -112,12 +112,17 @@ function operations(rt: ResourceType) {
       }),
     },
   };
-  if (rt.subresources.includes('status')) {
-    paths[`${coll}/{name}/status`] = {
+  // Subresources that read and write the whole object: /status, and a CSR's /approval.
+  for (const [sub, name] of [
+    ['status', 'Status'],
+    ['approval', 'Approval'],
+  ]) {
+    if (!rt.subresources.includes(sub)) continue;
+    paths[`${coll}/{name}/${sub}`] = {
       parameters: [...nsParams, pathParam('name')],
-      get: op('get', 'readStatus', { responses: ok(ref) }),
-      put: op('put', 'replaceStatus', { parameters: writeParams, requestBody: body, responses: ok(ref) }),
-      patch: op('patch', 'patchStatus', {
+      get: op('get', `read${name}`, { responses: ok(ref) }),
+      put: op('put', `replace${name}`, { parameters: writeParams, requestBody: body, responses: ok(ref) }),
+      patch: op('patch', `patch${name}`, {
         parameters: writeParams,
         requestBody: patchBody,
         responses: ok(ref),

@@ -99,6 +99,14 @@ export const messages: Record<string, string> = {
   'batch/v1.SuccessPolicy': 'rules=1@batch/v1.SuccessPolicyRule*',
   'batch/v1.SuccessPolicyRule': 'succeededIndexes=1s? succeededCount=2i?',
   'batch/v1.UncountedTerminatedPods': 'succeeded=1s* failed=2s*',
+  'certificates.k8s.io/v1.CertificateSigningRequest':
+    'metadata=1@meta/v1.ObjectMeta spec=2@certificates.k8s.io/v1.CertificateSigningRequestSpec status=3@certificates.k8s.io/v1.CertificateSigningRequestStatus',
+  'certificates.k8s.io/v1.CertificateSigningRequestCondition':
+    'type=1s status=6s reason=2s message=3s lastUpdateTime=4T lastTransitionTime=5T',
+  'certificates.k8s.io/v1.CertificateSigningRequestSpec':
+    'request=1y signerName=7s expirationSeconds=8i? usages=5s* username=2s uid=3s groups=4s*',
+  'certificates.k8s.io/v1.CertificateSigningRequestStatus':
+    'conditions=1@certificates.k8s.io/v1.CertificateSigningRequestCondition* certificate=2y',
   'coordination.k8s.io/v1.Lease': 'metadata=1@meta/v1.ObjectMeta spec=2@coordination.k8s.io/v1.LeaseSpec',
   'coordination.k8s.io/v1.LeaseSpec':
     'holderIdentity=1s? leaseDurationSeconds=2i? acquireTime=3M? renewTime=4M? leaseTransitions=5i? strategy=6s? preferredHolder=7s?',

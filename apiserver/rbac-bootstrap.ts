@@ -5,7 +5,8 @@
  * and version paths for everyone, and the user-facing admin, edit and view
  * roles, aggregated from the system:aggregate-to-* roles by label (the
  * clusterrole-aggregation controller keeps them aggregated afterwards), and
- * the roles of the controller-manager, scheduler and kube-proxy.
+ * the roles of the controller-manager, scheduler and kube-proxy, and the
+ * node TLS bootstrap roles with the bindings kubeadm makes for them.
  * An existing object is left as it is, so an administrator's change stays.
  */
 import type { Logger } from 'pino';
@@ -224,6 +225,41 @@ const componentRoles = (): KubeObject[] => [
   ]),
 ];
 
+/**
+ * TLS bootstrapping of kubelets: system:node-bootstrapper lets a joining
+ * kubelet ask for a certificate and watch for it; the nodeclient and
+ * selfnodeclient roles are what the controller-manager's approver checks
+ * (a SubjectAccessReview for create on the subresource) before it approves
+ * a first client certificate or the renewal of a node's own.
+ */
+const certificatesGroup = 'certificates.k8s.io';
+const nodeBootstrapRoles = (): KubeObject[] => [
+  clusterRole('system:node-bootstrapper', [
+    rule(['create', 'get', 'list', 'watch'], [certificatesGroup], ['certificatesigningrequests']),
+  ]),
+  clusterRole('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
+    rule(['create'], [certificatesGroup], ['certificatesigningrequests/nodeclient']),
+  ]),
+  clusterRole('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
+    rule(['create'], [certificatesGroup], ['certificatesigningrequests/selfnodeclient']),
+  ]),
+];
+
+/** The bindings `kubeadm init` makes for the roles above: bootstrap tokens may join, nodes may renew. */
+const nodeBootstrapBindings = (): KubeObject[] => [
+  clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', ['system:bootstrappers']),
+  clusterRoleBinding(
+    'kubeadm:node-autoapprove-bootstrap',
+    'system:certificates.k8s.io:certificatesigningrequests:nodeclient',
+    ['system:bootstrappers'],
+  ),
+  clusterRoleBinding(
+    'kubeadm:node-autoapprove-certificate-rotation',
+    'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient',
+    ['system:nodes'],
+  ),
+];
+
 const aggregateLabel = (to: string) => ({ [`${rbacGroup}/aggregate-to-${to}`]: 'true' });
 
 /** The default ClusterRoles. admin, edit and view carry their aggregated rules already. */
@@ -249,6 +285,7 @@ export function defaultClusterRoles(): KubeObject[] {
     }),
     clusterRole('admin', [...adminRules, ...editRules, ...viewRules], { aggregateTo: 'admin' }),
     ...componentRoles(),
+    ...nodeBootstrapRoles(),
   ];
 }
 
@@ -269,6 +306,7 @@ export function defaultClusterRoleBindings(): KubeObject[] {
     ),
     clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [], ['system:kube-scheduler']),
     clusterRoleBinding('system:node-proxier', 'system:node-proxier', [], ['system:kube-proxy']),
+    ...nodeBootstrapBindings(),
   ];
 }
 

@@ -1,8 +1,9 @@
 /**
  * The generic REST handlers: one set of routes serves every kind in the
  * registry (get, list, watch, create, update, patch, delete,
- * deletecollection, and the status, scale, binding, eviction and finalize
- * subresources). Per-kind behaviour comes from the store and its strategy.
+ * deletecollection, and the status, scale, binding, eviction, finalize and
+ * approval subresources). Per-kind behaviour comes from the store and its
+ * strategy.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -17,6 +18,7 @@ import {
   StatusError,
 } from '../api/status.js';
 import { parseFieldValidation } from './admission.js';
+import { loopbackUser, type UserInfo } from './authn.js';
 import { servedSubresources } from './discovery.js';
 import { type KubeletClient, proxyNode, proxyPodLog } from './kubelet-proxy.js';
 import { fieldManagerOf, managed, type Target as PatchTarget, patchResource, scaleOf } from './patching.js';
@@ -43,6 +45,8 @@ export interface ResourceRoutesOptions {
   bookmarkIntervalMs: number;
   /** How logs and node proxy requests reach kubelets. */
   kubelet: KubeletClient;
+  /** Who sent a request (authenticated, impersonation applied); the loopback admin when unset. */
+  userOf?: (req: FastifyRequest) => UserInfo;
 }
 
 interface Target extends PatchTarget {
@@ -81,7 +85,7 @@ function sendWarnings(reply: FastifyReply, warnings: string[]) {
   }
 }
 
-function writeOptions(query: Query): WriteOptions {
+function writeOptions(query: Query, user: UserInfo): WriteOptions {
   const dryRun = query.dryRun;
   if (dryRun !== undefined && dryRun !== 'All')
     throw newBadRequest(`Invalid dry run value: "${dryRun}": supported values are "All"`);
@@ -89,6 +93,7 @@ function writeOptions(query: Query): WriteOptions {
     dryRun: dryRun === 'All',
     fieldValidation: parseFieldValidation(query.fieldValidation),
     warnings: [],
+    user,
   };
 }
 
@@ -105,6 +110,7 @@ function successStatus(rt: ResourceType, name: string, uid?: string) {
 
 export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions): void {
   const { registry, stores } = opts;
+  const userOf = opts.userOf ?? (() => loopbackUser);
 
   const resolve = (group: string, version: string, rest: string): Target => {
     const path = parseResourcePath(rest);
@@ -158,7 +164,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     if (!path.name) {
       if (method === 'GET') return list(req, reply, t, ns, query);
       if (method === 'POST') {
-        const w = managed(writeOptions(query), rt, fieldManagerOf(req, query));
+        const w = managed(writeOptions(query, userOf(req)), rt, fieldManagerOf(req, query));
         const created = await store.create(
           ns,
           decodeBody(req.body as Buffer, req.headers['content-type']),
@@ -183,7 +189,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       case 'GET':
         return sendObject(reply, rt, await store.get(ns, name), negotiate(req.headers.accept), query);
       case 'PUT': {
-        const w = managed(writeOptions(query), rt, fieldManagerOf(req, query));
+        const w = managed(writeOptions(query, userOf(req)), rt, fieldManagerOf(req, query));
         const updated = await store.update(
           ns,
           name,
@@ -195,7 +201,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         return sendObject(reply, rt, updated, negotiate(req.headers.accept), query);
       }
       case 'PATCH': {
-        const w = writeOptions(query);
+        const w = writeOptions(query, userOf(req));
         const res = await patchResource(req, t, ns, name, undefined, w, query);
         sendWarnings(reply, w.warnings!);
         return sendObject(reply, rt, res.obj, negotiate(req.headers.accept), query, res.created ? 201 : 200);
@@ -298,10 +304,11 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         query,
       });
     }
-    const w = managed(writeOptions(query), rt, fieldManagerOf(req, query), sub);
+    const w = managed(writeOptions(query, userOf(req)), rt, fieldManagerOf(req, query), sub);
     const rep = negotiate(req.headers.accept);
-    if (sub === 'status' || sub === 'finalize') {
-      if (method === 'GET' && sub === 'status')
+    // Subresources whose body is the whole object; the strategy picks what each may change.
+    if (sub === 'status' || sub === 'finalize' || sub === 'approval') {
+      if (method === 'GET' && sub !== 'finalize')
         return sendObject(reply, rt, await store.get(ns, name), rep, query);
       if (method === 'PUT') {
         const out = await store.update(
@@ -314,8 +321,8 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         sendWarnings(reply, w.warnings!);
         return sendObject(reply, rt, out, rep, query);
       }
-      if (method === 'PATCH' && sub === 'status') {
-        const res = await patchResource(req, t, ns, name, 'status', w, query);
+      if (method === 'PATCH' && sub !== 'finalize') {
+        const res = await patchResource(req, t, ns, name, sub, w, query);
         sendWarnings(reply, w.warnings!);
         return sendObject(reply, rt, res.obj, rep, query);
       }

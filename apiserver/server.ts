@@ -35,6 +35,7 @@ import {
   requestAttributes,
 } from './authz.js';
 import { authenticateBootstrapToken } from './bootstrap-token.js';
+import { admitCertificateUpdate } from './csr-admission.js';
 import { registerDiscovery } from './discovery.js';
 import { codecFor, type parseEncryptionConfig } from './encryption.js';
 import { EtcdStore } from './etcd.js';
@@ -186,6 +187,12 @@ export function buildApiserver(
             }
           : undefined;
     const mutateOnCreate = rt.group === '' && rt.plural === 'pods' ? podAdmission : undefined;
+    // The authorizer is built from the stores below; requests come after.
+    const admitUpdate =
+      rt.group === 'certificates.k8s.io' && rt.plural === 'certificatesigningrequests'
+        ? (o: KubeObject, old: KubeObject, sub: string | undefined, user: UserInfo) =>
+            admitCertificateUpdate(authorizer, o, old, sub, user)
+        : undefined;
     stores.set(
       rt,
       new ResourceStore({
@@ -196,6 +203,7 @@ export function buildApiserver(
         namespaceGuard,
         admit,
         mutateOnCreate,
+        admitUpdate,
       }),
     );
   }
@@ -461,6 +469,7 @@ export function buildApiserver(
     logger,
     bookmarkIntervalMs: config.bookmarkIntervalMs,
     kubelet,
+    userOf,
   });
   registerKubeletUpgradeProxy(app.server, {
     pods: stores.get(registry.get('', 'v1', 'pods')!)!,

@@ -18,6 +18,7 @@ import {
   StatusError,
 } from '../api/status.js';
 import { applyDefaults, checkSchema, checkTypeMeta, type FieldValidation, validate } from './admission.js';
+import type { UserInfo } from './authn.js';
 import { CompactedError, type EtcdStore, type StoredObject } from './etcd.js';
 import { compileFilter, type ObjectFilter } from './filter.js';
 import type { Strategy } from './strategy.js';
@@ -35,6 +36,8 @@ export interface WriteOptions {
   manage?: (obj: KubeObject, old: KubeObject | undefined) => void;
   /** Keep managedFields a create sent (server-side apply sets them itself). */
   keepManagedFields?: boolean;
+  /** Who sent the write, as Kubernetes' request context carries it: a CSR's requestor on create. */
+  user?: UserInfo;
 }
 
 export interface ListOptions {
@@ -93,6 +96,13 @@ export interface ResourceStoreOptions {
    * nothing (that is `admit`).
    */
   mutateOnCreate?: (obj: KubeObject) => Promise<void>;
+  /**
+   * Validating admission of updates that depends on who writes (the
+   * CertificateApproval and CertificateSigning plugins): runs after the
+   * strategy and validation, on dry-run too, and throws to refuse. Writes
+   * without a user (the apiserver's own) are not checked.
+   */
+  admitUpdate?: (obj: KubeObject, old: KubeObject, subresource: string | undefined, user: UserInfo) => void;
 }
 
 /** RFC 3339 with second precision, as metav1.Time marshals. */
@@ -152,6 +162,7 @@ export class ResourceStore {
   private readonly namespaceGuard: NamespaceGuard;
   private readonly admit: ResourceStoreOptions['admit'];
   private readonly mutateOnCreate: ResourceStoreOptions['mutateOnCreate'];
+  private readonly admitUpdate: ResourceStoreOptions['admitUpdate'];
   private readonly now: () => Date;
 
   constructor(opts: ResourceStoreOptions) {
@@ -163,6 +174,7 @@ export class ResourceStore {
     this.namespaceGuard = opts.namespaceGuard;
     this.admit = opts.admit;
     this.mutateOnCreate = opts.mutateOnCreate;
+    this.admitUpdate = opts.admitUpdate;
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -288,7 +300,7 @@ export class ResourceStore {
     delete meta.selfLink;
     const sentManagedFields = meta.managedFields;
     delete meta.managedFields;
-    this.strategy.prepareForCreate(obj);
+    this.strategy.prepareForCreate(obj, opts.user);
     applyDefaults(this.rt, obj);
     await this.mutateOnCreate?.(obj);
     validate(this.rt, obj);
@@ -374,6 +386,7 @@ export class ResourceStore {
       const pinned = expectedRv ?? (bodyRv !== undefined && bodyRv !== cur.rv ? bodyRv : undefined);
       if (pinned !== undefined && pinned !== cur.rv) throw newConflict(this.gr, name, optimisticLockMessage);
       this.prepareUpdate(obj, cur.obj, subresource);
+      if (opts.user) this.admitUpdate?.(obj, cur.obj, subresource, opts.user);
       const claims = subresource === undefined && !opts.dryRun ? await this.admit?.(obj, cur.obj) : undefined;
       opts.manage?.(obj, cur.obj);
       if (sameObject(obj, cur.obj)) return cur.obj;
@@ -409,6 +422,7 @@ export class ResourceStore {
     else delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
     if (subresource === 'status') this.strategy.prepareForStatusUpdate(obj, old);
+    else if (subresource === 'approval') this.strategy.prepareForApprovalUpdate(obj, old);
     else if (subresource === 'finalize') {
       // Only a namespace's spec.finalizers may change through /finalize.
       const finalizers = (obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
@@ -420,7 +434,7 @@ export class ResourceStore {
       // PodScheduled condition; the binding handler built both from the current pod.
     } else this.strategy.prepareForUpdate(obj, old);
     applyDefaults(this.rt, obj);
-    if (subresource !== 'binding') validate(this.rt, obj, old);
+    if (subresource !== 'binding') validate(this.rt, obj, old, subresource);
     // A finalizer may be removed while deleting, never added.
     if (o.deletionTimestamp) {
       const before = new Set(o.finalizers ?? []);

@@ -6,14 +6,28 @@
  */
 import type { KubeObject } from '../api/meta.js';
 import type { ResourceType } from '../api/registry.js';
+import type { CertificateSigningRequest as CSR } from '../api/types/certificates.js';
+import {
+  prepareCSRForApprovalUpdate,
+  prepareCSRForCreate,
+  prepareCSRForStatusUpdate,
+  prepareCSRForUpdate,
+} from '../api/types/certificates-strategy.js';
+import type { UserInfo } from './authn.js';
+import { timestamp } from './store.js';
 
 export interface Strategy {
-  /** Called on create before defaults: clears what a client may not set. */
-  prepareForCreate(obj: KubeObject): void;
+  /**
+   * Called on create before defaults: clears what a client may not set.
+   * `user` is who sent the request, for kinds that record it (the requestor of a CSR).
+   */
+  prepareForCreate(obj: KubeObject, user?: UserInfo): void;
   /** Called on update of the main resource: keeps what only subresources may change. */
   prepareForUpdate(obj: KubeObject, old: KubeObject): void;
   /** Called on update through /status: only status (and metadata) may change. */
   prepareForStatusUpdate(obj: KubeObject, old: KubeObject): void;
+  /** Called on update through /approval (CertificateSigningRequests): only the approval conditions may change. */
+  prepareForApprovalUpdate(obj: KubeObject, old: KubeObject): void;
   /** Seconds of graceful deletion for this object, or 0 to delete now. */
   gracePeriod(obj: KubeObject, requested: number | undefined): number;
 }
@@ -32,7 +46,39 @@ function hasSpec(rt: ResourceType): boolean {
 /** Kinds whose status a client may set on create (the rest start with an empty status). */
 const statusKeptOnCreate = new Set(['Node', 'Event', 'Lease', 'Namespace']);
 
-export function strategyFor(rt: ResourceType): Strategy {
+/** The store's strategy for `rt`; `now` stamps the conditions a strategy fills in. */
+export function strategyFor(rt: ResourceType, now: () => Date = () => new Date()): Strategy {
+  const base = genericStrategy(rt);
+  if (rt.group === 'certificates.k8s.io' && rt.kind === 'CertificateSigningRequest')
+    return csrStrategy(base, now);
+  return base;
+}
+
+/** A CertificateSigningRequest: the generic rules, then csrStrategy's (api/types/certificates-strategy.ts). */
+function csrStrategy(base: Strategy, now: () => Date): Strategy {
+  return {
+    ...base,
+    prepareForCreate(obj, user) {
+      base.prepareForCreate(obj, user);
+      prepareCSRForCreate(obj as CSR, user);
+    },
+    prepareForUpdate(obj, old) {
+      prepareCSRForUpdate(obj as CSR, old as CSR);
+      base.prepareForUpdate(obj, old);
+    },
+    prepareForStatusUpdate(obj, old) {
+      base.prepareForStatusUpdate(obj, old);
+      prepareCSRForStatusUpdate(obj as CSR, old as CSR, timestamp(now()));
+    },
+    prepareForApprovalUpdate(obj, old) {
+      // Metadata as through /status; then only the conditions come from the body.
+      base.prepareForStatusUpdate(obj, old);
+      prepareCSRForApprovalUpdate(obj as CSR, old as CSR, timestamp(now()));
+    },
+  };
+}
+
+function genericStrategy(rt: ResourceType): Strategy {
   const withStatus = rt.subresources.includes('status');
   const tracksGeneration = hasSpec(rt);
   return {
@@ -64,6 +110,9 @@ export function strategyFor(rt: ResourceType): Strategy {
       if (obj.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) {
         obj.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
       }
+    },
+    prepareForApprovalUpdate() {
+      throw new Error(`${rt.kind} has no approval subresource`);
     },
     gracePeriod(obj, requested) {
       if (rt.kind !== 'Pod') return 0;

@@ -12,7 +12,8 @@
  * while it runs, so run it alone.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { freePorts, makeTempDir, run } from '../e2e/harness.js';
 import { docker, freePodCIDR, removeNodeContainers } from '../e2e/kubelet-helpers.js';
@@ -94,6 +95,26 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 18
   }
 }
 
+/** A GET as the cluster's admin (its certificate in `pki`); the parsed body of a 200, else it rejects. */
+function adminGet(url: string, pki: string): Promise<unknown> {
+  const file = (f: string) => readFileSync(path.join(pki, f));
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      url,
+      { ca: file('ca.crt'), cert: file('admin.crt'), key: file('admin.key'), timeout: 2000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(body))));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
 async function clusterRound(): Promise<{ nodeReady: number; upDone: number; apply: number }> {
   const env = await clusterEnv();
   try {
@@ -106,15 +127,18 @@ async function clusterRound(): Promise<{ nodeReady: number; upDone: number; appl
         return 0;
       },
     );
-    // The node's Ready condition, read straight from the apiserver (on the pod bridge's address) while `up` works.
+    // The node's Ready condition, read straight from the apiserver (TLS on the pod bridge's address,
+    // as the cluster's admin once `up` has made the certificates) while `up` works.
     const [a, b, c] = String(env.NANOKUBE_POD_CIDR).split('.');
-    const nodeUrl = `http://${a}.${b}.${c}.1:${env.NANOKUBE_API_PORT}/api/v1/nodes/${node}`;
+    const nodeUrl = `https://${a}.${b}.${c}.1:${env.NANOKUBE_API_PORT}/api/v1/nodes/${node}`;
+    const pki = path.join(env.NANOKUBE_HOME as string, 'pki');
     await until('the node to be Ready', async () => {
       if (upError) throw upError;
-      const res = await fetch(nodeUrl, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-      if (!res?.ok) return false;
-      const n = (await res.json()) as { status?: { conditions?: { type: string; status: string }[] } };
-      return n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
+      if (!existsSync(path.join(pki, 'admin.key'))) return false;
+      const n = (await adminGet(nodeUrl, pki).catch(() => undefined)) as
+        | { status?: { conditions?: { type: string; status: string }[] } }
+        | undefined;
+      return n?.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
     });
     const nodeReady = performance.now() - t0;
     const done = await upDone;

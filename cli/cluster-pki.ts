@@ -9,8 +9,11 @@
  *   encryption.yaml                 Secrets encrypted at rest with an AES-GCM key made here
  *   admin, controller-manager, scheduler, kube-proxy
  *                                   client certificates, each with a kubeconfig (<name>.kubeconfig)
- *   nodes/<node>/                   per node: kubelet.crt/key (serving and client, system:node:<node>
- *                                   in system:nodes), kubelet.kubeconfig, kube-proxy.kubeconfig, ca.crt
+ *   nodes/<node>/                   this host's node: kubelet.crt/key (serving and client,
+ *                                   system:node:<node> in system:nodes), kubelet.kubeconfig,
+ *                                   kube-proxy.kubeconfig, ca.crt; a node container
+ *                                   (`up --nodes`): ca.crt and bootstrap-kubelet.kubeconfig only,
+ *                                   with the bootstrap token in bootstrap-token; it joins with it
  *
  * Kubeconfigs carry their certificates inline, so a node's folder can be
  * mounted into its container as it is.
@@ -19,8 +22,10 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { KubeObject } from '../api/meta.js';
+import { isNotFound } from '../api/status.js';
 import { kubeconfigYaml } from '../client/kubeconfig.js';
-import type { RestConfig } from '../client/rest.js';
+import { RestClient, type RestConfig } from '../client/rest.js';
 import { apiserverAddress, apiserverUrl, hostNodes, type LaunchOptions, nodeAddress } from './launcher.js';
 import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey, issueCert } from './pki.js';
 
@@ -55,6 +60,7 @@ export function clusterPki(o: LaunchOptions) {
         kubelet: { cert: join(d, 'kubelet.crt'), key: join(d, 'kubelet.key') },
         kubeletKubeconfig: join(d, 'kubelet.kubeconfig'),
         proxyKubeconfig: join(d, 'kube-proxy.kubeconfig'),
+        bootstrapKubeconfig: join(d, 'bootstrap-kubelet.kubeconfig'),
       };
     },
   };
@@ -123,16 +129,17 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
     const cert = await ensureCert(p.dir, { name: user, commonName: cn, organizations: org ? [org] : [] });
     if (!existsSync(p.kubeconfig(user))) writeKubeconfig(p.kubeconfig(user), server, p.ca.cert, cert);
   }
-  for (const n of hostNodes(o)) {
-    const np = p.node(n.nodeName);
+  const [first, ...others] = hostNodes(o);
+  if (first) {
+    const np = p.node(first.nodeName);
     mkdirSync(np.dir, { recursive: true, mode: 0o700 });
     copyFileSync(p.ca.cert, np.ca);
     if (!existsSync(np.kubelet.cert)) {
       const made = await issueCert(p.dir, {
-        name: `kubelet-${n.nodeName}`,
-        commonName: `system:node:${n.nodeName}`,
+        name: `kubelet-${first.nodeName}`,
+        commonName: `system:node:${first.nodeName}`,
         organizations: ['system:nodes'],
-        sans: [`IP:${nodeAddress(n)}`, `DNS:${n.nodeName}`],
+        sans: [`IP:${nodeAddress(first)}`, `DNS:${first.nodeName}`],
         client: true,
       });
       copyFileSync(made.cert, np.kubelet.cert);
@@ -142,7 +149,73 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
       writeKubeconfig(np.kubeletKubeconfig, server, p.ca.cert, np.kubelet);
     if (!existsSync(np.proxyKubeconfig)) copyFileSync(p.kubeconfig('kube-proxy'), np.proxyKubeconfig);
   }
+  // The other nodes join as kubeadm join does: with a bootstrap token, their
+  // kubelet asks for its own certificate (CSR), and their kube-proxy uses it.
+  for (const n of others) {
+    const np = p.node(n.nodeName);
+    mkdirSync(np.dir, { recursive: true, mode: 0o700 });
+    copyFileSync(p.ca.cert, np.ca);
+    writeFileSync(
+      np.bootstrapKubeconfig,
+      kubeconfigYaml({ server, name: 'nanokube', caData: b64(p.ca.cert), token: ensureBootstrapToken(o) }),
+      { mode: 0o600 },
+    );
+  }
   return p;
+}
+
+/** The bootstrap token (`abcdef.0123456789abcdef`) this host's extra nodes join with, made once. */
+export function ensureBootstrapToken(o: LaunchOptions): string {
+  const file = join(pkiDir(o), 'bootstrap-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = `${randomToken(6)}.${randomToken(16)}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+const tokenAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+function randomToken(n: number): string {
+  return [...randomBytes(n)].map((b) => tokenAlphabet[b % tokenAlphabet.length]).join('');
+}
+
+/**
+ * The kube-system Secret that makes `token` valid for joining, as kubeadm
+ * makes it: authentication and signing usages, the group kubeadm's default
+ * node token has, and an expiry `ttlMs` from `now`.
+ */
+export function bootstrapTokenSecret(token: string, ttlMs: number, now = Date.now()): KubeObject {
+  const [id, secret] = token.split('.');
+  const data: Record<string, string> = {
+    'token-id': id,
+    'token-secret': secret,
+    expiration: new Date(now + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    'usage-bootstrap-authentication': 'true',
+    'usage-bootstrap-signing': 'true',
+    'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
+    description: 'made by nkctl up for the nodes it runs in containers',
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
+    type: 'bootstrap.kubernetes.io/token',
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  } as KubeObject;
+}
+
+/** Publishes this host's bootstrap token for another day (a day from each `up`), creating its Secret if missing. */
+export async function publishBootstrapToken(o: LaunchOptions): Promise<void> {
+  const secret = bootstrapTokenSecret(ensureBootstrapToken(o), 24 * 3600_000);
+  const rest = new RestClient(adminRestConfig(o));
+  const path = `/api/v1/namespaces/kube-system/secrets/${secret.metadata.name}`;
+  try {
+    await rest.request({ method: 'PUT', path, body: secret }).catch(async (err) => {
+      if (!isNotFound(err)) throw err;
+      await rest.request({ method: 'POST', path: '/api/v1/namespaces/kube-system/secrets', body: secret });
+    });
+  } finally {
+    rest.close();
+  }
 }
 
 /** Secrets encrypted with one AES-GCM key; identity after it so data written before is still read. */

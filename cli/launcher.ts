@@ -204,6 +204,7 @@ export function components(o: LaunchOptions): ComponentSpec[] {
         dist('controller-manager/main.js'),
         ...['--kubeconfig', p.file('controller-manager.kubeconfig')],
         ...['--root-ca-file', p.file('ca.crt')],
+        ...['--cluster-signing-cert-file', p.file('ca.crt'), '--cluster-signing-key-file', p.file('ca.key')],
         '--bind-address',
         '127.0.0.1',
         '--secure-port',

@@ -4,6 +4,8 @@
  */
 import { newClusterRoleAggregationController } from './clusterrole-aggregation.js';
 import type { ControllerFactory } from './controller.js';
+import { newCSRApprovingController } from './csr-approving.js';
+import { newCSRSigningController } from './csr-signing.js';
 import { newEndpointsController } from './endpoint.js';
 import { newEndpointSliceController } from './endpointslice.js';
 import { newGarbageCollector } from './garbagecollector.js';
@@ -29,6 +31,8 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   'persistentvolume-binder': newPersistentVolumeBinder,
   'clusterrole-aggregation': newClusterRoleAggregationController,
   'root-ca-cert-publisher': newRootCACertPublisher,
+  csrapproving: newCSRApprovingController,
+  csrsigning: newCSRSigningController,
 };
 
 /**

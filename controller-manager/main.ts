@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import type { ClusterSigningConfig } from './csr-signing.js';
 import { type ManagerConfig, runControllerManager } from './manager.js';
 
 const program = new Command('nk-controller-manager')
@@ -30,8 +31,14 @@ const program = new Command('nk-controller-manager')
     '/var/lib/nanokube/local-path',
   )
   .option('--root-ca-file <file>', 'CA bundle published in every namespace as the ConfigMap kube-root-ca.crt')
+  .option(
+    '--cluster-signing-cert-file <file>',
+    'CA certificate that signs approved CertificateSigningRequests',
+  )
+  .option('--cluster-signing-key-file <file>', 'key of --cluster-signing-cert-file')
+  .option('--cluster-signing-duration <duration>', 'longest certificate the signer gives', '8760h')
   .option('--bind-address <ip>', 'address for health and metrics', '127.0.0.1')
-  .option('--secure-port <port>', 'health and metrics port (plain HTTP until TLS lands)', '10257')
+  .option('--secure-port <port>', 'health and metrics port (plain HTTP)', '10257')
   .option('--log-level <level>', 'pino log level', 'info');
 
 function bool(flag: string, v: string): boolean {
@@ -61,7 +68,31 @@ function rootCA(file: string | undefined): string | undefined {
   return pem;
 }
 
-function toConfig(o: Record<string, string>): ManagerConfig {
+/** The signing CA's files, read once here so a bad path stops the process at start, as in Kubernetes. */
+function clusterSigning(o: Record<string, string>): ClusterSigningConfig {
+  const durationMs = parseDuration('--cluster-signing-duration', o.clusterSigningDuration);
+  if (durationMs <= 0) flagError('--cluster-signing-duration', 'must be positive');
+  const [cert, key] = [o.clusterSigningCertFile, o.clusterSigningKeyFile];
+  if (!cert !== !key)
+    flagError(
+      cert ? '--cluster-signing-key-file' : '--cluster-signing-cert-file',
+      'set both --cluster-signing-cert-file and --cluster-signing-key-file, or neither',
+    );
+  const holds = (flag: string, file: string, what: string, armour: RegExp) => {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (err) {
+      return flagError(flag, `cannot read "${file}": ${(err as Error).message}`);
+    }
+    if (!armour.test(pem)) flagError(flag, `"${file}" holds no PEM ${what}`);
+  };
+  if (cert) holds('--cluster-signing-cert-file', cert, 'certificate', /-----BEGIN CERTIFICATE-----/);
+  if (key) holds('--cluster-signing-key-file', key, 'private key', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  return { clusterSigningCertFile: cert, clusterSigningKeyFile: key, clusterSigningDurationMs: durationMs };
+}
+
+function toConfig(o: Record<string, string>): ManagerConfig & ClusterSigningConfig {
   if (!o.kubeconfig && !o.master) flagError('--kubeconfig', 'one of --kubeconfig or --master is required');
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(o.clusterCidr))
     flagError('--cluster-cidr', `"${o.clusterCidr}" is not an IPv4 CIDR`);
@@ -80,6 +111,7 @@ function toConfig(o: Record<string, string>): ManagerConfig {
     terminatedPodGCThreshold: int('--terminated-pod-gc-threshold', o.terminatedPodGcThreshold, 0, 1_000_000),
     localPathRoot: o.localPathRoot,
     rootCA: rootCA(o.rootCaFile),
+    ...clusterSigning(o),
     bindAddress: o.bindAddress,
     port: parsePort('--secure-port', o.securePort),
   };

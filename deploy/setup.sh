@@ -100,6 +100,8 @@ node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 
 missing=()
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+# nkctl up makes the cluster's CA and certificates with it.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [[ ${#missing[@]} -gt 0 ]]; then
   apt_install "${missing[@]}"
 fi
@@ -138,9 +140,8 @@ if [[ $with_docker -eq 1 ]]; then
   fi
   image_deps=()
   # kube-proxy deletes stale UDP conntrack entries with it; the ingress e2e
-  # makes its certificate with openssl and talks to it with curl.
+  # talks to its server with curl.
   command -v conntrack >/dev/null 2>&1 || image_deps+=(conntrack)
-  command -v openssl >/dev/null 2>&1 || image_deps+=(openssl)
   command -v curl >/dev/null 2>&1 || image_deps+=(curl)
   [[ -x /bin/busybox ]] || image_deps+=(busybox-static)
   # The docker-compose lab (docker-compose.yml): Compose v2 or Debian's 1.29.

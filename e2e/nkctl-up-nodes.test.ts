@@ -4,6 +4,8 @@
 // nodes both ways, through a Service and by name; `down --purge` leaves nothing.
 // Its own home folder, ports and pod ranges, so it never meets another
 // cluster; this host's iptables get kube-proxy's rules while it runs.
+import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, freePorts, kubectl, makeTempDir, run, waitFor } from './harness.js';
@@ -107,6 +109,40 @@ describe('nkctl up --nodes 3', () => {
     expect(s.stdout).toMatch(/^kube-proxy\s+\d+\s+healthy/m);
     for (const n of nodes.slice(1)) expect(s.stdout).toMatch(new RegExp(`^node ${n}\\s+-\\s+running`, 'm'));
   }, 320_000);
+
+  it('the node containers joined with a bootstrap token: each asked for its certificate, approved and signed automatically', async () => {
+    const home = env.NANOKUBE_HOME as string;
+    const token = readFileSync(path.join(home, 'pki', 'bootstrap-token'), 'utf8').trim();
+    const id = token.split('.')[0];
+    // They were given nothing but the CA and the token.
+    for (const n of nodes.slice(1))
+      expect(readdirSync(path.join(home, 'pki', 'nodes', n)).sort()).toEqual([
+        'bootstrap-kubelet.kubeconfig',
+        'ca.crt',
+      ]);
+    const csrs = JSON.parse((await k(['get', 'csr', '-o', 'json'])).stdout).items;
+    for (const n of nodes.slice(1)) {
+      const mine = csrs.filter((c: any) => c.spec.username === `system:bootstrap:${id}`);
+      expect(mine.length).toBeGreaterThanOrEqual(2);
+      const issued = mine.map((c: any) => Buffer.from(c.status.certificate ?? '', 'base64').toString());
+      const subjects = issued.map((pem: string) => (pem ? new X509Certificate(pem).subject : ''));
+      const lines = subjects.map((x: string) => x.split('\n'));
+      expect(
+        lines.some((l: string[]) => l.includes(`CN=system:node:${n}`) && l.includes('O=system:nodes')),
+      ).toBe(true);
+    }
+    for (const c of csrs.filter((x: any) => x.spec.username === `system:bootstrap:${id}`)) {
+      expect(c.spec.signerName).toBe('kubernetes.io/kube-apiserver-client-kubelet');
+      expect(c.status.conditions).toEqual([
+        expect.objectContaining({ type: 'Approved', reason: 'AutoApproved' }),
+      ]);
+    }
+    const table = await k(['get', 'csr']);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^NAME\s+AGE\s+SIGNERNAME\s+REQUESTOR\s+REQUESTEDDURATION\s+CONDITION$/,
+    );
+    expect(table.stdout).toMatch(new RegExp(`system:bootstrap:${id}\\s+<none>\\s+Approved,Issued`));
+  }, 60_000);
 
   it('runs the ingress DaemonSet on every node, each on its own address', async () => {
     await waitFor(

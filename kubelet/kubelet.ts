@@ -26,6 +26,7 @@ import { InformerFactory } from '../client/informer.js';
 import { ResourceClient } from '../client/resource.js';
 import { newKubeletGate, WebhookAuthorizer } from './auth.js';
 import { Backoff } from './backoff.js';
+import { bootstrapClientCertificate, ensureSelfSignedServingCert } from './bootstrap.js';
 import { ContainerRunner } from './container-runner.js';
 import { execUpgradeHandler } from './exec.js';
 import { NodeStatusManager } from './node-status.js';
@@ -42,6 +43,8 @@ import { VolumeManager, type VolumeSource } from './volumes.js';
 
 export interface KubeletConfig {
   connect: ConnectFlags;
+  /** TLS bootstrapping (bootstrap.ts): a bootstrap-token kubeconfig to ask for credentials with. */
+  bootstrap?: { bootstrapKubeconfig: string; certDir: string; clientCA?: Buffer };
   nodeName: string;
   rootDir: string;
   /** The node's pod range when the Node has none yet (until node IPAM gives one). */
@@ -127,6 +130,7 @@ export async function runKubelet(
   const signal = ac.signal;
   const clock = deps.clock ?? realClock;
   const runtime = deps.runtime ?? new DockerRuntime({ socketPath: cfg.dockerSocket, logger });
+  if (cfg.bootstrap) cfg = await bootstrapped(cfg, cfg.bootstrap, logger, signal);
   const rest = connect(cfg.connect, `nk-kubelet/${cfg.nodeName}`, logger);
   await mkdir(cfg.rootDir, { recursive: true });
   const allocatable = NodeStatusManager.capacity();
@@ -278,6 +282,29 @@ export async function runKubelet(
     await health.close();
     rest.close();
   }
+}
+
+/**
+ * The config after TLS bootstrapping: --kubeconfig holds a client
+ * certificate, and the kubelet port has a (self-signed) serving certificate.
+ */
+async function bootstrapped(
+  cfg: KubeletConfig,
+  b: NonNullable<KubeletConfig['bootstrap']>,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<KubeletConfig> {
+  await bootstrapClientCertificate({
+    bootstrapKubeconfig: b.bootstrapKubeconfig,
+    kubeconfig: cfg.connect.kubeconfig!,
+    certDir: b.certDir,
+    nodeName: cfg.nodeName,
+    logger,
+    signal,
+  });
+  if (cfg.tls) return cfg;
+  const serving = await ensureSelfSignedServingCert(b.certDir, cfg.nodeName, cfg.nodeIP);
+  return { ...cfg, tls: { ...serving, clientCA: b.clientCA } };
 }
 
 /** Websocket and SPDY upgrades on the kubelet server: port-forward, or exec/attach. */

@@ -19,6 +19,11 @@ const program = new Command('nk-kubelet')
   .option('--pod-cidr <cidr>', "the node's pod range, when the Node has no spec.podCIDR yet")
   .option('--address <ip>', 'address of the kubelet server (default: --node-ip)')
   .option('--port <port>', 'kubelet server port (logs, exec)', '10250')
+  .option(
+    '--bootstrap-kubeconfig <file>',
+    'kubeconfig with a bootstrap token: used to ask for a client certificate while --kubeconfig has none',
+  )
+  .option('--cert-dir <dir>', 'where bootstrapped and self-signed certificates go (default: <root-dir>/pki)')
   .option('--tls-cert-file <file>', 'serving certificate of the kubelet port (PEM); without it, plain HTTP')
   .option('--tls-private-key-file <file>', 'its key (PEM)')
   .option(
@@ -77,7 +82,12 @@ function toConfig(o: Record<string, string>): KubeletConfig {
     flagError('--authorization-mode', `"${o.authorizationMode}" is not one of AlwaysAllow, Webhook`);
   if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile)
     flagError('--tls-cert-file', 'needs --tls-private-key-file too, and the other way round');
-  if (o.clientCaFile && !o.tlsCertFile) flagError('--client-ca-file', 'needs --tls-cert-file');
+  if (o.clientCaFile && !o.tlsCertFile && !o.bootstrapKubeconfig)
+    flagError('--client-ca-file', 'needs --tls-cert-file (or --bootstrap-kubeconfig, which makes one)');
+  if (o.bootstrapKubeconfig && !o.kubeconfig)
+    flagError('--bootstrap-kubeconfig', 'needs --kubeconfig, where the bootstrapped credentials are written');
+  if (o.bootstrapKubeconfig && o.master)
+    flagError('--bootstrap-kubeconfig', 'give --kubeconfig, not --master');
   let tls: KubeletConfig['tls'];
   const read = (flag: string, file: string) => {
     try {
@@ -92,10 +102,18 @@ function toConfig(o: Record<string, string>): KubeletConfig {
       key: read('--tls-private-key-file', o.tlsPrivateKeyFile),
       clientCA: o.clientCaFile ? read('--client-ca-file', o.clientCaFile) : undefined,
     };
+  const clientCA = o.clientCaFile ? read('--client-ca-file', o.clientCaFile) : undefined;
   return {
     connect: { kubeconfig: o.kubeconfig, master: o.master },
+    bootstrap: o.bootstrapKubeconfig
+      ? {
+          bootstrapKubeconfig: o.bootstrapKubeconfig,
+          certDir: o.certDir ?? `${o.rootDir}/pki`,
+          clientCA,
+        }
+      : undefined,
     tls,
-    anonymousAuth: o.anonymousAuth !== undefined || !tls?.clientCA,
+    anonymousAuth: o.anonymousAuth !== undefined || !clientCA,
     authorizationMode: o.authorizationMode as KubeletConfig['authorizationMode'],
     nodeName: o.nodeName,
     nodeIP,

@@ -19,7 +19,7 @@ const program = new Command('nk-scheduler')
   )
   .option('--scheduler-name <name>', 'schedule pods with this spec.schedulerName', 'default-scheduler')
   .option('--bind-address <ip>', 'address for health and metrics', '127.0.0.1')
-  .option('--secure-port <port>', 'health and metrics port (plain HTTP until TLS lands)', '10259')
+  .option('--secure-port <port>', 'health and metrics port (plain HTTP)', '10259')
   .option('--log-level <level>', 'pino log level', 'info');
 
 function bool(flag: string, v: string): boolean {

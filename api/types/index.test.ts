@@ -36,6 +36,7 @@ describe('the builtin registry', () => {
       'ClusterRole',
       'RoleBinding',
       'ClusterRoleBinding',
+      'CertificateSigningRequest',
     ];
     expect(builtinRegistry.all.map((r) => r.kind).sort()).toEqual([...want].sort());
   });

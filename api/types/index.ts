@@ -4,6 +4,7 @@
 import { Registry } from '../registry.js';
 import { appsTypes } from './apps.js';
 import { batchTypes } from './batch.js';
+import { certificatesTypes } from './certificates.js';
 import { coordinationTypes } from './coordination.js';
 import { coreTypes } from './core.js';
 import { discoveryTypes } from './discovery.js';
@@ -22,4 +23,5 @@ export const builtinRegistry = new Registry([
   ...networkingTypes,
   ...storageClassTypes,
   ...rbacTypes,
+  ...certificatesTypes,
 ]);

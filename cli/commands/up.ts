@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { adminKubeconfigYaml, ensureClusterPki } from '../cluster-pki.js';
+import { adminKubeconfigYaml, ensureClusterPki, publishBootstrapToken } from '../cluster-pki.js';
 import { CliError } from '../context.js';
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import {
@@ -53,6 +53,7 @@ const dockerSocket = process.env.NANOKUBE_DOCKER_SOCKET ?? '/var/run/docker.sock
 function missing(): string[] {
   const out: string[] = [];
   if (!have('etcd')) out.push('etcd, where the cluster keeps its state');
+  if (!have('openssl')) out.push("openssl, to make the cluster's CA and certificates");
   if (process.getuid?.() !== 0 || process.env.NANOKUBE_NODE === '0') return out;
   if (!have('dockerd') || !existsSync(dockerSocket))
     out.push("the Docker engine, running, to run this host's pods");
@@ -135,6 +136,11 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
       `building the node image ${nodeImage} (offline where needed)`,
       () => ensureNodeImage(),
       (said) => said,
+    );
+    await progress.step(
+      'publishing the bootstrap token the node containers join with',
+      () => publishBootstrapToken(o),
+      () => 'bootstrap token valid for 24h',
     );
     for (const n of nodes.slice(1))
       await progress.step(

@@ -143,7 +143,14 @@ CFG
     out() { if [[ -n ${LOG_DIR:-} ]]; then echo "$LOG_DIR/$1.log"; else echo /proc/self/fd/1; fi; }
     # With PKI_DIR (nkctl up mounts the node's certificates there): TLS and
     # client certificates both ways; else plain HTTP to MASTER.
-    if [[ -n ${PKI_DIR:-} ]]; then
+    # With a bootstrap kubeconfig there, the node joins as kubeadm join does:
+    # its kubelet asks for its own certificate, and kube-proxy then uses it.
+    if [[ -n ${PKI_DIR:-} && -f $PKI_DIR/bootstrap-kubelet.kubeconfig ]]; then
+      joined=/var/lib/nanokube/kubelet.kubeconfig
+      proxy_api=(--kubeconfig "$joined")
+      kubelet_api=(--bootstrap-kubeconfig "$PKI_DIR/bootstrap-kubelet.kubeconfig" --kubeconfig "$joined"
+        --cert-dir /var/lib/nanokube/pki --client-ca-file "$PKI_DIR/ca.crt" --authorization-mode Webhook)
+    elif [[ -n ${PKI_DIR:-} ]]; then
       proxy_api=(--kubeconfig "$PKI_DIR/kube-proxy.kubeconfig")
       kubelet_api=(--kubeconfig "$PKI_DIR/kubelet.kubeconfig"
         --tls-cert-file "$PKI_DIR/kubelet.crt" --tls-private-key-file "$PKI_DIR/kubelet.key"
@@ -152,8 +159,13 @@ CFG
       proxy_api=(--master "$MASTER")
       kubelet_api=(--master "$MASTER")
     fi
-    node "$app/dist/kube-proxy/main.js" "${proxy_api[@]}" --node-name "$node_name" \
-      --healthz-bind-address 0.0.0.0:10256 --log-level "$log_level" >>"$(out kube-proxy)" 2>&1 &
+    mkdir -p /var/lib/nanokube
+    (
+      # A joining node's kube-proxy waits for the kubelet's certificate.
+      if [[ -n ${joined:-} ]]; then until [[ -f $joined ]]; do sleep 1; done; fi
+      exec node "$app/dist/kube-proxy/main.js" "${proxy_api[@]}" --node-name "$node_name" \
+        --healthz-bind-address 0.0.0.0:10256 --log-level "$log_level"
+    ) >>"$(out kube-proxy)" 2>&1 &
     node "$app/dist/kubelet/main.js" "${kubelet_api[@]}" --node-name "$node_name" \
       --node-ip "$ip" --address "$ip" --healthz-bind-address 0.0.0.0 \
       --log-level "$log_level" "$@" >>"$(out kubelet)" 2>&1 &
