@@ -18,7 +18,6 @@
  * Everything runs on 127.0.0.1, and every loop is bounded.
  */
 
-import { mkdirSync, readFileSync } from 'node:fs';
 import {
   Agent,
   type AgentOptions,
@@ -30,8 +29,8 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
-import { ensureCA, issueCert } from '../cli/pki.js';
-import { cleanup, freePorts, makeTempDir, startApiserver, startEtcd } from '../e2e/harness.js';
+import { cleanup, startApiserver, startEtcd } from '../e2e/harness.js';
+import { startSecureApiserver } from '../e2e/secure-apiserver.js';
 
 export interface ApiserverBenchOptions {
   objects: number;
@@ -322,38 +321,14 @@ async function measure(
 }
 
 /** An apiserver on its TLS port with client certificates and RBAC, and an admin's agents for it. */
-async function startSecureApiserver(etcdServers: string[]): Promise<Target> {
-  const dir = makeTempDir('nkbench-pki-');
-  mkdirSync(dir, { recursive: true });
-  const serving = await issueCert(dir, {
-    name: 'apiserver',
-    commonName: 'kube-apiserver',
-    sans: ['IP:127.0.0.1'],
-  });
-  const admin = await issueCert(dir, {
-    name: 'admin',
-    commonName: 'bench-admin',
-    organizations: ['system:masters'],
-  });
-  const ca = (await ensureCA(dir)).cert;
-  const [securePort] = await freePorts(1);
-  await startApiserver({
+async function secureTarget(etcdServers: string[]): Promise<Target> {
+  const secure = await startSecureApiserver({
     etcdServers,
-    extraArgs: [
-      '--secure-port',
-      String(securePort),
-      '--tls-cert-file',
-      serving.cert,
-      '--tls-private-key-file',
-      serving.key,
-      '--client-ca-file',
-      ca,
-      '--authorization-mode',
-      'RBAC',
-    ],
+    authorizationMode: 'RBAC',
+    users: [{ name: 'admin', commonName: 'bench-admin', organizations: ['system:masters'] }],
   });
-  const tls = { ca: readFileSync(ca), cert: readFileSync(admin.cert), key: readFileSync(admin.key) };
-  return { base: `https://127.0.0.1:${securePort}`, agent: (opts) => new HttpsAgent({ ...opts, ...tls }) };
+  const tls = secure.tls('admin');
+  return { base: secure.url, agent: (opts) => new HttpsAgent({ ...opts, ...tls }) };
 }
 
 export async function runApiserverBench(
@@ -375,7 +350,7 @@ export async function runApiserverBench(
     }
     // The secure run gets an etcd of its own, so both start from an empty store.
     const secureEtcd = await startEtcd();
-    const secure = await measure(await startSecureApiserver(secureEtcd.endpoints), o);
+    const secure = await measure(await secureTarget(secureEtcd.endpoints), o);
     const p50 = (xs: number[]) => percentile(xs, 50);
     return {
       bench: 'apiserver',

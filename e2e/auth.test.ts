@@ -1,102 +1,39 @@
 // Authentication and RBAC on the apiserver's TLS port, with the real kubectl:
 // certificates made by cli/pki.ts (openssl), a static token file, a real etcd and a real
 // apiserver process started with --authorization-mode RBAC.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { ensureCA, ensureServiceAccountKey, issueCert } from '../cli/pki.js';
 import {
   type Apiserver,
   cleanup,
   type EtcdCluster,
-  freePorts,
   kubectl,
   makeTempDir,
-  startApiserver,
   startControllerManager,
   startEtcd,
   waitFor,
 } from './harness.js';
+import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
 
 let dir: string;
 let etcd: EtcdCluster;
 let apiserver: Apiserver;
-let secureUrl: string;
+let _secureUrl: string;
+let secure: SecureApiserver;
 const kubeconfigs: Record<string, string> = {};
 
-function kubeconfig(name: string, user: Record<string, string>): string {
-  const file = path.join(dir, name, 'kubeconfig');
-  const cfg = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'secure',
-        cluster: { server: secureUrl, 'certificate-authority': path.join(dir, 'ca.crt') },
-      },
-    ],
-    users: [{ name, user }],
-    contexts: [{ name, context: { cluster: 'secure', user: name, namespace: 'default' } }],
-    'current-context': name,
-  };
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, YAML.stringify(cfg));
-  return file;
-}
+const kubeconfig = (name: string, user: Record<string, string>) => secure.kubeconfig(name, user);
 
 /** One HTTPS request to the secure port, trusting the cluster CA; the client certificate is optional. */
-function request(
-  method: string,
-  urlPath: string,
-  opts: { cert?: string; token?: string } = {},
-): Promise<{ code: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${secureUrl}${urlPath}`,
-      {
-        method,
-        ca: readFileSync(path.join(dir, 'ca.crt')),
-        ...(opts.cert
-          ? {
-              cert: readFileSync(path.join(dir, `${opts.cert}.crt`)),
-              key: readFileSync(path.join(dir, `${opts.cert}.key`)),
-            }
-          : {}),
-        headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => {
-          text += c;
-        });
-        res.on('end', () => {
-          let body: any = text;
-          try {
-            body = JSON.parse(text);
-          } catch {}
-          resolve({ code: res.statusCode ?? 0, body });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+function request(method: string, urlPath: string, opts: { cert?: string; token?: string } = {}) {
+  return secure.request(method, urlPath, opts);
 }
 
 beforeAll(async () => {
   dir = makeTempDir('nanokube-auth-');
-  await ensureCA(dir, 'nanokube-test-ca');
   await ensureCA(path.join(dir, 'other'), 'someone-else');
-  await issueCert(dir, {
-    name: 'apiserver',
-    commonName: 'kube-apiserver',
-    sans: ['IP:127.0.0.1', 'DNS:localhost'],
-  });
-  await issueCert(dir, { name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] });
-  await issueCert(dir, { name: 'jane', commonName: 'jane' });
-  await issueCert(dir, { name: 'node1', commonName: 'system:node:node1', organizations: ['system:nodes'] });
   await issueCert(path.join(dir, 'other'), {
     name: 'mallory',
     commonName: 'mallory',
@@ -104,32 +41,24 @@ beforeAll(async () => {
   });
   writeFileSync(path.join(dir, 'tokens.csv'), 'bob-token-1234,bob,u-bob,"qa,testers"\n');
   etcd = await startEtcd();
-  const [insecure, secure] = await freePorts(2);
-  secureUrl = `https://127.0.0.1:${secure}`;
-  apiserver = await startApiserver({
+  secure = await startSecureApiserver({
     etcdServers: etcd.endpoints,
-    port: insecure,
+    dir,
+    users: [
+      { name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] },
+      { name: 'jane', commonName: 'jane' },
+      { name: 'node1', commonName: 'system:node:node1', organizations: ['system:nodes'] },
+    ],
     extraArgs: [
-      '--secure-port',
-      String(secure),
-      '--tls-cert-file',
-      path.join(dir, 'apiserver.crt'),
-      '--tls-private-key-file',
-      path.join(dir, 'apiserver.key'),
-      '--client-ca-file',
-      path.join(dir, 'ca.crt'),
-      '--token-auth-file',
-      path.join(dir, 'tokens.csv'),
-      '--authorization-mode',
-      'Node,RBAC',
-      '--audit-log-path',
-      path.join(dir, 'audit.log'),
-      '--service-account-signing-key-file',
-      await ensureServiceAccountKey(dir),
+      ...['--token-auth-file', path.join(dir, 'tokens.csv')],
+      ...['--audit-log-path', path.join(dir, 'audit.log')],
+      ...['--service-account-signing-key-file', await ensureServiceAccountKey(dir)],
       '--enable-bootstrap-token-auth',
     ],
   });
-  // Over the plain loopback port, as the one-host launcher will until components get certificates.
+  apiserver = secure.apiserver;
+  _secureUrl = secure.url;
+  // Over the plain loopback port: this test is about users, not the controller-manager's identity.
   await startControllerManager({ apiserverUrl: apiserver.url, controllers: ['clusterrole-aggregation'] });
   kubeconfigs.admin = kubeconfig('admin', {
     'client-certificate': path.join(dir, 'admin.crt'),

@@ -3,46 +3,21 @@
 // asked), an admin approves it (`kubectl certificate approve`, a PUT to /approval), a
 // signer writes the certificate through /status, and `kubectl get csr` shows each step.
 // A real etcd and a real apiserver process; the CSRs are made with openssl.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { ensureCA, issueCert } from '../cli/pki.js';
-import {
-  cleanup,
-  type EtcdCluster,
-  freePorts,
-  kubectl,
-  makeTempDir,
-  run,
-  startApiserver,
-  startEtcd,
-  waitFor,
-} from './harness.js';
+import { cleanup, type EtcdCluster, kubectl, makeTempDir, run, startEtcd, waitFor } from './harness.js';
+import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
 
 let dir: string;
 let etcd: EtcdCluster;
-let secureUrl: string;
+let _secureUrl: string;
+let secure: SecureApiserver;
 const kubeconfigs: Record<string, string> = {};
 const csrs = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 
-function kubeconfig(name: string, user: Record<string, string>): string {
-  const file = path.join(dir, name, 'kubeconfig');
-  const cfg = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      { name: 'secure', cluster: { server: secureUrl, 'certificate-authority': path.join(dir, 'ca.crt') } },
-    ],
-    users: [{ name, user }],
-    contexts: [{ name, context: { cluster: 'secure', user: name } }],
-    'current-context': name,
-  };
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, YAML.stringify(cfg));
-  return file;
-}
+const kubeconfig = (name: string, user: Record<string, string>) => secure.kubeconfig(name, user);
 
 const as = (who: string) => (args: string[], input?: string) =>
   kubectl(args, { kubeconfig: kubeconfigs[who], input });
@@ -50,34 +25,8 @@ const admin = as('admin');
 const jane = as('jane');
 
 /** One HTTPS request as the holder of `cert`, with a JSON body. */
-function request(
-  method: string,
-  urlPath: string,
-  cert: string,
-  body?: unknown,
-): Promise<{ code: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${secureUrl}${urlPath}`,
-      {
-        method,
-        ca: readFileSync(path.join(dir, 'ca.crt')),
-        cert: readFileSync(path.join(dir, `${cert}.crt`)),
-        key: readFileSync(path.join(dir, `${cert}.key`)),
-        headers: { 'content-type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, body: JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const request = (method: string, urlPath: string, cert: string, body?: unknown) =>
+  secure.request(method, urlPath, { cert, body });
 
 /** A PKCS#10 request for a kubelet client certificate, made by openssl, base64 as spec.request. */
 async function newRequest(name: string): Promise<string> {
@@ -120,32 +69,19 @@ async function row(name: string): Promise<string[]> {
 
 beforeAll(async () => {
   dir = makeTempDir('nanokube-csr-');
-  await ensureCA(dir, 'nanokube-test-ca');
-  await issueCert(dir, { name: 'apiserver', commonName: 'kube-apiserver', sans: ['IP:127.0.0.1'] });
-  await issueCert(dir, { name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] });
-  await issueCert(dir, { name: 'jane', commonName: 'jane' });
-  // What a signer would hand back; any certificate will do for the API.
-  await issueCert(dir, { name: 'issued', commonName: 'system:node:n1', organizations: ['system:nodes'] });
   etcd = await startEtcd();
-  const [insecure, secure] = await freePorts(2);
-  secureUrl = `https://127.0.0.1:${secure}`;
-  await startApiserver({
+  secure = await startSecureApiserver({
     etcdServers: etcd.endpoints,
-    port: insecure,
-    extraArgs: [
-      '--secure-port',
-      String(secure),
-      '--tls-cert-file',
-      path.join(dir, 'apiserver.crt'),
-      '--tls-private-key-file',
-      path.join(dir, 'apiserver.key'),
-      '--client-ca-file',
-      path.join(dir, 'ca.crt'),
-      '--authorization-mode',
-      'Node,RBAC',
-      '--enable-bootstrap-token-auth',
+    dir,
+    users: [
+      { name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] },
+      { name: 'jane', commonName: 'jane' },
+      // What a signer would hand back; any certificate will do for the API.
+      { name: 'issued', commonName: 'system:node:n1', organizations: ['system:nodes'] },
     ],
+    extraArgs: ['--enable-bootstrap-token-auth'],
   });
+  _secureUrl = secure.url;
   kubeconfigs.admin = kubeconfig('admin', {
     'client-certificate': path.join(dir, 'admin.crt'),
     'client-key': path.join(dir, 'admin.key'),

@@ -1,23 +1,8 @@
-// The bad-input sweep: a real apiserver over a real etcd gets a few thousand
-// malformed requests (broken and oversized bodies, wrong content types, deep
-// JSON, long label values, path tricks), generated from a fixed seed. Every
-// answer must be a 4xx Status, never a 5xx, and the process must stay up
-// and healthy. The counts are printed.
-import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCA, issueCert } from '../cli/pki.js';
 import { seededRandom } from './client-helpers.js';
-import {
-  type Apiserver,
-  cleanup,
-  type EtcdCluster,
-  freePorts,
-  logTail,
-  makeTempDir,
-  startApiserver,
-  startEtcd,
-} from './harness.js';
+import { type Apiserver, cleanup, type EtcdCluster, logTail, startApiserver, startEtcd } from './harness.js';
+import { startSecureApiserver } from './secure-apiserver.js';
 
 let etcd: EtcdCluster;
 let apiserver: Apiserver;
@@ -537,35 +522,13 @@ describe('the bad-input sweep', () => {
   }, 600_000);
 
   it('answers the same requests on the TLS port with RBAC: 401 without credentials, never 5xx with them', async () => {
-    const dir = makeTempDir('nanokube-fuzz-pki-');
-    const serving = await issueCert(dir, {
-      name: 'apiserver',
-      commonName: 'kube-apiserver',
-      sans: ['IP:127.0.0.1'],
-    });
-    const admin = await issueCert(dir, {
-      name: 'admin',
-      commonName: 'fuzz-admin',
-      organizations: ['system:masters'],
-    });
-    const ca = readFileSync((await ensureCA(dir)).cert);
-    const [securePort] = await freePorts(1);
-    const secure = await startApiserver({
+    const secure = await startSecureApiserver({
       etcdServers: etcd.endpoints,
-      extraArgs: [
-        '--secure-port',
-        String(securePort),
-        '--tls-cert-file',
-        serving.cert,
-        '--tls-private-key-file',
-        serving.key,
-        '--client-ca-file',
-        (await ensureCA(dir)).cert,
-        '--authorization-mode',
-        'Node,RBAC',
-      ],
+      users: [{ name: 'admin', commonName: 'fuzz-admin', organizations: ['system:masters'] }],
     });
-    const base = `https://127.0.0.1:${securePort}`;
+    const base = secure.url;
+    const { ca } = secure.tls();
+    const admin = secure.tls('admin');
     // A fresh connection per request: after an error the server answers `connection: close`,
     // and a kept-alive socket reused at that moment resets on the client's side.
     const agent = new https.Agent({ keepAlive: false });
@@ -593,15 +556,20 @@ describe('the bad-input sweep', () => {
           req.on('error', reject);
           req.end(c.method === 'GET' ? undefined : c.body);
         });
-    const anonymous = await sweep(' (TLS, no credentials)', secure.url, secure.logPath, sendTls(undefined));
+    const anonymous = await sweep(
+      ' (TLS, no credentials)',
+      secure.apiserver.url,
+      secure.apiserver.logPath,
+      sendTls(undefined),
+    );
     expect(anonymous.fiveHundreds).toEqual([]);
     expect(anonymous.crashes).toBe(0);
     for (const f of anonymous.byFamily.values()) expect(f['2xx']).toBe(0);
     const withCert = await sweep(
       ' (TLS, admin certificate)',
-      secure.url,
-      secure.logPath,
-      sendTls({ cert: readFileSync(admin.cert), key: readFileSync(admin.key) }),
+      secure.apiserver.url,
+      secure.apiserver.logPath,
+      sendTls({ cert: admin.cert!, key: admin.key! }),
     );
     expect(withCert.fiveHundreds).toEqual([]);
     expect(withCert.crashes).toBe(0);

@@ -1,0 +1,127 @@
+/**
+ * An apiserver on its TLS port for tests and benchmarks: a CA of its own, a
+ * serving certificate for 127.0.0.1 and localhost, client certificates for
+ * the users asked for, and helpers to reach it as one of them (kubeconfig
+ * for kubectl, raw HTTPS requests). Its plain port stays on loopback, as
+ * `startApiserver` gives every apiserver, for health checks.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import YAML from 'yaml';
+import { type CertRequest, ensureCA, issueCert } from '../cli/pki.js';
+import { type Apiserver, freePorts, makeTempDir, startApiserver } from './harness.js';
+
+export interface SecureApiserver {
+  apiserver: Apiserver;
+  /** https://127.0.0.1:PORT */
+  url: string;
+  /** Where the CA (ca.crt) and every certificate (NAME.crt, NAME.key) are. */
+  dir: string;
+  /** A kubeconfig for kubectl as `user` (client-certificate/client-key, or token), trusting the CA. */
+  kubeconfig(name: string, user: Record<string, string>): string;
+  /** A kubeconfig for the holder of the certificate `name`. */
+  kubeconfigFor(name: string): string;
+  /** TLS options: the CA, and the client certificate `name` when given. */
+  tls(name?: string): { ca: Buffer; cert?: Buffer; key?: Buffer };
+  /** One HTTPS request; the body is parsed as JSON when it is JSON. */
+  request(
+    method: string,
+    urlPath: string,
+    opts?: { cert?: string; token?: string; body?: unknown },
+  ): Promise<{ code: number; body: any }>;
+}
+
+export async function startSecureApiserver(o: {
+  etcdServers: string[];
+  /** Client certificates to make (name, CN, O). */
+  users?: CertRequest[];
+  /** Flags beyond the TLS ones (authorization mode, token files...). */
+  extraArgs?: string[];
+  authorizationMode?: string;
+  caName?: string;
+  /** The folder for the certificates (made when not given). */
+  dir?: string;
+}): Promise<SecureApiserver> {
+  const dir = o.dir ?? makeTempDir('nanokube-secure-');
+  const ca = await ensureCA(dir, o.caName ?? 'nanokube-test-ca');
+  const serving = await issueCert(dir, {
+    name: 'apiserver',
+    commonName: 'kube-apiserver',
+    sans: ['IP:127.0.0.1', 'DNS:localhost'],
+  });
+  for (const u of o.users ?? []) await issueCert(dir, u);
+  const [securePort] = await freePorts(1);
+  const apiserver = await startApiserver({
+    etcdServers: o.etcdServers,
+    extraArgs: [
+      ...['--secure-port', String(securePort)],
+      ...['--tls-cert-file', serving.cert, '--tls-private-key-file', serving.key],
+      ...['--client-ca-file', ca.cert],
+      ...['--authorization-mode', o.authorizationMode ?? 'Node,RBAC'],
+      ...(o.extraArgs ?? []),
+    ],
+  });
+  const url = `https://127.0.0.1:${securePort}`;
+  const file = (f: string) => path.join(dir, f);
+  const tls = (name?: string) => ({
+    ca: readFileSync(ca.cert),
+    ...(name ? { cert: readFileSync(file(`${name}.crt`)), key: readFileSync(file(`${name}.key`)) } : {}),
+  });
+  const kubeconfig = (name: string, user: Record<string, string>) => {
+    const out = path.join(dir, 'kubeconfigs', name);
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(
+      out,
+      YAML.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'secure', cluster: { server: url, 'certificate-authority': ca.cert } }],
+        users: [{ name, user }],
+        contexts: [{ name, context: { cluster: 'secure', user: name, namespace: 'default' } }],
+        'current-context': name,
+      }),
+    );
+    return out;
+  };
+  const request: SecureApiserver['request'] = (method, urlPath, opts = {}) =>
+    new Promise((resolve, reject) => {
+      const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+      const req = https.request(
+        `${url}${urlPath}`,
+        {
+          method,
+          ...tls(opts.cert),
+          headers: {
+            ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () => {
+            let parsed: any = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {}
+            resolve({ code: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    apiserver,
+    url,
+    dir,
+    kubeconfig,
+    kubeconfigFor: (name) =>
+      kubeconfig(name, { 'client-certificate': file(`${name}.crt`), 'client-key': file(`${name}.key`) }),
+    tls,
+    request,
+  };
+}
