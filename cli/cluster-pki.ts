@@ -168,10 +168,13 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
 export function ensureBootstrapToken(o: LaunchOptions): string {
   const file = join(pkiDir(o), 'bootstrap-token');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `${randomToken(6)}.${randomToken(16)}`;
+  const token = randomBootstrapToken();
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
 }
+
+/** A new random bootstrap token, `[a-z0-9]{6}.[a-z0-9]{16}`. */
+export const randomBootstrapToken = () => `${randomToken(6)}.${randomToken(16)}`;
 
 const tokenAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 function randomToken(n: number): string {
@@ -181,18 +184,24 @@ function randomToken(n: number): string {
 /**
  * The kube-system Secret that makes `token` valid for joining, as kubeadm
  * makes it: authentication and signing usages, the group kubeadm's default
- * node token has, and an expiry `ttlMs` from `now`.
+ * node token has, and an expiry `ttlMs` from now (none when 0).
  */
-export function bootstrapTokenSecret(token: string, ttlMs: number, now = Date.now()): KubeObject {
+export function bootstrapTokenSecret(
+  token: string,
+  ttlMs: number,
+  o: { description?: string; groups?: string; now?: number } = {},
+): KubeObject {
   const [id, secret] = token.split('.');
   const data: Record<string, string> = {
     'token-id': id,
     'token-secret': secret,
-    expiration: new Date(now + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    ...(ttlMs > 0
+      ? { expiration: new Date((o.now ?? Date.now()) + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+      : {}),
     'usage-bootstrap-authentication': 'true',
     'usage-bootstrap-signing': 'true',
-    'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
-    description: 'made by nkctl up for the nodes it runs in containers',
+    ...(o.groups ? { 'auth-extra-groups': o.groups } : {}),
+    description: o.description ?? 'made by nkctl up for the nodes it runs in containers',
   };
   return {
     apiVersion: 'v1',
@@ -205,7 +214,9 @@ export function bootstrapTokenSecret(token: string, ttlMs: number, now = Date.no
 
 /** Publishes this host's bootstrap token for another day (a day from each `up`), creating its Secret if missing. */
 export async function publishBootstrapToken(o: LaunchOptions): Promise<void> {
-  const secret = bootstrapTokenSecret(ensureBootstrapToken(o), 24 * 3600_000);
+  const secret = bootstrapTokenSecret(ensureBootstrapToken(o), 24 * 3600_000, {
+    groups: 'system:bootstrappers:kubeadm:default-node-token',
+  });
   const rest = new RestClient(adminRestConfig(o));
   const path = `/api/v1/namespaces/kube-system/secrets/${secret.metadata.name}`;
   try {

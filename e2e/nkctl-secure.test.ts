@@ -231,6 +231,60 @@ spec:
     await k(['delete', 'pod', 'lister', '--grace-period=0']);
   });
 
+  it('nkctl token create, list and delete manage bootstrap tokens that authenticate as system:bootstrap:ID', async () => {
+    const created = await nkctl(['token', 'create', '--ttl', '1h', '--description', 'e2e join']);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    const id = token.split('.')[0];
+    const list = await nkctl(['token', 'list']);
+    expect(list.stdout.split('\n')[0]).toMatch(
+      /^TOKEN\s+TTL\s+EXPIRES\s+USAGES\s+DESCRIPTION\s+EXTRA GROUPS$/,
+    );
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `^${token.replace('.', '\\.')}\\s+(59m|1h)\\s+\\S+Z\\s+authentication,signing\\s+e2e join\\s+system:bootstrappers:kubeadm:default-node-token$`,
+        'm',
+      ),
+    );
+    const server = `https://${nodeIP}:${apiPort}`;
+    const whoami = (t: string) =>
+      kubectl(
+        [
+          '--server',
+          server,
+          '--certificate-authority',
+          pki('ca.crt'),
+          '--token',
+          t,
+          'auth',
+          'whoami',
+          '-o',
+          'json',
+        ],
+        {
+          kubeconfig: '/dev/null',
+        },
+      );
+    const me = await whoami(token);
+    expect(me.code, me.stderr).toBe(0);
+    const info = JSON.parse(me.stdout).status.userInfo;
+    expect(info.username).toBe(`system:bootstrap:${id}`);
+    expect(info.groups).toEqual(
+      expect.arrayContaining(['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token']),
+    );
+    const deleted = await nkctl(['token', 'delete', id]);
+    expect(deleted.stdout).toBe(`bootstrap token "${id}" deleted\n`);
+    await waitFor(async () => (await whoami(token)).code !== 0, {
+      timeoutMs: 10_000,
+      what: 'the deleted token to stop working',
+    });
+    expect((await whoami(token)).stderr).toContain('Unauthorized');
+    const bad = await nkctl(['token', 'create', 'not-a-token']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe('error: token "not-a-token" is not of the form [a-z0-9]{6}.[a-z0-9]{16}');
+  });
+
   it('keeps Secrets encrypted in etcd and serves them decrypted', async () => {
     const created = await k([
       'create',

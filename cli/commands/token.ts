@@ -1,0 +1,129 @@
+/**
+ * `nkctl token create|list|delete`: bootstrap tokens, as `kubeadm token`
+ * manages them. A token `ID.SECRET` is the Secret
+ * kube-system/bootstrap-token-ID; a kubelet that has it can join the
+ * cluster (TLS bootstrapping: it asks for its own certificate with it).
+ */
+import { Command } from 'commander';
+import { isNotFound } from '../../api/status.js';
+import { bootstrapTokenSecret, randomBootstrapToken } from '../cluster-pki.js';
+import { parseDuration } from '../component.js';
+import { type CliContext, CliError, cliContext } from '../context.js';
+import { printTable } from '../table.js';
+
+const tokenPattern = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+const idPattern = /^[a-z0-9]{6}$/;
+
+interface SecretLike {
+  metadata: { name?: string };
+  type?: string;
+  data?: Record<string, string>;
+}
+
+const secrets = (ctx: CliContext) => ctx.client(ctx.resource('secrets'), 'kube-system');
+const field = (s: SecretLike, key: string) =>
+  s.data?.[key] === undefined ? undefined : Buffer.from(s.data[key], 'base64').toString('utf8');
+
+export async function createToken(
+  ctx: CliContext,
+  o: { token?: string; ttl: string; description?: string; groups?: string },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const token = o.token ?? randomBootstrapToken();
+  if (!tokenPattern.test(token))
+    throw new CliError(`token "${token}" is not of the form [a-z0-9]{6}.[a-z0-9]{16}`);
+  let ttlMs: number;
+  try {
+    ttlMs = parseDuration('--ttl', o.ttl);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const secret = bootstrapTokenSecret(token, ttlMs, {
+    description: o.description ?? 'made by nkctl token create',
+    groups: o.groups,
+  }) as SecretLike & { metadata: { name: string } };
+  await secrets(ctx).create(secret as never);
+  out.write(`${token}\n`);
+}
+
+function ttlLeft(expiration: string | undefined, now: number): string {
+  if (!expiration) return '<forever>';
+  const s = Math.floor((Date.parse(expiration) - now) / 1000);
+  if (s <= 0) return '<invalid>';
+  return s >= 3600 ? `${Math.floor(s / 3600)}h` : s >= 60 ? `${Math.floor(s / 60)}m` : `${s}s`;
+}
+
+export async function listTokens(
+  ctx: CliContext,
+  out: NodeJS.WritableStream = process.stdout,
+  now = Date.now(),
+): Promise<void> {
+  const list = (await secrets(ctx).list()) as unknown as { items: SecretLike[] };
+  const rows = list.items
+    .filter((s) => s.type === 'bootstrap.kubernetes.io/token')
+    .map((s) => {
+      const usages = Object.keys(s.data ?? {})
+        .filter((k) => k.startsWith('usage-bootstrap-') && field(s, k) === 'true')
+        .map((k) => k.slice('usage-bootstrap-'.length))
+        .sort();
+      return [
+        `${field(s, 'token-id')}.${field(s, 'token-secret')}`,
+        ttlLeft(field(s, 'expiration'), now),
+        field(s, 'expiration') ?? '<never>',
+        usages.join(',') || '<none>',
+        field(s, 'description') ?? '<none>',
+        field(s, 'auth-extra-groups') ?? '<none>',
+      ];
+    });
+  printTable(out, ['TOKEN', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION', 'EXTRA GROUPS'], rows);
+}
+
+export async function deleteToken(
+  ctx: CliContext,
+  tokenOrId: string,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
+  const id = tokenOrId.split('.')[0];
+  if (!idPattern.test(id)) throw new CliError(`"${tokenOrId}" is neither a token nor a token ID`);
+  try {
+    await secrets(ctx).delete(`bootstrap-token-${id}`);
+  } catch (err) {
+    if (isNotFound(err)) throw new CliError(`bootstrap token "${id}" not found`);
+    throw err;
+  }
+  out.write(`bootstrap token "${id}" deleted\n`);
+}
+
+export function newTokenCommand(): Command {
+  const token = new Command('token').description(
+    'Manage bootstrap tokens, with which a new node joins the cluster (as kubeadm token does).',
+  );
+  token
+    .command('create')
+    .description('Create a bootstrap token and print it; a random one unless given.')
+    .argument('[token]', 'the token, [a-z0-9]{6}.[a-z0-9]{16}')
+    .option('--ttl <duration>', 'how long it is valid', '24h')
+    .option('--description <text>', 'what it is for')
+    .option(
+      '--groups <groups>',
+      'extra groups it authenticates as, comma-separated (system:bootstrappers:...)',
+      'system:bootstrappers:kubeadm:default-node-token',
+    )
+    .action(async (t: string | undefined, o: { ttl: string; description?: string; groups: string }, cmd) => {
+      await createToken(cliContext(cmd), { token: t, ...o });
+    });
+  token
+    .command('list')
+    .description('List the bootstrap tokens.')
+    .action(async (_o: unknown, cmd) => {
+      await listTokens(cliContext(cmd));
+    });
+  token
+    .command('delete')
+    .description('Delete a bootstrap token (by token or by its ID).')
+    .argument('<token>', 'the token or its 6-character ID')
+    .action(async (t: string, _o: unknown, cmd) => {
+      await deleteToken(cliContext(cmd), t);
+    });
+  return token;
+}
