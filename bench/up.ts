@@ -16,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { freePorts, makeTempDir, run } from '../e2e/harness.js';
-import { docker, freePodCIDR, removeNodeContainers } from '../e2e/kubelet-helpers.js';
+import { docker, nkctlEnv, removeNodeContainers } from '../e2e/kubelet-helpers.js';
 import { percentile } from './apiserver.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
@@ -56,25 +56,7 @@ const figures = (xs: number[]): Figures => {
 };
 
 async function clusterEnv(): Promise<NodeJS.ProcessEnv> {
-  const dir = makeTempDir('nkbench-up-');
-  const [etcd, , api, cm, sched, kubelet, kubeletHealth, proxyHealth] = await freePorts(8, {
-    firstPair: true,
-  });
-  return {
-    ...process.env,
-    NANOKUBE_HOME: path.join(dir, 'home'),
-    NANOKUBE_ETCD_PORT: String(etcd),
-    NANOKUBE_API_PORT: String(api),
-    NANOKUBE_CONTROLLER_MANAGER_PORT: String(cm),
-    NANOKUBE_SCHEDULER_PORT: String(sched),
-    NANOKUBE_NODE_NAME: node,
-    NANOKUBE_POD_CIDR: await freePodCIDR(),
-    NANOKUBE_KUBELET_PORT: String(kubelet),
-    NANOKUBE_KUBELET_HEALTH_PORT: String(kubeletHealth),
-    NANOKUBE_PROXY_HEALTH_PORT: String(proxyHealth),
-    KUBECONFIG: path.join(dir, 'kubeconfig'),
-    CI: 'true',
-  };
+  return { ...process.env, ...(await nkctlEnv({ prefix: 'nkbench-up-', node })).env, CI: 'true' };
 }
 
 const nkctl = (env: NodeJS.ProcessEnv, args: string[], timeoutMs = 240_000) =>

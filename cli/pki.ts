@@ -54,6 +54,20 @@ export async function ensureCA(dir: string, commonName = 'nanokube-ca'): Promise
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const paths = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
   if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
+  await selfSign(paths, `/CN=${commonName}`, 3650, [
+    'basicConstraints=critical,CA:TRUE',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+  ]);
+  return paths;
+}
+
+/** A new key and a certificate signed by itself, with these extensions. */
+async function selfSign(
+  paths: CertPaths,
+  subject: string,
+  days: number,
+  extensions: string[],
+): Promise<void> {
   await openssl([
     'req',
     '-x509',
@@ -61,15 +75,11 @@ export async function ensureCA(dir: string, commonName = 'nanokube-ca'): Promise
     '-out',
     paths.cert,
     '-days',
-    '3650',
+    String(days),
     '-subj',
-    `/CN=${commonName}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    subject,
+    ...extensions.flatMap((e) => ['-addext', e]),
   ]);
-  return paths;
 }
 
 export interface CertRequest {
@@ -146,23 +156,10 @@ export async function selfSignedCert(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const paths = { cert: join(dir, `${o.name}.crt`), key: join(dir, `${o.name}.key`) };
   if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
-  await openssl([
-    'req',
-    '-x509',
-    ...keyArgs(paths.key),
-    '-out',
-    paths.cert,
-    '-days',
-    '365',
-    '-subj',
-    `/CN=${subjValue(o.commonName)}`,
-    '-addext',
+  await selfSign(paths, `/CN=${subjValue(o.commonName)}`, 365, [
     'basicConstraints=critical,CA:FALSE',
-    '-addext',
     'keyUsage=critical,digitalSignature',
-    '-addext',
     'extendedKeyUsage=serverAuth',
-    '-addext',
     `subjectAltName=${o.sans.join(',')}`,
   ]);
   return paths;

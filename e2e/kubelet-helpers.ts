@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
 import Docker from 'dockerode';
+import { freePorts, makeTempDir } from './harness.js';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
@@ -96,4 +98,45 @@ export async function hairpinModeOf(containerID: string): Promise<string> {
   if (!veth) throw new Error(`no host interface with ifindex ${iflink} for container ${id.slice(0, 12)}`);
   const bridge = readlinkSync(`/sys/class/net/${veth}/master`).split('/').pop();
   return readFileSync(`/sys/class/net/${bridge}/brif/${veth}/hairpin_mode`, 'utf8').trim();
+}
+
+/**
+ * The environment of a `nkctl up` cluster of a test's own: a home folder and
+ * kubeconfig in a temporary folder, and free ports for every component
+ * (etcd's peer port next to its client port). With `node`, this host's node
+ * name, and its pod range (`podCIDR`, or a free /24).
+ */
+export async function nkctlEnv(o: { prefix: string; node?: string; podCIDR?: string }): Promise<{
+  env: NodeJS.ProcessEnv;
+  dir: string;
+  home: string;
+  kubeconfig: string;
+  ports: Record<string, number>;
+}> {
+  const dir = makeTempDir(o.prefix);
+  const [etcd, , api, controllerManager, scheduler, kubelet, kubeletHealth, proxyHealth] = await freePorts(
+    8,
+    {
+      firstPair: true,
+    },
+  );
+  const home = path.join(dir, 'home');
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  const env: NodeJS.ProcessEnv = {
+    NANOKUBE_HOME: home,
+    NANOKUBE_ETCD_PORT: String(etcd),
+    NANOKUBE_API_PORT: String(api),
+    NANOKUBE_CONTROLLER_MANAGER_PORT: String(controllerManager),
+    NANOKUBE_SCHEDULER_PORT: String(scheduler),
+    NANOKUBE_KUBELET_PORT: String(kubelet),
+    NANOKUBE_KUBELET_HEALTH_PORT: String(kubeletHealth),
+    NANOKUBE_PROXY_HEALTH_PORT: String(proxyHealth),
+    KUBECONFIG: kubeconfig,
+  };
+  if (o.node) {
+    env.NANOKUBE_NODE_NAME = o.node;
+    env.NANOKUBE_POD_CIDR = o.podCIDR ?? (await freePodCIDR());
+  }
+  const ports = { etcd, api, controllerManager, scheduler, kubelet, kubeletHealth, proxyHealth };
+  return { env, dir, home, kubeconfig, ports };
 }

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, etcdctl, freePorts, kubectl, makeTempDir, run, waitFor } from './harness.js';
-import { freePodCIDR, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { cleanup, etcdctl, kubectl, run, waitFor } from './harness.js';
+import { nkctlEnv, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let env: NodeJS.ProcessEnv;
@@ -52,32 +52,11 @@ function get(
 }
 
 beforeAll(async () => {
-  const dir = makeTempDir('nkctl-secure-');
-  home = path.join(dir, 'home');
-  kubeconfig = path.join(dir, 'kubeconfig');
-  let cmPort: number;
-  let schedulerPort: number;
-  let kubeletHealth: number;
-  let proxyHealth: number;
-  [etcdPort, , apiPort, cmPort, schedulerPort, kubeletPort, kubeletHealth, proxyHealth] = await freePorts(8, {
-    firstPair: true,
-  });
   node = testNodeName('secure');
-  const podCIDR = await freePodCIDR();
-  nodeIP = podCIDR.replace(/\.0\/24$/, '.1');
-  env = {
-    NANOKUBE_HOME: home,
-    NANOKUBE_ETCD_PORT: String(etcdPort),
-    NANOKUBE_API_PORT: String(apiPort),
-    NANOKUBE_CONTROLLER_MANAGER_PORT: String(cmPort),
-    NANOKUBE_SCHEDULER_PORT: String(schedulerPort),
-    NANOKUBE_NODE_NAME: node,
-    NANOKUBE_POD_CIDR: podCIDR,
-    NANOKUBE_KUBELET_PORT: String(kubeletPort),
-    NANOKUBE_KUBELET_HEALTH_PORT: String(kubeletHealth),
-    NANOKUBE_PROXY_HEALTH_PORT: String(proxyHealth),
-    KUBECONFIG: kubeconfig,
-  };
+  let ports: Record<string, number>;
+  ({ env, home, kubeconfig, ports } = await nkctlEnv({ prefix: 'nkctl-secure-', node }));
+  ({ etcd: etcdPort, api: apiPort, kubelet: kubeletPort } = ports);
+  nodeIP = String(env.NANOKUBE_POD_CIDR).replace(/\.0\/24$/, '.1');
   const up = await nkctl(['up']);
   if (up.code !== 0) throw new Error(`nkctl up failed:\n${up.stderr}`);
 }, 240_000);

@@ -8,8 +8,8 @@ import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, freePorts, kubectl, makeTempDir, run, waitFor } from './harness.js';
-import { docker, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { cleanup, kubectl, run, waitFor } from './harness.js';
+import { docker, nkctlEnv, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let env: NodeJS.ProcessEnv;
@@ -33,25 +33,9 @@ async function threeFreeRanges(): Promise<string> {
 }
 
 beforeAll(async () => {
-  const dir = makeTempDir('nkctl-nodes3-');
-  kubeconfig = path.join(dir, 'kubeconfig');
-  const [etcdPort, , apiPort, cmPort, schedulerPort, kubeletPort, kubeletHealth, proxyHealth] =
-    await freePorts(8, { firstPair: true });
   node = testNodeName('nk3');
   nodes = [node, `${node}-2`, `${node}-3`];
-  env = {
-    NANOKUBE_HOME: path.join(dir, 'home'),
-    NANOKUBE_ETCD_PORT: String(etcdPort),
-    NANOKUBE_API_PORT: String(apiPort),
-    NANOKUBE_CONTROLLER_MANAGER_PORT: String(cmPort),
-    NANOKUBE_SCHEDULER_PORT: String(schedulerPort),
-    NANOKUBE_NODE_NAME: node,
-    NANOKUBE_POD_CIDR: await threeFreeRanges(),
-    NANOKUBE_KUBELET_PORT: String(kubeletPort),
-    NANOKUBE_KUBELET_HEALTH_PORT: String(kubeletHealth),
-    NANOKUBE_PROXY_HEALTH_PORT: String(proxyHealth),
-    KUBECONFIG: kubeconfig,
-  };
+  ({ env, kubeconfig } = await nkctlEnv({ prefix: 'nkctl-nodes3-', node, podCIDR: await threeFreeRanges() }));
 });
 
 afterAll(async () => {

@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, freePorts, kubectl, makeTempDir, run, waitFor } from './harness.js';
-import { freePodCIDR, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { cleanup, kubectl, makeTempDir, run, waitFor } from './harness.js';
+import { nkctlEnv, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let env: NodeJS.ProcessEnv;
@@ -15,25 +15,8 @@ let node: string;
 const nkctl = (args: string[]) => run(process.execPath, [nkctlJs, ...args], { env, timeoutMs: 90_000 });
 
 beforeAll(async () => {
-  const dir = makeTempDir('nkctl-e2e-');
-  home = path.join(dir, 'home');
-  kubeconfig = path.join(dir, 'kubeconfig');
-  const [etcdPort, , apiPort, cmPort, schedulerPort, kubeletPort, kubeletHealth, proxyHealth] =
-    await freePorts(8, { firstPair: true });
   node = testNodeName('nkctl');
-  env = {
-    NANOKUBE_HOME: home,
-    NANOKUBE_ETCD_PORT: String(etcdPort),
-    NANOKUBE_API_PORT: String(apiPort),
-    NANOKUBE_CONTROLLER_MANAGER_PORT: String(cmPort),
-    NANOKUBE_SCHEDULER_PORT: String(schedulerPort),
-    NANOKUBE_NODE_NAME: node,
-    NANOKUBE_POD_CIDR: await freePodCIDR(),
-    NANOKUBE_KUBELET_PORT: String(kubeletPort),
-    NANOKUBE_KUBELET_HEALTH_PORT: String(kubeletHealth),
-    NANOKUBE_PROXY_HEALTH_PORT: String(proxyHealth),
-    KUBECONFIG: kubeconfig,
-  };
+  ({ env, home, kubeconfig } = await nkctlEnv({ prefix: 'nkctl-e2e-', node }));
 });
 
 afterAll(async () => {

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, freePorts, makeTempDir, run } from './harness.js';
-import { docker } from './kubelet-helpers.js';
+import { cleanup, run } from './harness.js';
+import { docker, nkctlEnv } from './kubelet-helpers.js';
 
 const readme = readFileSync(path.resolve('README.md'), 'utf8');
 let env: NodeJS.ProcessEnv;
@@ -41,22 +41,7 @@ beforeAll(async () => {
     throw new Error(
       `10.244.1.0/24 is taken by Docker network ${taken.Name}: a cluster runs here (nkctl down)`,
     );
-  const dir = makeTempDir('readme-tour-');
-  const [etcd, , api, cm, sched, kubelet, kubeletHealth, proxyHealth] = await freePorts(8, {
-    firstPair: true,
-  });
-  env = {
-    ...process.env,
-    NANOKUBE_HOME: path.join(dir, 'home'),
-    NANOKUBE_ETCD_PORT: String(etcd),
-    NANOKUBE_API_PORT: String(api),
-    NANOKUBE_CONTROLLER_MANAGER_PORT: String(cm),
-    NANOKUBE_SCHEDULER_PORT: String(sched),
-    NANOKUBE_KUBELET_PORT: String(kubelet),
-    NANOKUBE_KUBELET_HEALTH_PORT: String(kubeletHealth),
-    NANOKUBE_PROXY_HEALTH_PORT: String(proxyHealth),
-    KUBECONFIG: path.join(dir, 'kubeconfig'),
-  };
+  env = { ...process.env, ...(await nkctlEnv({ prefix: 'readme-tour-' })).env };
 });
 
 afterAll(async () => {
