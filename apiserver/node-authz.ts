@@ -138,6 +138,8 @@ export class NodeAuthorizer implements Authorizer {
     for (const obj of this.source.pods()) {
       const pod = obj as PodLike;
       if (pod.spec?.nodeName !== node) continue;
+      // Namespaced objects: only this namespace's pods can use them, so the others' references go unbuilt.
+      if (resource !== 'persistentvolumes' && pod.metadata.namespace !== namespace) continue;
       const refs = podReferences(pod);
       if (resource === 'persistentvolumes') {
         for (const r of refs) {
@@ -148,7 +150,7 @@ export class NodeAuthorizer implements Authorizer {
           ) as (KubeObject & { spec?: { volumeName?: string } }) | undefined;
           if (claim?.spec?.volumeName === name) return true;
         }
-      } else if (pod.metadata.namespace === namespace && refs.has(`${resource}/${name}`)) return true;
+      } else if (refs.has(`${resource}/${name}`)) return true;
     }
     return false;
   }

@@ -24,47 +24,22 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { isNotFound } from '../api/status.js';
+import { encryptionConfigYaml } from '../apiserver/encryption.js';
 import { kubeconfigYaml } from '../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../client/rest.js';
-import { apiserverAddress, apiserverUrl, hostNodes, type LaunchOptions, nodeAddress } from './launcher.js';
+import {
+  apiserverAddress,
+  apiserverUrl,
+  clusterPki,
+  hostNodes,
+  type LaunchOptions,
+  nodeAddress,
+  pkiDir,
+} from './launcher.js';
 import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey, issueCert } from './pki.js';
 
 /** The first address of the default service range: the `kubernetes` Service. */
 const kubernetesServiceIP = '10.96.0.1';
-
-export const pkiDir = (o: Pick<LaunchOptions, 'home'>) => join(o.home, 'pki');
-export const nodePkiDir = (o: Pick<LaunchOptions, 'home'>, node: string) => join(pkiDir(o), 'nodes', node);
-
-/** Where each file of the cluster's PKI is. */
-export function clusterPki(o: LaunchOptions) {
-  const dir = pkiDir(o);
-  const pair = (name: string): CertPaths => ({
-    cert: join(dir, `${name}.crt`),
-    key: join(dir, `${name}.key`),
-  });
-  return {
-    dir,
-    ca: pair('ca'),
-    apiserver: pair('apiserver'),
-    kubeletClient: pair('apiserver-kubelet-client'),
-    admin: pair('admin'),
-    serviceAccountKey: join(dir, 'sa.key'),
-    encryptionConfig: join(dir, 'encryption.yaml'),
-    kubeconfig: (user: 'admin' | 'controller-manager' | 'scheduler' | 'kube-proxy') =>
-      join(dir, `${user}.kubeconfig`),
-    node: (node: string) => {
-      const d = nodePkiDir(o, node);
-      return {
-        dir: d,
-        ca: join(d, 'ca.crt'),
-        kubelet: { cert: join(d, 'kubelet.crt'), key: join(d, 'kubelet.key') },
-        kubeletKubeconfig: join(d, 'kubelet.kubeconfig'),
-        proxyKubeconfig: join(d, 'kube-proxy.kubeconfig'),
-        bootstrapKubeconfig: join(d, 'bootstrap-kubelet.kubeconfig'),
-      };
-    },
-  };
-}
 
 /** A certificate signed by the cluster CA, made only if it is not there yet. */
 async function ensureCert(dir: string, req: CertRequest): Promise<CertPaths> {
@@ -112,9 +87,13 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
   });
   await ensureServiceAccountKey(p.dir);
   if (!existsSync(p.encryptionConfig))
-    writeFileSync(p.encryptionConfig, encryptionConfigYaml(randomBytes(32).toString('base64')), {
-      mode: 0o600,
-    });
+    writeFileSync(
+      p.encryptionConfig,
+      encryptionConfigYaml([{ name: 'key1', secret: randomBytes(32).toString('base64') }]),
+      {
+        mode: 0o600,
+      },
+    );
   const clients: [
     user: 'admin' | 'controller-manager' | 'scheduler' | 'kube-proxy',
     cn: string,
@@ -229,22 +208,6 @@ export async function publishBootstrapToken(o: LaunchOptions): Promise<void> {
   }
 }
 
-/** Secrets encrypted with one AES-GCM key; identity after it so data written before is still read. */
-function encryptionConfigYaml(key: string): string {
-  return [
-    'apiVersion: apiserver.config.k8s.io/v1',
-    'kind: EncryptionConfiguration',
-    'resources:',
-    '- resources: [secrets]',
-    '  providers:',
-    '  - aesgcm:',
-    '      keys:',
-    `      - { name: key1, secret: ${key} }`,
-    '  - identity: {}',
-    '',
-  ].join('\n');
-}
-
 /** How nkctl itself talks to the cluster it started: as its admin, over TLS. */
 export function adminRestConfig(o: LaunchOptions): RestConfig {
   const p = clusterPki(o);
@@ -257,14 +220,7 @@ export function adminRestConfig(o: LaunchOptions): RestConfig {
   };
 }
 
-/** The admin kubeconfig's text, for merging into ~/.kube/config. */
+/** The admin kubeconfig's text (pki/admin.kubeconfig), for merging into ~/.kube/config. */
 export function adminKubeconfigYaml(o: LaunchOptions): string {
-  const p = clusterPki(o);
-  return kubeconfigYaml({
-    server: apiserverUrl(o),
-    name: 'nanokube',
-    caData: b64(p.ca.cert),
-    certData: b64(p.admin.cert),
-    keyData: b64(p.admin.key),
-  });
+  return readFileSync(clusterPki(o).kubeconfig('admin'), 'utf8');
 }

@@ -12,6 +12,7 @@ import https from 'node:https';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CertPaths } from './pki.js';
 
 export interface LaunchOptions {
   /** State, logs and PID files; default ~/.nanokube. */
@@ -137,18 +138,46 @@ export function apiserverUrl(o: LaunchOptions): string {
   return `https://${apiserverAddress(o)}:${o.apiPort}`;
 }
 
-/** The cluster's files under <home>/pki (cluster-pki.ts makes them); paths only here. */
-function pki(o: LaunchOptions) {
-  const dir = join(o.home, 'pki');
-  const node = (name: string) => join(dir, 'nodes', name);
-  return { dir, file: (f: string) => join(dir, f), node };
+/** The cluster's files under <home>/pki: where each is (cluster-pki.ts makes them). */
+export const pkiDir = (o: Pick<LaunchOptions, 'home'>) => join(o.home, 'pki');
+export const nodePkiDir = (o: Pick<LaunchOptions, 'home'>, node: string) => join(pkiDir(o), 'nodes', node);
+
+/** Where each file of the cluster's PKI is. */
+export function clusterPki(o: LaunchOptions) {
+  const dir = pkiDir(o);
+  const pair = (name: string): CertPaths => ({
+    cert: join(dir, `${name}.crt`),
+    key: join(dir, `${name}.key`),
+  });
+  return {
+    dir,
+    ca: pair('ca'),
+    apiserver: pair('apiserver'),
+    kubeletClient: pair('apiserver-kubelet-client'),
+    admin: pair('admin'),
+    serviceAccountKey: join(dir, 'sa.key'),
+    encryptionConfig: join(dir, 'encryption.yaml'),
+    kubeconfig: (user: 'admin' | 'controller-manager' | 'scheduler' | 'kube-proxy') =>
+      join(dir, `${user}.kubeconfig`),
+    node: (node: string) => {
+      const d = nodePkiDir(o, node);
+      return {
+        dir: d,
+        ca: join(d, 'ca.crt'),
+        kubelet: { cert: join(d, 'kubelet.crt'), key: join(d, 'kubelet.key') },
+        kubeletKubeconfig: join(d, 'kubelet.kubeconfig'),
+        proxyKubeconfig: join(d, 'kube-proxy.kubeconfig'),
+        bootstrapKubeconfig: join(d, 'bootstrap-kubelet.kubeconfig'),
+      };
+    },
+  };
 }
 
 /** The components of a one-host cluster, in start order. */
 export function components(o: LaunchOptions): ComponentSpec[] {
   const etcdUrl = `http://127.0.0.1:${o.etcdPort}`;
   const master = apiserverUrl(o);
-  const p = pki(o);
+  const p = clusterPki(o);
   const specs: ComponentSpec[] = [
     {
       name: 'etcd',
@@ -180,21 +209,21 @@ export function components(o: LaunchOptions): ComponentSpec[] {
         dist('apiserver/main.js'),
         ...['--etcd-servers', etcdUrl],
         ...['--bind-address', apiserverAddress(o), '--secure-port', String(o.apiPort)],
-        ...['--tls-cert-file', p.file('apiserver.crt'), '--tls-private-key-file', p.file('apiserver.key')],
-        ...['--client-ca-file', p.file('ca.crt'), '--authorization-mode', 'Node,RBAC'],
+        ...['--tls-cert-file', p.apiserver.cert, '--tls-private-key-file', p.apiserver.key],
+        ...['--client-ca-file', p.ca.cert, '--authorization-mode', 'Node,RBAC'],
         '--enable-bootstrap-token-auth',
-        ...['--service-account-signing-key-file', p.file('sa.key')],
-        ...['--kubelet-client-certificate', p.file('apiserver-kubelet-client.crt')],
-        ...['--kubelet-client-key', p.file('apiserver-kubelet-client.key')],
+        ...['--service-account-signing-key-file', p.serviceAccountKey],
+        ...['--kubelet-client-certificate', p.kubeletClient.cert],
+        ...['--kubelet-client-key', p.kubeletClient.key],
         // Kubelets' serving certificates are not checked (kubeadm's default too): a node
         // container's address is Docker's choice, made after its certificate.
-        ...['--encryption-provider-config', p.file('encryption.yaml')],
+        ...['--encryption-provider-config', p.encryptionConfig],
         ...['--audit-log-path', join(o.home, 'logs', 'audit.log')],
         ...(o.node ? ['--advertise-address', nodeAddress(o)] : []),
       ],
       marker: 'apiserver/main.js',
       healthUrl: `${master}/readyz`,
-      healthCA: p.file('ca.crt'),
+      healthCA: p.ca.cert,
       readyTimeout: 30,
     },
     {
@@ -202,9 +231,9 @@ export function components(o: LaunchOptions): ComponentSpec[] {
       command: process.execPath,
       args: [
         dist('controller-manager/main.js'),
-        ...['--kubeconfig', p.file('controller-manager.kubeconfig')],
-        ...['--root-ca-file', p.file('ca.crt')],
-        ...['--cluster-signing-cert-file', p.file('ca.crt'), '--cluster-signing-key-file', p.file('ca.key')],
+        ...['--kubeconfig', p.kubeconfig('controller-manager')],
+        ...['--root-ca-file', p.ca.cert],
+        ...['--cluster-signing-cert-file', p.ca.cert, '--cluster-signing-key-file', p.ca.key],
         '--bind-address',
         '127.0.0.1',
         '--secure-port',
@@ -219,7 +248,7 @@ export function components(o: LaunchOptions): ComponentSpec[] {
       command: process.execPath,
       args: [
         dist('scheduler/main.js'),
-        ...['--kubeconfig', p.file('scheduler.kubeconfig')],
+        ...['--kubeconfig', p.kubeconfig('scheduler')],
         '--bind-address',
         '127.0.0.1',
         '--secure-port',
@@ -236,7 +265,7 @@ export function components(o: LaunchOptions): ComponentSpec[] {
     command: process.execPath,
     args: [
       dist('kube-proxy/main.js'),
-      ...['--kubeconfig', join(p.node(o.nodeName), 'kube-proxy.kubeconfig'), '--node-name', o.nodeName],
+      ...['--kubeconfig', p.node(o.nodeName).proxyKubeconfig, '--node-name', o.nodeName],
       ...['--healthz-bind-address', `127.0.0.1:${o.proxyHealthPort}`],
     ],
     marker: 'kube-proxy/main.js',
@@ -250,15 +279,15 @@ export function components(o: LaunchOptions): ComponentSpec[] {
 /** This host's kubelet: health on loopback, static pods from <home>/manifests, hostPorts on the node address. */
 function kubeletSpec(n: LaunchOptions): ComponentSpec {
   const ip = nodeAddress(n);
-  const dir = pki(n).node(n.nodeName);
+  const np = clusterPki(n).node(n.nodeName);
   return {
     name: 'kubelet',
     command: process.execPath,
     args: [
       dist('kubelet/main.js'),
-      ...['--kubeconfig', join(dir, 'kubelet.kubeconfig'), '--node-name', n.nodeName],
-      ...['--tls-cert-file', join(dir, 'kubelet.crt'), '--tls-private-key-file', join(dir, 'kubelet.key')],
-      ...['--client-ca-file', join(dir, 'ca.crt'), '--authorization-mode', 'Webhook'],
+      ...['--kubeconfig', np.kubeletKubeconfig, '--node-name', n.nodeName],
+      ...['--tls-cert-file', np.kubelet.cert, '--tls-private-key-file', np.kubelet.key],
+      ...['--client-ca-file', np.ca, '--authorization-mode', 'Webhook'],
       ...['--node-ip', ip, '--address', ip, '--pod-cidr', n.podCIDR, '--hostport-address', ip],
       ...['--root-dir', join(n.home, 'kubelet'), '--port', String(n.kubeletPort)],
       ...['--healthz-bind-address', '127.0.0.1', '--healthz-port', String(n.kubeletHealthPort)],

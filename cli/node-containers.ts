@@ -11,8 +11,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { nodePkiDir } from './cluster-pki.js';
-import { apiserverUrl, type LaunchOptions, repoRoot } from './launcher.js';
+import { apiserverUrl, type LaunchOptions, nodePkiDir, repoRoot } from './launcher.js';
 
 export const nodeImage = 'nanokube/lab:1';
 const hostLabel = 'nanokube.io/host-node';

@@ -31,6 +31,11 @@ export interface ControllerManagerConfig {
   localPathRoot?: string;
   /** The CA bundle of --root-ca-file, published in every namespace; unset: root-ca-cert-publisher does not run. */
   rootCA?: string;
+  /** The CA certificate and key files csrsigning signs with; both or neither (unset: it does not run). */
+  clusterSigningCertFile?: string;
+  clusterSigningKeyFile?: string;
+  /** The longest certificate csrsigning gives; default a year. */
+  clusterSigningDurationMs?: number;
 }
 
 export interface ControllerContext {

@@ -8,7 +8,6 @@ import { type CertificateRequestInfo, type CertPaths, ensureCA, makeCSR } from '
 import { testCluster } from './cluster-fakes.js';
 import type { ControllerManagerConfig } from './controller.js';
 import {
-  type ClusterSigningConfig,
   type CSR,
   CSRSigningController,
   newCSRSigningController,
@@ -52,8 +51,8 @@ function csr(pem: string, spec: Partial<CSR['spec']> = {}, status: CSR['status']
   };
 }
 
-function signer(extra: ClusterSigningConfig = {}) {
-  const signing: ClusterSigningConfig = {
+function signer(extra: Partial<ControllerManagerConfig> = {}) {
+  const signing: Partial<ControllerManagerConfig> = {
     clusterSigningCertFile: ca.cert,
     clusterSigningKeyFile: ca.key,
     ...extra,

@@ -31,35 +31,13 @@ import {
 import { type CertificateRequestInfo, csrSubject, signCSR } from '../cli/pki.js';
 import type { Clock } from '../client/clock.js';
 import { ResourceClient } from '../client/resource.js';
-import {
-  type Controller,
-  type ControllerContext,
-  type ControllerManagerConfig,
-  QueueController,
-} from './controller.js';
+import { type Controller, type ControllerContext, QueueController } from './controller.js';
 
 export type CSR = CertificateSigningRequest & KubeObject;
 
 export const csrSigningName = 'csrsigning';
 /** --cluster-signing-duration's default: a year. */
 export const defaultClusterSigningDurationMs = 8760 * 3600_000;
-
-/**
- * What --cluster-signing-cert-file, --cluster-signing-key-file and
- * --cluster-signing-duration put in the manager's config. ControllerManagerConfig
- * (controller.ts) does not declare them yet; main.ts sets them on the same
- * object, which reaches every controller as `ctx.config`.
- */
-export interface ClusterSigningConfig {
-  /** The CA certificate and key files; both or neither. */
-  clusterSigningCertFile?: string;
-  clusterSigningKeyFile?: string;
-  /** The longest certificate the signer gives; default a year. */
-  clusterSigningDurationMs?: number;
-}
-
-export const signingConfigOf = (config: ControllerManagerConfig): ClusterSigningConfig =>
-  config as ControllerManagerConfig & ClusterSigningConfig;
 
 // ---- What Kubernetes' helpers check (pkg/apis/certificates/helpers.go) ----
 
@@ -186,7 +164,7 @@ export class CSRSigningController extends QueueController {
 
   constructor(ctx: ControllerContext) {
     super(csrSigningName, ctx);
-    const c = signingConfigOf(ctx.config);
+    const c = ctx.config;
     if (!c.clusterSigningCertFile || !c.clusterSigningKeyFile)
       throw new Error(`${csrSigningName} needs --cluster-signing-cert-file and --cluster-signing-key-file`);
     this.caCert = c.clusterSigningCertFile;
@@ -254,7 +232,7 @@ export class CSRSigningController extends QueueController {
 
 /** Runs the signer when the manager has a signing CA; otherwise a controller that only says why not. */
 export function newCSRSigningController(ctx: ControllerContext): Controller {
-  const c = signingConfigOf(ctx.config);
+  const c = ctx.config;
   if (c.clusterSigningCertFile && c.clusterSigningKeyFile) return new CSRSigningController(ctx);
   return {
     name: csrSigningName,

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
-import type { ClusterSigningConfig } from './csr-signing.js';
+import type { ControllerManagerConfig } from './controller.js';
 import { type ManagerConfig, runControllerManager } from './manager.js';
 
 const program = new Command('nk-controller-manager')
@@ -69,7 +69,12 @@ function rootCA(file: string | undefined): string | undefined {
 }
 
 /** The signing CA's files, read once here so a bad path stops the process at start, as in Kubernetes. */
-function clusterSigning(o: Record<string, string>): ClusterSigningConfig {
+function clusterSigning(
+  o: Record<string, string>,
+): Pick<
+  ControllerManagerConfig,
+  'clusterSigningCertFile' | 'clusterSigningKeyFile' | 'clusterSigningDurationMs'
+> {
   const durationMs = parseDuration('--cluster-signing-duration', o.clusterSigningDuration);
   if (durationMs <= 0) flagError('--cluster-signing-duration', 'must be positive');
   const [cert, key] = [o.clusterSigningCertFile, o.clusterSigningKeyFile];
@@ -92,7 +97,7 @@ function clusterSigning(o: Record<string, string>): ClusterSigningConfig {
   return { clusterSigningCertFile: cert, clusterSigningKeyFile: key, clusterSigningDurationMs: durationMs };
 }
 
-function toConfig(o: Record<string, string>): ManagerConfig & ClusterSigningConfig {
+function toConfig(o: Record<string, string>): ManagerConfig {
   if (!o.kubeconfig && !o.master) flagError('--kubeconfig', 'one of --kubeconfig or --master is required');
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(o.clusterCidr))
     flagError('--cluster-cidr', `"${o.clusterCidr}" is not an IPv4 CIDR`);

@@ -20,7 +20,6 @@ import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.j
 let dir: string;
 let etcd: EtcdCluster;
 let apiserver: Apiserver;
-let _secureUrl: string;
 let secure: SecureApiserver;
 const kubeconfigs: Record<string, string> = {};
 
@@ -57,17 +56,10 @@ beforeAll(async () => {
     ],
   });
   apiserver = secure.apiserver;
-  _secureUrl = secure.url;
   // Over the plain loopback port: this test is about users, not the controller-manager's identity.
   await startControllerManager({ apiserverUrl: apiserver.url, controllers: ['clusterrole-aggregation'] });
-  kubeconfigs.admin = kubeconfig('admin', {
-    'client-certificate': path.join(dir, 'admin.crt'),
-    'client-key': path.join(dir, 'admin.key'),
-  });
-  kubeconfigs.jane = kubeconfig('jane', {
-    'client-certificate': path.join(dir, 'jane.crt'),
-    'client-key': path.join(dir, 'jane.key'),
-  });
+  kubeconfigs.admin = secure.kubeconfigFor('admin');
+  kubeconfigs.jane = secure.kubeconfigFor('jane');
   kubeconfigs.bob = kubeconfig('bob', { token: 'bob-token-1234' });
 }, 90_000);
 

@@ -12,7 +12,6 @@ import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.j
 
 let dir: string;
 let etcd: EtcdCluster;
-let _secureUrl: string;
 let secure: SecureApiserver;
 const kubeconfigs: Record<string, string> = {};
 const csrs = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
@@ -81,15 +80,8 @@ beforeAll(async () => {
     ],
     extraArgs: ['--enable-bootstrap-token-auth'],
   });
-  _secureUrl = secure.url;
-  kubeconfigs.admin = kubeconfig('admin', {
-    'client-certificate': path.join(dir, 'admin.crt'),
-    'client-key': path.join(dir, 'admin.key'),
-  });
-  kubeconfigs.jane = kubeconfig('jane', {
-    'client-certificate': path.join(dir, 'jane.crt'),
-    'client-key': path.join(dir, 'jane.key'),
-  });
+  kubeconfigs.admin = secure.kubeconfigFor('admin');
+  kubeconfigs.jane = secure.kubeconfigFor('jane');
   const role = await admin([
     'create',
     'clusterrole',

@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptionConfigYaml } from '../apiserver/encryption.js';
 import {
   type Apiserver,
   cleanup,
@@ -30,18 +31,7 @@ const keys = {
 };
 
 function writeConfig(names: (keyof typeof keys)[]) {
-  const lines = [
-    'apiVersion: apiserver.config.k8s.io/v1',
-    'kind: EncryptionConfiguration',
-    'resources:',
-    '- resources: [secrets]',
-    '  providers:',
-    '  - aesgcm:',
-    '      keys:',
-    ...names.flatMap((n) => [`      - name: ${n}`, `        secret: ${keys[n]}`]),
-    '  - identity: {}',
-  ];
-  writeFileSync(configFile(), `${lines.join('\n')}\n`);
+  writeFileSync(configFile(), encryptionConfigYaml(names.map((name) => ({ name, secret: keys[name] }))));
 }
 
 async function restartApiserver() {

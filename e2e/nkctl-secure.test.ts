@@ -4,6 +4,7 @@
 // that works through the kubernetes Service once a RoleBinding allows it, and
 // Secrets are encrypted in etcd. Against a real one-host cluster, with the
 // real kubectl.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -81,14 +82,24 @@ describe('nkctl up is secure by default', () => {
   });
 
   it('runs every component with its own certificate: each one acts as its own user', async () => {
-    const kubeconfigOf = (name: string) => readFileSync(path.join(home, 'run', `${name}.pid`), 'utf8').trim();
-    for (const c of ['controller-manager', 'scheduler', 'kubelet', 'kube-proxy']) {
-      const args = readFileSync(`/proc/${kubeconfigOf(c)}/cmdline`, 'utf8').split('\0');
+    const pidOf = (name: string) => readFileSync(path.join(home, 'run', `${name}.pid`), 'utf8').trim();
+    // Each with a certificate of its own identity, not the admin's.
+    const users: Record<string, string> = {
+      'controller-manager': 'CN=system:kube-controller-manager',
+      scheduler: 'CN=system:kube-scheduler',
+      kubelet: `O=system:nodes\nCN=system:node:${node}`,
+      'kube-proxy': 'CN=system:kube-proxy',
+    };
+    for (const [c, subject] of Object.entries(users)) {
+      const args = readFileSync(`/proc/${pidOf(c)}/cmdline`, 'utf8').split('\0');
       expect(args, c).toContain('--kubeconfig');
       expect(args, c).not.toContain('--master');
       const file = readFileSync(args[args.indexOf('--kubeconfig') + 1], 'utf8');
       expect(file, c).toContain(`server: https://${nodeIP}:${apiPort}`);
-      expect(file, c).toContain('client-certificate-data:');
+      const certData = /client-certificate-data: (\S+)/.exec(file)?.[1] ?? '';
+      const cert = new X509Certificate(Buffer.from(certData, 'base64'));
+      expect(cert.subject.split('\n').sort(), c).toEqual(subject.split('\n').sort());
+      expect(cert.checkIssued(new X509Certificate(readFileSync(pki('ca.crt')))), c).toBe(true);
     }
     // The audit log names who wrote: each component under its own name.
     await waitFor(

@@ -96,13 +96,13 @@ function toConfig(o: Record<string, string>): KubeletConfig {
       flagError(flag, (err as Error).message);
     }
   };
+  const clientCA = o.clientCaFile ? read('--client-ca-file', o.clientCaFile) : undefined;
   if (o.tlsCertFile)
     tls = {
       cert: read('--tls-cert-file', o.tlsCertFile),
       key: read('--tls-private-key-file', o.tlsPrivateKeyFile),
-      clientCA: o.clientCaFile ? read('--client-ca-file', o.clientCaFile) : undefined,
+      clientCA,
     };
-  const clientCA = o.clientCaFile ? read('--client-ca-file', o.clientCaFile) : undefined;
   return {
     connect: { kubeconfig: o.kubeconfig, master: o.master },
     bootstrap: o.bootstrapKubeconfig
