@@ -30,8 +30,16 @@ export interface StoredObject {
   rv: number;
 }
 
+/** TLS to etcd members: the CA their serving certificates chain to, and a client certificate. */
+export interface EtcdTLS {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 export interface EtcdOptions {
   endpoints: string[];
+  tls?: EtcdTLS;
   logger: Logger;
   /** Deadline for one unary call; a member failure costs at most this before failover. */
   callTimeoutMs?: number;
@@ -110,6 +118,16 @@ export class EtcdStore {
     this.codecFor = opts.codecFor ?? (() => identityCodec);
     this.client = new Etcd3({
       hosts: opts.endpoints,
+      ...(opts.tls
+        ? {
+            credentials: {
+              rootCertificate: opts.tls.ca,
+              ...(opts.tls.cert && opts.tls.key
+                ? { certChain: opts.tls.cert, privateKey: opts.tls.key }
+                : {}),
+            },
+          }
+        : {}),
       dialTimeout: 3000,
       // A list of a whole resource (the watch cache's) easily passes gRPC's default 4 MiB
       // limit on a received message; etcd's Go client, as Kubernetes uses it, has no limit.

@@ -64,6 +64,9 @@ const program = new Command('nk-apiserver')
   .option('--service-cluster-ip-range <cidr>', 'service IP range', '10.96.0.0/16')
   .option('--service-node-port-range <range>', 'node port range', '30000-32767')
   .option('--default-watch-cache-size <n>', 'events kept per resource for resuming watches', '10000')
+  .option('--etcd-cafile <file>', "CA that signs the etcd members' serving certificates (https etcd URLs)")
+  .option('--etcd-certfile <file>', 'client certificate for etcd (with --etcd-keyfile)')
+  .option('--etcd-keyfile <file>', 'key of --etcd-certfile')
   .option('--etcd-compaction-interval <duration>', 'how often to compact etcd (0 disables)', '5m')
   .option('--watch-bookmark-interval <duration>', 'how often watches that allow bookmarks get one', '60s')
   .option('--log-level <level>', 'pino log level', 'info');
@@ -162,6 +165,20 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
       flagError('--service-account-signing-key-file', (err as Error).message);
     }
   }
+  let etcdTLS: ApiserverConfig['etcdTLS'];
+  if (o.etcdCafile || o.etcdCertfile || o.etcdKeyfile) {
+    if (!o.etcdCafile) flagError('--etcd-cafile', 'is needed with --etcd-certfile and --etcd-keyfile');
+    if (!o.etcdCertfile !== !o.etcdKeyfile)
+      flagError('--etcd-certfile', 'needs --etcd-keyfile too, and the other way round');
+    try {
+      etcdTLS = {
+        ca: readFileSync(o.etcdCafile),
+        ...(o.etcdCertfile ? { cert: readFileSync(o.etcdCertfile), key: readFileSync(o.etcdKeyfile) } : {}),
+      };
+    } catch (err) {
+      flagError('--etcd-cafile', (err as Error).message);
+    }
+  }
   let kubeletClient: ApiserverConfig['kubeletClient'];
   if (o.kubeletClientCertificate || o.kubeletClientKey) {
     if (!o.kubeletClientCertificate || !o.kubeletClientKey)
@@ -190,6 +207,7 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
   }
   return {
     etcdServers,
+    etcdTLS,
     encryption,
     auditLogPath: o.auditLogPath,
     serviceAccountTokens,

@@ -38,7 +38,7 @@ import { authenticateBootstrapToken } from './bootstrap-token.js';
 import { admitCertificateUpdate } from './csr-admission.js';
 import { registerDiscovery } from './discovery.js';
 import { codecFor, type parseEncryptionConfig } from './encryption.js';
-import { EtcdStore } from './etcd.js';
+import { EtcdStore, type EtcdTLS } from './etcd.js';
 import { KubeletClient, type KubeletClientTLS, registerKubeletUpgradeProxy } from './kubelet-proxy.js';
 import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
 import { NodeAuthorizer, unionAuthorizer } from './node-authz.js';
@@ -56,6 +56,8 @@ import { WatchCache } from './watch-cache.js';
 
 export interface ApiserverConfig {
   etcdServers: string[];
+  /** TLS to etcd (https URLs): the members' CA, and a client certificate when they ask for one. */
+  etcdTLS?: EtcdTLS;
   bindAddress: string;
   port: number;
   /** Serve HTTPS on `port` with this certificate; `clientCA` checks client certificates. */
@@ -117,6 +119,7 @@ export function buildApiserver(
   const encryption = config.encryption;
   const etcd = new EtcdStore({
     endpoints: config.etcdServers,
+    tls: config.etcdTLS,
     logger,
     codecFor: encryption
       ? (key) => {

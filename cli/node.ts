@@ -12,14 +12,14 @@ import type { KubeObject } from '../api/meta.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { ResourceClient } from '../client/resource.js';
-import { RestClient } from '../client/rest.js';
+import { RestClient, type RestConfig } from '../client/rest.js';
 import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels } from '../kubelet/runtime/runtime.js';
 import { adminRestConfig } from './cluster-pki.js';
 import { type LaunchOptions, repoRoot } from './launcher.js';
 import { readManifests } from './manifest.js';
 
-const networkName = (o: LaunchOptions) => `nanokube-${o.nodeName}`;
+const networkName = (o: Pick<LaunchOptions, 'nodeName'>) => `nanokube-${o.nodeName}`;
 
 /** Creates the node's pod network (its bridge holds the node's address) unless it is there. */
 export async function preparePodNetwork(o: LaunchOptions): Promise<void> {
@@ -37,8 +37,8 @@ export function addonFiles(): string[] {
 }
 
 /** Creates every add-on object that does not exist yet; returns how many it created. */
-export async function installAddons(o: LaunchOptions): Promise<number> {
-  const rest = new RestClient(adminRestConfig(o));
+export async function installAddons(config: RestConfig): Promise<number> {
+  const rest = new RestClient(config);
   let created = 0;
   try {
     for (const m of readManifests(addonFiles())) {
@@ -116,7 +116,7 @@ export async function waitAddonsAvailable(o: LaunchOptions, timeoutMs = 120_000)
  * rules and route.
  * Returns what it removed, for the user.
  */
-export async function removeNodeLeftovers(o: LaunchOptions): Promise<string[]> {
+export async function removeNodeLeftovers(o: Pick<LaunchOptions, 'nodeName'>): Promise<string[]> {
   const done: string[] = [];
   const rt = new DockerRuntime();
   let removed = 0;

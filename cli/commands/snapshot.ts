@@ -14,10 +14,11 @@
  * failed restore leaves the old data in place and starts the cluster on it.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { CliError } from '../context.js';
+import { defaultLayout, etcdctlEnv, readInstalled } from '../install/layout.js';
 import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
 import { newProgress } from '../progress.js';
 import { up } from './up.js';
@@ -42,6 +43,33 @@ function etcdctl(args: string[]): Promise<string> {
 }
 
 const localEtcd = (o: LaunchOptions) => `http://127.0.0.1:${o.etcdPort}`;
+
+/**
+ * etcd of this machine: ETCDCTL_ENDPOINTS when set; an installed master's
+ * (deploy/install.sh), with its client certificate; else `nkctl up`'s.
+ */
+function defaultEtcdEndpoints(): string {
+  if (process.env.ETCDCTL_ENDPOINTS) return process.env.ETCDCTL_ENDPOINTS;
+  const installed = readInstalled();
+  if (installed?.role === 'master') {
+    Object.assign(process.env, etcdctlEnv(defaultLayout));
+    return etcdctlEnv(defaultLayout).ETCDCTL_ENDPOINTS;
+  }
+  return localEtcd(defaultLaunchOptions());
+}
+
+/** snapshot-20261124T101500Z.db: names that sort by time. */
+export const snapshotFileName = (at: Date) =>
+  `snapshot-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}.db`;
+
+/** Of a folder's file names, the snapshots beyond the newest `keep`. */
+export function snapshotsToPrune(names: string[], keep: number): string[] {
+  const snaps = names.filter((n) => /^snapshot-\d{8}T\d{6}Z\.db$/.test(n)).sort();
+  return snaps.slice(0, Math.max(0, snaps.length - keep));
+}
 
 /** Reads a snapshot file's revision and size; throws a one-line error when it is not a snapshot. */
 export async function snapshotStatus(file: string): Promise<SnapshotStatus> {
@@ -111,14 +139,31 @@ export function newSnapshotCommand(): Command {
   const cmd = new Command('snapshot').description('Save and restore etcd snapshots of the cluster state.');
   cmd
     .command('save')
-    .description('Save a snapshot of the cluster state (etcd) to FILE.')
-    .argument('<file>', 'where to write the snapshot')
-    .option('--etcd-endpoints <url>', "etcd's client URL (default: the cluster `nkctl up` started)")
-    .action(async (file: string, opts: { etcdEndpoints?: string }) => {
-      const s = await saveSnapshot(file, opts.etcdEndpoints ?? localEtcd(defaultLaunchOptions()));
+    .description(
+      'Save a snapshot of the cluster state (etcd) to FILE; a folder gets snapshot-TIME.db, and --keep prunes it.',
+    )
+    .argument('<file>', 'where to write the snapshot, or a folder of snapshots')
+    .option(
+      '--etcd-endpoints <url>',
+      "etcd's client URL (default: this machine's installed or `nkctl up` cluster)",
+    )
+    .option('--keep <n>', 'with a folder: keep only the newest N snapshots in it')
+    .action(async (target: string, opts: { etcdEndpoints?: string; keep?: string }) => {
+      const keep = opts.keep === undefined ? undefined : Number(opts.keep);
+      if (keep !== undefined && !(Number.isInteger(keep) && keep > 0))
+        throw new CliError(`--keep: "${opts.keep}" is not a positive whole number`);
+      const intoDir = keep !== undefined || (existsSync(target) && statSync(target).isDirectory());
+      if (intoDir) mkdirSync(target, { recursive: true, mode: 0o700 });
+      const file = intoDir ? join(target, snapshotFileName(new Date())) : target;
+      const s = await saveSnapshot(file, opts.etcdEndpoints ?? defaultEtcdEndpoints());
       process.stdout.write(
         `Snapshot saved at ${file} (revision ${s.revision}, ${s.totalKey} keys, ${statSync(file).size} bytes)\n`,
       );
+      if (intoDir && keep !== undefined)
+        for (const old of snapshotsToPrune(readdirSync(target), keep)) {
+          rmSync(join(target, old), { force: true });
+          process.stdout.write(`Removed the older snapshot ${join(target, old)}\n`);
+        }
     });
   cmd
     .command('restore')

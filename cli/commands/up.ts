@@ -12,7 +12,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { adminKubeconfigYaml, ensureClusterPki, publishBootstrapToken } from '../cluster-pki.js';
+import {
+  adminKubeconfigYaml,
+  adminRestConfig,
+  ensureClusterPki,
+  publishBootstrapToken,
+} from '../cluster-pki.js';
 import { CliError } from '../context.js';
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import {
@@ -152,7 +157,7 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
   if (o.node) {
     const created = await progress.step(
       'installing cluster add-ons (DNS, ingress)',
-      () => installAddons(o),
+      () => installAddons(adminRestConfig(o)),
       (n) => (n ? `created ${n} add-on object${n === 1 ? '' : 's'}` : 'add-ons are installed'),
     );
     started += created;

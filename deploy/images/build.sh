@@ -19,7 +19,11 @@
 #                        where that base image cannot be pulled, it is made
 #                        here with debootstrap (needs root)
 #
-#   bash deploy/images/build.sh [--force] [--lab]
+#   nanokube/vm:1        with --vm: the lab image with systemd as PID 1 and
+#                        without nanokube: a fresh "VM" for deploy/install.sh
+#                        (the VM e2e tests; deploy/images/vm/Dockerfile)
+#
+#   bash deploy/images/build.sh [--force] [--lab] [--vm]
 #
 # Safe to run again: an image that already exists is skipped (--force
 # rebuilds). Needs gcc with static glibc (libc6-dev) and busybox-static;
@@ -29,12 +33,14 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 force=0
 lab=0
+vm=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     --lab) lab=1 ;;
+    --vm) vm=1 ;;
     -h | --help)
-      sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -55,17 +61,9 @@ have_image() { [[ $force -eq 0 ]] && docker image inspect "$1" >/dev/null 2>&1; 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# The pause binary: NK_PAUSE_BINARY when set (the lab image carries one built
-# beforehand, and no compiler), else compiled here.
-compile_pause() {
-  if [[ -n ${NK_PAUSE_BINARY:-} ]]; then
-    cp "$NK_PAUSE_BINARY" "$1"
-    return
-  fi
-  command -v gcc >/dev/null 2>&1 || die "gcc is needed to build the pause binary"
-  gcc -static -Os -s -Wall -Werror -o "$1" "$here/pause/pause.c" ||
-    die "could not compile pause.c statically (is libc6-dev installed?)"
-}
+# compile_pause and copy_production_modules
+# shellcheck source=deploy/lib.sh
+source "$here/../lib.sh"
 
 build_pause() {
   local image=nanokube/pause:1
@@ -102,19 +100,6 @@ build_busybox() {
     --change 'CMD ["sh"]' --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
     --message 'nanokube busybox' - "$image" >/dev/null
   say "built $image"
-}
-
-# Copies the production node_modules of $1 into $2 (keeping paths). Where
-# npm is missing (inside the lab image), node_modules holds nothing else.
-copy_production_modules() {
-  local from="$1" to="$2" dep
-  if ! command -v npm >/dev/null 2>&1; then
-    cp -a "$from/node_modules" "$to/"
-    return
-  fi
-  while read -r dep; do
-    (cd "$from" && cp -a --parents "${dep#"$from"/}" "$to")
-  done < <(cd "$from" && npm ls --omit=dev --all --parseable 2>/dev/null | tail -n +2)
 }
 
 build_nanokube() {
@@ -192,11 +177,9 @@ build_lab() {
   fi
   ensure_base "$base"
   ctx="$work/lab"
-  mkdir -p "$ctx/app"
-  cp "$node" "$ctx/node"
-  compile_pause "$ctx/pause"
-  (cd "$repo" && cp -a package.json package-lock.json dist deploy "$ctx/app/")
-  copy_production_modules "$repo" "$ctx/app"
+  mkdir -p "$ctx"
+  # The lab installs nanokube as a VM does: from a release, with install.sh.
+  cp "$(bash "$repo/deploy/release.sh")" "$ctx/nanokube.tar.gz"
   say "building $image from deploy/images/lab/Dockerfile on $base"
   DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label "nanokube.io/source-hash=$hash" \
     -t "$image" -f "$here/lab/Dockerfile" "$ctx" >"$work/build.log" 2>&1 ||
@@ -204,10 +187,29 @@ build_lab() {
   say "built $image ($(docker image inspect -f '{{ .Size }}' "$image" | awk '{ printf "%d MB", $1 / 1e6 }'))"
 }
 
+# nanokube/vm:1 (--vm): the lab image with systemd and without nanokube, a
+# fresh "VM" for install.sh (deploy/images/vm/Dockerfile).
+build_vm() {
+  local image=nanokube/vm:1 hash
+  build_lab
+  hash="$(docker image inspect -f '{{ .Id }}' nanokube/lab:1)-$(cat "$here/vm/"* | sha256sum | cut -c1-16)"
+  if [[ $force -eq 0 && "$(docker image inspect -f '{{ index .Config.Labels "nanokube.io/source-hash" }}' "$image" 2>/dev/null)" == "$hash" ]]; then
+    say "$image is current"
+    return
+  fi
+  say "building $image from deploy/images/vm/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q --label "nanokube.io/source-hash=$hash" \
+    -t "$image" "$here/vm" >"$work/build-vm.log" 2>&1 ||
+    die "docker build failed: $(tail -20 "$work/build-vm.log")"
+  say "built $image"
+}
+
 docker info >/dev/null 2>&1 || die "docker does not answer (bash deploy/setup.sh --with-docker starts it)"
 build_pause
 build_busybox
 build_nanokube
-if [[ $lab -eq 1 ]]; then
+if [[ $vm -eq 1 ]]; then
+  build_vm
+elif [[ $lab -eq 1 ]]; then
   build_lab
 fi

@@ -25,8 +25,8 @@ set -euo pipefail
 
 role="${1:-}"
 shift || true
-app=/app
-export PATH="/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
+app=/opt/nanokube/current/app
+export PATH="/opt/nanokube/current/bin:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
 log_level="${LOG_LEVEL:-info}"
 
 say() { echo "lab $role: $*" >&2; }
@@ -137,7 +137,7 @@ CFG
       sleep 1
     done
     docker info >/dev/null 2>&1 || die "dockerd did not answer within 60s: $(tail -5 /var/log/nanokube/dockerd.log)"
-    NK_PAUSE_BINARY=/usr/local/lib/nanokube/pause bash "$app/deploy/images/build.sh" >&2
+    NK_PAUSE_BINARY=/opt/nanokube/current/bin/pause bash "$app/deploy/images/build.sh" >&2
     # Logs go to the container's output, or to files in LOG_DIR when set
     # (nkctl up --nodes mounts its log folder there).
     out() { if [[ -n ${LOG_DIR:-} ]]; then echo "$LOG_DIR/$1.log"; else echo /proc/self/fd/1; fi; }

@@ -1,0 +1,251 @@
+/**
+ * Where an installed nanokube lives on a machine (deploy/install.sh,
+ * `nkctl install`), and the flags each of its systemd units runs with.
+ * Pure: install.ts writes what these functions return.
+ *
+ *   /opt/nanokube/releases/VERSION   an unpacked release (bin/node, app/)
+ *   /opt/nanokube/current            the release the units run
+ *   /etc/nanokube/                   install.json, NAME.env per unit, kubeconfigs
+ *   /etc/nanokube/pki/               the CA, certificates and keys
+ *   /var/lib/nanokube/               etcd data, kubelet state, backups
+ *   /var/log/nanokube/               the audit log (everything else: journald)
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Layout {
+  etc: string;
+  pki: string;
+  state: string;
+  logs: string;
+  opt: string;
+  units: string;
+}
+
+export const defaultLayout: Layout = {
+  etc: '/etc/nanokube',
+  pki: '/etc/nanokube/pki',
+  state: '/var/lib/nanokube',
+  logs: '/var/log/nanokube',
+  opt: '/opt/nanokube',
+  units: '/etc/systemd/system',
+};
+
+export type Role = 'master' | 'worker';
+
+/** What `nkctl install` recorded about this machine (install.json). */
+export interface Installed {
+  role: Role;
+  nodeName: string;
+  nodeIP: string;
+  /** Every apiserver URL known when this machine joined (its own first on a master). */
+  servers: string[];
+  /** How many etcd snapshots the backup timer keeps. */
+  snapshotsKept: number;
+}
+
+export const installedFile = (l: Layout) => join(l.etc, 'install.json');
+
+/** What install recorded on this machine; undefined where nanokube was not installed. */
+export function readInstalled(l: Layout = defaultLayout): Installed | undefined {
+  const file = installedFile(l);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Installed) : undefined;
+}
+
+export const apiPort = 6443;
+export const etcdClientPort = 2379;
+export const etcdPeerPort = 2380;
+
+/** The units of a role, in start order (the snapshot timer is extra, on masters). */
+export function unitsOf(role: Role): string[] {
+  const node = ['kubelet', 'kube-proxy'];
+  return role === 'master' ? ['etcd', 'apiserver', 'controller-manager', 'scheduler', ...node] : node;
+}
+
+export const unitName = (component: string) => `nanokube-${component}.service`;
+
+/** The files of the PKI on a machine. */
+export function pkiFiles(l: Layout) {
+  const pair = (name: string) => ({ cert: join(l.pki, `${name}.crt`), key: join(l.pki, `${name}.key`) });
+  return {
+    ca: pair('ca'),
+    apiserver: pair('apiserver'),
+    kubeletClient: pair('apiserver-kubelet-client'),
+    etcdClient: pair('apiserver-etcd-client'),
+    etcdServer: pair('etcd-server'),
+    etcdPeer: pair('etcd-peer'),
+    kubelet: pair('kubelet'),
+    serviceAccountKey: join(l.pki, 'sa.key'),
+    encryptionConfig: join(l.pki, 'encryption.yaml'),
+    certificateKey: join(l.pki, 'certificate-key'),
+    kubeconfig: (user: string) => join(l.etc, `${user}.kubeconfig`),
+  };
+}
+
+/** The files a joining master fetches (encrypted) from the first: what every master must share. */
+export const sharedMasterFiles = ['ca.key', 'sa.key', 'encryption.yaml'] as const;
+
+/**
+ * The environment file of a unit: NK_ARGS, the flags its ExecStart passes.
+ * Values never hold spaces (paths, addresses, names), so the unit's $NK_ARGS
+ * splits them as they are written.
+ */
+export function envFile(args: string[], extra: Record<string, string> = {}): string {
+  for (const a of args) if (/[\s"\\$]/.test(a)) throw new Error(`flag value "${a}" has a space, quote or $`);
+  const lines = [
+    '# Written by nkctl install; edit and `systemctl restart` the unit, or run install again.',
+    `NK_ARGS="${args.join(' ')}"`,
+    ...Object.entries(extra).map(([k, v]) => `${k}=${v}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export interface EtcdMember {
+  name: string;
+  peerURL: string;
+}
+
+const url = (ip: string, port: number) => `https://${ip}:${port}`;
+
+/** etcd on a master: TLS with client certificates both for clients and peers. */
+export function etcdArgs(
+  l: Layout,
+  i: Installed,
+  cluster: { members: EtcdMember[]; state: 'new' | 'existing' },
+): string[] {
+  const p = pkiFiles(l);
+  return [
+    ...['--name', i.nodeName, '--data-dir', join(l.state, 'etcd')],
+    ...['--listen-client-urls', `${url(i.nodeIP, etcdClientPort)},${url('127.0.0.1', etcdClientPort)}`],
+    ...['--advertise-client-urls', url(i.nodeIP, etcdClientPort)],
+    ...['--listen-peer-urls', url(i.nodeIP, etcdPeerPort)],
+    ...['--initial-advertise-peer-urls', url(i.nodeIP, etcdPeerPort)],
+    ...['--initial-cluster', cluster.members.map((m) => `${m.name}=${m.peerURL}`).join(',')],
+    ...['--initial-cluster-state', cluster.state, '--initial-cluster-token', 'nanokube'],
+    ...['--cert-file', p.etcdServer.cert, '--key-file', p.etcdServer.key],
+    ...['--trusted-ca-file', p.ca.cert, '--client-cert-auth'],
+    ...['--peer-cert-file', p.etcdPeer.cert, '--peer-key-file', p.etcdPeer.key],
+    ...['--peer-trusted-ca-file', p.ca.cert, '--peer-client-cert-auth'],
+    ...['--snapshot-count', '10000', '--logger', 'zap'],
+  ];
+}
+
+/** etcdctl's settings for this master's etcd (environment, as the snapshot unit uses them). */
+export function etcdctlEnv(l: Layout): Record<string, string> {
+  const p = pkiFiles(l);
+  return {
+    ETCDCTL_API: '3',
+    ETCDCTL_ENDPOINTS: url('127.0.0.1', etcdClientPort),
+    ETCDCTL_CACERT: p.ca.cert,
+    ETCDCTL_CERT: p.etcdClient.cert,
+    ETCDCTL_KEY: p.etcdClient.key,
+  };
+}
+
+export function apiserverArgs(l: Layout, i: Installed): string[] {
+  const p = pkiFiles(l);
+  return [
+    ...['--etcd-servers', url('127.0.0.1', etcdClientPort)],
+    ...['--etcd-cafile', p.ca.cert, '--etcd-certfile', p.etcdClient.cert, '--etcd-keyfile', p.etcdClient.key],
+    ...['--bind-address', '0.0.0.0', '--secure-port', String(apiPort), '--advertise-address', i.nodeIP],
+    ...['--tls-cert-file', p.apiserver.cert, '--tls-private-key-file', p.apiserver.key],
+    ...['--client-ca-file', p.ca.cert, '--authorization-mode', 'Node,RBAC'],
+    // As kubeadm: requests without credentials are system:anonymous, which RBAC lets read
+    // only kube-public/cluster-info (how a joining machine finds the CA) and health.
+    '--anonymous-auth',
+    '--enable-bootstrap-token-auth',
+    ...['--service-account-signing-key-file', p.serviceAccountKey],
+    ...['--kubelet-client-certificate', p.kubeletClient.cert, '--kubelet-client-key', p.kubeletClient.key],
+    ...['--encryption-provider-config', p.encryptionConfig],
+    ...['--audit-log-path', join(l.logs, 'audit.log')],
+  ];
+}
+
+export function controllerManagerArgs(l: Layout): string[] {
+  const p = pkiFiles(l);
+  return [
+    ...['--kubeconfig', p.kubeconfig('controller-manager'), '--root-ca-file', p.ca.cert],
+    ...['--cluster-signing-cert-file', p.ca.cert, '--cluster-signing-key-file', p.ca.key],
+    ...['--bind-address', '127.0.0.1'],
+  ];
+}
+
+export function schedulerArgs(l: Layout): string[] {
+  return ['--kubeconfig', pkiFiles(l).kubeconfig('scheduler'), '--bind-address', '127.0.0.1'];
+}
+
+/**
+ * The kubelet: a master's has its certificate from install (it holds the CA
+ * key); a worker's asks for one with the bootstrap token (TLS bootstrapping).
+ */
+export function kubeletArgs(l: Layout, i: Installed): string[] {
+  const p = pkiFiles(l);
+  const identity =
+    i.role === 'master'
+      ? [
+          ...['--kubeconfig', p.kubeconfig('kubelet')],
+          ...['--tls-cert-file', p.kubelet.cert, '--tls-private-key-file', p.kubelet.key],
+        ]
+      : [
+          ...[
+            '--bootstrap-kubeconfig',
+            p.kubeconfig('bootstrap-kubelet'),
+            '--kubeconfig',
+            p.kubeconfig('kubelet'),
+          ],
+          ...['--cert-dir', join(l.state, 'kubelet', 'pki')],
+        ];
+  return [
+    ...identity,
+    ...['--client-ca-file', p.ca.cert, '--authorization-mode', 'Webhook'],
+    ...['--node-name', i.nodeName, '--node-ip', i.nodeIP, '--address', i.nodeIP],
+    ...['--root-dir', join(l.state, 'kubelet'), '--pod-manifest-path', join(l.etc, 'manifests')],
+  ];
+}
+
+/** kube-proxy: its own certificate on a master; on a worker, the node's (as the lab's workers do). */
+export function kubeProxyArgs(l: Layout, i: Installed): string[] {
+  const p = pkiFiles(l);
+  const kubeconfig = i.role === 'master' ? p.kubeconfig('kube-proxy') : p.kubeconfig('kubelet');
+  return ['--kubeconfig', kubeconfig, '--node-name', i.nodeName, '--healthz-bind-address', '127.0.0.1:10256'];
+}
+
+/** The address each unit answers health on, and how long it may take to start. */
+export function healthOf(component: string): { url: string; timeoutS: number } | undefined {
+  switch (component) {
+    case 'apiserver':
+      return { url: `https://127.0.0.1:${apiPort}/readyz`, timeoutS: 60 };
+    case 'controller-manager':
+      return { url: 'http://127.0.0.1:10257/healthz', timeoutS: 60 };
+    case 'scheduler':
+      return { url: 'http://127.0.0.1:10259/healthz', timeoutS: 60 };
+    case 'kubelet':
+      return { url: 'http://127.0.0.1:10248/healthz', timeoutS: 120 };
+    case 'kube-proxy':
+      return { url: 'http://127.0.0.1:10256/healthz', timeoutS: 120 };
+    default:
+      return undefined;
+  }
+}
+
+/** The join commands init prints: the same install script, with what a machine needs to trust and reach the cluster. */
+export function joinCommand(o: {
+  server: string;
+  token: string;
+  caCertHash: string;
+  role: Role;
+  certificateKey?: string;
+}): string {
+  const words = [
+    'bash install.sh --role',
+    o.role,
+    '--join',
+    o.server,
+    '--token',
+    o.token,
+    '--ca-cert-hash',
+    o.caCertHash,
+  ];
+  if (o.role === 'master' && o.certificateKey) words.push('--certificate-key', o.certificateKey);
+  return words.join(' ');
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds a release tarball: everything a Debian/Ubuntu machine needs to run
+# nanokube, for deploy/install.sh (docs/vms.md), with no registry and no
+# npm on that machine.
+#
+#   bash deploy/release.sh [--out DIR]      # or: npm run release
+#
+# release/nanokube-VERSION-linux-ARCH.tar.gz holds one folder, nanokube/:
+#   install.sh          deploy/install.sh, to run from the unpacked folder
+#   VERSION             package.json's version and a hash of what is inside
+#   bin/node            this machine's Node.js (the one that built dist/)
+#   bin/pause           the pod sandbox's static binary
+#   app/                package.json, dist/, deploy/ and the production node_modules
+#
+# NK_RELEASE_VERSION sets VERSION (an upgrade drill makes a second release).
+# Needs `npm run build` done (setup.sh does it) and gcc with static glibc.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="$repo/release"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --out)
+      out="$2"
+      shift
+      ;;
+    -h | --help)
+      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "release: unknown flag $1 (try --help)" >&2
+      exit 2
+      ;;
+  esac
+  shift
+done
+
+say() { echo "release: $*" >&2; }
+die() {
+  echo "release: $*" >&2
+  exit 1
+}
+# shellcheck source=deploy/lib.sh
+source "$repo/deploy/lib.sh"
+
+[[ -f $repo/dist/cli/main.js ]] || die "no dist/ yet: run npm run build"
+node="$(readlink -f "$(command -v node)")"
+arch="$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')"
+hash="$(cd "$repo" && { find dist deploy -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum package-lock.json "$node"; } | sha256sum | cut -c1-12)"
+version="${NK_RELEASE_VERSION:-$(node -p 'require(process.argv[1]).version' "$repo/package.json")-$hash}"
+file="$out/nanokube-$version-linux-$arch.tar.gz"
+if [[ -f $file ]]; then
+  say "$file is current"
+  echo "$file"
+  exit 0
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+root="$work/nanokube"
+mkdir -p "$root/bin" "$root/app"
+cp "$node" "$root/bin/node"
+compile_pause "$root/bin/pause"
+cp "$repo/deploy/install.sh" "$root/install.sh"
+echo "$version" >"$root/VERSION"
+(cd "$repo" && cp -a package.json dist deploy "$root/app/")
+copy_production_modules "$repo" "$root/app"
+mkdir -p "$out"
+tar -C "$work" -czf "$file.part" nanokube
+mv "$file.part" "$file"
+say "built $file ($(du -m "$file" | cut -f1) MB)"
+echo "$file"
