@@ -99,7 +99,7 @@ const kubernetesServiceIP = '10.96.0.1';
 const nodeTokenGroup = 'system:bootstrappers:kubeadm:default-node-token';
 
 /** Runs a command; its stdout, or a CliError with the last line it wrote to stderr. */
-function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
@@ -109,7 +109,7 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
   });
 }
 
-const systemctl = (...args: string[]) => run('systemctl', args);
+export const systemctl = (...args: string[]) => run('systemctl', args);
 
 /** Checks the flags make one of the five forms; returns the role. */
 export function checkFlags(f: InstallFlags): Role | undefined {
@@ -270,16 +270,18 @@ async function joinEtcd(l: Layout, i: Installed, seed: string): Promise<EtcdMemb
   }));
 }
 
-function writeUnits(
+export function writeUnits(
   l: Layout,
   i: Installed,
   etcdCluster?: { members: EtcdMember[]; state: 'new' | 'existing' },
+  rewrite: { etcd?: boolean } = {},
 ) {
   const env = (name: string, args: string[], extra?: Record<string, string>) =>
     writeFileSync(join(l.etc, `${name}.env`), envFile(args, extra), { mode: 0o600 });
   if (i.role === 'master') {
     // etcd's flags are written once: its membership is settled when it first starts.
-    if (etcdCluster && !existsSync(join(l.state, 'etcd', 'member'))) env('etcd', etcdArgs(l, i, etcdCluster));
+    if (etcdCluster && (rewrite.etcd || !existsSync(join(l.state, 'etcd', 'member'))))
+      env('etcd', etcdArgs(l, i, etcdCluster));
     env('apiserver', apiserverArgs(l, i));
     env('controller-manager', controllerManagerArgs(l));
     env('scheduler', schedulerArgs(l));
@@ -477,7 +479,11 @@ function adminConfig(l: Layout): RestConfig {
   };
 }
 
-async function startUnits(l: Layout, role: Role, progress: ReturnType<typeof newProgress>): Promise<void> {
+export async function startUnits(
+  l: Layout,
+  role: Role,
+  progress: ReturnType<typeof newProgress>,
+): Promise<void> {
   await systemctl('daemon-reload');
   // Debian's etcd-server package has its own etcd.service on the same ports: ours runs etcd.
   if (role === 'master') await systemctl('disable', '--now', 'etcd.service').catch(() => undefined);
@@ -491,7 +497,7 @@ async function startUnits(l: Layout, role: Role, progress: ReturnType<typeof new
   if (role === 'master') await systemctl('enable', '--now', 'nanokube-etcd-snapshot.timer');
 }
 
-function requireSystemd(): void {
+export function requireSystemd(): void {
   if (process.getuid?.() !== 0) throw new CliError('install needs root');
   if (!existsSync('/run/systemd/system')) throw new CliError('install needs a machine booted with systemd');
 }
@@ -587,7 +593,7 @@ export async function install(
           '',
           `nanokube master ${nodeName} is up (${own}); kubectl and nkctl use ${p.kubeconfig('admin')} (merged into ~/.kube/config).`,
           '',
-          'To add a worker, run on it, as root, in the unpacked release:',
+          'To add a worker, run on it, as root, where you unpacked the release:',
           `  ${joinCommand({ server, token: joinInfo.token, caCertHash: hash, role: 'worker' })}`,
           '',
           'To add a master (an etcd member and another apiserver; keep the count odd):',

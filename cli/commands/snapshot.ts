@@ -18,9 +18,17 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { CliError } from '../context.js';
-import { defaultLayout, etcdctlEnv, readInstalled } from '../install/layout.js';
+import {
+  defaultLayout,
+  etcdctlEnv,
+  etcdPeerPort,
+  type Layout,
+  readInstalled,
+  unitName,
+} from '../install/layout.js';
 import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
 import { newProgress } from '../progress.js';
+import { requireSystemd, startUnits, systemctl, writeUnits } from './install.js';
 import { up } from './up.js';
 
 export interface SnapshotStatus {
@@ -30,9 +38,9 @@ export interface SnapshotStatus {
   totalSize: number;
 }
 
-function etcdctl(args: string[]): Promise<string> {
+function etcdctl(args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
+    execFile('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3', ...env } }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT')
@@ -84,7 +92,9 @@ export async function snapshotStatus(file: string): Promise<SnapshotStatus> {
 export async function saveSnapshot(file: string, endpoints: string): Promise<SnapshotStatus> {
   const part = `${file}.part`;
   try {
-    await etcdctl(['--endpoints', endpoints, '--dial-timeout', '5s', 'snapshot', 'save', part]);
+    // In the environment, not as --endpoints: etcdctl refuses both at once, and the
+    // snapshot unit sets ETCDCTL_ENDPOINTS.
+    await etcdctl(['--dial-timeout', '5s', 'snapshot', 'save', part], { ETCDCTL_ENDPOINTS: endpoints });
     renameSync(part, file);
   } catch (err) {
     rmSync(part, { force: true });
@@ -135,6 +145,60 @@ export async function restoreSnapshot(
   return kept;
 }
 
+/**
+ * restore on a master install.sh made (docs/vms.md): its units stop, the
+ * snapshot becomes a fresh one-member etcd data folder (the old one kept
+ * aside), and the units start again. Other masters join afresh afterwards.
+ */
+export async function restoreInstalled(
+  file: string,
+  l: Layout = defaultLayout,
+  out = process.stdout,
+): Promise<string> {
+  requireSystemd();
+  const i = readInstalled(l);
+  if (i?.role !== 'master') throw new CliError('snapshot restore needs a master (this machine is not one)');
+  const progress = newProgress();
+  const status = await snapshotStatus(file);
+  progress.info(`restoring revision ${status.revision} (${status.totalKey} keys) from ${file}`);
+  const dataDir = join(l.state, 'etcd');
+  const fresh = join(l.state, 'etcd.restoring');
+  const kept = join(l.state, `etcd.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  await progress.step('stopping the control plane', async () => {
+    for (const c of ['scheduler', 'controller-manager', 'apiserver', 'etcd'])
+      await systemctl('stop', unitName(c));
+  });
+  const self = { name: i.nodeName, peerURL: `https://${i.nodeIP}:${etcdPeerPort}` };
+  await progress.step('restoring etcd data', async () => {
+    rmSync(fresh, { recursive: true, force: true });
+    try {
+      await etcdctl([
+        'snapshot',
+        'restore',
+        file,
+        ...['--name', self.name, '--data-dir', fresh],
+        ...[
+          '--initial-cluster',
+          `${self.name}=${self.peerURL}`,
+          '--initial-advertise-peer-urls',
+          self.peerURL,
+        ],
+      ]);
+    } catch (err) {
+      rmSync(fresh, { recursive: true, force: true });
+      await startUnits(l, 'master', progress);
+      throw err;
+    }
+    if (existsSync(dataDir)) renameSync(dataDir, kept);
+    renameSync(fresh, dataDir);
+    // A one-member cluster now, whatever it was before.
+    writeUnits(l, i, { members: [self], state: 'new' }, { etcd: true });
+  });
+  await startUnits(l, 'master', progress);
+  out.write(`restored ${file} (revision ${status.revision}); the etcd data before it is kept in ${kept}\n`);
+  return kept;
+}
+
 export function newSnapshotCommand(): Command {
   const cmd = new Command('snapshot').description('Save and restore etcd snapshots of the cluster state.');
   cmd
@@ -168,10 +232,14 @@ export function newSnapshotCommand(): Command {
   cmd
     .command('restore')
     .description(
-      'Put the cluster `nkctl up` started back to the state in FILE: stops it, restores etcd, starts it again.',
+      "Put the cluster back to the state in FILE: stops it, restores etcd, starts it again (`nkctl up`'s, or on an installed master its units).",
     )
     .argument('<file>', 'a snapshot written by `nkctl snapshot save`')
     .action(async (file: string, _opts: unknown, sub: Command) => {
+      if (readInstalled()) {
+        await restoreInstalled(file);
+        return;
+      }
       await restoreSnapshot(defaultLaunchOptions(), file, sub.optsWithGlobals() as { kubeconfig?: string });
     });
   return cmd;

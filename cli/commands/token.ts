@@ -4,11 +4,14 @@
  * kube-system/bootstrap-token-ID; a kubelet that has it can join the
  * cluster (TLS bootstrapping: it asks for its own certificate with it).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isNotFound } from '../../api/status.js';
 import { bootstrapTokenSecret, randomBootstrapToken } from '../cluster-pki.js';
 import { parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
+import { caCertHash, clusterInfoPath, parseClusterInfo } from '../install/discovery.js';
+import { defaultLayout, joinCommand, pkiFiles } from '../install/layout.js';
 import { printTable } from '../table.js';
 
 const tokenPattern = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -24,11 +27,53 @@ const secrets = (ctx: CliContext) => ctx.client(ctx.resource('secrets'), 'kube-s
 const field = (s: SecretLike, key: string) =>
   s.data?.[key] === undefined ? undefined : Buffer.from(s.data[key], 'base64').toString('utf8');
 
+/**
+ * The install.sh join command for `token`, as `kubeadm token create
+ * --print-join-command`: the first apiserver and CA hash from
+ * kube-public/cluster-info, and for a master the certificate key this
+ * master keeps.
+ */
+export async function joinCommandFor(ctx: CliContext, token: string, controlPlane: boolean): Promise<string> {
+  let info: ReturnType<typeof parseClusterInfo>;
+  try {
+    const cm = (await ctx.rest.request({ method: 'GET', path: clusterInfoPath })) as {
+      data?: { kubeconfig?: string };
+    };
+    info = parseClusterInfo(cm.data?.kubeconfig ?? '');
+  } catch (err) {
+    throw new CliError(
+      `cannot read kube-public/cluster-info (a cluster made by install.sh has it): ${(err as Error).message}`,
+    );
+  }
+  let certificateKey: string | undefined;
+  if (controlPlane) {
+    const file = pkiFiles(defaultLayout).certificateKey;
+    if (!existsSync(file)) throw new CliError(`--control-plane: run this on a master (${file} is missing)`);
+    certificateKey = readFileSync(file, 'utf8').trim();
+  }
+  return joinCommand({
+    server: info.servers[0],
+    token,
+    caCertHash: caCertHash(info.caPem),
+    role: controlPlane ? 'master' : 'worker',
+    certificateKey,
+  });
+}
+
 export async function createToken(
   ctx: CliContext,
-  o: { token?: string; ttl: string; description?: string; groups?: string },
+  o: {
+    token?: string;
+    ttl: string;
+    description?: string;
+    groups?: string;
+    printJoinCommand?: boolean;
+    controlPlane?: boolean;
+  },
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
+  if (o.controlPlane && !o.printJoinCommand)
+    throw new CliError('--control-plane goes with --print-join-command');
   const token = o.token ?? randomBootstrapToken();
   if (!tokenPattern.test(token))
     throw new CliError(`token "${token}" is not of the form [a-z0-9]{6}.[a-z0-9]{16}`);
@@ -42,8 +87,10 @@ export async function createToken(
     description: o.description ?? 'made by nkctl token create',
     groups: o.groups,
   }) as SecretLike & { metadata: { name: string } };
+  // The command first: a master's would fail after the token was made.
+  const command = o.printJoinCommand ? await joinCommandFor(ctx, token, !!o.controlPlane) : undefined;
   await secrets(ctx).create(secret as never);
-  out.write(`${token}\n`);
+  out.write(`${command ?? token}\n`);
 }
 
 function ttlLeft(expiration: string | undefined, now: number): string {
@@ -109,9 +156,23 @@ export function newTokenCommand(): Command {
       'extra groups it authenticates as, comma-separated (system:bootstrappers:...)',
       'system:bootstrappers:kubeadm:default-node-token',
     )
-    .action(async (t: string | undefined, o: { ttl: string; description?: string; groups: string }, cmd) => {
-      await createToken(cliContext(cmd), { token: t, ...o });
-    });
+    .option('--print-join-command', 'print the install.sh command that joins a machine with the token')
+    .option('--control-plane', 'with --print-join-command: the command for a master (run this on a master)')
+    .action(
+      async (
+        t: string | undefined,
+        o: {
+          ttl: string;
+          description?: string;
+          groups: string;
+          printJoinCommand?: boolean;
+          controlPlane?: boolean;
+        },
+        cmd,
+      ) => {
+        await createToken(cliContext(cmd), { token: t, ...o });
+      },
+    );
   token
     .command('list')
     .description('List the bootstrap tokens.')

@@ -237,7 +237,7 @@ export function joinCommand(o: {
   certificateKey?: string;
 }): string {
   const words = [
-    'bash install.sh --role',
+    'bash nanokube/install.sh --role',
     o.role,
     '--join',
     o.server,

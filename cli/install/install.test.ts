@@ -1,0 +1,180 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkFlags, parseMemberList } from '../commands/install.js';
+import { snapshotFileName, snapshotsToPrune } from '../commands/snapshot.js';
+import { ensureCA } from '../pki.js';
+import { caCertHash, openFiles, parseClusterInfo, randomCertificateKey, sealFiles } from './discovery.js';
+import {
+  defaultLayout,
+  envFile,
+  etcdArgs,
+  type Installed,
+  joinCommand,
+  kubeletArgs,
+  unitsOf,
+} from './layout.js';
+
+let dir: string;
+let caPem: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nk-install-test-'));
+  caPem = readFileSync((await ensureCA(dir)).cert, 'utf8');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const master: Installed = {
+  role: 'master',
+  nodeName: 'vm1',
+  nodeIP: '10.0.0.11',
+  servers: ['https://10.0.0.11:6443'],
+  snapshotsKept: 24,
+};
+
+describe('the CA hash', () => {
+  it("is openssl's sha256 of the CA's public key, as kubeadm computes it", () => {
+    const der = execFileSync('openssl', ['x509', '-pubkey', '-noout'], { input: caPem });
+    const fromOpenssl = execFileSync('openssl', ['pkey', '-pubin', '-outform', 'der'], { input: der });
+    const hex = execFileSync('openssl', ['dgst', '-sha256', '-hex'], { input: fromOpenssl })
+      .toString()
+      .split('= ')[1]
+      .trim();
+    expect(caCertHash(caPem)).toBe(`sha256:${hex}`);
+  });
+});
+
+describe('sealed master files', () => {
+  it('open with the key they were sealed with, and not with another', () => {
+    const key = randomCertificateKey();
+    const sealed = sealFiles({ 'ca.key': Buffer.from('secret key'), 'sa.key': Buffer.from([0, 1, 2]) }, key);
+    expect(sealed).not.toContain('secret key');
+    const files = openFiles(sealed, key);
+    expect(files['ca.key'].toString()).toBe('secret key');
+    expect([...files['sa.key']]).toEqual([0, 1, 2]);
+    expect(() => openFiles(sealed, randomCertificateKey())).toThrow(/does not open/);
+    expect(() => openFiles(sealed, 'short')).toThrow(/64 hex digits/);
+  });
+
+  it('refuse data that was changed', () => {
+    const key = randomCertificateKey();
+    const raw = Buffer.from(sealFiles({ a: Buffer.from('x') }, key), 'base64');
+    raw[raw.length - 1] ^= 1;
+    expect(() => openFiles(raw.toString('base64'), key)).toThrow(/does not open/);
+  });
+});
+
+describe('cluster-info', () => {
+  it('gives the CA and every apiserver of its kubeconfig', () => {
+    const text = [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: nanokube',
+      '  cluster:',
+      '    server: https://10.0.0.11:6443',
+      `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
+      '    extensions:',
+      '    - name: nanokube.io/servers',
+      '      extension:',
+      '        servers: [https://10.0.0.11:6443, https://10.0.0.12:6443]',
+    ].join('\n');
+    const info = parseClusterInfo(text);
+    expect(info.caPem).toBe(caPem);
+    expect(info.servers).toEqual(['https://10.0.0.11:6443', 'https://10.0.0.12:6443']);
+    expect(() => parseClusterInfo('clusters: []')).toThrow(/no server or CA/);
+  });
+});
+
+describe('install flags', () => {
+  const join = {
+    role: 'worker',
+    join: 'https://10.0.0.11:6443',
+    token: 'abcdef.0123456789abcdef',
+    caCertHash: `sha256:${'a'.repeat(64)}`,
+    snapshotsKept: '24',
+  };
+  it('take one of init, join, upgrade or uninstall', () => {
+    expect(checkFlags({ role: 'master', init: true, snapshotsKept: '24' })).toBe('master');
+    expect(checkFlags(join)).toBe('worker');
+    expect(checkFlags({ upgrade: true, snapshotsKept: '24' })).toBeUndefined();
+    expect(() => checkFlags({ snapshotsKept: '24' })).toThrow(/one of --init/);
+    expect(() => checkFlags({ ...join, init: true })).toThrow(/one of --init/);
+  });
+  it('say what is wrong with a join command', () => {
+    expect(() => checkFlags({ role: 'worker', init: true, snapshotsKept: '24' })).toThrow(/--role master/);
+    expect(() => checkFlags({ ...join, join: 'http://x' })).toThrow(/not an apiserver URL/);
+    expect(() => checkFlags({ ...join, token: 'nope' })).toThrow(/--token/);
+    expect(() => checkFlags({ ...join, caCertHash: 'md5:1' })).toThrow(/--ca-cert-hash/);
+    expect(() => checkFlags({ ...join, role: 'master' })).toThrow(/--certificate-key/);
+    expect(() => checkFlags({ ...join, role: 'boss' })).toThrow(/master or worker/);
+    expect(() => checkFlags({ ...join, snapshotsKept: '0' })).toThrow(/--snapshots-kept/);
+  });
+});
+
+describe('units', () => {
+  it('start etcd first on a master; a worker runs only the node units', () => {
+    expect(unitsOf('master')[0]).toBe('etcd');
+    expect(unitsOf('worker')).toEqual(['kubelet', 'kube-proxy']);
+  });
+  it("write flags into NK_ARGS, refusing values the unit's $NK_ARGS would split", () => {
+    expect(envFile(['--a', '1', '--b'], { X: 'y' })).toContain('NK_ARGS="--a 1 --b"\nX=y\n');
+    expect(() => envFile(['--a', 'two words'])).toThrow(/space/);
+  });
+  it('give etcd TLS both ways and the initial cluster', () => {
+    const args = etcdArgs(defaultLayout, master, {
+      members: [
+        { name: 'vm1', peerURL: 'https://10.0.0.11:2380' },
+        { name: 'vm2', peerURL: 'https://10.0.0.12:2380' },
+      ],
+      state: 'existing',
+    });
+    const flag = (f: string) => args[args.indexOf(f) + 1];
+    expect(flag('--initial-cluster')).toBe('vm1=https://10.0.0.11:2380,vm2=https://10.0.0.12:2380');
+    expect(flag('--initial-cluster-state')).toBe('existing');
+    expect(args).toContain('--client-cert-auth');
+    expect(args).toContain('--peer-client-cert-auth');
+  });
+  it("give a worker's kubelet the bootstrap kubeconfig, a master's its own certificate", () => {
+    expect(kubeletArgs(defaultLayout, { ...master, role: 'worker' })).toContain('--bootstrap-kubeconfig');
+    expect(kubeletArgs(defaultLayout, master)).toContain('--tls-cert-file');
+  });
+});
+
+describe('join commands', () => {
+  it('carry the certificate key only for a master', () => {
+    const o = { server: 'https://10.0.0.11:6443', token: 'abcdef.0123456789abcdef', caCertHash: 'sha256:ab' };
+    expect(joinCommand({ ...o, role: 'worker', certificateKey: 'k' })).toBe(
+      'bash nanokube/install.sh --role worker --join https://10.0.0.11:6443 --token abcdef.0123456789abcdef --ca-cert-hash sha256:ab',
+    );
+    expect(joinCommand({ ...o, role: 'master', certificateKey: 'k' })).toMatch(
+      /--role master .* --certificate-key k$/,
+    );
+  });
+});
+
+describe('etcd members and snapshots', () => {
+  it("read etcdctl's member list, IDs as it prints them", () => {
+    const text = [
+      '8e9e05c52164694d, started, vm1, https://10.0.0.11:2380, https://10.0.0.11:2379, false',
+      'fd422379fda50e48, unstarted, , https://10.0.0.12:2380, , false',
+    ].join('\n');
+    expect(parseMemberList(text)).toEqual([
+      { id: '8e9e05c52164694d', name: 'vm1', peerURLs: ['https://10.0.0.11:2380'] },
+      { id: 'fd422379fda50e48', name: '', peerURLs: ['https://10.0.0.12:2380'] },
+    ]);
+  });
+  it('name snapshots by time and prune the oldest beyond the count kept', () => {
+    expect(snapshotFileName(new Date('2026-11-24T10:15:00.123Z'))).toBe('snapshot-20261124T101500Z.db');
+    const names = [
+      'snapshot-20261124T100000Z.db',
+      'other.db',
+      'snapshot-20261124T110000Z.db',
+      'snapshot-20261124T090000Z.db',
+    ];
+    expect(snapshotsToPrune(names, 2)).toEqual(['snapshot-20261124T090000Z.db']);
+    expect(snapshotsToPrune(names, 5)).toEqual([]);
+  });
+});
