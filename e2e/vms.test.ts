@@ -199,6 +199,11 @@ describe('docs/vms.md on three VMs', () => {
       expect((await back.stop()).ok).toBeGreaterThan(0);
     }
     console.log(`reboots: ${report.join('; ')}`);
+    // Graceful node shutdown: a rebooted machine's pods were marked terminated before it went down.
+    const reasons = await onMaster(
+      'nkctl get pods -l app=web -o jsonpath=\'{range .items[*]}{.status.reason}{" "}{end}\'',
+    );
+    expect(reasons).toContain('Terminated');
   }, 1_200_000);
 
   it('upgrades one machine at a time to a new release, pods running on and every request answered', async () => {

@@ -29,6 +29,7 @@ import { Backoff } from './backoff.js';
 import { bootstrapClientCertificate, ensureSelfSignedServingCert } from './bootstrap.js';
 import { ContainerRunner } from './container-runner.js';
 import { execUpgradeHandler } from './exec.js';
+import { systemShuttingDown, terminatePodsForShutdown } from './node-shutdown.js';
 import { NodeStatusManager } from './node-status.js';
 import { PodSyncer } from './pod-sync.js';
 import { PodWorkers } from './pod-workers.js';
@@ -70,6 +71,12 @@ export interface KubeletConfig {
   nodeStatusUpdateFrequencyMs: number;
   /** A folder of static pod manifests; none when undefined. */
   podManifestPath?: string;
+  /**
+   * Graceful node shutdown: when the machine shuts down, pods are marked
+   * terminated, and the kubelet waits up to this long (at most 5 s) for
+   * Services to drop them before it exits; 0 turns it off (node-shutdown.ts).
+   */
+  shutdownGracePeriodMs?: number;
 }
 
 function resource<T extends KubeObject>(
@@ -119,7 +126,14 @@ function apiObjectSource(rest: ConstructorParameters<typeof ResourceClient>[0]):
 
 export async function runKubelet(
   cfg: KubeletConfig,
-  deps: { signal: AbortSignal; logger: Logger; clock?: Clock; runtime?: Runtime },
+  deps: {
+    signal: AbortSignal;
+    logger: Logger;
+    clock?: Clock;
+    runtime?: Runtime;
+    /** Whether the machine is shutting down (not only the kubelet stopping); systemd's word by default. */
+    nodeShuttingDown?: () => Promise<boolean>;
+  },
 ): Promise<void> {
   const { logger } = deps;
   // Our own signal: anything failing below stops every loop, not only the caller's abort.
@@ -277,6 +291,20 @@ export async function runKubelet(
     deps.signal.removeEventListener('abort', stop);
     probes.stopAll();
     await Promise.allSettled(background);
+    const grace = cfg.shutdownGracePeriodMs ?? 0;
+    if (grace > 0 && deps.signal.aborted && (await (deps.nodeShuttingDown ?? systemShuttingDown)())) {
+      await terminatePodsForShutdown({
+        pods: workers.running.values(),
+        writeStatus: async (pod, status) => {
+          await podClient
+            .in(pod.metadata?.namespace ?? 'default')
+            .patch(pod.metadata?.name ?? '', 'merge', { status }, { subresource: 'status' });
+        },
+        clock,
+        logger,
+        drainMs: Math.min(grace, 5000),
+      });
+    }
     await events.flush();
     await server.close();
     await health.close();

@@ -53,6 +53,11 @@ const program = new Command('nk-kubelet')
   .option('--sync-frequency <duration>', 'how often every pod is synced again', '10s')
   .option('--node-status-update-frequency <duration>', 'how often node status is computed', '10s')
   .option('--pod-manifest-path <dir>', 'a folder of static pod manifests (YAML or JSON) to run')
+  .option(
+    '--shutdown-grace-period <duration>',
+    'when the machine shuts down, mark pods terminated and wait up to this long (max 5s) for Services to drop them; 0 turns it off',
+    '0s',
+  )
   .option('--log-level <level>', 'pino log level', 'info');
 
 const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -131,6 +136,7 @@ function toConfig(o: Record<string, string>): KubeletConfig {
     syncFrequencyMs: parseDuration('--sync-frequency', o.syncFrequency),
     nodeStatusUpdateFrequencyMs: parseDuration('--node-status-update-frequency', o.nodeStatusUpdateFrequency),
     podManifestPath: o.podManifestPath,
+    shutdownGracePeriodMs: parseDuration('--shutdown-grace-period', o.shutdownGracePeriod),
   };
 }
 

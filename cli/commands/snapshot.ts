@@ -40,13 +40,18 @@ export interface SnapshotStatus {
 
 function etcdctl(args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('etcdctl', args, { env: { ...process.env, ETCDCTL_API: '3', ...env } }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT')
-        reject(new CliError('etcdctl is not installed (bash deploy/setup.sh installs it)'));
-      else reject(new CliError((stderr.trim().split('\n').pop() ?? err.message).replace(/^Error:\s*/, '')));
-    });
+    execFile(
+      'etcdctl',
+      args,
+      { env: { ...process.env, ETCDCTL_API: '3', ...env } },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT')
+          reject(new CliError('etcdctl is not installed (bash deploy/setup.sh installs it)'));
+        else reject(new CliError((stderr.trim().split('\n').pop() ?? err.message).replace(/^Error:\s*/, '')));
+      },
+    );
   });
 }
 

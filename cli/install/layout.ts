@@ -200,6 +200,8 @@ export function kubeletArgs(l: Layout, i: Installed): string[] {
     ...['--client-ca-file', p.ca.cert, '--authorization-mode', 'Webhook'],
     ...['--node-name', i.nodeName, '--node-ip', i.nodeIP, '--address', i.nodeIP],
     ...['--root-dir', join(l.state, 'kubelet'), '--pod-manifest-path', join(l.etc, 'manifests')],
+    // A reboot takes the node's pods out of Services before their containers stop.
+    ...['--shutdown-grace-period', '5s'],
   ];
 }
 
