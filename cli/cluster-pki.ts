@@ -41,8 +41,8 @@ import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey, is
 /** The first address of the default service range: the `kubernetes` Service. */
 const kubernetesServiceIP = '10.96.0.1';
 
-/** A certificate signed by the cluster CA, made only if it is not there yet. */
-async function ensureCert(dir: string, req: CertRequest): Promise<CertPaths> {
+/** A certificate signed by the cluster CA in `dir`, made only if it is not there yet. */
+export async function ensureCert(dir: string, req: CertRequest): Promise<CertPaths> {
   const paths = { cert: join(dir, `${req.name}.crt`), key: join(dir, `${req.name}.key`) };
   if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
   return issueCert(dir, req);
@@ -50,15 +50,27 @@ async function ensureCert(dir: string, req: CertRequest): Promise<CertPaths> {
 
 const b64 = (file: string) => readFileSync(file).toString('base64');
 
-function writeKubeconfig(file: string, server: string, ca: string, client: CertPaths): void {
+/**
+ * A kubeconfig (mode 0600) for `servers` (the first is the server, the
+ * rest failover), trusting the CA in `caFile`, signing in with a client
+ * certificate or a token; everything inline.
+ */
+export function writeKubeconfig(
+  file: string,
+  servers: string[],
+  caFile: string,
+  client: CertPaths | { token: string },
+): void {
   writeFileSync(
     file,
     kubeconfigYaml({
-      server,
+      server: servers[0],
+      servers,
       name: 'nanokube',
-      caData: b64(ca),
-      certData: b64(client.cert),
-      keyData: b64(client.key),
+      caData: b64(caFile),
+      ...('token' in client
+        ? { token: client.token }
+        : { certData: b64(client.cert), keyData: b64(client.key) }),
     }),
     { mode: 0o600 },
   );
@@ -106,7 +118,7 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
   ];
   for (const [user, cn, org] of clients) {
     const cert = await ensureCert(p.dir, { name: user, commonName: cn, organizations: org ? [org] : [] });
-    if (!existsSync(p.kubeconfig(user))) writeKubeconfig(p.kubeconfig(user), server, p.ca.cert, cert);
+    if (!existsSync(p.kubeconfig(user))) writeKubeconfig(p.kubeconfig(user), [server], p.ca.cert, cert);
   }
   const [first, ...others] = hostNodes(o);
   if (first) {
@@ -125,7 +137,7 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
       copyFileSync(made.key, np.kubelet.key);
     }
     if (!existsSync(np.kubeletKubeconfig))
-      writeKubeconfig(np.kubeletKubeconfig, server, p.ca.cert, np.kubelet);
+      writeKubeconfig(np.kubeletKubeconfig, [server], p.ca.cert, np.kubelet);
     if (!existsSync(np.proxyKubeconfig)) copyFileSync(p.kubeconfig('kube-proxy'), np.proxyKubeconfig);
   }
   // The other nodes join as kubeadm join does: with a bootstrap token, their

@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPair, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -133,6 +133,8 @@ export async function issueCert(dir: string, req: CertRequest): Promise<CertPath
     '-extfile',
     ext,
   ]);
+  rmSync(csr, { force: true });
+  rmSync(ext, { force: true });
   return paths;
 }
 

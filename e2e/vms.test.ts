@@ -174,6 +174,12 @@ describe('docs/vms.md on three VMs', () => {
     const units = await onMaster('systemctl is-active nanokube-kubelet nanokube-kube-proxy', vms[2]);
     expect(units.trim().split('\n')).toEqual(['active', 'active']);
     expect((await vmExec(vms[2], 'test ! -e /etc/systemd/system/nanokube-apiserver.service')).code).toBe(0);
+    // Running the join again is safe: nothing changes, the units stay up.
+    const again = await vmExec(vms[2], printed.worker, 300_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await onMaster('systemctl is-active nanokube-kubelet nanokube-kube-proxy', vms[2])).trim()).toBe(
+      'active\nactive',
+    );
     nodePort = Number(await onMaster("nkctl get service web -o jsonpath='{.spec.ports[0].nodePort}'"));
     expect(nodePort).toBeGreaterThan(0);
   }, 300_000);

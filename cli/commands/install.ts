@@ -36,7 +36,12 @@ import { isNotFound } from '../../api/status.js';
 import { encryptionConfigYaml } from '../../apiserver/encryption.js';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../../client/rest.js';
-import { bootstrapTokenSecret, randomBootstrapToken } from '../cluster-pki.js';
+import {
+  bootstrapTokenSecret,
+  ensureCert as ensureClusterCert,
+  randomBootstrapToken,
+  writeKubeconfig as writeClusterKubeconfig,
+} from '../cluster-pki.js';
 import { CliError } from '../context.js';
 import {
   caCertHash,
@@ -77,7 +82,7 @@ import {
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import { healthy, repoRoot } from '../launcher.js';
 import { installAddons, removeNodeLeftovers } from '../node.js';
-import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey, issueCert } from '../pki.js';
+import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey } from '../pki.js';
 import { newProgress } from '../progress.js';
 
 export interface InstallFlags {
@@ -145,32 +150,9 @@ export async function defaultAddress(): Promise<string> {
 }
 
 const b64 = (file: string) => readFileSync(file).toString('base64');
-
-async function ensureCert(l: Layout, req: CertRequest): Promise<CertPaths> {
-  const paths = { cert: join(l.pki, `${req.name}.crt`), key: join(l.pki, `${req.name}.key`) };
-  if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
-  const made = await issueCert(l.pki, req);
-  for (const leftover of [`${req.name}.csr`, `${req.name}.ext`])
-    rmSync(join(l.pki, leftover), { force: true });
-  return made;
-}
-
-function writeKubeconfig(l: Layout, user: string, servers: string[], client: CertPaths | { token: string }) {
-  const p = pkiFiles(l);
-  writeFileSync(
-    p.kubeconfig(user),
-    kubeconfigYaml({
-      server: servers[0],
-      servers,
-      name: 'nanokube',
-      caData: b64(p.ca.cert),
-      ...('token' in client
-        ? { token: client.token }
-        : { certData: b64(client.cert), keyData: b64(client.key) }),
-    }),
-    { mode: 0o600 },
-  );
-}
+const ensureCert = (l: Layout, req: CertRequest) => ensureClusterCert(l.pki, req);
+const writeKubeconfig = (l: Layout, user: string, servers: string[], client: CertPaths | { token: string }) =>
+  writeClusterKubeconfig(pkiFiles(l).kubeconfig(user), servers, pkiFiles(l).ca.cert, client);
 
 /** Every certificate a master needs, signed by the cluster CA (which it has). */
 async function masterCerts(l: Layout, i: Installed, endpointHost?: string): Promise<void> {
