@@ -26,7 +26,11 @@ export interface CertPaths {
 async function openssl(args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
   try {
     const p = run('openssl', args, { timeout: 30_000 });
-    p.child.stdin?.end(input ?? '');
+    // openssl may exit before reading stdin (most commands here never read it): a
+    // write to the closed pipe fails with EPIPE, which is no error of ours.
+    p.child.stdin?.on('error', () => undefined);
+    if (input === undefined) p.child.stdin?.end();
+    else p.child.stdin?.end(input);
     return await p;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
