@@ -29,6 +29,14 @@ role=""
 mode=""
 pass=()
 
+# Run on exit, whatever the exit (exec included: nothing is left to clean by then).
+cleanups=()
+cleanup() {
+  local c
+  for c in "${cleanups[@]}"; do eval "$c"; done
+}
+trap cleanup EXIT
+
 say() { echo "install: $*" >&2; }
 die() {
   echo "install: $*" >&2
@@ -77,8 +85,12 @@ done
 node_packages=(docker.io iptables iproute2 conntrack openssl ca-certificates busybox-static curl)
 master_packages=(etcd-server etcd-client)
 
-# A package is there when dpkg says it is installed.
-have_package() { dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# A package is there when dpkg says it is installed; Docker also when another
+# package (Docker's own docker-ce) brought dockerd.
+have_package() {
+  [[ $1 == docker.io ]] && command -v dockerd >/dev/null 2>&1 && return 0
+  dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
 
 install_packages() {
   local missing=() p
@@ -86,16 +98,15 @@ install_packages() {
   [[ ${#missing[@]} -eq 0 ]] && return
   command -v apt-get >/dev/null 2>&1 || die "need ${missing[*]}, and this machine has no apt-get (Debian or Ubuntu only)"
   # Packages like etcd-server start their daemon on install; the units here run it.
-  local policy=0
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
-    policy=1
+    # Removed however this script ends, or every later package would start no service.
+    cleanups+=("rm -f /usr/sbin/policy-rc.d")
   fi
   say "apt-get install ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  [[ $policy -eq 1 ]] && rm -f /usr/sbin/policy-rc.d
   # Remembered, so --uninstall removes what this script added and nothing else.
   mkdir -p "$state"
   printf '%s\n' "${missing[@]}" >>"$state/packages"
@@ -109,6 +120,7 @@ find_release() {
     [[ -f $release ]] || die "--release: $release does not exist"
     local unpacked
     unpacked="$(mktemp -d)"
+    cleanups+=("rm -rf '$unpacked'")
     tar -C "$unpacked" -xzf "$release" || die "--release: $release is not a release tarball"
     [[ -f $unpacked/nanokube/VERSION ]] || die "--release: $release holds no nanokube/VERSION"
     echo "$unpacked/nanokube"

@@ -18,9 +18,15 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$repo/release"
+say() { echo "release: $*" >&2; }
+die() {
+  echo "release: $*" >&2
+  exit 1
+}
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out)
+      [[ $# -ge 2 ]] || die "--out needs a folder"
       out="$2"
       shift
       ;;
@@ -36,11 +42,6 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
-say() { echo "release: $*" >&2; }
-die() {
-  echo "release: $*" >&2
-  exit 1
-}
 # shellcheck source=deploy/lib.sh
 source "$repo/deploy/lib.sh"
 

@@ -153,7 +153,9 @@ describe('docs/vms.md on three VMs', () => {
           }
           const m = /--token (\S+) --ca-cert-hash (\S+) --certificate-key (\S+)/.exec(printed.master);
           expect(m).not.toBeNull();
-          [fill.token, fill.hash, fill.key] = [m?.[1] ?? '', m?.[2] ?? '', m?.[3] ?? ''];
+          [fill['master-token'], fill.hash, fill.key] = [m?.[1] ?? '', m?.[2] ?? '', m?.[3] ?? ''];
+          fill.token = /--token (\S+)/.exec(printed.worker)?.[1] ?? '';
+          expect(fill.token).not.toBe(fill['master-token']);
         }
         if (/curl -s http/.test(script)) expect(r.stdout).toMatch(/hello from web-/);
         if (/nanokube-etcd-snapshot/.test(script)) expect(r.stdout).toMatch(/snapshot-\d{8}T\d{6}Z\.db/);
@@ -174,6 +176,14 @@ describe('docs/vms.md on three VMs', () => {
     const units = await onMaster('systemctl is-active nanokube-kubelet nanokube-kube-proxy', vms[2]);
     expect(units.trim().split('\n')).toEqual(['active', 'active']);
     expect((await vmExec(vms[2], 'test ! -e /etc/systemd/system/nanokube-apiserver.service')).code).toBe(0);
+    // The masters' shared keys: a master's token reads their Secret, a worker's may not.
+    const code = (token: string) =>
+      onMaster(
+        `curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer ${token}' https://${vms[0].ip}:6443/api/v1/namespaces/kube-system/secrets/nanokube-certs`,
+        vms[2],
+      );
+    expect(await code(fill['master-token'])).toBe('200');
+    expect(await code(fill.token)).toBe('403');
     // Running the join again is safe: nothing changes, the units stay up.
     const again = await vmExec(vms[2], printed.worker, 300_000);
     expect(again.code, again.stderr).toBe(0);

@@ -57,6 +57,7 @@ import {
   apiPort,
   apiserverArgs,
   controllerManagerArgs,
+  controlPlaneTokenGroup,
   defaultLayout,
   type EtcdMember,
   envFile,
@@ -155,11 +156,12 @@ const writeKubeconfig = (l: Layout, user: string, servers: string[], client: Cer
   writeClusterKubeconfig(pkiFiles(l).kubeconfig(user), servers, pkiFiles(l).ca.cert, client);
 
 /** Every certificate a master needs, signed by the cluster CA (which it has). */
-async function masterCerts(l: Layout, i: Installed, endpointHost?: string): Promise<void> {
+async function masterCerts(l: Layout, i: Installed): Promise<void> {
   const ips = [...new Set([i.nodeIP, '127.0.0.1', kubernetesServiceIP])];
-  const extra = endpointHost
-    ? [/^\d+\.\d+\.\d+\.\d+$/.test(endpointHost) ? `IP:${endpointHost}` : `DNS:${endpointHost}`]
-    : [];
+  // Every name the cluster's apiservers are reached by (a load balancer's too), so that
+  // any of them may send a client here.
+  const hosts = [...new Set(i.servers.map((u) => new URL(u).hostname))].filter((h) => !ips.includes(h));
+  const extra = hosts.map((h) => (/^\d+\.\d+\.\d+\.\d+$/.test(h) ? `IP:${h}` : `DNS:${h}`));
   await ensureCert(l, {
     name: 'apiserver',
     commonName: 'kube-apiserver',
@@ -217,6 +219,8 @@ async function fetchSharedFiles(l: Layout, bootstrap: RestConfig, certificateKey
       if (!files[name]) throw new CliError(`the cluster certificates lack ${name}`);
       writeFileSync(join(l.pki, name), files[name], { mode: 0o600 });
     }
+    // Kept, so that this master too can print a master's join command.
+    writeFileSync(pkiFiles(l).certificateKey, `${certificateKey}\n`, { mode: 0o600 });
   } catch (err) {
     if (isNotFound(err))
       throw new CliError(
@@ -238,8 +242,20 @@ export function parseMemberList(text: string): { id: string; name: string; peerU
 }
 
 /** Adds this master to the etcd cluster at `seed` (unless it is a member already); the members after. */
-async function joinEtcd(l: Layout, i: Installed, seed: string): Promise<EtcdMember[]> {
-  const env = { ...etcdctlEnv(l), ETCDCTL_ENDPOINTS: seed };
+async function joinEtcd(l: Layout, i: Installed, seeds: string[]): Promise<EtcdMember[]> {
+  let env: Record<string, string> | undefined;
+  let lastErr: unknown;
+  for (const seed of seeds) {
+    const tryEnv = { ...etcdctlEnv(l), ETCDCTL_ENDPOINTS: seed, ETCDCTL_DIAL_TIMEOUT: '3s' };
+    try {
+      await run('etcdctl', ['member', 'list'], tryEnv);
+      env = tryEnv;
+      break;
+    } catch (err) {
+      lastErr = err;
+    }
+  }
+  if (!env) throw new CliError(`no etcd answers at ${seeds.join(', ')}: ${(lastErr as Error)?.message}`);
   const peerURL = `https://${i.nodeIP}:${etcdPeerPort}`;
   let members = parseMemberList(await run('etcdctl', ['member', 'list'], env));
   if (!members.some((m) => m.peerURLs.includes(peerURL))) {
@@ -389,15 +405,25 @@ function clusterInfoConfigMap(l: Layout, servers: string[]): Record<string, unkn
 }
 
 /** What the first master publishes: cluster-info, who may read what to join, a token, the sealed master files. */
-async function publishJoinInfo(
+export async function publishJoinInfo(
   l: Layout,
   i: Installed,
   admin: RestConfig,
-): Promise<{ token: string; certificateKey: string }> {
+  o: { endpoint?: string; keepOthers?: boolean } = {},
+): Promise<{ token: string; masterToken: string; certificateKey: string; server: string }> {
+  const endpoint = o.endpoint;
   const rest = new RestClient(admin);
   const p = pkiFiles(l);
   try {
-    await upsert(rest, clusterInfoPath, clusterInfoConfigMap(l, i.servers));
+    // The load balancer first when there is one; masters that joined earlier stay listed.
+    const own = i.servers.filter((u) => !endpoint || u !== endpoint);
+    const before = await rest
+      .request({ method: 'GET', path: clusterInfoPath })
+      .then((cm) => parseClusterInfo((cm as { data: { kubeconfig: string } }).data.kubeconfig).servers)
+      .catch(() => [] as string[])
+      .then((list) => (o.keepOthers === false ? [] : list));
+    const servers = [...new Set([...(endpoint ? [endpoint] : []), ...own, ...before])];
+    await upsert(rest, clusterInfoPath, clusterInfoConfigMap(l, servers));
     for (const r of [
       ...readerRole(
         'kube-public',
@@ -406,7 +432,14 @@ async function publishJoinInfo(
         'cluster-info',
         'system:unauthenticated',
       ),
-      ...readerRole('kube-system', 'nanokube:certs-reader', 'secrets', certsSecretName, nodeTokenGroup),
+      // Only a master's token opens the shared keys' Secret; a worker's cannot read it.
+      ...readerRole(
+        'kube-system',
+        'nanokube:certs-reader',
+        'secrets',
+        certsSecretName,
+        controlPlaneTokenGroup,
+      ),
     ])
       await upsert(rest, r.path, r.obj);
     if (!existsSync(p.certificateKey))
@@ -420,16 +453,20 @@ async function publishJoinInfo(
       type: 'Opaque',
       data: { bundle: Buffer.from(sealFiles(files, certificateKey)).toString('base64') },
     });
-    const token = randomBootstrapToken();
-    await rest.request({
-      method: 'POST',
-      path: '/api/v1/namespaces/kube-system/secrets',
-      body: bootstrapTokenSecret(token, 24 * 3600_000, {
-        description: 'made by nkctl install --init',
-        groups: nodeTokenGroup,
-      }),
-    });
-    return { token, certificateKey };
+    const made: string[] = [];
+    for (const groups of [nodeTokenGroup, controlPlaneTokenGroup]) {
+      const token = randomBootstrapToken();
+      await rest.request({
+        method: 'POST',
+        path: '/api/v1/namespaces/kube-system/secrets',
+        body: bootstrapTokenSecret(token, 24 * 3600_000, {
+          description: 'made by nkctl install --init',
+          groups,
+        }),
+      });
+      made.push(token);
+    }
+    return { token: made[0], masterToken: made[1], certificateKey, server: servers[0] };
   } finally {
     rest.close();
   }
@@ -450,7 +487,7 @@ async function addToClusterInfo(admin: RestConfig, l: Layout, server: string): P
   }
 }
 
-function adminConfig(l: Layout): RestConfig {
+export function adminConfig(l: Layout): RestConfig {
   const p = pkiFiles(l);
   return {
     servers: [`https://127.0.0.1:${apiPort}`],
@@ -468,7 +505,8 @@ export async function startUnits(
 ): Promise<void> {
   await systemctl('daemon-reload');
   // Debian's etcd-server package has its own etcd.service on the same ports: ours runs etcd.
-  if (role === 'master') await systemctl('disable', '--now', 'etcd.service').catch(() => undefined);
+  // (A worker has no use for it either, if the package is there.)
+  await systemctl('disable', '--now', 'etcd.service').catch(() => undefined);
   for (const c of unitsOf(role)) {
     await progress.step(`starting ${unitName(c)}`, async () => {
       await systemctl('enable', unitName(c));
@@ -512,7 +550,8 @@ export async function install(
       }),
     );
     writeFileSync(p.ca.cert, info.caPem);
-    servers = info.servers;
+    // The URL given first: cluster-info may list apiservers that are gone (after a restore).
+    servers = [...new Set([f.join as string, ...info.servers])];
     bootstrap = { servers, ca: Buffer.from(info.caPem), token: f.token, userAgent: 'nkctl-install' };
   } else {
     servers = endpoint ? [endpoint] : [];
@@ -527,7 +566,9 @@ export async function install(
   let etcdCluster: { members: EtcdMember[]; state: 'new' | 'existing' } | undefined;
   if (role === 'master') {
     await progress.step('making the certificates', async () => {
-      if (bootstrap) await fetchSharedFiles(l, bootstrap, f.certificateKey as string);
+      const haveShared = sharedMasterFiles.every((name) => existsSync(join(l.pki, name)));
+      // Once fetched, a re-run needs no token (it may have expired).
+      if (bootstrap && !haveShared) await fetchSharedFiles(l, bootstrap, f.certificateKey as string);
       else {
         await ensureCA(l.pki);
         await ensureServiceAccountKey(l.pki);
@@ -538,7 +579,7 @@ export async function install(
             { mode: 0o600 },
           );
       }
-      await masterCerts(l, installed, f.controlPlaneEndpoint?.split(':')[0]);
+      await masterCerts(l, installed);
     });
     if (existsSync(join(l.state, 'etcd', 'member'))) etcdCluster = undefined;
     else if (f.join === undefined)
@@ -547,9 +588,12 @@ export async function install(
         state: 'new',
       };
     else {
-      const seed = `https://${new URL(f.join).hostname}:${etcdClientPort}`;
-      etcdCluster = await progress.step(`adding this machine to etcd at ${seed}`, async () => ({
-        members: await joinEtcd(l, installed, seed),
+      // etcd runs beside every apiserver; a load balancer's address has none, so try each.
+      const seeds = [...new Set(servers.map((u) => `https://${new URL(u).hostname}:${etcdClientPort}`))];
+      // Docker first: once this machine is a member, etcd needs it started soon, for quorum.
+      await progress.step('starting Docker and building the node images', prepareDocker);
+      etcdCluster = await progress.step('adding this machine to etcd', async () => ({
+        members: await joinEtcd(l, installed, seeds),
         state: 'existing' as const,
       }));
     }
@@ -558,18 +602,19 @@ export async function install(
   }
   writeUnits(l, installed, etcdCluster);
   writeFileSync(installedFile(l), `${JSON.stringify(installed, null, 2)}\n`);
-  await progress.step('starting Docker and building the node images', prepareDocker);
+  if (!(role === 'master' && f.join !== undefined && etcdCluster))
+    await progress.step('starting Docker and building the node images', prepareDocker);
   await startUnits(l, role, progress);
   if (role === 'master') {
     const admin = adminConfig(l);
     mergeKubeconfig(undefined, readFileSync(p.kubeconfig('admin'), 'utf8'), 'nanokube');
     if (f.init) {
       const joinInfo = await progress.step('publishing what other machines join with', () =>
-        publishJoinInfo(l, installed, admin),
+        publishJoinInfo(l, installed, admin, { endpoint }),
       );
       await progress.step('creating the add-ons (cluster DNS, ingress)', () => installAddons(admin));
       const hash = caCertHash(readFileSync(p.ca.cert));
-      const server = installed.servers[0];
+      const server = joinInfo.server;
       out.write(
         [
           '',
@@ -579,7 +624,7 @@ export async function install(
           `  ${joinCommand({ server, token: joinInfo.token, caCertHash: hash, role: 'worker' })}`,
           '',
           'To add a master (an etcd member and another apiserver; keep the count odd):',
-          `  ${joinCommand({ server, token: joinInfo.token, caCertHash: hash, role: 'master', certificateKey: joinInfo.certificateKey })}`,
+          `  ${joinCommand({ server, token: joinInfo.masterToken, caCertHash: hash, role: 'master', certificateKey: joinInfo.certificateKey })}`,
           '',
           'The token is valid 24 hours; `nkctl token create --print-join-command` makes another.',
           '',

@@ -28,7 +28,14 @@ import {
 } from '../install/layout.js';
 import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
 import { newProgress } from '../progress.js';
-import { requireSystemd, startUnits, systemctl, writeUnits } from './install.js';
+import {
+  adminConfig,
+  publishJoinInfo,
+  requireSystemd,
+  startUnits,
+  systemctl,
+  writeUnits,
+} from './install.js';
 import { up } from './up.js';
 
 export interface SnapshotStatus {
@@ -200,7 +207,14 @@ export async function restoreInstalled(
     writeUnits(l, i, { members: [self], state: 'new' }, { etcd: true });
   });
   await startUnits(l, 'master', progress);
-  out.write(`restored ${file} (revision ${status.revision}); the etcd data before it is kept in ${kept}\n`);
+  // The restored cluster-info and sealed keys are the old master's: this one publishes its own.
+  await progress.step('publishing what other machines join with', () =>
+    publishJoinInfo(l, i, adminConfig(l), { keepOthers: false }),
+  );
+  out.write(
+    `restored ${file} (revision ${status.revision}); the etcd data before it is kept in ${kept}\n` +
+      'Machines join this master with the commands `nkctl token create --print-join-command [--control-plane]` prints.\n',
+  );
   return kept;
 }
 

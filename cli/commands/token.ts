@@ -11,7 +11,7 @@ import { bootstrapTokenSecret, randomBootstrapToken } from '../cluster-pki.js';
 import { parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { caCertHash, clusterInfoPath, parseClusterInfo } from '../install/discovery.js';
-import { defaultLayout, joinCommand, pkiFiles } from '../install/layout.js';
+import { controlPlaneTokenGroup, defaultLayout, joinCommand, pkiFiles } from '../install/layout.js';
 import { printTable } from '../table.js';
 
 const tokenPattern = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -85,7 +85,8 @@ export async function createToken(
   }
   const secret = bootstrapTokenSecret(token, ttlMs, {
     description: o.description ?? 'made by nkctl token create',
-    groups: o.groups,
+    // A master's token is of the group that may read the masters' shared keys, and no other.
+    groups: o.controlPlane ? controlPlaneTokenGroup : o.groups,
   }) as SecretLike & { metadata: { name: string } };
   // The command first: a master's would fail after the token was made.
   const command = o.printJoinCommand ? await joinCommandFor(ctx, token, !!o.controlPlane) : undefined;

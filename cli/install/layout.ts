@@ -52,6 +52,9 @@ export function readInstalled(l: Layout = defaultLayout): Installed | undefined 
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Installed) : undefined;
 }
 
+/** The group of bootstrap tokens that join masters: only it may read the masters' shared keys. */
+export const controlPlaneTokenGroup = 'system:bootstrappers:nanokube:control-plane';
+
 export const apiPort = 6443;
 export const etcdClientPort = 2379;
 export const etcdPeerPort = 2380;
