@@ -145,7 +145,7 @@ describe('docs/vms.md on three VMs', () => {
         }
         const r = await vmExec(vm, script, 600_000);
         expect(r.code, `${block.machine}: ${script}\n${r.stderr}\n${r.stdout}`).toBe(0);
-        if (/--init/.test(script)) {
+        if (/--init/.test(script) && block.machine === 'vm1') {
           for (const role of ['worker', 'master'] as const) {
             const line = r.stdout.split('\n').find((l) => l.includes(`--role ${role} --join`));
             expect(line, r.stdout).toBeDefined();
