@@ -32,8 +32,42 @@ async function docker(args: string[], timeoutMs = 120_000): Promise<string> {
   return r.stdout;
 }
 
+/**
+ * The VMs share this host's cgroup hierarchies (systemd in them needs them).
+ * On a host without systemd, some controllers (perf_event, hugetlb, ...) and
+ * systemd's own hierarchies are mounted nowhere; systemd in a VM would mount
+ * them, making hierarchies that this host's Docker then lists for every
+ * container but cannot find, and its stats and OOM reports stop working. So
+ * they are mounted here first, where a systemd host has them: the VMs' systemd
+ * then finds them and makes none.
+ */
+const hostCgroupScript = `
+set -eu
+mounted() { findmnt -n -o TARGET -t cgroup,cgroup2 | grep -qx "$1"; }
+controllerMounted() { findmnt -n -o OPTIONS -t cgroup | tr ',' '\\n' | grep -qx "$1"; }
+missing=""
+for c in $(awk 'NR > 1 && $4 == 1 {print $1}' /proc/cgroups); do
+  controllerMounted "$c" || missing="$missing $c"
+done
+if [ -n "$missing" ] || ! mounted /sys/fs/cgroup/systemd || ! mounted /sys/fs/cgroup/unified; then
+  mount -o remount,rw /sys/fs/cgroup 2>/dev/null || true
+  for c in $missing; do
+    mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" || true
+  done
+  if ! mounted /sys/fs/cgroup/systemd; then
+    mkdir -p /sys/fs/cgroup/systemd && mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd || true
+  fi
+  if ! mounted /sys/fs/cgroup/unified; then
+    mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 none /sys/fs/cgroup/unified || true
+  fi
+  mount -o remount,ro /sys/fs/cgroup 2>/dev/null || true
+fi
+`;
+
 /** A network 10.213.N.0/24 with `count` VMs at .11, .12, ...; N from the test's process, so two runs do not meet. */
 export async function startVms(prefix: string, count: number): Promise<VmNetwork> {
+  const prepared = await run('bash', ['-c', hostCgroupScript]);
+  if (prepared.code !== 0) throw new Error(`could not prepare this host's cgroups: ${prepared.stderr}`);
   const octet = 20 + (process.pid % 200);
   const name = `${prefix}-${process.pid}`;
   await docker(['network', 'create', '--subnet', `10.213.${octet}.0/24`, name]);

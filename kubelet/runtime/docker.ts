@@ -51,7 +51,7 @@ const states: Record<string, ContainerState> = {
 /** Docker's zero time, for containers that never started or never finished. */
 const zeroTime = '0001-01-01T00:00:00Z';
 /** How long after a SIGKILL exit the engine may still be delivering the OOM event behind it. */
-const OOM_EVENT_SETTLE_MS = 1_000;
+const OOM_EVENT_SETTLE_MS = 5_000;
 
 export interface DockerRuntimeOptions {
   /** Path of the engine socket; /var/run/docker.sock by default. */
@@ -269,16 +269,17 @@ export class DockerRuntime implements Runtime {
     // The engine learns of an OOM kill from an event that can arrive after the exit it
     // caused: a limited container just killed by SIGKILL is asked again once the event
     // has had time to land, so its status says OOMKilled and not a bare Error.
-    const finished = Date.parse(i.State.FinishedAt);
-    const settleMs = finished + OOM_EVENT_SETTLE_MS - Date.now();
-    if (
+    // Asked again every 250 ms until the flag is there or the window after the exit has
+    // passed (on a loaded machine the event has come over a second late).
+    const deadline = Date.parse(i.State.FinishedAt) + OOM_EVENT_SETTLE_MS;
+    while (
       i.State.Status === 'exited' &&
       i.State.ExitCode === 137 &&
       !i.State.OOMKilled &&
       (i.HostConfig?.Memory ?? 0) > 0 &&
-      settleMs > 0
+      Date.now() < deadline
     ) {
-      await new Promise((r) => setTimeout(r, Math.min(settleMs, OOM_EVENT_SETTLE_MS)));
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
       i = await this.inspect(id);
     }
     const nets = Object.values(i.NetworkSettings?.Networks ?? {});
