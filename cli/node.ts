@@ -69,7 +69,7 @@ export async function installAddons(config: RestConfig): Promise<number> {
 }
 
 /** Waits until `check` holds, polling; throws `what` after `timeoutMs`. */
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+export async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;

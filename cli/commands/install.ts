@@ -82,7 +82,7 @@ import {
 } from '../install/layout.js';
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import { healthy, repoRoot } from '../launcher.js';
-import { installAddons, removeNodeLeftovers } from '../node.js';
+import { installAddons, removeNodeLeftovers, until } from '../node.js';
 import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey } from '../pki.js';
 import { newProgress } from '../progress.js';
 
@@ -300,14 +300,6 @@ export function writeUnits(
   }
 }
 
-async function until(what: string, timeoutS: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutS * 1000;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new CliError(`timed out after ${timeoutS}s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
 async function waitUnit(l: Layout, component: string): Promise<void> {
   const why = async () =>
     `${component} did not become healthy; see journalctl -u ${unitName(component)}: ${(
@@ -320,14 +312,14 @@ async function waitUnit(l: Layout, component: string): Promise<void> {
       .pop()}`;
   try {
     if (component === 'etcd') {
-      await until('etcd', 90, async () => {
+      await until('etcd', 90_000, async () => {
         await run('etcdctl', ['endpoint', 'health'], etcdctlEnv(l));
         return true;
       });
       return;
     }
     const h = healthOf(component);
-    if (h) await until(component, h.timeoutS, () => healthy(h.url, pkiFiles(l).ca.cert));
+    if (h) await until(component, h.timeoutS * 1000, () => healthy(h.url, pkiFiles(l).ca.cert));
   } catch {
     throw new CliError(await why());
   }
@@ -336,9 +328,11 @@ async function waitUnit(l: Layout, component: string): Promise<void> {
 /** Docker running, and the images the kubelet needs built into it (offline, from the release). */
 async function prepareDocker(): Promise<void> {
   await systemctl('enable', '--now', 'docker.service');
-  await until('docker', 60, async () => {
+  await until('docker', 60_000, async () => {
     await run('docker', ['info']);
     return true;
+  }).catch((err) => {
+    throw new CliError((err as Error).message);
   });
   await run('bash', [join(repoRoot, 'deploy', 'images', 'build.sh')], {
     PATH: `${join(repoRoot, '..', 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,

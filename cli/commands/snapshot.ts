@@ -115,6 +115,37 @@ export async function saveSnapshot(file: string, endpoints: string): Promise<Sna
   return snapshotStatus(file);
 }
 
+/**
+ * Restores `file` into `dataDir` as a one-member cluster of `member`: into
+ * a fresh folder beside it first (removed if that fails), then the old folder
+ * is renamed to the path returned and the fresh one takes its place.
+ */
+async function restoreDataDir(
+  file: string,
+  dataDir: string,
+  member: { name: string; peerURL: string },
+): Promise<string> {
+  const fresh = `${dataDir}.restoring`;
+  const kept = `${dataDir}.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  rmSync(fresh, { recursive: true, force: true });
+  try {
+    await etcdctl([
+      'snapshot',
+      'restore',
+      file,
+      ...['--name', member.name, '--data-dir', fresh],
+      ...['--initial-cluster', `${member.name}=${member.peerURL}`],
+      ...['--initial-advertise-peer-urls', member.peerURL],
+    ]);
+  } catch (err) {
+    rmSync(fresh, { recursive: true, force: true });
+    throw err;
+  }
+  if (existsSync(dataDir)) renameSync(dataDir, kept);
+  renameSync(fresh, dataDir);
+  return kept;
+}
+
 export async function restoreSnapshot(
   o: LaunchOptions,
   file: string,
@@ -124,35 +155,23 @@ export async function restoreSnapshot(
   const progress = newProgress();
   const status = await snapshotStatus(file);
   progress.info(`restoring revision ${status.revision} (${status.totalKey} keys) from ${file}`);
-  const dataDir = join(o.home, 'etcd');
-  const fresh = join(o.home, 'etcd.restoring');
-  const kept = join(o.home, `etcd.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  let kept = '';
   await progress.step('stopping the cluster (pod containers keep running)', async () => {
     for (const spec of [...components(o)].reverse()) await stopComponent(o, spec);
   });
   try {
     await progress.step('restoring etcd data', async () => {
-      rmSync(fresh, { recursive: true, force: true });
       const peer = `http://127.0.0.1:${o.etcdPort + 1}`;
-      await etcdctl([
-        'snapshot',
-        'restore',
-        file,
-        ...['--name', 'nanokube', '--data-dir', fresh],
-        ...['--initial-cluster', `nanokube=${peer}`, '--initial-advertise-peer-urls', peer],
-      ]);
-      if (existsSync(dataDir)) renameSync(dataDir, kept);
-      renameSync(fresh, dataDir);
+      kept = await restoreDataDir(file, join(o.home, 'etcd'), { name: 'nanokube', peerURL: peer });
     });
   } catch (err) {
-    rmSync(fresh, { recursive: true, force: true });
     progress.info('the restore failed; starting the cluster again on its old data');
     await up(o, opts, out);
     throw err;
   }
   await up(o, opts, out);
   out.write(
-    `restored ${file} (revision ${status.revision})${existsSync(kept) ? `; the data before it is kept in ${kept}` : ''}\n`,
+    `restored ${file} (revision ${status.revision})${kept && existsSync(kept) ? `; the data before it is kept in ${kept}` : ''}\n`,
   );
   return kept;
 }
@@ -173,36 +192,19 @@ export async function restoreInstalled(
   const progress = newProgress();
   const status = await snapshotStatus(file);
   progress.info(`restoring revision ${status.revision} (${status.totalKey} keys) from ${file}`);
-  const dataDir = join(l.state, 'etcd');
-  const fresh = join(l.state, 'etcd.restoring');
-  const kept = join(l.state, `etcd.before-restore-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  let kept = '';
   await progress.step('stopping the control plane', async () => {
     for (const c of ['scheduler', 'controller-manager', 'apiserver', 'etcd'])
       await systemctl('stop', unitName(c));
   });
   const self = { name: i.nodeName, peerURL: `https://${i.nodeIP}:${etcdPeerPort}` };
   await progress.step('restoring etcd data', async () => {
-    rmSync(fresh, { recursive: true, force: true });
     try {
-      await etcdctl([
-        'snapshot',
-        'restore',
-        file,
-        ...['--name', self.name, '--data-dir', fresh],
-        ...[
-          '--initial-cluster',
-          `${self.name}=${self.peerURL}`,
-          '--initial-advertise-peer-urls',
-          self.peerURL,
-        ],
-      ]);
+      kept = await restoreDataDir(file, join(l.state, 'etcd'), self);
     } catch (err) {
-      rmSync(fresh, { recursive: true, force: true });
       await startUnits(l, 'master', progress);
       throw err;
     }
-    if (existsSync(dataDir)) renameSync(dataDir, kept);
-    renameSync(fresh, dataDir);
     // A one-member cluster now, whatever it was before.
     writeUnits(l, i, { members: [self], state: 'new' }, { etcd: true });
   });
