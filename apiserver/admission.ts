@@ -11,6 +11,7 @@ import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../api/registry.js';
 import { type FieldError, newBadRequest, newInvalid } from '../api/status.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation.js';
+import type { UserInfo } from './authn.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -136,4 +137,38 @@ export function validate(rt: ResourceType, obj: KubeObject, old?: KubeObject, su
 /** Runs defaults, as the mutating step of admission. */
 export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
   rt.defaults?.(obj);
+}
+
+/**
+ * What a validating admission plugin sees of a write, as Kubernetes'
+ * admission.Attributes: the operation, the kind and subresource, the new
+ * object (create, update) and the stored one (update, delete), and who
+ * sent it. An eviction is a DELETE with subresource `eviction`.
+ */
+export interface AdmissionAttributes {
+  operation: 'CREATE' | 'UPDATE' | 'DELETE';
+  rt: ResourceType;
+  namespace: string;
+  name: string;
+  subresource: string;
+  obj?: KubeObject;
+  old?: KubeObject;
+  user: UserInfo;
+  dryRun: boolean;
+}
+
+/**
+ * A validating admission plugin: throws a Status error to refuse. Every
+ * store runs the same ordered chain, after defaults, mutation and
+ * validation and before the write (on dry-run too); a plugin checks
+ * `a.rt` itself and returns at once for kinds it does not handle. Writes
+ * without a user (the apiserver's own) skip the chain.
+ */
+export type ValidatingAdmission = (a: AdmissionAttributes) => void | Promise<void>;
+
+export async function runValidatingAdmission(
+  chain: readonly ValidatingAdmission[],
+  a: AdmissionAttributes,
+): Promise<void> {
+  for (const plugin of chain) await plugin(a);
 }

@@ -174,7 +174,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         return sendObject(reply, rt, created, negotiate(req.headers.accept), query, 201);
       }
       if (method === 'DELETE') {
-        const del = deleteOptions(req, query);
+        const del = { ...deleteOptions(req, query), user: userOf(req) };
         const items = await store.deleteCollection(
           ns,
           { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector },
@@ -207,7 +207,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         return sendObject(reply, rt, res.obj, negotiate(req.headers.accept), query, res.created ? 201 : 200);
       }
       case 'DELETE': {
-        const del = deleteOptions(req, query);
+        const del = { ...deleteOptions(req, query), user: userOf(req) };
         const res = await store.delete(ns, name, del);
         const code = !res.deleted && del.propagationPolicy === 'Foreground' ? 202 : 200;
         return sendObject(reply, rt, res.obj, { as: 'object', yaml: false }, query, code);
@@ -392,7 +392,12 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
         deleteOptions?: DeleteOptions;
       };
-      const res = await store.delete(ns, name, { ...(body?.deleteOptions ?? {}), dryRun: w.dryRun });
+      const res = await store.delete(ns, name, {
+        ...(body?.deleteOptions ?? {}),
+        dryRun: w.dryRun,
+        user: w.user,
+        subresource: 'eviction',
+      });
       return reply.code(201).send(successStatus(rt, name, res.obj.metadata.uid));
     }
     throw newMethodNotSupported({ group: rt.group, resource: `${rt.plural}/${sub}` }, method.toLowerCase());

@@ -24,6 +24,7 @@ import {
 } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { realClock } from '../client/clock.js';
+import type { ValidatingAdmission } from './admission.js';
 import { AuditLog, type AuditRecord } from './audit.js';
 import { type AuthnConfig, authenticate, type UserInfo } from './authn.js';
 import {
@@ -168,6 +169,8 @@ export function buildApiserver(
       serviceAccountLookup(stores.get(registry.get('', 'v1', 'serviceaccounts')!)!)(ns, name),
     mountServiceAccountToken: config.serviceAccountTokens !== undefined,
   });
+  // The validating admission chain, in order; each plugin picks the kinds it handles.
+  const validators: ValidatingAdmission[] = [];
   for (const rt of registry.all) {
     const cache = new WatchCache({
       etcd,
@@ -207,6 +210,7 @@ export function buildApiserver(
         admit,
         mutateOnCreate,
         admitUpdate,
+        validators,
       }),
     );
   }

@@ -17,7 +17,15 @@ import {
   optimisticLockMessage,
   StatusError,
 } from '../api/status.js';
-import { applyDefaults, checkSchema, checkTypeMeta, type FieldValidation, validate } from './admission.js';
+import {
+  applyDefaults,
+  checkSchema,
+  checkTypeMeta,
+  type FieldValidation,
+  runValidatingAdmission,
+  type ValidatingAdmission,
+  validate,
+} from './admission.js';
 import type { UserInfo } from './authn.js';
 import { CompactedError, type EtcdStore, type StoredObject } from './etcd.js';
 import { compileFilter, type ObjectFilter } from './filter.js';
@@ -62,6 +70,10 @@ export interface DeleteOptions {
   orphanDependents?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  /** Who asked (runs the validating admission chain); unset for the apiserver's own deletes. */
+  user?: UserInfo;
+  /** `eviction` when the delete comes through pods/{name}/eviction. */
+  subresource?: string;
 }
 
 export interface DeleteResult {
@@ -103,6 +115,8 @@ export interface ResourceStoreOptions {
    * without a user (the apiserver's own) are not checked.
    */
   admitUpdate?: (obj: KubeObject, old: KubeObject, subresource: string | undefined, user: UserInfo) => void;
+  /** The validating admission chain every write by a user passes (RBAC escalation, NodeRestriction...). */
+  validators?: readonly ValidatingAdmission[];
 }
 
 /** RFC 3339 with second precision, as metav1.Time marshals. */
@@ -163,6 +177,7 @@ export class ResourceStore {
   private readonly admit: ResourceStoreOptions['admit'];
   private readonly mutateOnCreate: ResourceStoreOptions['mutateOnCreate'];
   private readonly admitUpdate: ResourceStoreOptions['admitUpdate'];
+  private readonly validators: readonly ValidatingAdmission[];
   private readonly now: () => Date;
 
   constructor(opts: ResourceStoreOptions) {
@@ -175,6 +190,7 @@ export class ResourceStore {
     this.admit = opts.admit;
     this.mutateOnCreate = opts.mutateOnCreate;
     this.admitUpdate = opts.admitUpdate;
+    this.validators = opts.validators ?? [];
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -307,6 +323,17 @@ export class ResourceStore {
     if (sentManagedFields !== undefined && opts.keepManagedFields) meta.managedFields = sentManagedFields;
     opts.manage?.(obj, undefined);
     if (this.rt.namespaced) await this.namespaceGuard(meta.namespace!, this.gr, meta.name!);
+    if (opts.user)
+      await runValidatingAdmission(this.validators, {
+        operation: 'CREATE',
+        rt: this.rt,
+        namespace: meta.namespace ?? '',
+        name: meta.name ?? '',
+        subresource: '',
+        obj,
+        user: opts.user,
+        dryRun: !!opts.dryRun,
+      });
     if (opts.dryRun) return obj;
     const claims = await this.admit?.(obj, undefined);
     for (let attempt = 0; ; attempt++) {
@@ -386,7 +413,20 @@ export class ResourceStore {
       const pinned = expectedRv ?? (bodyRv !== undefined && bodyRv !== cur.rv ? bodyRv : undefined);
       if (pinned !== undefined && pinned !== cur.rv) throw newConflict(this.gr, name, optimisticLockMessage);
       this.prepareUpdate(obj, cur.obj, subresource);
-      if (opts.user) this.admitUpdate?.(obj, cur.obj, subresource, opts.user);
+      if (opts.user) {
+        this.admitUpdate?.(obj, cur.obj, subresource, opts.user);
+        await runValidatingAdmission(this.validators, {
+          operation: 'UPDATE',
+          rt: this.rt,
+          namespace: namespace ?? '',
+          name,
+          subresource: subresource ?? '',
+          obj,
+          old: cur.obj,
+          user: opts.user,
+          dryRun: !!opts.dryRun,
+        });
+      }
       const claims = subresource === undefined && !opts.dryRun ? await this.admit?.(obj, cur.obj) : undefined;
       opts.manage?.(obj, cur.obj);
       if (sameObject(obj, cur.obj)) return cur.obj;
@@ -476,6 +516,17 @@ export class ResourceStore {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`,
         );
       }
+      if (opts.user)
+        await runValidatingAdmission(this.validators, {
+          operation: 'DELETE',
+          rt: this.rt,
+          namespace: namespace ?? '',
+          name,
+          subresource: opts.subresource ?? '',
+          old: cur.obj,
+          user: opts.user,
+          dryRun: !!opts.dryRun,
+        });
       const obj = structuredClone(cur.obj);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined);
       const fin = new Set(obj.metadata.finalizers ?? []);
