@@ -183,6 +183,9 @@ describe('parseLabelSelector', () => {
     { name: 'and of all', text: 'a=b,c in (d),!e', labels: { a: 'b', c: 'd' }, match: true },
     { name: 'and fails on one', text: 'a=b,c in (d),!e', labels: { a: 'b', c: 'd', e: '1' }, match: false },
     { name: 'inherited properties are not labels', text: 'constructor', labels: {}, match: false },
+    { name: 'inherited toString is not a label', text: 'toString', labels: { a: 'b' }, match: false },
+    { name: 'inherited constructor is not in a set', text: 'constructor notin (x)', labels: {}, match: true },
+    { name: 'inherited hasOwnProperty does not equal', text: 'hasOwnProperty!=x', labels: {}, match: true },
   ])('matches: $name', ({ text, labels, match }) => {
     expect(parseLabelSelector(text).matches(labels)).toBe(match);
   });
@@ -320,6 +323,15 @@ describe('labelSelectorFromObject', () => {
     else expect(err.message).toMatch(message);
   });
 
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'an operator named %s is not an inherited property but an invalid operator',
+    (operator) => {
+      const err = errorOf(() => labelSelectorFromObject({ matchExpressions: [{ key: 'a', operator }] }));
+      expect(isBadRequest(err)).toBe(true);
+      expect(err.message).toBe(`${JSON.stringify(operator)} is not a valid label selector operator`);
+    },
+  );
+
   it('keeps the given values unsorted while printing them sorted', () => {
     const s = labelSelectorFromObject({
       matchExpressions: [{ key: 'a', operator: 'In', values: ['z', 'b'] }],
@@ -330,6 +342,13 @@ describe('labelSelectorFromObject', () => {
 });
 
 describe('labelSelectorFromSet', () => {
+  it('a __proto__ label is data: required only where an object really has it', () => {
+    const sel = labelSelectorFromSet(JSON.parse('{"__proto__":"x"}'));
+    expect(sel.matches({})).toBe(false);
+    expect(sel.matches({ a: 'x' })).toBe(false);
+    expect(sel.matches(JSON.parse('{"__proto__":"x"}'))).toBe(true);
+  });
+
   it.each<{ name: string; set: Labels; labels: Labels; match: boolean }>([
     { name: 'undefined matches all', set: undefined, labels: {}, match: true },
     { name: 'empty matches all', set: {}, labels: { a: 'b' }, match: true },

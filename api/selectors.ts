@@ -9,6 +9,7 @@
  * Kubernetes' messages.
  */
 
+import { own } from './plain.js';
 import type { FieldError } from './status.js';
 import { newBadRequest, StatusError } from './status.js';
 import {
@@ -387,7 +388,8 @@ export function labelSelectorFromObject(sel: LabelSelectorObject | null | undefi
   try {
     for (const [k, v] of Object.entries(sel.matchLabels ?? {})) reqs.push(newRequirement(k, '=', [v]));
     for (const expr of sel.matchExpressions ?? []) {
-      const op = objectOperators[expr.operator ?? ''];
+      // Own keys only: `constructor` or `toString` is not an operator.
+      const op = own<LabelOperator>(objectOperators, expr.operator ?? '');
       if (!op)
         throw new Error(`${JSON.stringify(expr.operator ?? '')} is not a valid label selector operator`);
       reqs.push(newRequirement(expr.key ?? '', op, [...(expr.values ?? [])]));

@@ -7,7 +7,7 @@
  * Contract: every method either returns a result that reflects a single etcd
  * revision, or throws. Compare-and-swap outcomes come back as values
  * (`{ ok: false, current }`); the per-resource store turns them into
- * Kubernetes Status errors.
+ * Kubernetes Status errors. A write etcd refuses as too large throws 413.
  */
 
 import {
@@ -21,6 +21,7 @@ import {
 import { Etcd3, type IKeyValue, type IRangeResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
+import { newRequestEntityTooLarge } from '../api/status.js';
 import { identityCodec, type ValueCodec } from './encryption.js';
 
 export interface StoredObject {
@@ -106,6 +107,24 @@ function isCompacted(err: unknown): boolean {
   return err instanceof Error && /compacted/.test(err.message);
 }
 
+/**
+ * A write etcd refuses for its size: past `--max-request-bytes` (1.5 MiB by
+ * default) etcd answers "etcdserver: request is too large", and past that
+ * plus gRPC's 512 KiB of slack gRPC itself refuses the message (received
+ * message larger than max, RESOURCE_EXHAUSTED). Not a database out of space,
+ * which is RESOURCE_EXHAUSTED too.
+ */
+export function isRequestTooLarge(err: unknown): boolean {
+  return err instanceof Error && /request is too large|message larger than max/i.test(err.message);
+}
+
+/** The object is the client's doing: 413 RequestEntityTooLarge, as Kubernetes maps etcd's ErrRequestTooLarge. */
+function refuseTooLarge(err: unknown): never {
+  if (isRequestTooLarge(err))
+    throw newRequestEntityTooLarge((err as Error).message.replace(/^\d+ [A-Z_]+: /, ''));
+  throw err;
+}
+
 export class EtcdStore {
   readonly client: Etcd3;
   private readonly log: Logger;
@@ -162,11 +181,13 @@ export class EtcdStore {
   async create(key: string, obj: KubeObject): Promise<CasResult> {
     const k = enc(key);
     const value = this.encode(key, obj);
-    const res = await this.client.kv.txn({
-      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value } }],
-      failure: [{ request_range: { key: k } }],
-    });
+    const res = await this.client.kv
+      .txn({
+        compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: k, value } }],
+        failure: [{ request_range: { key: k } }],
+      })
+      .catch(refuseTooLarge);
     return this.casResult(
       key,
       obj,
@@ -180,11 +201,13 @@ export class EtcdStore {
   /** Replaces `key` only if its mod revision is still `expectedRv`. On success `obj` itself is the stored object. */
   async update(key: string, obj: KubeObject, expectedRv: number): Promise<CasResult> {
     const k = enc(key);
-    const res = await this.client.kv.txn({
-      compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRv }],
-      success: [{ request_put: { key: k, value: this.encode(key, obj) } }],
-      failure: [{ request_range: { key: k } }],
-    });
+    const res = await this.client.kv
+      .txn({
+        compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRv }],
+        success: [{ request_put: { key: k, value: this.encode(key, obj) } }],
+        failure: [{ request_range: { key: k } }],
+      })
+      .catch(refuseTooLarge);
     return this.casResult(
       key,
       obj,

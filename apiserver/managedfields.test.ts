@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
 import { appsTypes } from '../api/types/apps.js';
-import { fieldsOf, fromFieldsV1, printPath, splitPath, toFieldsV1 } from './fieldset.js';
+import { fieldsOf, fromFieldsV1, printPath, removeAt, splitPath, toFieldsV1, valueAt } from './fieldset.js';
 import { type ManagedFieldsEntry, recordUpdate, serverSideApply, type Writer } from './managedfields.js';
 
 const schema = appsTypes.find((rt) => rt.kind === 'Deployment')!.schema;
@@ -169,5 +169,104 @@ describe('server-side apply', () => {
     const same = structuredClone(live);
     recordUpdate(schema, live, same, writer('bob'));
     expect(same.metadata.managedFields).toEqual(live.metadata.managedFields);
+  });
+});
+
+describe('managed fields of long lists', () => {
+  // Looking up each item's fields by scanning its list made every write to an object with
+  // 8000 ownerReferences take tens of seconds. Counted as reads of the items' properties: a
+  // few dozen per item when lists are indexed once per write, thousands when scanned per path.
+  it('records and applies 10000 keyed items reading each item a bounded number of times', () => {
+    const n = 10_000;
+    let reads = 0;
+    const counted = <T extends object>(o: T): T =>
+      new Proxy(o, {
+        get(target, key, receiver) {
+          reads++;
+          return Reflect.get(target, key, receiver);
+        },
+      });
+    const refs = (from: number) =>
+      Array.from({ length: n }, (_, i) => ({ apiVersion: 'v1', kind: 'K', name: 'n', uid: `u${from + i}` }));
+    const withRefs = (ownerReferences: object[]) => {
+      const d = deployment('nginx');
+      d.metadata.ownerReferences = ownerReferences as any;
+      return d;
+    };
+    const created = withRefs(refs(0).map(counted));
+    recordUpdate(schema, undefined, created, writer('creator'));
+    const edited = withRefs(refs(0).map(counted));
+    (edited.metadata.ownerReferences as any)[n - 1].name = 'last';
+    reads = 0;
+    recordUpdate(schema, created, edited, writer('editor'));
+    expect(owned(edited, 'editor')).toEqual(['.metadata.ownerReferences[uid="u9999"].name']);
+    expect(reads).toBeLessThan(100 * n);
+
+    const live = apply(undefined, withRefs(refs(0)), 'alice');
+    live.metadata.ownerReferences = live.metadata.ownerReferences!.map(counted);
+    reads = 0;
+    const moved = apply(live, withRefs(refs(n)), 'alice');
+    expect(moved.metadata.ownerReferences?.map((r) => r.uid)).toEqual(refs(n).map((r) => r.uid));
+    expect(reads).toBeLessThan(100 * n);
+  }, 60_000);
+});
+
+describe('managed fields: objects from the wire cannot reach prototypes', () => {
+  const proto = Object.prototype as Record<string, unknown>;
+  afterEach(() => {
+    for (const k of ['polluted', 'x', 'nkCanary']) delete proto[k];
+  });
+  const canary = () =>
+    Object.defineProperty(Object.prototype, 'nkCanary', { value: 1, configurable: true, writable: true });
+
+  it('field paths read own properties only', () => {
+    canary();
+    const obj = deployment('nginx:1');
+    expect(valueAt(obj, ['f:__proto__'], schema)).toBeUndefined();
+    expect(valueAt(obj, ['f:metadata', 'f:constructor'], schema)).toBeUndefined();
+    expect(valueAt(obj, ['f:metadata', 'f:nkCanary'], schema)).toBeUndefined();
+    removeAt(obj, ['f:__proto__', 'f:nkCanary'], schema);
+    removeAt(obj, ['f:metadata', 'f:__proto__', 'f:nkCanary'], schema);
+    expect(proto.nkCanary).toBe(1);
+  });
+
+  it('an apply that drops a stored __proto__ path removes nothing from Object.prototype', () => {
+    canary();
+    const live = deployment('nginx:1');
+    live.metadata.managedFields = [
+      {
+        manager: 'x',
+        operation: 'Apply',
+        apiVersion: 'apps/v1',
+        fieldsType: 'FieldsV1',
+        fieldsV1: JSON.parse(
+          '{"f:__proto__":{"f:nkCanary":{}},"f:metadata":{"f:__proto__":{"f:nkCanary":{}}}}',
+        ),
+      },
+    ] as KubeObject['metadata']['managedFields'];
+    apply(live, deployment('nginx:2'), 'x');
+    expect(proto.nkCanary).toBe(1);
+  });
+
+  it('applies __proto__ and constructor keys at every depth as data', () => {
+    const applied = JSON.parse(
+      JSON.stringify(deployment('nginx:1')).replace(
+        '"labels":{"app":"web"}',
+        '"labels":{"app":"web","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"x":"yes"}}},"__proto__":{"x":"yes"}',
+      ),
+    );
+    applied.spec.template.spec.containers[0] = JSON.parse(
+      '{"name":"app","image":"nginx:1","__proto__":{"polluted":"yes"}}',
+    );
+    const first = apply(undefined, applied, 'a');
+    const second = apply(first, applied, 'b', true);
+    const obj = structuredClone(second);
+    recordUpdate(schema, second, obj, writer('c'));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    for (const o of [first, second, obj]) {
+      expect(Object.getPrototypeOf(o.metadata.labels)).toBe(Object.prototype);
+      expect(Object.hasOwn(o.metadata.labels!, '__proto__')).toBe(true);
+    }
   });
 });

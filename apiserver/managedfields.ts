@@ -16,6 +16,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { KubeObject } from '../api/meta.js';
+import { own, setOwn } from '../api/plain.js';
 import { StatusError } from '../api/status.js';
 import {
   type FieldSet,
@@ -24,12 +25,12 @@ import {
   fromFieldsV1,
   itemKey,
   joinPath,
+  lookupIn,
   printPath,
-  removeAt,
+  removeAll,
   splitPath,
   stableJson,
   toFieldsV1,
-  valueAt,
 } from './fieldset.js';
 import { childSchema, itemSchema } from './strategic-merge.js';
 
@@ -76,7 +77,7 @@ const serverMetadata = new Set(
 function ownable(set: FieldSet, w: Writer): FieldSet {
   const out: FieldSet = new Set();
   for (const p of set) {
-    const [first, second] = splitPath(p);
+    const [first, second] = splitPath(p, 2);
     if (first === 'f:apiVersion' || first === 'f:kind') continue;
     if (first === 'f:metadata' && (second === undefined || serverMetadata.has(second))) continue;
     if (w.subresource === 'status' && first !== 'f:status') continue;
@@ -114,11 +115,13 @@ export function recordUpdate(schema: TSchema, old: KubeObject | undefined, obj: 
   const before = ownable(old ? fieldsOf(old, schema) : new Set(), w);
   const after = ownable(fieldsOf(obj, schema), w);
   const changed: FieldSet = new Set();
+  const inOld = lookupIn(old, schema);
+  const inObj = lookupIn(obj, schema);
   for (const p of after) {
     if (!before.has(p)) changed.add(p);
     else if (!isItself(p)) {
       const path = splitPath(p);
-      if (stableJson(valueAt(old, path, schema)) !== stableJson(valueAt(obj, path, schema))) changed.add(p);
+      if (stableJson(inOld(path)) !== stableJson(inObj(path))) changed.add(p);
     }
   }
   const removed = [...before].filter((p) => !after.has(p));
@@ -132,8 +135,9 @@ export function recordUpdate(schema: TSchema, old: KubeObject | undefined, obj: 
     out.push(withSet(e, minus(entrySet(e), changed, removed)));
   }
   if (changed.size > 0 || own) {
-    const set = minus(new Set([...(own ? entrySet(own) : []), ...changed]), removed);
-    const touched = changed.size > 0 || removed.some((p) => own && entrySet(own).has(p));
+    const ownSet = own ? entrySet(own) : new Set<string>();
+    const set = minus(new Set([...ownSet, ...changed]), removed);
+    const touched = changed.size > 0 || removed.some((p) => ownSet.has(p));
     out.push({
       manager: w.manager,
       operation: 'Update',
@@ -211,7 +215,7 @@ function withoutNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutNulls);
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
+    for (const [k, x] of Object.entries(v)) if (x !== null) setOwn(out, k, withoutNulls(x));
     return out;
   }
   return v;
@@ -223,7 +227,8 @@ export function mergeApplied(live: unknown, applied: unknown, schema: TSchema | 
   if (typeof applied === 'object' && applied !== null && !Array.isArray(applied) && !atomic) {
     const out: Record<string, unknown> =
       typeof live === 'object' && live !== null && !Array.isArray(live) ? { ...live } : {};
-    for (const [k, v] of Object.entries(applied)) out[k] = mergeApplied(out[k], v, childSchema(schema, k));
+    for (const [k, v] of Object.entries(applied))
+      setOwn(out, k, mergeApplied(own(out, k), v, childSchema(schema, k)));
     return out;
   }
   if (Array.isArray(applied) && Array.isArray(live)) {
@@ -231,12 +236,22 @@ export function mergeApplied(live: unknown, applied: unknown, schema: TSchema | 
     const keys = schema?.['x-kubernetes-list-map-keys'] as string[] | undefined;
     const items = itemSchema(schema);
     if (type === 'map' && keys) {
+      // Items found through a map by key: a long list stays linear.
       const out = [...live];
+      const at = new Map<string, number>();
+      const index = (x: unknown, i: number) => {
+        const key = itemKey(x, keys, items);
+        if (key !== undefined && !at.has(key)) at.set(key, i);
+      };
+      out.forEach(index);
       for (const item of applied) {
         const key = itemKey(item, keys, items);
-        const i = key === undefined ? -1 : out.findIndex((x) => itemKey(x, keys, items) === key);
-        if (i >= 0) out[i] = mergeApplied(out[i], item, items);
-        else out.push(structuredClone(item));
+        const i = key === undefined ? undefined : at.get(key);
+        if (i !== undefined) out[i] = mergeApplied(out[i], item, items);
+        else {
+          out.push(structuredClone(item));
+          index(item, out.length - 1);
+        }
       }
       return out;
     }
@@ -268,13 +283,14 @@ export function serverSideApply({ schema, live, applied, writer, force }: ApplyR
   const entries = structuredClone((live?.metadata.managedFields ?? []) as ManagedFieldsEntry[]);
   const prev = entries.find((e) => sameEntry(e, writer.manager, 'Apply', writer.subresource));
   const conflicts: Conflict[] = [];
+  const inLive = lookupIn(live, schema);
+  const inConfig = lookupIn(config, schema);
   for (const e of entries) {
     if (e === prev) continue;
     for (const p of entrySet(e)) {
       if (!appliedSet.has(p) || isItself(p)) continue;
       const path = splitPath(p);
-      if (stableJson(valueAt(live, path, schema)) !== stableJson(valueAt(config, path, schema)))
-        conflicts.push({ entry: e, path: p });
+      if (stableJson(inLive(path)) !== stableJson(inConfig(path))) conflicts.push({ entry: e, path: p });
     }
   }
   if (conflicts.length > 0 && !force) throw conflictError(conflicts);
@@ -284,9 +300,11 @@ export function serverSideApply({ schema, live, applied, writer, force }: ApplyR
   for (const e of entries) if (e !== prev) updated.set(e, withSet(e, minus(entrySet(e), lost)));
   const ownedByOthers = new Set([...updated.values()].flatMap((e) => [...entrySet(e)]));
   const dropped = prev ? [...entrySet(prev)].filter((p) => !appliedSet.has(p) && !ownedByOthers.has(p)) : [];
-  // Deepest paths first, so removing a field never disturbs the path to another.
-  for (const p of dropped.sort((a, b) => splitPath(b).length - splitPath(a).length))
-    removeAt(obj, splitPath(p), schema);
+  removeAll(
+    obj,
+    dropped.map((p) => splitPath(p)),
+    schema,
+  );
   const unchanged = prev && sameSet(entrySet(prev), appliedSet) && stableJson(obj) === stableJson(live);
   const own: ManagedFieldsEntry = {
     manager: writer.manager,

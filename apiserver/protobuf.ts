@@ -9,6 +9,7 @@
  * zero values out (omitempty), so a zero value of a non-pointer scalar is
  * dropped here. Pointer fields (flag `?` in the tables) keep their zero.
  */
+import { setOwn } from '../api/plain.js';
 import { newBadRequest, newUnsupportedMediaType, StatusError } from '../api/status.js';
 import { messages } from './protobuf-tables.js';
 
@@ -209,7 +210,7 @@ export function decodeMessage(buf: Buffer, name: string): Record<string, unknown
       }
       out[f.json] ??= {};
       const m = out[f.json] as Record<string, unknown>;
-      m[String(k)] = v ?? (f.map[1] === 'Q' ? '0' : null);
+      setOwn(m, String(k), v ?? (f.map[1] === 'Q' ? '0' : null));
     } else if (f.repeated) {
       out[f.json] ??= [];
       const list = out[f.json] as unknown[];

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AtomicList, Int, List, MapList, RetainKeys, SetList, Str, StrMap, Struct } from '../api/schema.js';
 import { StatusError } from '../api/status.js';
 import { appsTypes } from '../api/types/apps.js';
-import { patchMetaOf, strategicMergePatch } from './strategic-merge.js';
+import { childSchema, patchMetaOf, strategicMergePatch } from './strategic-merge.js';
 
 const Port = Struct({ containerPort: Int(), protocol: Str(), name: Str() });
 const Env = Struct({ name: Str(), value: Str() });
@@ -319,5 +319,90 @@ describe('the real schemas carry Kubernetes patch metadata', () => {
   });
   it('deployment strategy retains keys', () => {
     expect(patchMetaOf(deployment.properties.spec.properties.strategy).retainKeys).toBe(true);
+  });
+});
+
+describe('strategic merge: objects from the wire cannot reach prototypes', () => {
+  const polluting = ['polluted', 'x', 'apiGroups', 'resources', 'x-kubernetes-patch-strategy'];
+  const proto = Object.prototype as Record<string, unknown>;
+  afterEach(() => {
+    for (const k of polluting) delete proto[k];
+  });
+  const unpolluted = () => {
+    for (const k of polluting) expect(({} as Record<string, unknown>)[k], k).toBeUndefined();
+  };
+  const live = () => ({
+    metadata: { labels: { app: 'web' }, finalizers: ['a'] },
+    spec: { containers: [c('app')] },
+  });
+
+  it.each([
+    '{"__proto__":{"polluted":"yes"}}',
+    '{"metadata":{"__proto__":{"x":"yes"}}}',
+    '{"constructor":{"prototype":{"apiGroups":["*"]}}}',
+    '{"metadata":{"labels":{"__proto__":{"resources":["*"]},"constructor":{"prototype":{"x":1}}}}}',
+    '{"spec":{"containers":[{"name":"app","__proto__":{"polluted":"yes"}}]}}',
+    '{"spec":{"containers":[{"name":"new","__proto__":{"polluted":"yes"}}]}}',
+    '{"spec":{"__proto__":{"x-kubernetes-patch-strategy":"merge"}}}',
+    '{"$setElementOrder/__proto__":[{"name":"x"}],"__proto__":[{"name":"x"}]}',
+    '{"$setElementOrder/constructor":[{"name":"x"}]}',
+    '{"$deleteFromPrimitiveList/__proto__":["x"]}',
+    '{"$retainKeys":["__proto__"],"__proto__":{"polluted":"yes"}}',
+    '{"metadata":{"$patch":"replace","__proto__":{"polluted":"yes"}}}',
+  ])('%s writes no prototype', (text) => {
+    try {
+      const out = strategicMergePatch(live(), JSON.parse(text), schema) as Record<string, any>;
+      expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+      if (out.metadata) expect(Object.getPrototypeOf(out.metadata)).toBe(Object.prototype);
+    } catch (err) {
+      expect(err).toBeInstanceOf(StatusError);
+      expect((err as StatusError).code).toBeLessThan(500);
+    }
+    unpolluted();
+  });
+
+  it('keeps __proto__ and constructor keys of a map as data', () => {
+    const out = strategicMergePatch(
+      live(),
+      JSON.parse('{"metadata":{"labels":{"__proto__":"p","constructor":"c"}}}'),
+      schema,
+    ) as any;
+    expect(JSON.parse(JSON.stringify(out.metadata.labels))).toEqual(
+      JSON.parse('{"app":"web","__proto__":"p","constructor":"c"}'),
+    );
+    expect(Object.getPrototypeOf(out.metadata.labels)).toBe(Object.prototype);
+  });
+
+  it('finds no schema through a prototype key', () => {
+    expect(childSchema(schema, '__proto__')).toBeUndefined();
+    expect(childSchema(schema, 'constructor')).toBeUndefined();
+    expect(childSchema(schema, 'hasOwnProperty')).toBeUndefined();
+  });
+});
+
+describe('strategic merge of long lists is not quadratic', () => {
+  it('merges 5000 keyed items into 5000 in well under a second', () => {
+    const n = 5000;
+    const containers = Array.from({ length: n }, (_, i) => c(`c${i}`));
+    const patch = {
+      spec: { containers: Array.from({ length: n }, (_, i) => ({ name: `c${n - 1 - i}`, image: 'x' })) },
+    };
+    const started = Date.now();
+    const out = strategicMergePatch({ spec: { containers } }, patch, schema) as any;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(out.spec.containers).toHaveLength(n);
+    expect(out.spec.containers.every((x: { image: string }) => x.image === 'x')).toBe(true);
+  });
+
+  it('deletes 5000 keyed items with $patch: delete in well under a second', () => {
+    const n = 5000;
+    const containers = Array.from({ length: n }, (_, i) => c(`c${i}`));
+    const patch = {
+      spec: { containers: Array.from({ length: n - 1 }, (_, i) => ({ name: `c${i}`, $patch: 'delete' })) },
+    };
+    const started = Date.now();
+    const out = strategicMergePatch({ spec: { containers } }, patch, schema) as any;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(out.spec.containers).toEqual([c(`c${n - 1}`)]);
   });
 });

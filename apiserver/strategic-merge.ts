@@ -15,6 +15,7 @@
  * never changed.
  */
 import type { TSchema } from '@sinclair/typebox';
+import { hasOwn, own, setOwn } from '../api/plain.js';
 import { newBadRequest, StatusError } from '../api/status.js';
 
 type Json = null | boolean | number | string | Json[] | JsonMap;
@@ -40,7 +41,7 @@ function isMap(v: unknown): v is JsonMap {
 /** Follows one key from an object schema: a property, a map's values, or the object member of a union. */
 export function childSchema(s: TSchema | undefined, key: string): TSchema | undefined {
   if (!s) return undefined;
-  if (s.properties && key in s.properties) return s.properties[key] as TSchema;
+  if (s.properties && hasOwn(s.properties, key)) return s.properties[key] as TSchema;
   if (s.patternProperties) return Object.values(s.patternProperties as Record<string, TSchema>)[0];
   if (typeof s.additionalProperties === 'object') return s.additionalProperties as TSchema;
   if (Array.isArray(s.anyOf)) {
@@ -93,7 +94,7 @@ export function strategicMergePatch(original: unknown, patch: unknown, schema: T
 }
 
 function mergeMap(original: JsonMap | undefined, patch: JsonMap, schema: TSchema | undefined): JsonMap {
-  if (directive in patch) {
+  if (hasOwn(patch, directive)) {
     const d = patch[directive];
     if (d === 'replace') {
       delete patch[directive];
@@ -119,7 +120,7 @@ function mergeMap(original: JsonMap | undefined, patch: JsonMap, schema: TSchema
       delete out[key];
       continue;
     }
-    if (!(key in out)) {
+    if (!hasOwn(out, key)) {
       if (!isDeleteList) setStripped(out, key, patchV);
       continue;
     }
@@ -131,13 +132,19 @@ function mergeMap(original: JsonMap | undefined, patch: JsonMap, schema: TSchema
     const sub = childSchema(schema, key);
     const meta = patchMetaOf(sub);
     if (isMap(cur) && isMap(patchV)) {
-      out[key] =
-        meta.strategy === 'replace' ? (removeDirectives(patchV) as JsonMap) : mergeMap(cur, patchV, sub);
+      setOwn(
+        out,
+        key,
+        meta.strategy === 'replace' ? (removeDirectives(patchV) as JsonMap) : mergeMap(cur, patchV, sub),
+      );
     } else if (Array.isArray(cur) && Array.isArray(patchV)) {
-      out[key] =
+      setOwn(
+        out,
+        key,
         meta.strategy === 'merge' || isDeleteList
           ? mergeSlice(cur, patchV, itemSchema(sub), meta.mergeKey, isDeleteList)
-          : (removeDirectives(patchV) as Json[]);
+          : (removeDirectives(patchV) as Json[]),
+      );
     } else {
       setStripped(out, key, patchV);
     }
@@ -158,7 +165,7 @@ function setStripped(out: JsonMap, key: string, v: Json): void {
   discardNulls(v);
   const stripped = removeDirectives(v);
   if (stripped === undefined) delete out[key];
-  else out[key] = stripped;
+  else setOwn(out, key, stripped);
 }
 
 function discardNulls(v: Json): void {
@@ -182,7 +189,7 @@ function removeDirectives(v: Json): Json | undefined {
     return out;
   }
   if (isMap(v)) {
-    if (directive in v) return undefined;
+    if (hasOwn(v, directive)) return undefined;
     for (const [k, x] of Object.entries(v)) {
       if (k.startsWith('$')) {
         delete v[k];
@@ -190,7 +197,7 @@ function removeDirectives(v: Json): Json | undefined {
       }
       const y = removeDirectives(x);
       if (y === undefined) delete v[k];
-      else v[k] = y;
+      else setOwn(v, k, y);
     }
   }
   return v;
@@ -198,7 +205,7 @@ function removeDirectives(v: Json): Json | undefined {
 
 /** `$retainKeys`: keys of the original not listed are cleared; every patched key must be listed. */
 function applyRetainKeys(original: JsonMap, patch: JsonMap): void {
-  if (!(retainKeys in patch)) return;
+  if (!hasOwn(patch, retainKeys)) return;
   const list = patch[retainKeys];
   delete patch[retainKeys];
   if (!Array.isArray(list)) throw badPatch('invalid patch format of retainKeys');
@@ -221,8 +228,8 @@ function mergeOrderedLists(original: JsonMap, patch: JsonMap, schema: TSchema | 
     delete patch[key];
     const listKey = key.slice(setOrderPrefix.length);
     if (!listKey || !Array.isArray(order)) throw badPatch('invalid patch format of setElementOrder list');
-    const cur = original[listKey];
-    const patched = patch[listKey];
+    const cur = own<Json>(original, listKey);
+    const patched = own<Json>(patch, listKey);
     if (cur !== undefined && !Array.isArray(cur))
       throw unprocessable(`expected a list at ${show(listKey)}, got ${show(cur)}`);
     if (patched !== undefined && patched !== null && !Array.isArray(patched))
@@ -245,7 +252,7 @@ function mergeOrderedLists(original: JsonMap, patch: JsonMap, schema: TSchema | 
     const wanted = new Set(order.map(ident));
     const inPatch = merged.filter((x) => wanted.has(ident(x)));
     const serverOnly = merged.filter((x) => !wanted.has(ident(x)));
-    original[listKey] = normalizeOrder(inPatch, serverOnly, order, origList, ident);
+    setOwn(original, listKey, normalizeOrder(inPatch, serverOnly, order, origList, ident));
     delete patch[listKey];
   }
 }
@@ -254,7 +261,7 @@ function mergeOrderedLists(original: JsonMap, patch: JsonMap, schema: TSchema | 
 function checkOrderMatchesPatch(patchList: Json[], order: Json[], mergeKey: string | undefined): void {
   if (patchList.length === 0 || order.length === 0) return;
   const ident = identity(mergeKey);
-  const items = patchList.filter((x) => !(isMap(x) && directive in x));
+  const items = patchList.filter((x) => !(isMap(x) && hasOwn(x, directive)));
   let p = 0;
   for (let o = 0; p < items.length && o < order.length; o++) if (ident(items[p]) === ident(order[o])) p++;
   if (p < items.length)
@@ -265,7 +272,7 @@ function checkOrderMatchesPatch(patchList: Json[], order: Json[], mergeKey: stri
 
 /** How list items are told apart: by merge key value for maps, by value for scalars. */
 function identity(mergeKey: string | undefined): (v: Json) => string {
-  return mergeKey ? (v) => show(isMap(v) ? (v[mergeKey] ?? null) : v) : (v) => show(v);
+  return mergeKey ? (v) => show(isMap(v) ? (own(v, mergeKey) ?? null) : v) : (v) => show(v);
 }
 
 function mergeSlice(
@@ -315,7 +322,7 @@ function dedupe(list: Json[]): Json[] {
 function requireKey(list: Json[], mergeKey: string): void {
   for (const item of list) {
     if (!isMap(item)) throw unprocessable(`expected a map, but received ${show(item)}`);
-    if (!(mergeKey in item))
+    if (!hasOwn(item, mergeKey))
       throw unprocessable(`map: ${show(item)} does not contain declared merge key: ${mergeKey}`);
   }
 }
@@ -328,37 +335,48 @@ function applyListDirectives(
 ): [JsonMap[], JsonMap[]] {
   const plain: JsonMap[] = [];
   let replace = false;
-  let base = original;
+  const gone = new Set<string>();
   for (const item of patch) {
-    if (!(directive in item)) {
+    if (!hasOwn(item, directive)) {
       plain.push(item);
       continue;
     }
     const d = item[directive];
     if (d === 'delete') {
-      if (!(mergeKey in item))
+      if (!hasOwn(item, mergeKey))
         throw unprocessable(`map: ${show(item)} does not contain declared merge key: ${mergeKey}`);
-      const gone = show(item[mergeKey]);
-      base = base.filter((x) => show(x[mergeKey] ?? null) !== gone);
+      gone.add(show(item[mergeKey]));
     } else if (d === 'replace') replace = true;
     else if (d === 'merge') throw badPatch('merging lists cannot yet be specified in the patch');
     else throw badPatch(`unknown patch type: ${show(d)} in map: ${show(item)}`);
   }
+  // One pass with a set of deleted keys: a long list of deletions stays linear.
+  const base = gone.size === 0 ? original : original.filter((x) => !gone.has(show(own(x, mergeKey) ?? null)));
   return replace ? [plain, []] : [base, plain];
 }
 
+/** Merges patch items into the items with the same merge key, found through a map: linear, not quadratic. */
 function mergeByKey(original: JsonMap[], patch: JsonMap[], schema: TSchema | undefined, mergeKey: string) {
   const out: Json[] = [...original];
+  const at = new Map<string, number>();
+  const index = (x: Json, i: number) => {
+    if (!isMap(x)) return;
+    const k = show(own(x, mergeKey) ?? null);
+    if (!at.has(k)) at.set(k, i);
+  };
+  out.forEach(index);
   for (const item of patch) {
-    if (!(mergeKey in item))
+    if (!hasOwn(item, mergeKey))
       throw unprocessable(`map: ${show(item)} does not contain declared merge key: ${mergeKey}`);
-    const key = show(item[mergeKey]);
-    const i = out.findIndex((x) => isMap(x) && show(x[mergeKey] ?? null) === key);
-    if (i >= 0) out[i] = mergeMap(out[i] as JsonMap, item, schema);
+    const i = at.get(show(item[mergeKey]));
+    if (i !== undefined) out[i] = mergeMap(out[i] as JsonMap, item, schema);
     else {
       discardNulls(item);
       const v = removeDirectives(item);
-      if (v !== undefined) out.push(v);
+      if (v !== undefined) {
+        out.push(v);
+        index(v, out.length - 1);
+      }
     }
   }
   return out;

@@ -9,6 +9,7 @@
  */
 
 import type { LabelSelector } from '../api/meta.js';
+import { own } from '../api/plain.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../api/selectors.js';
 import {
   addResource,
@@ -57,11 +58,15 @@ function compileTerm(pod: Pod, t: RawTerm): AffinityTerm {
     matchExpressions: [...(t.labelSelector?.matchExpressions ?? [])],
   };
   // matchLabelKeys / mismatchLabelKeys fold the incoming pod's own label values into the selector.
-  for (const k of t.matchLabelKeys ?? [])
-    if (labels[k] !== undefined) sel.matchExpressions!.push({ key: k, operator: 'In', values: [labels[k]] });
-  for (const k of t.mismatchLabelKeys ?? [])
-    if (labels[k] !== undefined)
-      sel.matchExpressions!.push({ key: k, operator: 'NotIn', values: [labels[k]] });
+  // Own labels only: a key `constructor` is not the pod's label unless the pod has it.
+  for (const k of t.matchLabelKeys ?? []) {
+    const v = own<string>(labels, k);
+    if (v !== undefined) sel.matchExpressions!.push({ key: k, operator: 'In', values: [v] });
+  }
+  for (const k of t.mismatchLabelKeys ?? []) {
+    const v = own<string>(labels, k);
+    if (v !== undefined) sel.matchExpressions!.push({ key: k, operator: 'NotIn', values: [v] });
+  }
   const namespaces = new Set(t.namespaces ?? []);
   const nsSel = t.namespaceSelector ? labelSelectorFromObject(t.namespaceSelector) : undefined;
   if (namespaces.size === 0 && !nsSel) namespaces.add(pod.metadata.namespace ?? 'default');

@@ -6,6 +6,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { LocalObjectReference, ObjectMeta, TypeMeta } from '../meta.js';
+import { setOwn } from '../plain.js';
 import { column } from '../printers.js';
 import type { ResourceType } from '../registry.js';
 import { AtomicList, Bool, MapList, Str, StrMap, Struct } from '../schema.js';
@@ -37,7 +38,7 @@ export function defaultSecret(secret: Secret): void {
   if (secret.stringData) {
     secret.data ??= {};
     for (const [k, v] of Object.entries(secret.stringData))
-      secret.data[k] = Buffer.from(v, 'utf8').toString('base64');
+      setOwn(secret.data, k, Buffer.from(v, 'utf8').toString('base64'));
     delete secret.stringData;
   }
   secret.type ||= 'Opaque';

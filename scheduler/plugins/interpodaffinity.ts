@@ -7,6 +7,7 @@
  * but that matches its own terms may go anywhere (the first of its group).
  */
 
+import { own } from '../../api/plain.js';
 import {
   type ClusterEvent,
   type CycleState,
@@ -46,14 +47,14 @@ const scoreKey = 'PreScore' + interPodAffinityName;
 const pair = (key: string, value: string) => `${key}=${value}`;
 
 function bump(m: TopologyCounts, node: NodeInfo, key: string, by: number): void {
-  const v = node.node.metadata.labels?.[key];
+  const v = own<string>(node.node.metadata.labels ?? {}, key);
   if (v === undefined) return;
   const k = pair(key, v);
   m.set(k, (m.get(k) ?? 0) + by);
 }
 
 function has(m: TopologyCounts, node: NodeInfo, key: string): boolean {
-  const v = node.node.metadata.labels?.[key];
+  const v = own<string>(node.node.metadata.labels ?? {}, key);
   return v !== undefined && (m.get(pair(key, v)) ?? 0) > 0;
 }
 
@@ -103,7 +104,7 @@ export class InterPodAffinity
     } else if (pod.requiredAffinity.length) {
       // First of its group: any node that has the topology labels will do.
       for (const t of pod.requiredAffinity)
-        if (node.node.metadata.labels?.[t.topologyKey] === undefined)
+        if (own(node.node.metadata.labels ?? {}, t.topologyKey) === undefined)
           return Status.unresolvable(errReasonAffinityRulesNotMatch);
     }
     for (const t of pod.requiredAntiAffinity)
@@ -144,7 +145,7 @@ export class InterPodAffinity
     let total = 0;
     for (const [k, v] of scores) {
       const eq = k.indexOf('=');
-      if (node.node.metadata.labels?.[k.slice(0, eq)] === k.slice(eq + 1)) total += v;
+      if (own(node.node.metadata.labels ?? {}, k.slice(0, eq)) === k.slice(eq + 1)) total += v;
     }
     return total;
   }

@@ -47,6 +47,20 @@ describe('PodTopologySpread', () => {
     expect(ns.map((n) => p.filter(state, pod, n)?.code)).toEqual(codes);
   });
 
+  it.each(['constructor', 'toString', 'hasOwnProperty'])(
+    'a topology key %s is a label only on nodes that have it, not an inherited property',
+    (topologyKey) => {
+      const p = new PodTopologySpread();
+      const ns = nodes();
+      const pod = info(makePod('new', { labels: { app: 'web' }, spec: spread(1, { topologyKey }) }));
+      const state = newState();
+      p.preFilter(state, pod, handleOf(ns));
+      expect(ns.map((n) => p.filter(state, pod, n)?.code)).toEqual(
+        ns.map(() => Code.UnschedulableAndUnresolvable),
+      );
+    },
+  );
+
   it('explains rejections as Kubernetes does', () => {
     const p = new PodTopologySpread();
     const ns = nodes();

@@ -10,6 +10,7 @@
  */
 
 import type { LabelSelector } from '../../api/meta.js';
+import { own } from '../../api/plain.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../../api/selectors.js';
 import {
   type ClusterEvent,
@@ -62,9 +63,10 @@ function constraintsOf(pod: Pod, when: 'DoNotSchedule' | 'ScheduleAnyway'): Cons
         matchLabels: { ...(c.labelSelector?.matchLabels ?? {}) },
         matchExpressions: [...(c.labelSelector?.matchExpressions ?? [])],
       };
-      for (const k of c.matchLabelKeys ?? [])
-        if (labels[k] !== undefined)
-          sel.matchExpressions!.push({ key: k, operator: 'In', values: [labels[k]] });
+      for (const k of c.matchLabelKeys ?? []) {
+        const v = own<string>(labels, k);
+        if (v !== undefined) sel.matchExpressions!.push({ key: k, operator: 'In', values: [v] });
+      }
       return {
         maxSkew: c.maxSkew ?? 1,
         topologyKey: c.topologyKey ?? '',
@@ -79,7 +81,7 @@ function constraintsOf(pod: Pod, when: 'DoNotSchedule' | 'ScheduleAnyway'): Cons
 function eligible(pod: Pod, node: NodeInfo, c: Constraint): boolean {
   if (c.honorAffinity && !nodeMatchesPod(pod, node.node)) return false;
   if (c.honorTaints && untoleratedTaint(node.node.spec?.taints, pod.spec?.tolerations)) return false;
-  return node.node.metadata.labels?.[c.topologyKey] !== undefined;
+  return own(node.node.metadata.labels ?? {}, c.topologyKey) !== undefined;
 }
 
 function countMatching(pod: Pod, node: NodeInfo, c: Constraint): number {
@@ -97,7 +99,8 @@ function buildState(pod: Pod, constraints: Constraint[], nodes: readonly NodeInf
   for (const node of nodes) {
     constraints.forEach((c, i) => {
       if (!eligible(pod, node, c)) return;
-      const v = node.node.metadata.labels![c.topologyKey];
+      // eligible: the node has the topology label
+      const v = own<string>(node.node.metadata.labels!, c.topologyKey)!;
       counts[i].set(v, (counts[i].get(v) ?? 0) + countMatching(pod, node, c));
     });
   }
@@ -124,7 +127,7 @@ export class PodTopologySpread
     const labels = node.node.metadata.labels ?? {};
     for (let i = 0; i < s.constraints.length; i++) {
       const c = s.constraints[i];
-      const v = labels[c.topologyKey];
+      const v = own<string>(labels, c.topologyKey);
       if (v === undefined) return Status.unresolvable(errReasonNodeLabelNotMatch);
       const counts = s.counts[i];
       let min = counts.size < c.minDomains ? 0 : Number.POSITIVE_INFINITY;
@@ -149,7 +152,7 @@ export class PodTopologySpread
     if (!s) return 0;
     let total = 0;
     s.constraints.forEach((c, i) => {
-      const v = node.node.metadata.labels?.[c.topologyKey];
+      const v = own<string>(node.node.metadata.labels ?? {}, c.topologyKey);
       if (v === undefined) return;
       const w = Math.log(s.counts[i].size + 2);
       total += ((s.counts[i].get(v) ?? 0) + c.maxSkew - 1) * w;
