@@ -69,6 +69,12 @@ const program = new Command('nk-apiserver')
   .option('--etcd-keyfile <file>', 'key of --etcd-certfile')
   .option('--etcd-compaction-interval <duration>', 'how often to compact etcd (0 disables)', '5m')
   .option('--watch-bookmark-interval <duration>', 'how often watches that allow bookmarks get one', '60s')
+  .option(
+    '--max-watches <n>',
+    'open watches of all users but system:masters together; past it a watch is answered 429 (0: no limit)',
+    '3000',
+  )
+  .option('--max-watches-per-user <n>', 'open watches of one user; past it 429 (0: no limit)', '300')
   .option('--log-level <level>', 'pino log level', 'info');
 
 /** The given address; else the bind address unless loopback; else the host's first non-loopback IPv4 for 0.0.0.0. */
@@ -84,6 +90,13 @@ function advertiseAddress(given: string | undefined, bind: string): string | und
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   return undefined;
+}
+
+/** A flag's integer >= 0. */
+function count(flag: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0) flagError(flag, `"${v}" is not an integer >= 0`);
+  return n;
 }
 
 function toConfig(o: Record<string, string>): ApiserverConfig {
@@ -224,6 +237,8 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     watchCacheSize: cacheSize,
     compactionIntervalMs: parseDuration('--etcd-compaction-interval', o.etcdCompactionInterval),
     bookmarkIntervalMs: Math.max(100, parseDuration('--watch-bookmark-interval', o.watchBookmarkInterval)),
+    maxWatches: count('--max-watches', o.maxWatches),
+    maxWatchesPerUser: count('--max-watches-per-user', o.maxWatchesPerUser),
   };
 }
 
