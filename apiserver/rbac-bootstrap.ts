@@ -223,6 +223,16 @@ const componentRoles = (): KubeObject[] => [
     rule(read, [''], ['services', 'endpoints', 'nodes']),
     rule(read, ['discovery.k8s.io'], ['endpointslices']),
   ]),
+  // Full use of the kubelet API and nothing else: the apiserver's kubelet client identity.
+  clusterRole('system:kubelet-api-admin', [
+    rule(read, [''], ['nodes']),
+    rule(['proxy'], [''], ['nodes']),
+    rule(
+      ['*'],
+      [''],
+      ['nodes/proxy', 'nodes/metrics', 'nodes/stats', 'nodes/log', 'nodes/pods', 'nodes/healthz'],
+    ),
+  ]),
 ];
 
 /**
@@ -306,6 +316,12 @@ export function defaultClusterRoleBindings(): KubeObject[] {
     ),
     clusterRoleBinding('system:kube-scheduler', 'system:kube-scheduler', [], ['system:kube-scheduler']),
     clusterRoleBinding('system:node-proxier', 'system:node-proxier', [], ['system:kube-proxy']),
+    clusterRoleBinding(
+      'kube-apiserver-kubelet-client',
+      'system:kubelet-api-admin',
+      [],
+      ['kube-apiserver-kubelet-client'],
+    ),
     ...nodeBootstrapBindings(),
   ];
 }

@@ -17,7 +17,7 @@ import {
   verify,
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../api/meta.js';
 import { newBadRequest, newConflict, StatusError } from '../api/status.js';
 import type { UserInfo } from './authn.js';
@@ -191,10 +191,24 @@ export function authenticateToken(
   };
 }
 
-/** The stores the TokenRequest handler reads. */
+/** The stores the TokenRequest handler reads, and the admission it runs first. */
 export interface TokenRequestStores {
   serviceAccount(namespace: string, name: string): Promise<KubeObject>;
   pod(namespace: string, name: string): Promise<KubeObject>;
+  /** Throws a Status to refuse the request (NodeRestriction); called before anything is read. */
+  admit?(
+    req: FastifyRequest,
+    namespace: string,
+    name: string,
+    ref: BoundObjectRef | undefined,
+  ): Promise<void>;
+}
+
+export interface BoundObjectRef {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  uid?: string;
 }
 
 /**
@@ -224,15 +238,23 @@ export function registerTokenRequest(
       if (!body || typeof body !== 'object' || Array.isArray(body))
         throw newBadRequest('the body of a TokenRequest must be an object');
       const spec = (body.spec ?? {}) as Record<string, any>;
+      const ref = (spec.boundObjectRef ?? undefined) as BoundObjectRef | undefined;
+      await stores.admit?.(req, ns, name, ref);
       const sa = await stores.serviceAccount(ns, name);
       let pod: { name: string; uid: string } | undefined;
-      const ref = spec.boundObjectRef as Record<string, string> | undefined;
       if (ref) {
         if (ref.kind !== 'Pod')
           throw newBadRequest(
             `spec.boundObjectRef.kind: Unsupported value: "${ref.kind}": supported values: "Pod"`,
           );
-        const p = await stores.pod(ns, ref.name);
+        if (!ref.name) throw newBadRequest('spec.boundObjectRef.name: Required value');
+        const p = (await stores.pod(ns, ref.name)) as KubeObject & { spec?: { serviceAccountName?: string } };
+        // A token bound to a pod carries the pod's identity: only for the account the pod runs as.
+        const runsAs = p.spec?.serviceAccountName ?? '';
+        if (runsAs !== name)
+          throw newBadRequest(
+            `cannot bind token for serviceaccount "${name}" to pod running with serviceaccount "${runsAs}"`,
+          );
         if (ref.uid && ref.uid !== p.metadata.uid)
           throw newConflict(
             { group: '', resource: 'pods' },

@@ -285,9 +285,9 @@ rules:
     // A token for another audience is not for this apiserver.
     const vault = (await admin(['create', 'token', 'robot', '--audience', 'vault'])).stdout.trim();
     expect((await request('GET', '/api/v1/namespaces/default/pods', { token: vault })).code).toBe(401);
-    // Bound to a pod: good while the pod lives.
+    // Bound to a pod that runs as the account: good while the pod lives.
     const pod =
-      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: holder\nspec:\n  containers:\n  - name: c\n    image: busybox\n';
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: holder\nspec:\n  serviceAccountName: robot\n  containers:\n  - name: c\n    image: busybox\n';
     expect((await admin(['apply', '-f', '-'], pod)).code).toBe(0);
     const bound = await admin([
       'create',
