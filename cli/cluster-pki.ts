@@ -3,8 +3,11 @@
  * `<home>/pki` by `nkctl up` (pki.ts does the openssl work):
  *
  *   ca.crt/key                      the cluster CA
+ *   etcd/ca.crt/key                 etcd's own CA (ensureEtcdPki): it signs etcd-server,
+ *                                   etcd-peer and apiserver-etcd-client, and nothing else
  *   apiserver.crt/key               serving: 10.96.0.1, kubernetes.default.svc..., localhost, its address
- *   apiserver-kubelet-client        the apiserver's client certificate for kubelets (system:masters)
+ *   apiserver-kubelet-client        the apiserver's client certificate for kubelets (its own user,
+ *                                   bound to system:kubelet-api-admin; not system:masters)
  *   sa.key                          signs service account tokens
  *   encryption.yaml                 Secrets encrypted at rest with an AES-GCM key made here
  *   admin, controller-manager, scheduler, kube-proxy
@@ -18,7 +21,7 @@
  * Kubeconfigs carry their certificates inline, so a node's folder can be
  * mounted into its container as it is.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -36,19 +39,66 @@ import {
   nodeAddress,
   pkiDir,
 } from './launcher.js';
-import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey, issueCert } from './pki.js';
+import {
+  apiserverKubeletClientCert,
+  type CertPaths,
+  type CertRequest,
+  ensureCA,
+  ensureServiceAccountKey,
+  etcdPkiFiles,
+  issueCert,
+} from './pki.js';
 
 /** The first address of the default service range: the `kubernetes` Service. */
 const kubernetesServiceIP = '10.96.0.1';
 
-/** A certificate signed by the cluster CA in `dir`, made only if it is not there yet. */
+/**
+ * A certificate signed by the cluster CA in `dir`, made if it is not there
+ * yet or names another subject than `req` asks for (an older release's
+ * apiserver-kubelet-client was in system:masters).
+ */
 export async function ensureCert(dir: string, req: CertRequest): Promise<CertPaths> {
   const paths = { cert: join(dir, `${req.name}.crt`), key: join(dir, `${req.name}.key`) };
-  if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
+  if (existsSync(paths.cert) && existsSync(paths.key) && subjectMatches(paths.cert, req)) return paths;
   return issueCert(dir, req);
 }
 
+/** Whether the certificate's subject is the CN and the set of O that `req` asks for. */
+function subjectMatches(cert: string, req: CertRequest): boolean {
+  const lines = new X509Certificate(readFileSync(cert)).subject.split('\n');
+  const cn = lines.filter((l) => l.startsWith('CN=')).map((l) => l.slice(3));
+  const orgs = lines.filter((l) => l.startsWith('O=')).map((l) => l.slice(2));
+  const want = [...(req.organizations ?? [])];
+  return (
+    cn.length === 1 &&
+    cn[0] === req.commonName &&
+    orgs.length === want.length &&
+    want.every((o) => orgs.includes(o))
+  );
+}
+
 const b64 = (file: string) => readFileSync(file).toString('base64');
+
+/**
+ * etcd's PKI in `dir`, as kubeadm makes it: a CA of etcd's own (made if
+ * missing; a joining master has fetched the first one's), and the
+ * certificates it signs: etcd's serving and peer ones for `member` (also
+ * client, as peers call each other) and the apiservers' client certificate.
+ * etcd trusts only this CA, so no certificate the cluster CA signs (a node's,
+ * an admin's) reaches etcd, and its key never leaves the masters.
+ */
+export async function ensureEtcdPki(
+  dir: string,
+  member: { name: string; sans: string[] },
+): Promise<ReturnType<typeof etcdPkiFiles>> {
+  const files = etcdPkiFiles(dir);
+  const ca = await ensureCA(files.caDir, 'etcd-ca');
+  const serving = { commonName: member.name, sans: member.sans, client: true, ca };
+  await ensureCert(dir, { name: 'etcd-server', ...serving });
+  await ensureCert(dir, { name: 'etcd-peer', ...serving });
+  await ensureCert(dir, { name: 'apiserver-etcd-client', commonName: 'kube-apiserver-etcd-client', ca });
+  return files;
+}
 
 /**
  * A kubeconfig (mode 0600) for `servers` (the first is the server, the
@@ -92,11 +142,9 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
       'DNS:kubernetes.default.svc.cluster.local',
     ],
   });
-  await ensureCert(p.dir, {
-    name: 'apiserver-kubelet-client',
-    commonName: 'kube-apiserver-kubelet-client',
-    organizations: ['system:masters'],
-  });
+  await ensureCert(p.dir, apiserverKubeletClientCert);
+  // Loopback is no trust boundary on a shared host: etcd wants TLS and its own CA's client certificate.
+  await ensureEtcdPki(p.dir, { name: 'nanokube', sans: ['IP:127.0.0.1', 'DNS:localhost'] });
   await ensureServiceAccountKey(p.dir);
   if (!existsSync(p.encryptionConfig))
     writeFileSync(

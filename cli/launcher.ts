@@ -12,7 +12,7 @@ import https from 'node:https';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CertPaths } from './pki.js';
+import { type CertPaths, etcdPkiFiles } from './pki.js';
 
 export interface LaunchOptions {
   /** State, logs and PID files; default ~/.nanokube. */
@@ -51,6 +51,8 @@ export interface ComponentSpec {
   healthUrl: string;
   /** The CA that signs an https health URL's certificate. */
   healthCA?: string;
+  /** The client certificate an https health URL wants (etcd's). */
+  healthClient?: CertPaths;
   /** Seconds to wait for health after start. */
   readyTimeout: number;
 }
@@ -154,6 +156,7 @@ export function clusterPki(o: LaunchOptions) {
     ca: pair('ca'),
     apiserver: pair('apiserver'),
     kubeletClient: pair('apiserver-kubelet-client'),
+    etcd: etcdPkiFiles(dir),
     admin: pair('admin'),
     serviceAccountKey: join(dir, 'sa.key'),
     encryptionConfig: join(dir, 'encryption.yaml'),
@@ -173,9 +176,14 @@ export function clusterPki(o: LaunchOptions) {
   };
 }
 
+/** The one-host cluster's etcd: TLS on loopback (a data folder of an older `up` that ran it plain comes up so too). */
+export const localEtcdUrl = (o: Pick<LaunchOptions, 'etcdPort'>) => `https://127.0.0.1:${o.etcdPort}`;
+export const localEtcdPeerUrl = (o: Pick<LaunchOptions, 'etcdPort'>) => `https://127.0.0.1:${o.etcdPort + 1}`;
+
 /** The components of a one-host cluster, in start order. */
 export function components(o: LaunchOptions): ComponentSpec[] {
-  const etcdUrl = `http://127.0.0.1:${o.etcdPort}`;
+  const etcdUrl = localEtcdUrl(o);
+  const etcdPeerUrl = localEtcdPeerUrl(o);
   const master = apiserverUrl(o);
   const p = clusterPki(o);
   const specs: ComponentSpec[] = [
@@ -192,14 +200,21 @@ export function components(o: LaunchOptions): ComponentSpec[] {
         '--advertise-client-urls',
         etcdUrl,
         '--listen-peer-urls',
-        `http://127.0.0.1:${o.etcdPort + 1}`,
+        etcdPeerUrl,
         '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${o.etcdPort + 1}`,
+        etcdPeerUrl,
         '--initial-cluster',
-        `nanokube=http://127.0.0.1:${o.etcdPort + 1}`,
+        `nanokube=${etcdPeerUrl}`,
+        // Clients and peers alike show a certificate of etcd's own CA (the apiserver's, nkctl's).
+        ...['--cert-file', p.etcd.server.cert, '--key-file', p.etcd.server.key],
+        ...['--trusted-ca-file', p.etcd.ca.cert, '--client-cert-auth'],
+        ...['--peer-cert-file', p.etcd.peer.cert, '--peer-key-file', p.etcd.peer.key],
+        ...['--peer-trusted-ca-file', p.etcd.ca.cert, '--peer-client-cert-auth'],
       ],
       marker: join(o.home, 'etcd'),
       healthUrl: `${etcdUrl}/health`,
+      healthCA: p.etcd.ca.cert,
+      healthClient: p.etcd.client,
       readyTimeout: 20,
     },
     {
@@ -207,7 +222,8 @@ export function components(o: LaunchOptions): ComponentSpec[] {
       command: process.execPath,
       args: [
         dist('apiserver/main.js'),
-        ...['--etcd-servers', etcdUrl],
+        ...['--etcd-servers', etcdUrl, '--etcd-cafile', p.etcd.ca.cert],
+        ...['--etcd-certfile', p.etcd.client.cert, '--etcd-keyfile', p.etcd.client.key],
         ...['--bind-address', apiserverAddress(o), '--secure-port', String(o.apiPort)],
         ...['--tls-cert-file', p.apiserver.cert, '--tls-private-key-file', p.apiserver.key],
         ...['--client-ca-file', p.ca.cert, '--authorization-mode', 'Node,RBAC'],
@@ -322,17 +338,29 @@ export function runningPid(o: LaunchOptions, spec: ComponentSpec): number | unde
   }
 }
 
-/** Whether the health URL answers 2xx; an https one is checked against `caFile`. */
-export function healthy(url: string, caFile?: string, timeoutMs = 2000): Promise<boolean> {
+/** Whether the component's health URL answers 2xx, with its CA and client certificate. */
+export const componentHealthy = (spec: ComponentSpec) =>
+  healthy(spec.healthUrl, spec.healthCA, 2000, spec.healthClient);
+
+/** Whether the health URL answers 2xx; an https one is checked against `caFile`, showing `client` when given. */
+export function healthy(
+  url: string,
+  caFile?: string,
+  timeoutMs = 2000,
+  client?: CertPaths,
+): Promise<boolean> {
   return new Promise((resolve) => {
-    let ca: Buffer | undefined;
+    let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
     try {
-      ca = caFile ? readFileSync(caFile) : undefined;
+      tls = {
+        ca: caFile ? readFileSync(caFile) : undefined,
+        ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
+      };
     } catch {
       return resolve(false);
     }
     const get = url.startsWith('https:') ? https.get : http.get;
-    const req = get(url, { timeout: timeoutMs, ca }, (res) => {
+    const req = get(url, { timeout: timeoutMs, ...tls }, (res) => {
       res.resume();
       res.on('end', () => resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
       res.on('error', () => resolve(false));
@@ -365,7 +393,7 @@ export function startComponent(o: LaunchOptions, spec: ComponentSpec): number {
 export async function waitReady(o: LaunchOptions, spec: ComponentSpec, pid: number): Promise<void> {
   const deadline = Date.now() + spec.readyTimeout * 1000;
   for (;;) {
-    if (await healthy(spec.healthUrl, spec.healthCA)) return;
+    if (await componentHealthy(spec)) return;
     let alive = true;
     try {
       process.kill(pid, 0);

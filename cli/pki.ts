@@ -97,11 +97,13 @@ export interface CertRequest {
   /** Also usable as a client certificate (a kubelet serves and calls). */
   client?: boolean;
   days?: number;
+  /** The CA that signs it; default the CA in `dir` (made if missing). */
+  ca?: CertPaths;
 }
 
-/** A certificate and key signed by the CA in `dir`; remade each call. */
+/** A certificate and key signed by the CA in `dir` (or `req.ca`); remade each call. */
 export async function issueCert(dir: string, req: CertRequest): Promise<CertPaths> {
-  const ca = await ensureCA(dir);
+  const ca = req.ca ?? (await ensureCA(dir));
   const paths = { cert: join(dir, `${req.name}.crt`), key: join(dir, `${req.name}.key`) };
   const csr = join(dir, `${req.name}.csr`);
   const ext = join(dir, `${req.name}.ext`);
@@ -140,6 +142,26 @@ export async function issueCert(dir: string, req: CertRequest): Promise<CertPath
   rmSync(csr, { force: true });
   rmSync(ext, { force: true });
   return paths;
+}
+
+/**
+ * etcd's files in a PKI folder, by kubeadm's names: its own CA in etcd/
+ * (ca.crt, ca.key), and the certificates it signs, which are the only ones
+ * etcd trusts: its serving and peer certificates, and the apiserver's client
+ * certificate (apiserver-etcd-client).
+ */
+export function etcdPkiFiles(dir: string) {
+  const pair = (name: string): CertPaths => ({
+    cert: join(dir, `${name}.crt`),
+    key: join(dir, `${name}.key`),
+  });
+  return {
+    caDir: join(dir, 'etcd'),
+    ca: pair('etcd/ca'),
+    server: pair('etcd-server'),
+    peer: pair('etcd-peer'),
+    client: pair('apiserver-etcd-client'),
+  };
 }
 
 /** The service account signing key in `dir` (sa.key, RSA 2048, as Kubernetes uses), made if missing. */
@@ -530,3 +552,14 @@ export async function signCSR(o: SignOptions): Promise<string> {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The apiserver's client certificate for kubelets (kubectl logs, exec,
+ * nodes/proxy). A user of its own, not system:masters: a node chooses the
+ * address the apiserver dials with it, so it may do no more than the
+ * system:kubelet-api-admin role the apiserver binds it to.
+ */
+export const apiserverKubeletClientCert: CertRequest = {
+  name: 'apiserver-kubelet-client',
+  commonName: 'kube-apiserver-kubelet-client',
+};

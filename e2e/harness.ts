@@ -345,9 +345,17 @@ async function startEtcdOnce(count: number): Promise<EtcdCluster> {
   return { endpoints: specs.map((s) => s.clientUrl), members, dir, stop };
 }
 
-/** Runs `etcdctl` (API v3) against `endpoints`; resolves with its output whatever the exit code. */
-export function etcdctl(args: string[], { endpoints }: { endpoints: string[] }): Promise<RunResult> {
-  return run('etcdctl', ['--endpoints', endpoints.join(','), ...args], {
+/**
+ * Runs `etcdctl` (API v3) against `endpoints`, over TLS with `tls` (etcd's
+ * CA and a client certificate) when given; resolves with its output whatever
+ * the exit code.
+ */
+export function etcdctl(
+  args: string[],
+  { endpoints, tls }: { endpoints: string[]; tls?: { ca: string; cert: string; key: string } },
+): Promise<RunResult> {
+  const tlsArgs = tls ? ['--cacert', tls.ca, '--cert', tls.cert, '--key', tls.key] : [];
+  return run('etcdctl', ['--endpoints', endpoints.join(','), ...tlsArgs, ...args], {
     env: { ETCDCTL_API: '3' },
     timeoutMs: 30_000,
   });

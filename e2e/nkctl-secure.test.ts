@@ -285,7 +285,12 @@ spec:
     ]);
     expect(created.code, created.stderr).toBe(0);
     const raw = await etcdctl(['get', '/registry/secrets/default/db', '--print-value-only'], {
-      endpoints: [`http://127.0.0.1:${etcdPort}`],
+      endpoints: [`https://127.0.0.1:${etcdPort}`],
+      tls: {
+        ca: pki('etcd/ca.crt'),
+        cert: pki('apiserver-etcd-client.crt'),
+        key: pki('apiserver-etcd-client.key'),
+      },
     });
     expect(raw.stdout.startsWith('k8s:enc:aesgcm:v1:key1:')).toBe(true);
     expect(raw.stdout).not.toContain('hunter2');

@@ -30,7 +30,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { isNotFound } from '../../api/status.js';
 import { encryptionConfigYaml } from '../../apiserver/encryption.js';
@@ -39,6 +39,7 @@ import { RestClient, type RestConfig } from '../../client/rest.js';
 import {
   bootstrapTokenSecret,
   ensureCert as ensureClusterCert,
+  ensureEtcdPki,
   randomBootstrapToken,
   writeKubeconfig as writeClusterKubeconfig,
 } from '../cluster-pki.js';
@@ -83,7 +84,13 @@ import {
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import { healthy, repoRoot } from '../launcher.js';
 import { installAddons, removeNodeLeftovers, until } from '../node.js';
-import { type CertPaths, type CertRequest, ensureCA, ensureServiceAccountKey } from '../pki.js';
+import {
+  apiserverKubeletClientCert,
+  type CertPaths,
+  type CertRequest,
+  ensureCA,
+  ensureServiceAccountKey,
+} from '../pki.js';
 import { newProgress } from '../progress.js';
 
 export interface InstallFlags {
@@ -155,7 +162,7 @@ const ensureCert = (l: Layout, req: CertRequest) => ensureClusterCert(l.pki, req
 const writeKubeconfig = (l: Layout, user: string, servers: string[], client: CertPaths | { token: string }) =>
   writeClusterKubeconfig(pkiFiles(l).kubeconfig(user), servers, pkiFiles(l).ca.cert, client);
 
-/** Every certificate a master needs, signed by the cluster CA (which it has). */
+/** Every certificate a master needs, signed by the cluster CA or etcd's (it has both). */
 async function masterCerts(l: Layout, i: Installed): Promise<void> {
   const ips = [...new Set([i.nodeIP, '127.0.0.1', kubernetesServiceIP])];
   // Every name the cluster's apiservers are reached by (a load balancer's too), so that
@@ -174,15 +181,9 @@ async function masterCerts(l: Layout, i: Installed): Promise<void> {
       ...extra,
     ],
   });
-  await ensureCert(l, {
-    name: 'apiserver-kubelet-client',
-    commonName: 'kube-apiserver-kubelet-client',
-    organizations: ['system:masters'],
-  });
-  await ensureCert(l, { name: 'apiserver-etcd-client', commonName: 'kube-apiserver-etcd-client' });
+  await ensureCert(l, apiserverKubeletClientCert);
   const etcdSans = [`IP:${i.nodeIP}`, 'IP:127.0.0.1', 'DNS:localhost', `DNS:${i.nodeName}`];
-  await ensureCert(l, { name: 'etcd-server', commonName: i.nodeName, sans: etcdSans, client: true });
-  await ensureCert(l, { name: 'etcd-peer', commonName: i.nodeName, sans: etcdSans, client: true });
+  await ensureEtcdPki(l.pki, { name: i.nodeName, sans: etcdSans });
   const local = [`https://127.0.0.1:${apiPort}`];
   const clients: [string, string, string?][] = [
     ['admin', 'kubernetes-admin', 'system:masters'],
@@ -215,6 +216,12 @@ async function fetchSharedFiles(l: Layout, bootstrap: RestConfig, certificateKey
     })) as { data?: { bundle?: string } };
     if (!secret.data?.bundle) throw new CliError(`the Secret kube-system/${certsSecretName} has no bundle`);
     const files = openFiles(Buffer.from(secret.data.bundle, 'base64').toString('utf8'), certificateKey);
+    // A cluster installed before etcd had a CA of its own: its etcd trusts the cluster CA (adoptLegacyEtcdCA).
+    if (!files['etcd/ca.key'] && files['ca.key']) {
+      files['etcd/ca.crt'] = readFileSync(pkiFiles(l).ca.cert);
+      files['etcd/ca.key'] = files['ca.key'];
+    }
+    mkdirSync(dirname(pkiFiles(l).etcdCA.key), { recursive: true, mode: 0o700 });
     for (const name of sharedMasterFiles) {
       if (!files[name]) throw new CliError(`the cluster certificates lack ${name}`);
       writeFileSync(join(l.pki, name), files[name], { mode: 0o600 });
@@ -231,6 +238,26 @@ async function fetchSharedFiles(l: Layout, bootstrap: RestConfig, certificateKey
     rest.close();
   }
 }
+
+/**
+ * A master installed before etcd had a CA of its own: its etcd was started
+ * trusting the cluster CA and its etcd certificates were signed by it, and
+ * its etcd's flags are not rewritten. etcd's CA files become copies of the
+ * cluster CA's, so the flags written from now on name files that work (and
+ * masters joining later share them); only a new install separates the two.
+ * Whether it did so.
+ */
+export function adoptLegacyEtcdCA(l: Layout): boolean {
+  const p = pkiFiles(l);
+  if (existsSync(p.etcdCA.cert) || !existsSync(p.etcdClient.cert) || !existsSync(p.ca.key)) return false;
+  mkdirSync(dirname(p.etcdCA.cert), { recursive: true, mode: 0o700 });
+  writeFileSync(p.etcdCA.key, readFileSync(p.ca.key), { mode: 0o600 });
+  copyFileSync(p.ca.cert, p.etcdCA.cert);
+  return true;
+}
+
+const legacyEtcdNote =
+  'etcd here still trusts the cluster CA (installed before etcd had a CA of its own); a new install separates them\n';
 
 /** etcd's members, from `etcdctl member list` (its JSON loses the 64-bit IDs' precision). */
 export function parseMemberList(text: string): { id: string; name: string; peerURLs: string[] }[] {
@@ -560,6 +587,7 @@ export async function install(
   let etcdCluster: { members: EtcdMember[]; state: 'new' | 'existing' } | undefined;
   if (role === 'master') {
     await progress.step('making the certificates', async () => {
+      if (adoptLegacyEtcdCA(l)) out.write(legacyEtcdNote);
       const haveShared = sharedMasterFiles.every((name) => existsSync(join(l.pki, name)));
       // Once fetched, a re-run needs no token (it may have expired).
       if (bootstrap && !haveShared) await fetchSharedFiles(l, bootstrap, f.certificateKey as string);
@@ -642,6 +670,7 @@ async function upgrade(l: Layout, out: NodeJS.WritableStream): Promise<void> {
   const i = readInstalled(l);
   if (!i) throw new CliError('nanokube is not installed here (no /etc/nanokube/install.json)');
   const progress = newProgress();
+  if (i.role === 'master' && adoptLegacyEtcdCA(l)) out.write(legacyEtcdNote);
   writeUnits(l, i);
   await progress.step('building the node images of the new release', prepareDocker);
   await systemctl('daemon-reload');

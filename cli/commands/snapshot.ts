@@ -26,7 +26,15 @@ import {
   readInstalled,
   unitName,
 } from '../install/layout.js';
-import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
+import {
+  clusterPki,
+  components,
+  defaultLaunchOptions,
+  type LaunchOptions,
+  localEtcdPeerUrl,
+  localEtcdUrl,
+  stopComponent,
+} from '../launcher.js';
 import { newProgress } from '../progress.js';
 import {
   adminConfig,
@@ -62,20 +70,29 @@ function etcdctl(args: string[], env: Record<string, string> = {}): Promise<stri
   });
 }
 
-const localEtcd = (o: LaunchOptions) => `http://127.0.0.1:${o.etcdPort}`;
+/** etcdctl's settings for `nkctl up`'s etcd: the apiserver's client certificate, which etcd's own CA signed. */
+function localEtcdctlEnv(o: LaunchOptions): Record<string, string> {
+  const etcd = clusterPki(o).etcd;
+  return {
+    ETCDCTL_ENDPOINTS: localEtcdUrl(o),
+    ETCDCTL_CACERT: etcd.ca.cert,
+    ETCDCTL_CERT: etcd.client.cert,
+    ETCDCTL_KEY: etcd.client.key,
+  };
+}
 
 /**
  * etcd of this machine: ETCDCTL_ENDPOINTS when set; an installed master's
- * (deploy/install.sh), with its client certificate; else `nkctl up`'s.
+ * (deploy/install.sh), else `nkctl up`'s, each with the apiserver's client
+ * certificate (the only one etcd trusts; both run on a master).
  */
 function defaultEtcdEndpoints(): string {
   if (process.env.ETCDCTL_ENDPOINTS) return process.env.ETCDCTL_ENDPOINTS;
   const installed = readInstalled();
-  if (installed?.role === 'master') {
-    Object.assign(process.env, etcdctlEnv(defaultLayout));
-    return etcdctlEnv(defaultLayout).ETCDCTL_ENDPOINTS;
-  }
-  return localEtcd(defaultLaunchOptions());
+  const env =
+    installed?.role === 'master' ? etcdctlEnv(defaultLayout) : localEtcdctlEnv(defaultLaunchOptions());
+  Object.assign(process.env, env);
+  return env.ETCDCTL_ENDPOINTS;
 }
 
 /** snapshot-20261124T101500Z.db: names that sort by time. */
@@ -161,8 +178,8 @@ export async function restoreSnapshot(
   });
   try {
     await progress.step('restoring etcd data', async () => {
-      const peer = `http://127.0.0.1:${o.etcdPort + 1}`;
-      kept = await restoreDataDir(file, join(o.home, 'etcd'), { name: 'nanokube', peerURL: peer });
+      const peerURL = localEtcdPeerUrl(o);
+      kept = await restoreDataDir(file, join(o.home, 'etcd'), { name: 'nanokube', peerURL });
     });
   } catch (err) {
     progress.info('the restore failed; starting the cluster again on its old data');

@@ -3,7 +3,13 @@
  * whether its health endpoint answers. Exit code 0 when all are healthy.
  */
 import { Command } from 'commander';
-import { components, defaultLaunchOptions, healthy, type LaunchOptions, runningPid } from '../launcher.js';
+import {
+  componentHealthy,
+  components,
+  defaultLaunchOptions,
+  type LaunchOptions,
+  runningPid,
+} from '../launcher.js';
 import { nodeContainers } from '../node-containers.js';
 import { printTable } from '../table.js';
 
@@ -12,7 +18,7 @@ export async function status(o: LaunchOptions, out = process.stdout): Promise<bo
   let ok = true;
   for (const spec of components(o)) {
     const pid = runningPid(o, spec);
-    const good = pid !== undefined && (await healthy(spec.healthUrl, spec.healthCA));
+    const good = pid !== undefined && (await componentHealthy(spec));
     ok &&= good;
     rows.push([
       spec.name,

@@ -21,9 +21,9 @@ import {
 import { CliError } from '../context.js';
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import {
+  componentHealthy,
   components,
   defaultLaunchOptions,
-  healthy,
   hostNodes,
   type LaunchOptions,
   readRecordedNodes,
@@ -120,7 +120,7 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     const pid = runningPid(o, spec);
     if (pid) {
       // Ours and running: a slow answer (a busy Docker behind the kubelet's health) is waited for, not restarted.
-      if (!(await healthy(spec.healthUrl, spec.healthCA)))
+      if (!(await componentHealthy(spec)))
         await progress.step(`waiting for ${spec.name} (pid ${pid}) to answer`, () => waitReady(o, spec, pid));
       progress.info(`${spec.name} is already running (pid ${pid})`);
       continue;

@@ -1,19 +1,25 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkFlags, parseMemberList } from '../commands/install.js';
+import { adoptLegacyEtcdCA, checkFlags, parseMemberList } from '../commands/install.js';
 import { snapshotFileName, snapshotsToPrune } from '../commands/snapshot.js';
 import { ensureCA } from '../pki.js';
 import { caCertHash, openFiles, parseClusterInfo, randomCertificateKey, sealFiles } from './discovery.js';
 import {
+  apiserverArgs,
+  controllerManagerArgs,
   defaultLayout,
   envFile,
   etcdArgs,
+  etcdctlEnv,
   type Installed,
   joinCommand,
   kubeletArgs,
+  kubeProxyArgs,
+  pkiFiles,
+  sharedMasterFiles,
   unitsOf,
 } from './layout.js';
 
@@ -136,6 +142,44 @@ describe('units', () => {
     expect(flag('--initial-cluster-state')).toBe('existing');
     expect(args).toContain('--client-cert-auth');
     expect(args).toContain('--peer-client-cert-auth');
+  });
+  it("trust etcd's own CA, not the cluster CA, for etcd's clients and peers; the apiserver and etcdctl show the apiserver's etcd client certificate", () => {
+    const p = pkiFiles(defaultLayout);
+    expect(p.etcdCA.cert).toBe('/etc/nanokube/pki/etcd/ca.crt');
+    const args = etcdArgs(defaultLayout, master, { members: [], state: 'new' });
+    const flag = (a: string[], f: string) => a[a.indexOf(f) + 1];
+    expect(flag(args, '--trusted-ca-file')).toBe(p.etcdCA.cert);
+    expect(flag(args, '--peer-trusted-ca-file')).toBe(p.etcdCA.cert);
+    expect(args).not.toContain(p.ca.cert);
+    const api = apiserverArgs(defaultLayout, master);
+    expect(flag(api, '--etcd-cafile')).toBe(p.etcdCA.cert);
+    expect(flag(api, '--etcd-certfile')).toBe(p.etcdClient.cert);
+    expect(etcdctlEnv(defaultLayout)).toMatchObject({
+      ETCDCTL_CACERT: p.etcdCA.cert,
+      ETCDCTL_CERT: p.etcdClient.cert,
+    });
+    // The signer of nodes' CSRs is the cluster CA, never etcd's.
+    expect(flag(controllerManagerArgs(defaultLayout), '--cluster-signing-key-file')).toBe(p.ca.key);
+  });
+  it("share etcd's CA among masters only: a worker's units name nothing of etcd's", () => {
+    expect(sharedMasterFiles).toEqual(expect.arrayContaining(['etcd/ca.crt', 'etcd/ca.key']));
+    const worker = { ...master, role: 'worker' as const };
+    for (const a of [kubeletArgs(defaultLayout, worker), kubeProxyArgs(defaultLayout, worker)])
+      expect(a.join(' ')).not.toMatch(/etcd/);
+  });
+  it("make a master installed before etcd had its own CA keep trusting the cluster CA's (copies), once", () => {
+    const l = { ...defaultLayout, pki: join(dir, 'legacy-pki') };
+    const p = pkiFiles(l);
+    mkdirSync(l.pki, { recursive: true });
+    expect(adoptLegacyEtcdCA(l)).toBe(false); // nothing installed here yet
+    for (const f of ['ca.crt', 'ca.key']) copyFileSync(join(dir, f), join(l.pki, f));
+    expect(adoptLegacyEtcdCA(l)).toBe(false); // a fresh master: no etcd certificates yet
+    copyFileSync(join(dir, 'ca.crt'), p.etcdClient.cert);
+    expect(adoptLegacyEtcdCA(l)).toBe(true);
+    expect(readFileSync(p.etcdCA.cert, 'utf8')).toBe(caPem);
+    expect(readFileSync(p.etcdCA.key)).toEqual(readFileSync(p.ca.key));
+    expect(adoptLegacyEtcdCA(l)).toBe(false);
+    expect(existsSync(p.etcdCA.key)).toBe(true);
   });
   it("give a worker's kubelet the bootstrap kubeconfig, a master's its own certificate", () => {
     expect(kubeletArgs(defaultLayout, { ...master, role: 'worker' })).toContain('--bootstrap-kubeconfig');

@@ -6,12 +6,13 @@
  *   /opt/nanokube/releases/VERSION   an unpacked release (bin/node, app/)
  *   /opt/nanokube/current            the release the units run
  *   /etc/nanokube/                   install.json, NAME.env per unit, kubeconfigs
- *   /etc/nanokube/pki/               the CA, certificates and keys
+ *   /etc/nanokube/pki/               the CA, certificates and keys; etcd/ holds etcd's own CA
  *   /var/lib/nanokube/               etcd data, kubelet state, backups
  *   /var/log/nanokube/               the audit log (everything else: journald)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { etcdPkiFiles } from '../pki.js';
 
 export interface Layout {
   etc: string;
@@ -70,13 +71,16 @@ export const unitName = (component: string) => `nanokube-${component}.service`;
 /** The files of the PKI on a machine. */
 export function pkiFiles(l: Layout) {
   const pair = (name: string) => ({ cert: join(l.pki, `${name}.crt`), key: join(l.pki, `${name}.key`) });
+  const etcd = etcdPkiFiles(l.pki);
   return {
     ca: pair('ca'),
     apiserver: pair('apiserver'),
     kubeletClient: pair('apiserver-kubelet-client'),
-    etcdClient: pair('apiserver-etcd-client'),
-    etcdServer: pair('etcd-server'),
-    etcdPeer: pair('etcd-peer'),
+    /** etcd's own CA: it signs the three below and nothing else, and only masters have it. */
+    etcdCA: etcd.ca,
+    etcdClient: etcd.client,
+    etcdServer: etcd.server,
+    etcdPeer: etcd.peer,
     kubelet: pair('kubelet'),
     serviceAccountKey: join(l.pki, 'sa.key'),
     encryptionConfig: join(l.pki, 'encryption.yaml'),
@@ -86,7 +90,13 @@ export function pkiFiles(l: Layout) {
 }
 
 /** The files a joining master fetches (encrypted) from the first: what every master must share. */
-export const sharedMasterFiles = ['ca.key', 'sa.key', 'encryption.yaml'] as const;
+export const sharedMasterFiles = [
+  'ca.key',
+  'sa.key',
+  'encryption.yaml',
+  'etcd/ca.crt',
+  'etcd/ca.key',
+] as const;
 
 /**
  * The environment file of a unit: NK_ARGS, the flags its ExecStart passes.
@@ -110,7 +120,7 @@ export interface EtcdMember {
 
 const url = (ip: string, port: number) => `https://${ip}:${port}`;
 
-/** etcd on a master: TLS with client certificates both for clients and peers. */
+/** etcd on a master: TLS with client certificates both for clients and peers, of etcd's own CA only. */
 export function etcdArgs(
   l: Layout,
   i: Installed,
@@ -126,9 +136,9 @@ export function etcdArgs(
     ...['--initial-cluster', cluster.members.map((m) => `${m.name}=${m.peerURL}`).join(',')],
     ...['--initial-cluster-state', cluster.state, '--initial-cluster-token', 'nanokube'],
     ...['--cert-file', p.etcdServer.cert, '--key-file', p.etcdServer.key],
-    ...['--trusted-ca-file', p.ca.cert, '--client-cert-auth'],
+    ...['--trusted-ca-file', p.etcdCA.cert, '--client-cert-auth'],
     ...['--peer-cert-file', p.etcdPeer.cert, '--peer-key-file', p.etcdPeer.key],
-    ...['--peer-trusted-ca-file', p.ca.cert, '--peer-client-cert-auth'],
+    ...['--peer-trusted-ca-file', p.etcdCA.cert, '--peer-client-cert-auth'],
     ...['--snapshot-count', '10000', '--logger', 'zap'],
   ];
 }
@@ -139,7 +149,7 @@ export function etcdctlEnv(l: Layout): Record<string, string> {
   return {
     ETCDCTL_API: '3',
     ETCDCTL_ENDPOINTS: url('127.0.0.1', etcdClientPort),
-    ETCDCTL_CACERT: p.ca.cert,
+    ETCDCTL_CACERT: p.etcdCA.cert,
     ETCDCTL_CERT: p.etcdClient.cert,
     ETCDCTL_KEY: p.etcdClient.key,
   };
@@ -148,8 +158,8 @@ export function etcdctlEnv(l: Layout): Record<string, string> {
 export function apiserverArgs(l: Layout, i: Installed): string[] {
   const p = pkiFiles(l);
   return [
-    ...['--etcd-servers', url('127.0.0.1', etcdClientPort)],
-    ...['--etcd-cafile', p.ca.cert, '--etcd-certfile', p.etcdClient.cert, '--etcd-keyfile', p.etcdClient.key],
+    ...['--etcd-servers', url('127.0.0.1', etcdClientPort), '--etcd-cafile', p.etcdCA.cert],
+    ...['--etcd-certfile', p.etcdClient.cert, '--etcd-keyfile', p.etcdClient.key],
     ...['--bind-address', '0.0.0.0', '--secure-port', String(apiPort), '--advertise-address', i.nodeIP],
     ...['--tls-cert-file', p.apiserver.cert, '--tls-private-key-file', p.apiserver.key],
     ...['--client-ca-file', p.ca.cert, '--authorization-mode', 'Node,RBAC'],
