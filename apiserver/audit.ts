@@ -17,6 +17,8 @@ export interface AuditRecord {
   user?: UserInfo;
   attrs?: Attributes;
   received: Date;
+  /** The canonical request target (request.ts's RequestInfo). */
+  requestURI?: string;
 }
 
 export class AuditLog {
@@ -40,7 +42,7 @@ export class AuditLog {
       level: 'Metadata',
       auditID: randomUUID(),
       stage: 'ResponseComplete',
-      requestURI: req.url,
+      requestURI: rec.requestURI ?? req.url,
       verb: a?.verb ?? req.method?.toLowerCase(),
       user: rec.user ? { username: rec.user.name, groups: rec.user.groups } : {},
       sourceIPs: [req.socket.remoteAddress ?? ''],

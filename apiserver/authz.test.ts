@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
 import { parseTokenFile, type UserInfo } from './authn.js';
-import { newForbiddenFor, RbacAuthorizer, requestAttributes } from './authz.js';
+import { newForbiddenFor, RbacAuthorizer, requestAttributes, ruleAllows } from './authz.js';
 import { defaultClusterRoleBindings, defaultClusterRoles } from './rbac-bootstrap.js';
 
 const jane: UserInfo = { name: 'jane', groups: ['system:authenticated'] };
@@ -145,5 +145,27 @@ describe('parseTokenFile', () => {
 
   it('names the bad line', () => {
     expect(() => parseTokenFile('ok,u,1\nbroken\n', 'tokens.csv')).toThrow(/tokens.csv line 2/);
+  });
+});
+
+describe('RBAC rules read only their own properties', () => {
+  it('a rule without apiGroups or resources inherits none from a polluted Object.prototype', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    const rule = { verbs: ['get'], nonResourceURLs: ['/healthz'] };
+    const user: UserInfo = { name: 'mallory', groups: ['system:authenticated'] };
+    const attrs = requestAttributes(user, 'GET', '/api/v1/namespaces/default/secrets/s');
+    try {
+      proto.apiGroups = ['*'];
+      proto.resources = ['*'];
+      proto.resourceNames = [];
+      proto.nonResourceURLs = ['*'];
+      expect(ruleAllows(rule, attrs)).toBe(false);
+      expect(ruleAllows({ verbs: ['get'] } as never, requestAttributes(user, 'GET', '/healthz'))).toBe(false);
+    } finally {
+      delete proto.apiGroups;
+      delete proto.resources;
+      delete proto.resourceNames;
+      delete proto.nonResourceURLs;
+    }
   });
 });

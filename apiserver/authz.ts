@@ -8,7 +8,7 @@
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
 import { mastersGroup, type UserInfo } from './authn.js';
-import { parseResourcePath } from './request.js';
+import { parseRequestInfo, type RequestInfo } from './request.js';
 
 export interface Attributes {
   user: UserInfo;
@@ -35,16 +35,6 @@ export interface Authorizer {
 
 export const alwaysAllow: Authorizer = { authorize: () => ({ allowed: true, reason: '' }) };
 
-const methodVerbs: Record<string, string> = {
-  POST: 'create',
-  PUT: 'update',
-  PATCH: 'patch',
-  DELETE: 'delete',
-  GET: 'get',
-  HEAD: 'get',
-};
-
-/** The attributes of an HTTP request, as Kubernetes' RequestInfo resolver makes them. */
 /** The attributes of a request for a path that is not a resource (`/healthz`, `/apis`). */
 export function pathAttributes(user: UserInfo, verb: string, path: string): Attributes {
   return {
@@ -61,48 +51,25 @@ export function pathAttributes(user: UserInfo, verb: string, path: string): Attr
   };
 }
 
-export function requestAttributes(user: UserInfo, method: string, url: string): Attributes {
-  const [path, queryString = ''] = url.split('?', 2);
-  const query = new URLSearchParams(queryString);
-  const base = pathAttributes(user, '', path);
-  const nonResource = { ...base, verb: method.toLowerCase() === 'head' ? 'get' : method.toLowerCase() };
-  const parts = path.split('/').filter((p) => p !== '');
-  let group = '';
-  let version = '';
-  let rest: string[];
-  if (parts[0] === 'api' && parts.length >= 3) {
-    version = parts[1];
-    rest = parts.slice(2);
-  } else if (parts[0] === 'apis' && parts.length >= 4) {
-    group = parts[1];
-    version = parts[2];
-    rest = parts.slice(3);
-  } else return nonResource;
-  let rp: ReturnType<typeof parseResourcePath>;
-  try {
-    rp = parseResourcePath(rest.join('/'));
-  } catch {
-    return nonResource;
-  }
-  if (!rp) return nonResource;
-  let verb = methodVerbs[method.toUpperCase()] ?? method.toLowerCase();
-  const watch = rp.watchPath || query.get('watch') === 'true' || query.get('watch') === '1';
-  if (verb === 'get' && !rp.name) verb = watch ? 'watch' : 'list';
-  else if (verb === 'get' && watch) verb = 'watch';
-  if (verb === 'delete' && !rp.name) verb = 'deletecollection';
-  // exec, attach and port-forward upgrade a GET; Kubernetes checks them as create.
-  if (verb === 'get' && ['exec', 'attach', 'portforward'].includes(rp.subresource ?? '')) verb = 'create';
+/** The attributes of a request, from its one RequestInfo. */
+export function attributesOf(user: UserInfo, info: RequestInfo): Attributes {
   return {
-    ...base,
-    verb,
-    resourceRequest: true,
-    apiGroup: group,
-    apiVersion: version,
-    resource: rp.plural,
-    subresource: rp.subresource ?? '',
-    namespace: rp.plural === 'namespaces' && !rp.subresource ? (rp.name ?? '') : (rp.namespace ?? ''),
-    name: rp.name ?? '',
+    user,
+    verb: info.verb,
+    resourceRequest: info.isResourceRequest,
+    apiGroup: info.apiGroup,
+    apiVersion: info.apiVersion,
+    resource: info.resource,
+    subresource: info.subresource,
+    namespace: info.namespace,
+    name: info.name,
+    path: info.path,
   };
+}
+
+/** The attributes of a request target; throws the 400 of one that cannot be parsed. */
+export function requestAttributes(user: UserInfo, method: string, url: string): Attributes {
+  return attributesOf(user, parseRequestInfo(method, url));
 }
 
 /** Kubernetes' 403 for a denied request. */
@@ -154,6 +121,8 @@ export interface RbacSource {
   roleBindings(namespace: string): Iterable<KubeObject>;
   clusterRole(name: string): KubeObject | undefined;
   role(namespace: string, name: string): KubeObject | undefined;
+  /** Resolves once the caches hold every write made before the call (a consistent read). */
+  fresh?(): Promise<void>;
 }
 
 function subjectMatches(s: Subject, user: UserInfo, bindingNamespace: string): boolean {
@@ -171,9 +140,15 @@ function subjectMatches(s: Subject, user: UserInfo, bindingNamespace: string): b
 
 const has = (list: string[] | undefined, v: string) => !!list && (list.includes('*') || list.includes(v));
 
+/** A list of a rule, read as an own property: a rule without `apiGroups` never inherits one. */
+function ruleList(rule: PolicyRule, field: keyof PolicyRule): string[] | undefined {
+  const v = Object.hasOwn(rule, field) ? rule[field] : undefined;
+  return Array.isArray(v) ? v : undefined;
+}
+
 function resourceMatches(rule: PolicyRule, resource: string, subresource: string): boolean {
   const want = subresource ? `${resource}/${subresource}` : resource;
-  for (const r of rule.resources ?? []) {
+  for (const r of ruleList(rule, 'resources') ?? []) {
     if (r === '*' || r === want) return true;
     if (subresource && r === `*/${subresource}`) return true;
     if (subresource && r === `${resource}/*`) return true;
@@ -182,17 +157,17 @@ function resourceMatches(rule: PolicyRule, resource: string, subresource: string
 }
 
 function urlMatches(rule: PolicyRule, path: string): boolean {
-  return (rule.nonResourceURLs ?? []).some(
+  return (ruleList(rule, 'nonResourceURLs') ?? []).some(
     (u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))),
   );
 }
 
 export function ruleAllows(rule: PolicyRule, a: Attributes): boolean {
-  if (!has(rule.verbs, a.verb)) return false;
+  if (!has(ruleList(rule, 'verbs'), a.verb)) return false;
   if (!a.resourceRequest) return urlMatches(rule, a.path);
-  if (!has(rule.apiGroups, a.apiGroup)) return false;
+  if (!has(ruleList(rule, 'apiGroups'), a.apiGroup)) return false;
   if (!resourceMatches(rule, a.resource, a.subresource)) return false;
-  const names = rule.resourceNames ?? [];
+  const names = ruleList(rule, 'resourceNames') ?? [];
   return names.length === 0 || (a.name !== '' && names.includes(a.name));
 }
 
@@ -228,6 +203,26 @@ export class RbacAuthorizer implements Authorizer {
       }
     }
     return { allowed: false, reason: '' };
+  }
+
+  /**
+   * The rules of the role a binding in `namespace` ('' for a
+   * ClusterRoleBinding) refers to, as Kubernetes' GetRoleReferenceRules;
+   * undefined when there is no such role.
+   */
+  roleRefRules(roleRef: { kind: string; name: string }, namespace: string): PolicyRule[] | undefined {
+    const role =
+      roleRef.kind === 'ClusterRole'
+        ? this.source.clusterRole(roleRef.name)
+        : roleRef.kind === 'Role' && namespace
+          ? this.source.role(namespace, roleRef.name)
+          : undefined;
+    return role && ((role as RoleObject).rules ?? []);
+  }
+
+  /** Waits until the RBAC objects read next include every write made so far. */
+  async fresh(): Promise<void> {
+    await this.source.fresh?.();
   }
 
   /** Every rule that applies to `user` in `namespace` (cluster-wide ones included), for SelfSubjectRulesReview. */

@@ -19,6 +19,7 @@ import tls from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../api/meta.js';
 import { newBadRequest, StatusError } from '../api/status.js';
+import { type RequestInfo, requestInfo } from './request.js';
 import type { ResourceStore } from './store.js';
 
 type Query = Record<string, string | undefined>;
@@ -157,7 +158,7 @@ async function proxyGet(
   return reply.send(upstream);
 }
 
-const upgradePath = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/;
+const upgradeSubresources = new Set(['exec', 'attach', 'portforward']);
 
 /**
  * Proxies websocket upgrades of pods/exec, pods/attach and pods/portforward
@@ -175,34 +176,43 @@ export function registerKubeletUpgradeProxy(
     logger: { warn(obj: object, msg: string): void };
     /** Authenticates and authorizes the request; throws a StatusError to refuse it. */
     gate?: (req: http.IncomingMessage) => void;
+    /** Called once per upgrade request with the code it got (101 when joined to the kubelet). */
+    audited?: (req: http.IncomingMessage, code: number) => void;
   },
 ): void {
   server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const m = upgradePath.exec(url.pathname);
+    socket.on('error', () => socket.destroy());
     const fail = (err: unknown) => {
       const e =
         err instanceof StatusError ? err : new StatusError(500, 'InternalError', (err as Error).message);
-      const body = JSON.stringify({
-        kind: 'Status',
-        apiVersion: 'v1',
-        metadata: {},
-        status: 'Failure',
-        message: e.message,
-        reason: e.reason,
-        code: e.code,
-      });
+      o.audited?.(req, e.code);
+      const body = JSON.stringify(e.toStatus());
       socket.end(
         `HTTP/1.1 ${e.code} ${e.reason || 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     };
-    if (!m) return fail(new StatusError(404, 'NotFound', 'the server could not find the requested resource'));
+    // The same one parse of the target as every other request (request.ts), before anything else.
+    let info: RequestInfo;
     try {
+      info = requestInfo(req);
       o.gate?.(req);
     } catch (err) {
       return fail(err);
     }
-    const [, ns, name, verb] = m.map(decodeURIComponent);
+    const rp = info.resourcePath;
+    if (
+      !(info.isResourceRequest && info.apiGroup === '' && info.apiVersion === 'v1') ||
+      !rp ||
+      rp.watchPath ||
+      rp.plural !== 'pods' ||
+      !rp.namespace ||
+      !rp.name ||
+      !upgradeSubresources.has(rp.subresource ?? '')
+    )
+      return fail(new StatusError(404, 'NotFound', 'the server could not find the requested resource'));
+    const ns = rp.namespace;
+    const name = rp.name;
+    const verb = rp.subresource!;
     void (async () => {
       const pod = (await o.pods.get(ns, name)) as PodLike;
       const nodeName = pod.spec?.nodeName;
@@ -210,18 +220,19 @@ export function registerKubeletUpgradeProxy(
       if (!o.nodes) throw new StatusError(503, 'ServiceUnavailable', 'nodes are not served');
       const base = new URL(o.kubelet.base((await o.nodes.get(undefined, nodeName)) as NodeLike));
       const names = (pod.spec?.containers ?? []).map((c) => c.name ?? '');
-      const container = url.searchParams.get('container') || (names.length === 1 ? names[0] : '');
+      const container = info.query.get('container') || (names.length === 1 ? names[0] : '');
       if (verb !== 'portforward' && !container)
         throw newBadRequest(
           `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`,
         );
-      const path = `/${verb}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${verb === 'portforward' ? '' : `/${encodeURIComponent(container)}`}${url.search}`;
+      const path = `/${verb}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${verb === 'portforward' ? '' : `/${encodeURIComponent(container)}`}${info.url.slice(info.path.length)}`;
       const upstream = await o.kubelet.dial(base);
       const headers = Object.entries(req.headers)
         .filter(([k]) => k !== 'host' && !credentialHeaders.test(k))
         .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]));
       upstream.write(`GET ${path} HTTP/1.1\r\nhost: ${base.host}\r\n${headers.join('\r\n')}\r\n\r\n`);
       if (head.length) upstream.write(head);
+      o.audited?.(req, 101);
       socket.pipe(upstream).pipe(socket);
       const close = () => {
         socket.destroy();

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { StatusError } from '../api/status.js';
-import { decodeBody, flowDepth, negotiate, parseResourcePath, patchTypeOf } from './request.js';
+import {
+  decodeBody,
+  flowDepth,
+  negotiate,
+  parseRequestInfo,
+  parseResourcePath,
+  patchTypeOf,
+  requestInfo,
+} from './request.js';
 
 describe('parseResourcePath', () => {
   it.each([
@@ -42,13 +50,13 @@ describe('parseResourcePath', () => {
       want: { namespace: 'ns1', plural: 'pods', watchPath: true },
     },
   ])('$name', ({ rest, want }) => {
-    const got = parseResourcePath(rest);
+    const got = parseResourcePath(rest.split('/'));
     expect(JSON.parse(JSON.stringify(got))).toEqual(want);
   });
 
   it('rejects paths that are too deep', () => {
-    expect(parseResourcePath('pods/a/b/c')).toBeUndefined();
-    expect(parseResourcePath('nodes/n1/proxy/stats/summary')).toEqual({
+    expect(parseResourcePath('pods/a/b/c'.split('/'))).toBeUndefined();
+    expect(parseResourcePath('nodes/n1/proxy/stats/summary'.split('/'))).toEqual({
       namespace: undefined,
       plural: 'nodes',
       name: 'n1',
@@ -125,5 +133,76 @@ describe('decodeBody on deep YAML', () => {
     const deep = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
     expect(() => decodeBody(Buffer.from(deep), 'application/yaml')).toThrow(/nested deeper than 256/);
     expect(decodeBody(Buffer.from('a: [[1]]'), 'application/yaml')).toEqual({ a: [[1]] });
+  });
+});
+
+describe('parseRequestInfo', () => {
+  const bad = (method: string, target: string) => {
+    try {
+      parseRequestInfo(method, target);
+    } catch (err) {
+      expect(err).toBeInstanceOf(StatusError);
+      return (err as StatusError).code;
+    }
+    return 0;
+  };
+
+  it('refuses what could be read two ways, with a 400', () => {
+    for (const t of [
+      '/api/v1/namespaces/a/pods/p/./exec',
+      '/api/v1/namespaces/a/pods/x/../exec',
+      '/api/v1/namespaces/a/./pods/p/exec',
+      '/api/v1/namespaces/a/pods/p/%2e/exec',
+      '/api/v1/namespaces/a/pods/p/%2E%2E/exec',
+      '/api/v1/secrets#/a/b/c/d',
+      '/api/v1/namespaces/%E0/pods/x/exec',
+      '/api/v1/namespaces/a%2Fb/pods',
+      '/api/v1/namespaces/a/pods/%00',
+      'http://example.com/api/v1/secrets',
+      '*',
+    ])
+      expect(bad('GET', t), t).toBe(400);
+  });
+
+  it('decodes each segment exactly once and drops empty segments', () => {
+    const a = parseRequestInfo('GET', '//api//v1/namespaces/a//configmaps/%252F/?x=1');
+    expect(a.name).toBe('%2F');
+    expect(a.path).toBe('/api/v1/namespaces/a/configmaps/%252F');
+    expect(a.url).toBe('/api/v1/namespaces/a/configmaps/%252F?x=1');
+    expect(parseRequestInfo('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:x').path).toBe(
+      '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:x',
+    );
+  });
+
+  it('reads watch as Kubernetes does: the first value, anything but 0 or false', () => {
+    const verb = (t: string) => parseRequestInfo('GET', t).verb;
+    expect(verb('/api/v1/pods?watch=')).toBe('watch');
+    expect(verb('/api/v1/pods?watch=true&watch=false')).toBe('watch');
+    expect(verb('/api/v1/pods?watch=false&watch=true')).toBe('list');
+    expect(verb('/api/v1/pods?watch=0')).toBe('list');
+    expect(verb('/api/v1/namespaces/a/pods/p?watch=true')).toBe('get');
+  });
+
+  it('names the object a list pins with a metadata.name field selector', () => {
+    const a = parseRequestInfo('GET', '/api/v1/namespaces/a/pods?fieldSelector=metadata.name%3Dweb&watch=1');
+    expect([a.verb, a.name]).toEqual(['watch', 'web']);
+    expect(a.resourcePath?.name).toBeUndefined();
+  });
+
+  it('gives longer paths resource attributes (never the non-resource rules) and no route', () => {
+    const a = parseRequestInfo('GET', '/api/v1/secrets/a/b/c/d');
+    expect(a.isResourceRequest).toBe(true);
+    expect([a.resource, a.name, a.subresource]).toEqual(['secrets', 'a', 'b']);
+    expect(a.resourcePath).toBeUndefined();
+  });
+
+  it('parses once per request object', () => {
+    const req = { method: 'GET', url: '/api/v1/pods' };
+    const first = requestInfo(req);
+    req.url = '/api/v1/secrets';
+    expect(requestInfo(req)).toBe(first);
+    const broken = { method: 'GET', url: '/api/v1/%E0' };
+    expect(() => requestInfo(broken)).toThrow(StatusError);
+    expect(() => requestInfo(broken)).toThrow(StatusError);
   });
 });

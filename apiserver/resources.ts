@@ -25,15 +25,17 @@ import { fieldManagerOf, managed, type Target as PatchTarget, patchResource, sca
 import {
   decodeBody,
   negotiate,
-  parseResourcePath,
   queryBool,
   queryInt,
+  queryOf,
   type Representation,
+  type RequestInfo,
   type ResourcePath,
+  requestInfo,
 } from './request.js';
 import { type DeleteOptions, type ResourceStore, timestamp, type WriteOptions } from './store.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
-import { serveWatch } from './watch.js';
+import { serveWatch, type WatchLimits } from './watch.js';
 import { entryJson } from './watch-cache.js';
 
 type Query = Record<string, string | undefined>;
@@ -43,6 +45,8 @@ export interface ResourceRoutesOptions {
   stores: Map<ResourceType, ResourceStore>;
   logger: Logger;
   bookmarkIntervalMs: number;
+  /** Caps on concurrent watches and the count of watchers cut off; unset: none. */
+  watchLimits?: WatchLimits;
   /** How logs and node proxy requests reach kubelets. */
   kubelet: KubeletClient;
   /** Who sent a request (authenticated, impersonation applied); the loopback admin when unset. */
@@ -112,37 +116,33 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
   const { registry, stores } = opts;
   const userOf = opts.userOf ?? (() => loopbackUser);
 
-  const resolve = (group: string, version: string, rest: string): Target => {
-    const path = parseResourcePath(rest);
-    const rt = path && registry.get(group, version, path.plural);
-    if (!path || !rt)
-      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
-    if (path.namespace !== undefined && !rt.namespaced && path.plural !== 'namespaces') {
-      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
-    }
+  const notFound = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+  /** The store a request's one RequestInfo names, or a 404. */
+  const resolve = (info: RequestInfo): Target => {
+    const path = info.resourcePath;
+    const rt = path && registry.get(info.apiGroup, info.apiVersion, path.plural);
+    if (!path || !rt) throw notFound();
+    // A namespace on a cluster-scoped kind, or a namespaced object named without one.
+    if (path.namespace !== undefined && !rt.namespaced && path.plural !== 'namespaces') throw notFound();
+    if (path.namespace === undefined && rt.namespaced && path.name !== undefined) throw notFound();
     if (
       path.subresource &&
       !(rt.subresources.includes(path.subresource) && path.subresource in servedSubresources)
-    ) {
-      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
-    }
+    )
+      throw notFound();
     return { rt, store: stores.get(rt)!, path };
   };
 
-  const handle = async (
-    req: FastifyRequest,
-    reply: FastifyReply,
-    group: string,
-    version: string,
-    rest: string,
-  ) => {
-    const t = resolve(group, version, rest);
-    const query = req.query as Query;
+  const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+    const info = requestInfo(req.raw);
+    const t = resolve(info);
+    const query = queryOf(info);
     const method = req.method;
     const { path, rt, store } = t;
     const ns = rt.namespaced ? path.namespace : undefined;
-    if (path.watchPath || (method === 'GET' && !path.name && queryBool(query.watch ?? 'false'))) {
-      if (path.watchPath && path.name)
+    if (info.verb === 'watch') {
+      if (method !== 'GET') throw newMethodNotSupported(store.gr, method.toLowerCase());
+      if (path.name)
         query.fieldSelector = [query.fieldSelector, `metadata.name=${path.name}`].filter(Boolean).join(',');
       return serveWatch(
         req,
@@ -156,8 +156,10 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
           allowBookmarks: queryBool(query.allowWatchBookmarks ?? 'false'),
           representation: negotiate(req.headers.accept),
           bookmarkIntervalMs: opts.bookmarkIntervalMs,
+          user: userOf(req),
         },
         opts.logger,
+        opts.watchLimits,
       );
     }
     if (path.subresource) return handleSubresource(req, reply, t, ns, query);
@@ -284,7 +286,8 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const method = req.method;
     if (sub === 'proxy' && rt.plural === 'nodes') {
       if (method !== 'GET') throw new StatusError(405, 'MethodNotAllowed', `${method} is not supported`);
-      const search = new URL(req.url, 'http://x').search;
+      const info = requestInfo(req.raw);
+      const search = info.url.slice(info.path.length);
       return proxyNode(
         req,
         reply,
@@ -430,13 +433,9 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     };
   }
 
-  app.all<{ Params: { '*': string } }>('/api/v1/*', (req, reply) =>
-    handle(req, reply, '', 'v1', req.params['*']),
-  );
-  app.all<{ Params: { group: string; version: string; '*': string } }>(
-    '/apis/:group/:version/*',
-    (req, reply) => handle(req, reply, req.params.group, req.params.version, req.params['*']),
-  );
+  // Routing only picks these handlers; what a request names comes from its RequestInfo.
+  app.all('/api/v1/*', handle);
+  app.all('/apis/:group/:version/*', handle);
 }
 
 export { newNotFound };

@@ -30,10 +30,10 @@ import { type AuthnConfig, authenticate, type UserInfo } from './authn.js';
 import {
   type Authorizer,
   alwaysAllow,
+  attributesOf,
   impersonate,
   newForbiddenFor,
   RbacAuthorizer,
-  requestAttributes,
 } from './authz.js';
 import { authenticateBootstrapToken } from './bootstrap-token.js';
 import { admitCertificateUpdate } from './csr-admission.js';
@@ -43,9 +43,12 @@ import { EtcdStore, type EtcdTLS } from './etcd.js';
 import { KubeletClient, type KubeletClientTLS, registerKubeletUpgradeProxy } from './kubelet-proxy.js';
 import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
 import { NodeAuthorizer, unionAuthorizer } from './node-authz.js';
+import { admitNodeTokenRequest, nodeRestriction } from './node-restriction.js';
 import { registerOpenAPI } from './openapi.js';
 import { registerOpenAPIV2 } from './openapi-v2.js';
 import { ensureBootstrapPolicy } from './rbac-bootstrap.js';
+import { rbacEscalation } from './rbac-escalation.js';
+import { type RequestInfo, requestInfo } from './request.js';
 import { registerResourceRoutes } from './resources.js';
 import { registerReviews, reviewResources } from './reviews.js';
 import { ServiceAllocator } from './service-alloc.js';
@@ -54,6 +57,7 @@ import { authenticateToken, registerTokenRequest, type TokenIssuerConfig } from 
 import { ResourceStore } from './store.js';
 import { strategyFor } from './strategy.js';
 import { WatchCache } from './watch-cache.js';
+import { WatchLimiter } from './watch-limiter.js';
 
 export interface ApiserverConfig {
   etcdServers: string[];
@@ -84,9 +88,46 @@ export interface ApiserverConfig {
   watchCacheSize: number;
   compactionIntervalMs: number;
   bookmarkIntervalMs: number;
+  /** Open watches of everyone but system:masters together (--max-watches); 0: no limit. Default 3000. */
+  maxWatches?: number;
+  /** Open watches of one user (--max-watches-per-user); 0: no limit. Default 300. */
+  maxWatchesPerUser?: number;
 }
 
 export const maxBodyBytes = 3 * 1024 * 1024;
+
+/**
+ * Reads and drops what is left of a request body before an early answer (a
+ * 401, 403 or 413 sent before the body was read), as Go's server does: the
+ * connection then closes after the answer, and closing it while the client
+ * still writes would reset it before the client reads the answer. Bounded
+ * in bytes and time; past either the connection just closes.
+ */
+function drainUnread(req: IncomingMessage, maxBytes = 4 * maxBodyBytes, ms = 5_000): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  if (Number(req.headers['content-length']) > maxBytes) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('close', done);
+      req.off('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    const timer = setTimeout(done, ms);
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('close', done);
+    req.on('error', done);
+    req.resume();
+  });
+}
 export const defaultNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 /** How long requests in flight may take to finish once the server stops. */
 const shutdownGraceMs = 1_000;
@@ -171,6 +212,16 @@ export function buildApiserver(
   });
   // The validating admission chain, in order; each plugin picks the kinds it handles.
   const validators: ValidatingAdmission[] = [];
+  validators.push(rbacEscalation({ rbac: () => rbac, authorizer: () => authorizer }));
+  /** A core object, or undefined when there is none (admission reads these, as Kubernetes' listers). */
+  const lookup = (plural: string, ns: string | undefined, name: string) =>
+    stores
+      .get(registry.get('', 'v1', plural)!)!
+      .get(ns, name)
+      .catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  // NodeRestriction goes with the Node authorizer, as Kubernetes pairs them.
+  if (config.authorizationModes?.includes('Node'))
+    validators.push(nodeRestriction({ node: (n) => lookup('nodes', undefined, n) }));
   for (const rt of registry.all) {
     const cache = new WatchCache({
       etcd,
@@ -239,11 +290,40 @@ export function buildApiserver(
       for (const [rt, s] of stores) this.set({ resource: rt.plural }, s.cache.listenerCount);
     },
   });
+  const terminatedWatchers = new Counter({
+    name: 'apiserver_terminated_watchers_total',
+    help: 'Watchers closed for falling too far behind, by resource.',
+    labelNames: ['group', 'resource'],
+    registers: [metrics],
+  });
+  const watchLimiter = new WatchLimiter({
+    maxWatches: config.maxWatches ?? 3000,
+    maxWatchesPerUser: config.maxWatchesPerUser ?? 300,
+  });
+  new Gauge({
+    name: 'apiserver_longrunning_requests',
+    help: 'Open watches, each holding a slot of --max-watches until it ends.',
+    labelNames: ['verb'],
+    registers: [metrics],
+    collect() {
+      this.set({ verb: 'WATCH' }, watchLimiter.inUse);
+    },
+  });
 
   const app = Fastify({
     loggerInstance: logger,
     disableRequestLogging: true,
     bodyLimit: maxBodyBytes,
+    // Every request target is parsed once, before routing (request.ts): the router sees the
+    // canonical form that authorization, audit and metrics read too. A target that cannot be
+    // parsed routes nowhere and is refused with its 400 in the first onRequest hook.
+    rewriteUrl: (req: IncomingMessage) => {
+      try {
+        return requestInfo(req).url;
+      } catch {
+        return '/';
+      }
+    },
     // A URL fastify cannot even decode (`/apis/%00`, `%ZZ`) is answered as a Kubernetes Status too.
     frameworkErrors: (err: FastifyError, _req: unknown, reply: { code(n: number): any }) => {
       const se = new StatusError(400, 'BadRequest', `the request could not be read: ${err.message}`);
@@ -264,9 +344,12 @@ export function buildApiserver(
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
+  app.setErrorHandler(async (err: FastifyError, req, reply) => {
     const se = statusOf(err);
     if (se.code >= 500) req.log.error({ err }, 'request failed');
+    await drainUnread(req.raw);
+    // As Kubernetes' ErrorNegotiated: a Status that says when to retry says it in Retry-After too.
+    if (se.details?.retryAfterSeconds) reply.header('retry-after', String(se.details.retryAfterSeconds));
     reply.code(se.code).header('content-type', 'application/json').send(JSON.stringify(se.toStatus()));
   });
   app.setNotFoundHandler((_req, reply) => {
@@ -274,25 +357,29 @@ export function buildApiserver(
     reply.code(404).header('content-type', 'application/json').send(JSON.stringify(se.toStatus()));
   });
 
+  // Labels from the parsed request only: a resource this server serves, or `other`.
+  const served = new Set(registry.all.map((rt) => `${rt.group}/${rt.version}/${rt.plural}`));
   app.addHook('onResponse', (req, reply, done) => {
-    const path = req.url.split('?')[0];
-    const parts = path.split('/');
-    const resource =
-      parts[1] === 'api'
-        ? parts[3] === 'namespaces' && parts.length > 5
-          ? parts[5]
-          : parts[3]
-        : parts[1] === 'apis'
-          ? parts[5] === 'namespaces' && parts.length > 7
-            ? parts[7]
-            : parts[5]
-          : '';
+    let info: RequestInfo | undefined;
+    try {
+      info = requestInfo(req.raw);
+    } catch {}
+    const resource = !info?.isResourceRequest
+      ? ''
+      : served.has(`${info.apiGroup}/${info.apiVersion}/${info.resource}`)
+        ? info.resource
+        : 'other';
     const verb = req.method;
     const ms = reply.elapsedTime;
-    requests.inc({ verb, resource: resource ?? '', code: String(reply.statusCode) });
-    if (!/[?&]watch=(1|true)/.test(req.url)) latency.observe({ verb, resource: resource ?? '' }, ms / 1000);
+    requests.inc({ verb, resource, code: String(reply.statusCode) });
+    if (info?.verb !== 'watch') latency.observe({ verb, resource }, ms / 1000);
     req.log.info(
-      { method: verb, path, code: reply.statusCode, latencyMs: Math.round(ms * 100) / 100 },
+      {
+        method: verb,
+        path: info?.path ?? '-',
+        code: reply.statusCode,
+        latencyMs: Math.round(ms * 100) / 100,
+      },
       'request',
     );
     done();
@@ -377,6 +464,9 @@ export function buildApiserver(
       roleBindings: (ns) => under(s.roleBindings, s.roleBindings.prefix(ns)),
       clusterRole: (name) => s.clusterRoles.cache.items.get(s.clusterRoles.key(undefined, name))?.obj,
       role: (ns, name) => s.roles.cache.items.get(s.roles.key(ns, name))?.obj,
+      fresh: async () => {
+        await Promise.all(Object.values(s).map((store) => store.cache.syncToLatest().catch(() => undefined)));
+      },
     });
   }
   const modes = config.authorizationModes ?? [];
@@ -425,6 +515,8 @@ export function buildApiserver(
   registerTokenRequest(app, saTokens, {
     serviceAccount: (ns, name) => saStore.get(ns, name),
     pod: (ns, name) => podStore.get(ns, name),
+    admit: (req, ns, name, ref) =>
+      admitNodeTokenRequest(userOf(req), ns, name, ref, (pns, pn) => lookup('pods', pns, pn)),
   });
   const users = new WeakMap<IncomingMessage, UserInfo>();
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
@@ -432,14 +524,14 @@ export function buildApiserver(
   const publicPaths = new Set(['/healthz', '/livez', '/readyz', '/version']);
   /** Who sent `req` and whether they may do it; throws 401 or 403. */
   const gate = (req: IncomingMessage): UserInfo => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (publicPaths.has(path)) return authenticate(req, undefined);
-    const rec: AuditRecord = { received: new Date() };
+    const info = requestInfo(req);
+    if (publicPaths.has(info.path)) return authenticate(req, undefined);
+    const rec: AuditRecord = { received: new Date(), requestURI: info.url };
     audits.set(req, rec);
     const user = impersonate(authenticate(req, authn), req.headers, authorizer);
     users.set(req, user);
     rec.user = user;
-    const attrs = requestAttributes(user, req.method ?? 'GET', req.url ?? '/');
+    const attrs = attributesOf(user, info);
     rec.attrs = attrs;
     const decision = authorizer.authorize(attrs);
     if (!decision.allowed) throw newForbiddenFor(attrs, decision.reason);
@@ -454,15 +546,15 @@ export function buildApiserver(
   // With nothing to check (no authentication, AlwaysAllow, no audit) every request is the
   // loopback admin: the plain one-host default skips parsing each request's attributes.
   const checks = authn !== undefined || authorizer !== alwaysAllow || audit !== undefined;
-  if (checks)
-    app.addHook('onRequest', (req, _reply, done) => {
-      try {
-        gate(req.raw);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    });
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      requestInfo(req.raw);
+      if (checks) gate(req.raw);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
   const userOf = (req: { raw: IncomingMessage }) => users.get(req.raw) ?? authenticate(req.raw, undefined);
   registerReviews(app, { authorizer, rbac, userOf });
 
@@ -475,6 +567,10 @@ export function buildApiserver(
     stores,
     logger,
     bookmarkIntervalMs: config.bookmarkIntervalMs,
+    watchLimits: {
+      limiter: watchLimiter,
+      onTerminated: (rt) => terminatedWatchers.inc({ group: rt.group, resource: rt.plural }),
+    },
     kubelet,
     userOf,
   });
@@ -484,6 +580,11 @@ export function buildApiserver(
     kubelet,
     logger,
     gate,
+    // Upgrades never reach fastify's onResponse: the proxy reports how each one ended.
+    audited: (req, code) => {
+      const rec = audits.get(req);
+      if (audit && rec) audit.record(req, rec, code);
+    },
   });
   let insecure: http.Server | undefined;
   if (config.tls && config.insecurePort !== undefined) {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from './client-helpers.js';
@@ -22,6 +23,9 @@ interface Case {
   path: string;
   contentType?: string;
   body?: string | Buffer;
+  /** Sent byte for byte (not through fetch), as an upgrade when `upgrade`. */
+  raw?: boolean;
+  upgrade?: boolean;
 }
 
 const deep = (n: number, open: string, close: string, inner = '1') =>
@@ -373,10 +377,131 @@ function cases(rand: () => number): Case[] {
       body: json(pick(smp)),
     });
 
+  // Request targets a router and an authorizer could read two ways, sent byte for byte.
+  const exec = `${ns}/pods/fuzz-pod/exec?command=id&stdout=true`;
+  const forms = [
+    `${ns}/pods/fuzz-pod/./exec?command=id`,
+    `${ns}/pods/x/../exec?command=id`,
+    `${ns}/./configmaps/fuzz-target`,
+    `${ns}/configmaps/%2e%2e/secrets`,
+    '/api/v1/secrets#/a/b/c/d',
+    '/api/v1/namespaces/%E0/pods/x/exec',
+    '/api/v1/namespaces/default%2Fconfigmaps',
+    `${ns}/configmaps/%252F`,
+    `${ns}/configmaps/fuzz-target;x=1`,
+    `//api//v1//namespaces//default//configmaps//`,
+    `${ns}/configmaps/%00`,
+    `${ns}/configmaps/%`,
+    `${ns}/configmaps?watch=&watch=false&timeoutSeconds=1`,
+    '/api/v1/secrets/a/b/c/d',
+    `/api/v1/${'%41'.repeat(2000)}`,
+    'http://127.0.0.1/api/v1/secrets',
+  ];
+  for (let i = 0; i < 200; i++) {
+    const upgrade = rand() < 0.3;
+    out.push({
+      family: 'path form',
+      method: upgrade ? 'GET' : pick(['GET', 'DELETE', 'POST', 'PATCH']),
+      path: upgrade ? pick([...forms.slice(0, 2), forms[5], exec.replace('exec', '%2e/exec')]) : pick(forms),
+      contentType: 'application/json',
+      raw: true,
+      upgrade,
+    });
+  }
+
+  // Keys that name prototypes, in every kind of write.
+  const proto = [
+    { t: 'application/json-patch+json', b: [{ op: 'add', path: '/__proto__/polluted', value: 'yes' }] },
+    { t: 'application/json-patch+json', b: [{ op: 'add', path: '/metadata/__proto__/x', value: 'yes' }] },
+    { t: 'application/json-patch+json', b: [{ op: 'add', path: '/constructor/prototype/x', value: 1 }] },
+    { t: 'application/json-patch+json', b: [{ op: 'copy', from: '/__proto__', path: '/data/p' }] },
+    { t: 'application/merge-patch+json', b: { __proto__: { polluted: 'yes' } } },
+    {
+      t: 'application/merge-patch+json',
+      b: { metadata: { labels: { constructor: { prototype: { x: 1 } } } } },
+    },
+    {
+      t: 'application/strategic-merge-patch+json',
+      b: { data: { __proto__: { x: '1' } }, $retainKeys: ['__proto__'] },
+    },
+    {
+      t: 'application/apply-patch+yaml',
+      b: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fuzz-target\n  __proto__: {x: 1}\ndata:\n  __proto__: "1"\n',
+    },
+  ];
+  for (let i = 0; i < 160; i++) {
+    const p = pick(proto);
+    out.push({
+      family: 'prototype key',
+      method: 'PATCH',
+      path: `${ns}/configmaps/fuzz-target${p.t.includes('apply') ? '?fieldManager=fuzz&force=true' : ''}`,
+      contentType: p.t,
+      // JSON.stringify drops a __proto__ that an object literal made a prototype: write it out.
+      body: typeof p.b === 'string' ? p.b : json(p.b).replace('{}', '{"__proto__":{"polluted":"yes"}}'),
+    });
+  }
+
+  // Patches that grow without bound: copies that double, too many operations.
+  const doubling = [{ op: 'add', path: '/data/x', value: 'x'.repeat(1024) }];
+  for (let k = 0; k < 40; k++) doubling.push({ op: 'copy', from: '/data', path: `/data/c${k}` } as never);
+  const many = Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/kind', value: 'ConfigMap' }));
+  for (let i = 0; i < 20; i++)
+    out.push({
+      family: 'patch bomb',
+      method: 'PATCH',
+      path: `${ns}/configmaps/fuzz-target`,
+      contentType: 'application/json-patch+json',
+      body: json(i % 2 ? doubling : many),
+    });
+
   return out;
 }
 
+/**
+ * One request whose target goes on the wire exactly as written (fetch would
+ * normalise dot segments and drop a fragment); an upgrade answered 101 counts
+ * as 101 and its socket is closed.
+ */
+function rawRequest(base: string, c: Case, opts: https.RequestOptions = {}): Promise<number> {
+  const u = new URL(base);
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request({
+      host: u.hostname,
+      port: u.port,
+      method: c.method,
+      path: c.path,
+      ...opts,
+      headers: {
+        ...(c.contentType !== undefined ? { 'content-type': c.contentType } : {}),
+        ...(c.upgrade
+          ? {
+              connection: 'Upgrade',
+              upgrade: 'websocket',
+              'sec-websocket-version': '13',
+              'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            }
+          : {}),
+      },
+      timeout: 15_000,
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      resolve(101);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(c.method === 'GET' ? undefined : c.body);
+  });
+}
+
 async function send(c: Case): Promise<number> {
+  if (c.raw) return rawRequest(apiserver.url, c);
   const r = await fetch(`${apiserver.url}${c.path}`, {
     method: c.method,
     headers: c.contentType !== undefined ? { 'content-type': c.contentType } : {},
@@ -535,27 +660,29 @@ describe('the bad-input sweep', () => {
     const sendTls =
       (creds: { cert: Buffer; key: Buffer } | undefined) =>
       (c: Case): Promise<number> =>
-        new Promise((resolve, reject) => {
-          const req = https.request(
-            `${base}${c.path}`,
-            {
-              method: c.method,
-              agent,
-              ca,
-              ...(creds ?? {}),
-              headers: c.contentType !== undefined ? { 'content-type': c.contentType } : {},
-              timeout: 15_000,
-            },
-            (res) => {
-              res.resume();
-              res.on('end', () => resolve(res.statusCode ?? 0));
-              res.on('error', reject);
-            },
-          );
-          req.on('timeout', () => req.destroy(new Error('timed out')));
-          req.on('error', reject);
-          req.end(c.method === 'GET' ? undefined : c.body);
-        });
+        c.raw
+          ? rawRequest(base, c, { agent, ca, ...(creds ?? {}) })
+          : new Promise((resolve, reject) => {
+              const req = https.request(
+                `${base}${c.path}`,
+                {
+                  method: c.method,
+                  agent,
+                  ca,
+                  ...(creds ?? {}),
+                  headers: c.contentType !== undefined ? { 'content-type': c.contentType } : {},
+                  timeout: 15_000,
+                },
+                (res) => {
+                  res.resume();
+                  res.on('end', () => resolve(res.statusCode ?? 0));
+                  res.on('error', reject);
+                },
+              );
+              req.on('timeout', () => req.destroy(new Error('timed out')));
+              req.on('error', reject);
+              req.end(c.method === 'GET' ? undefined : c.body);
+            });
     const anonymous = await sweep(
       ' (TLS, no credentials)',
       secure.apiserver.url,
