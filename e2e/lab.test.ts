@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Lab } from '../lab/compose.js';
+import { exec, type Lab } from '../lab/compose.js';
 import { type DrillName, drillNames, runDrill } from '../lab/drills.js';
 import { down, up } from '../lab/lab.js';
 import { table } from '../lab/table.js';
@@ -69,6 +69,22 @@ describe('the docker-compose lab', () => {
     expect(nk.code, nk.stderr).toBe(0);
     for (const w of ['worker-1', 'worker-2', 'worker-3'])
       expect(nk.stdout).toMatch(new RegExp(`^${w}\\s+Ready`, 'm'));
+  });
+
+  it("keeps etcd to the apiservers: a worker reaches it neither in plain HTTP nor over TLS without etcd's own client certificate", async () => {
+    const tryFrom = async (args: string[]) =>
+      exec(lab, 'worker-1', args, 30_000).then(
+        (out) => `answered: ${out.slice(0, 80)}`,
+        () => 'refused',
+      );
+    expect(await tryFrom(['curl', '-fsS', '-m', '5', 'http://etcd-1:2379/version'])).toBe('refused');
+    expect(await tryFrom(['curl', '-fsSk', '-m', '5', 'https://etcd-1:2379/version'])).toBe('refused');
+    // The apiservers' certificate does get in: the refusals above are etcd's, not a dead member.
+    const ok = await exec(lab, 'etcd-1', [
+      ...['etcdctl', '--endpoints', 'https://etcd-1:2379'],
+      ...['get', '/registry/', '--prefix', '--keys-only', '--limit', '1'],
+    ]);
+    expect(ok).toMatch(/^\/registry\//);
   });
 
   it('lets pods on different workers reach each other, a ClusterIP, a service name and the kubernetes Service', async () => {

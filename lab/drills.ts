@@ -401,7 +401,7 @@ async function etcdStatus(
   const out = await exec(lab, via, [
     'etcdctl',
     '--endpoints',
-    'http://etcd-1:2379,http://etcd-2:2379,http://etcd-3:2379',
+    'https://etcd-1:2379,https://etcd-2:2379,https://etcd-3:2379',
     'endpoint',
     'status',
     '-w',
@@ -413,7 +413,7 @@ async function etcdStatus(
     return m[0];
   });
   return (JSON.parse(out) as any[]).map((s) => ({
-    member: String(s.Endpoint).replace(/^http:\/\/|:2379$/g, ''),
+    member: String(s.Endpoint).replace(/^https?:\/\/|:2379$/g, ''),
     leader: String(s.Status.header.member_id) === String(s.Status.leader),
     revision: Number(s.Status.header.revision),
   }));
@@ -555,7 +555,7 @@ async function restoreDrill(lab: Lab, log: Log): Promise<DrillResult> {
   await exec(lab, 'etcd-1', [
     'sh',
     '-c',
-    'etcdctl --endpoints http://127.0.0.1:2379 snapshot save /backup/snap.db >/dev/null && cp /backup/snap.db /backup/restore.db',
+    'etcdctl --endpoints https://127.0.0.1:2379 snapshot save /backup/snap.db >/dev/null && cp /backup/snap.db /backup/restore.db',
   ]);
   // Written after the snapshot: the restore must take the cluster back to before it.
   await resource(rest, kinds.configmaps).create({

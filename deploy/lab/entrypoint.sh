@@ -2,7 +2,8 @@
 # The one entry point of the lab image (deploy/images/lab/Dockerfile): each
 # service of docker-compose.yml runs it with its role.
 #
-#   entrypoint.sh etcd                 a member of the 3-member etcd cluster
+#   entrypoint.sh pki                  etcd's CA and certificates into /pki, once
+#   entrypoint.sh etcd                 a member of the 3-member etcd cluster (TLS, client certificates)
 #   entrypoint.sh apiserver            nk-apiserver on :8080 over every member
 #   entrypoint.sh balancer             HAProxy in TCP mode over the apiservers
 #   entrypoint.sh controller-manager   leader-elected
@@ -12,8 +13,8 @@
 #   entrypoint.sh addons               creates deploy/manifests (cluster DNS, ingress)
 #
 # Settings come from the environment (docker-compose.yml sets them):
-#   ETCD_CLUSTER    name=http://host:2380,... of every member (etcd)
-#   ETCD_SERVERS    http://host:2379,... (apiserver)
+#   ETCD_CLUSTER    name=https://host:2380,... of every member (etcd)
+#   ETCD_SERVERS    https://host:2379,... (apiserver)
 #   APISERVERS      host:port of every apiserver (balancer)
 #   MASTER          the apiserver URL the components use (the balancer)
 #   PKI_DIR         a worker's kubeconfigs and certificates (TLS); without it, plain HTTP to MASTER
@@ -38,7 +39,23 @@ die() {
 # The address this container has on the lab network.
 own_ip() { ip -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1]; exit }'; }
 
+# etcd's PKI (the pki role makes it): a CA of etcd's own, as kubeadm has, that
+# signs the members' serving and peer certificates and the apiservers' client
+# certificate; etcd trusts nothing else.
+pki=/pki
+
 case "$role" in
+  pki)
+    node --input-type=module -e "
+      const { ensureEtcdPki } = await import('$app/dist/cli/cluster-pki.js');
+      await ensureEtcdPki('$pki', {
+        name: 'etcd',
+        sans: ['DNS:etcd-1', 'DNS:etcd-2', 'DNS:etcd-3', 'DNS:localhost', 'IP:127.0.0.1'],
+      });
+    "
+    say "etcd's CA and certificates are in $pki"
+    ;;
+
   etcd)
     name="$(hostname)"
     data=/var/lib/etcd/data
@@ -49,17 +66,23 @@ case "$role" in
       rm -rf "$data"
       ETCDCTL_API=3 etcdctl snapshot restore /backup/restore.db --name "$name" \
         --data-dir "$data" --initial-cluster "$ETCD_CLUSTER" \
-        --initial-cluster-token nanokube-lab --initial-advertise-peer-urls "http://$name:2380"
+        --initial-cluster-token nanokube-lab --initial-advertise-peer-urls "https://$name:2380"
     fi
     exec etcd --name "$name" --data-dir "$data" \
-      --listen-client-urls http://0.0.0.0:2379 --advertise-client-urls "http://$name:2379" \
-      --listen-peer-urls http://0.0.0.0:2380 --initial-advertise-peer-urls "http://$name:2380" \
+      --listen-client-urls https://0.0.0.0:2379 --advertise-client-urls "https://$name:2379" \
+      --listen-peer-urls https://0.0.0.0:2380 --initial-advertise-peer-urls "https://$name:2380" \
+      --cert-file "$pki/etcd-server.crt" --key-file "$pki/etcd-server.key" \
+      --client-cert-auth --trusted-ca-file "$pki/etcd/ca.crt" \
+      --peer-cert-file "$pki/etcd-peer.crt" --peer-key-file "$pki/etcd-peer.key" \
+      --peer-client-cert-auth --peer-trusted-ca-file "$pki/etcd/ca.crt" \
       --initial-cluster "$ETCD_CLUSTER" --initial-cluster-token nanokube-lab \
       --initial-cluster-state new --logger zap "$@"
     ;;
 
   apiserver)
     exec node "$app/dist/apiserver/main.js" --etcd-servers "$ETCD_SERVERS" \
+      --etcd-cafile "$pki/etcd/ca.crt" \
+      --etcd-certfile "$pki/apiserver-etcd-client.crt" --etcd-keyfile "$pki/apiserver-etcd-client.key" \
       --bind-address 0.0.0.0 --port 8080 --advertise-address "$(own_ip)" --log-level "$log_level" "$@"
     ;;
 
@@ -197,6 +220,6 @@ CFG
     ;;
 
   *)
-    die "unknown role \"$role\" (etcd, apiserver, balancer, controller-manager, scheduler, worker, kubeconfig, addons)"
+    die "unknown role \"$role\" (pki, etcd, apiserver, balancer, controller-manager, scheduler, worker, kubeconfig, addons)"
     ;;
 esac
