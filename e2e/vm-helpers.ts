@@ -161,15 +161,16 @@ export function answers(url: string, timeoutMs = 1000): Promise<boolean> {
  * Starts a GET of `target()` every `everyMs` (not waiting for the one
  * before, so a request that times out does not hold the others up) until
  * `stop`: how many answered and failed, and how many `bucketMs` windows
- * (by start time) had no answer at all.
+ * (by start time) had no answer at all; a request not answered within
+ * `timeoutMs` counts as failed.
  */
-export function requestLoad(target: () => string, everyMs = 100, bucketMs = 2000) {
+export function requestLoad(target: () => string, everyMs = 100, bucketMs = 2000, timeoutMs = 1000) {
   const buckets = new Map<number, { ok: number; failed: number }>();
   const pending = new Set<Promise<void>>();
   const started = Date.now();
   const timer = setInterval(() => {
     const at = Math.floor((Date.now() - started) / bucketMs);
-    const p = answers(target()).then((ok) => {
+    const p = answers(target(), timeoutMs).then((ok) => {
       const b = buckets.get(at) ?? { ok: 0, failed: 0 };
       if (ok) b.ok++;
       else b.failed++;
