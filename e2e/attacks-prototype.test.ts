@@ -5,7 +5,6 @@
 // still serve, answer with a 4xx Status or a harmless success, and its RBAC must not have
 // learned anything from a polluted Object.prototype (a discovery rule without apiGroups and
 // resources would then allow reading any Secret).
-import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureServiceAccountKey } from '../cli/pki.js';
@@ -19,60 +18,10 @@ let token: string;
 const ns = '/api/v1/namespaces/default';
 const target = `${ns}/configmaps/target`;
 
-interface Sent {
-  code: number;
-  body: any;
-  ms: number;
-}
-
-/** One HTTPS request with a raw body, as the service account (or as `cert`). */
-function send(
-  method: string,
-  urlPath: string,
-  opts: { contentType?: string; body?: string; cert?: string; asAccount?: boolean } = {},
-): Promise<Sent> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${secure.url}${urlPath}`,
-      {
-        method,
-        ...secure.tls(opts.cert),
-        timeout: 60_000,
-        headers: {
-          accept: 'application/json',
-          ...(opts.asAccount ? { authorization: `Bearer ${token}` } : {}),
-          ...(opts.contentType ? { 'content-type': opts.contentType } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => {
-          let body: any = text;
-          try {
-            body = JSON.parse(text);
-          } catch {}
-          resolve({ code: res.statusCode ?? 0, body, ms: Date.now() - started });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
 const asAdmin = (method: string, urlPath: string, body?: unknown) =>
-  send(method, urlPath, {
-    cert: 'admin',
-    contentType: body === undefined ? undefined : 'application/json',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-const asAccount = (method: string, urlPath: string, contentType?: string, body?: string) =>
-  send(method, urlPath, { asAccount: true, contentType, body });
+  secure.request(method, urlPath, { cert: 'admin', body });
+const asAccount = (method: string, urlPath: string, contentType?: string, raw?: string) =>
+  secure.request(method, urlPath, { token, contentType, raw });
 
 beforeAll(async () => {
   const dir = makeTempDir('nanokube-attacks-');
@@ -136,7 +85,7 @@ afterAll(async () => {
 
 /** The apiserver serves, and the account still reaches nothing beyond its one ConfigMap. */
 async function stillSafe(what: string): Promise<void> {
-  const health = await send('GET', '/healthz', { cert: 'admin' });
+  const health = await secure.request('GET', '/healthz', { cert: 'admin' });
   expect(health.code, `${what}: /healthz`).toBe(200);
   const list = await asAdmin('GET', `${ns}/configmaps`);
   expect(list.code, `${what}: list`).toBe(200);
@@ -156,7 +105,7 @@ async function stillSafe(what: string): Promise<void> {
 }
 
 /** A 4xx Kubernetes Status, or a success. */
-function refusedOrHarmless(r: Sent, what: string): void {
+function refusedOrHarmless(r: { code: number; body: any }, what: string): void {
   expect(r.code, `${what}: ${JSON.stringify(r.body)}`).toBeLessThan(500);
   if (r.code >= 400) {
     expect(r.body, what).toMatchObject({ kind: 'Status', status: 'Failure', code: r.code });
@@ -302,7 +251,9 @@ describe('patches that grow without bound', () => {
     await stillSafe('too many operations');
   }, 60_000);
 
-  it('merges a strategic patch of 8000 keyed list items in linear time', async () => {
+  // That the merge is linear is counted in the unit tests (strategic-merge, managedfields);
+  // here, a service account's long list is served and leaves the apiserver well.
+  it('serves a strategic patch of 8000 keyed list items', async () => {
     const n = 8000;
     const refs = Array.from({ length: n }, (_, i) => ({
       apiVersion: 'v1',
@@ -312,8 +263,7 @@ describe('patches that grow without bound', () => {
     }));
     const body = JSON.stringify({ metadata: { ownerReferences: refs } });
     const r = await asAccount('PATCH', target, 'application/strategic-merge-patch+json', body);
-    expect(r.code, JSON.stringify(r.body).slice(0, 300)).toBeLessThan(500);
-    expect(r.ms).toBeLessThan(3000);
+    expect(r.code, JSON.stringify(r.body).slice(0, 300)).toBe(200);
     await stillSafe('long list');
   }, 120_000);
 

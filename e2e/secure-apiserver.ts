@@ -24,12 +24,21 @@ export interface SecureApiserver {
   kubeconfigFor(name: string): string;
   /** TLS options: the CA, and the client certificate `name` when given. */
   tls(name?: string): { ca: Buffer; cert?: Buffer; key?: Buffer };
-  /** One HTTPS request; the body is parsed as JSON when it is JSON. */
-  request(
-    method: string,
-    urlPath: string,
-    opts?: { cert?: string; token?: string; body?: unknown },
-  ): Promise<{ code: number; body: any }>;
+  /**
+   * One HTTPS request as the certificate `cert` or the bearer `token`; `body` is sent as
+   * JSON, `raw` byte for byte with `contentType`. The answer's body is parsed when it is JSON.
+   */
+  request(method: string, urlPath: string, opts?: RequestOptions): Promise<{ code: number; body: any }>;
+}
+
+export interface RequestOptions {
+  cert?: string;
+  token?: string;
+  body?: unknown;
+  raw?: string;
+  contentType?: string;
+  /** Give up after this long without an answer (60 s). */
+  timeoutMs?: number;
 }
 
 export async function startSecureApiserver(o: {
@@ -86,15 +95,18 @@ export async function startSecureApiserver(o: {
   };
   const request: SecureApiserver['request'] = (method, urlPath, opts = {}) =>
     new Promise((resolve, reject) => {
-      const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+      const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
+      const contentType = opts.contentType ?? (opts.body === undefined ? undefined : 'application/json');
       const req = https.request(
         `${url}${urlPath}`,
         {
           method,
           ...tls(opts.cert),
+          timeout: opts.timeoutMs ?? 60_000,
           headers: {
+            accept: 'application/json',
             ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-            ...(body ? { 'content-type': 'application/json' } : {}),
+            ...(contentType ? { 'content-type': contentType } : {}),
           },
         },
         (res) => {
@@ -111,6 +123,7 @@ export async function startSecureApiserver(o: {
           });
         },
       );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
       req.on('error', reject);
       req.end(body);
     });
