@@ -8,7 +8,7 @@
 # release/nanokube-VERSION-linux-ARCH.tar.gz holds one folder, nanokube/:
 #   install.sh          deploy/install.sh, to run from the unpacked folder
 #   VERSION             package.json's version and a hash of what is inside
-#   bin/node            this machine's Node.js (the one that built dist/)
+#   bin/node            the Node.js the project runs on (.node/ from setup, else the host's)
 #   bin/pause           the pod sandbox's static binary
 #   app/                package.json, dist/, deploy/ and the production node_modules
 #
@@ -44,6 +44,7 @@ done
 
 # shellcheck source=deploy/lib.sh
 source "$repo/deploy/lib.sh"
+use_project_node "$repo"
 
 [[ -f $repo/dist/cli/main.js ]] || die "no dist/ yet: run npm run build"
 node="$(readlink -f "$(command -v node)")"

@@ -7,6 +7,10 @@
 # already done. Needs root (or sudo) only when a Debian package is missing.
 # Never uses systemd: daemons it needs are started in the background.
 #
+#   Node.js 24                where the host's node is older than 22: the
+#                             official binary (npm registry, checked against
+#                             deploy/lib.sh's pin) in .node/, which every
+#                             script and npm script then runs on
 #   etcd-server, etcd-client  the real etcd and etcdctl (apt)
 #   kubectl                   only when missing and apt has it (tests use it)
 #   node_modules              `npm ci` when missing or package-lock.json changed
@@ -30,7 +34,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-docker) with_docker=1 ;;
     -h | --help)
-      sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -45,6 +49,8 @@ die() {
   echo "setup: $*" >&2
   exit 1
 }
+# shellcheck source=deploy/lib.sh
+source "$repo/deploy/lib.sh"
 
 sudo_cmd=()
 if [[ $EUID -ne 0 ]]; then
@@ -94,8 +100,18 @@ apt_install() {
   remove_policy
 }
 
+# --- Node.js ----------------------------------------------------------------
+
 node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-[[ $node_major -ge 20 ]] || die "need Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))"
+[[ $node_major -ge 1 ]] || die "need Node.js and npm (any version: setup brings Node.js $nk_node_version where it is older than 22)"
+if [[ $node_major -lt 22 ]]; then
+  if [[ "$("$repo/.node/bin/node" --version 2>/dev/null)" != "v$nk_node_version" ]]; then
+    say "Node.js $(node --version) is older than 22: installing Node.js $nk_node_version in $repo/.node"
+  fi
+  install_node "$nk_node_version" "$repo/.node"
+fi
+use_project_node "$repo"
+say "node $(node --version) ($(command -v node))"
 
 missing=()
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
@@ -158,10 +174,14 @@ fi
 
 cd "$repo"
 stamp="node_modules/.nanokube-lock.sha256"
+node_stamp="node_modules/.nanokube-node"
 lock_hash() { sha256sum package-lock.json | cut -d' ' -f1; }
+# Native modules (ssh2's, under dockerode) are built for one Node.js: another one means npm ci again.
+[[ -d $repo/.node && $(command -v node) == "$repo/.node/bin/node" ]] && export npm_config_nodedir="$repo/.node"
 
 deps_fresh() {
   [[ -d node_modules ]] || return 1
+  [[ "$(cat "$node_stamp" 2>/dev/null)" == "$(node --version)" ]] || return 1
   [[ -f $stamp && "$(cat "$stamp")" == "$(lock_hash)" ]] && return 0
   # Someone ran `npm install` after the lock file last changed: npm writes its
   # hidden lock file on every install, so a newer one means the tree matches.
@@ -185,12 +205,20 @@ else
   rm -f "$ci_log"
 fi
 lock_hash >"$stamp"
+node --version >"$node_stamp"
+# npm scripts (npm test, npm run bench, ...) put node_modules/.bin first on their PATH:
+# there, `node` is the one setup installed.
+if [[ $(command -v node) == "$repo/.node/bin/node" ]]; then
+  ln -sfn ../../.node/bin/node node_modules/.bin/node
+else
+  rm -f node_modules/.bin/node
+fi
 
 say "npm run build"
 npm run --silent build || die "npm run build failed (see the errors above)"
 if [[ $(id -u) -eq 0 ]]; then
   wrapper="#!/bin/sh
-exec node \"$repo/dist/cli/main.js\" \"\$@\""
+exec \"$(command -v node)\" \"$repo/dist/cli/main.js\" \"\$@\""
   if [[ "$(cat /usr/local/bin/nkctl 2>/dev/null)" != "$wrapper" ]]; then
     printf '%s\n' "$wrapper" >/usr/local/bin/nkctl
     chmod 755 /usr/local/bin/nkctl

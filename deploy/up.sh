@@ -22,4 +22,11 @@ case "${1:-}" in
     ;;
 esac
 bash "$repo/deploy/setup.sh" --with-docker
+die() {
+  echo "up: $*" >&2
+  exit 1
+}
+# shellcheck source=deploy/lib.sh
+source "$repo/deploy/lib.sh"
+use_project_node "$repo"
 exec node "$repo/dist/cli/main.js" up "$@"

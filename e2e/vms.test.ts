@@ -248,6 +248,9 @@ describe('docs/vms.md on three VMs', () => {
         expect(r.stdout).toContain(`upgraded ${vm.name.split('-').pop()} to 0.0.0-upgrade-${process.pid}`);
         const current = await vmExec(vm, 'readlink /opt/nanokube/current');
         expect(current.stdout.trim()).toBe(`releases/0.0.0-upgrade-${process.pid}`);
+        // The release carries the Node.js the project runs on (the tests' own: 24 after setup).
+        const node = await vmExec(vm, '/opt/nanokube/current/bin/node --version');
+        expect(node.stdout.trim()).toBe(process.version);
       }
     } finally {
       const seen = await load.stop();

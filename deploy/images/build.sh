@@ -6,7 +6,7 @@
 #                        sleeps until SIGTERM/SIGINT and reaps zombies, FROM scratch
 #   nanokube/busybox:1   busybox-static with its applet links (sh, sleep, nc,
 #                        httpd, cat, ...); its wget crashes in a container, use nc
-#   nanokube/nanokube:1  the project itself: this host's node binary with the
+#   nanokube/nanokube:1  the project itself: the node binary it runs on with the
 #                        libraries it links, dist/ and the production
 #                        node_modules under /app (cluster DNS runs from it);
 #                        rebuilt when dist/ or the lock file changed, skipped
@@ -64,6 +64,7 @@ trap 'rm -rf "$work"' EXIT
 # compile_pause and copy_production_modules
 # shellcheck source=deploy/lib.sh
 source "$here/../lib.sh"
+use_project_node "$(cd "$here/../.." && pwd)"
 
 build_pause() {
   local image=nanokube/pause:1
