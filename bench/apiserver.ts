@@ -31,6 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
 import { cleanup, startApiserver, startEtcd } from '../e2e/harness.js';
 import { startSecureApiserver } from '../e2e/secure-apiserver.js';
+import { table } from './table.js';
 
 export interface ApiserverBenchOptions {
   objects: number;
@@ -433,13 +434,5 @@ export function report(r: ApiserverBenchResult): string {
       '',
     ],
   ];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const text = rows.map((row) =>
-    row
-      .map((cell, c) => cell.padEnd(widths[c]))
-      .join('   ')
-      .trimEnd(),
-  );
-  text.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('   '));
-  return `${text.join('\n')}\n${JSON.stringify(r)}`;
+  return `${table(rows, { rule: true })}\n${JSON.stringify(r)}`;
 }

@@ -10,6 +10,7 @@ import http from 'node:http';
 import autocannon from 'autocannon';
 import { type DockerCluster, startDockerCluster } from '../e2e/docker-cluster.js';
 import { waitFor } from '../e2e/harness.js';
+import { table } from './table.js';
 
 export interface IngressBenchResult {
   connections: number;
@@ -141,14 +142,5 @@ export function report(r: IngressBenchResult): string {
     ],
     ['ratio (ingress / direct)', (r.ingress.rps / Math.max(1, r.direct.rps)).toFixed(2), '', '', ''],
   ];
-  const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
-  const table = rows
-    .map((x) =>
-      x
-        .map((cell, i) => cell.padEnd(w[i]))
-        .join('   ')
-        .trimEnd(),
-    )
-    .join('\n');
-  return `${table}\n(autocannon, ${r.connections} keep-alive connections, ${r.durationS} s each)\n${JSON.stringify({ bench: 'ingress', ...r })}`;
+  return `${table(rows)}\n(autocannon, ${r.connections} keep-alive connections, ${r.durationS} s each)\n${JSON.stringify({ bench: 'ingress', ...r })}`;
 }

@@ -20,6 +20,7 @@ import type { ServicePort } from '../kube-proxy/model.js';
 import { Proxier, writeRules } from '../kube-proxy/proxier.js';
 import { renderRules, sepChain } from '../kube-proxy/rules.js';
 import { percentile } from './apiserver.js';
+import { table } from './table.js';
 
 const netns = 'nkbench-proxy';
 
@@ -248,14 +249,5 @@ export function report(r: KubeProxyBenchResult): string {
       '',
     ],
   ];
-  const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
-  const table = rows
-    .map((x) =>
-      x
-        .map((c, i) => c.padEnd(w[i]))
-        .join('   ')
-        .trimEnd(),
-    )
-    .join('\n');
-  return `${table}\n${JSON.stringify({ bench: 'kube-proxy', ...r })}`;
+  return `${table(rows)}\n${JSON.stringify({ bench: 'kube-proxy', ...r })}`;
 }

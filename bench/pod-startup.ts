@@ -22,6 +22,7 @@ import { api, cleanup, startApiserver, startEtcd, startKubelet, watchStream } fr
 import { docker, freePodCIDR, nodeContainers, removeNodeContainers } from '../e2e/kubelet-helpers.js';
 import { firstHost } from '../kubelet/runtime/docker.js';
 import { percentile } from './apiserver.js';
+import { table } from './table.js';
 
 export interface PodStartupOptions {
   /** Runs of a single pod, for each of nanokube and raw Docker. */
@@ -300,13 +301,6 @@ export function report(r: PodStartupResult): string {
       `${s.ratioP50}x`,
       `${s.ratioP99}x`,
     ]);
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const text = rows.map((row) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i]))
-      .join('   ')
-      .trimEnd(),
-  );
   const aim = `aim: p50 ≤ ${r.aims.p50RatioMax}x raw, p99 for ${r.batch.pods} pods < ${r.aims.batchP99MaxMs} ms: ${r.aims.met ? 'met' : 'NOT met'}`;
-  return `${[...text, aim].join('\n')}\n${JSON.stringify(r)}`;
+  return `${table(rows)}\n${aim}\n${JSON.stringify(r)}`;
 }

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { freePorts, makeTempDir, run } from '../e2e/harness.js';
 import { docker, nkctlEnv, removeNodeContainers } from '../e2e/kubelet-helpers.js';
 import { percentile } from './apiserver.js';
+import { table } from './table.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 const node = 'nkbench-up';
@@ -231,14 +232,5 @@ export function report(r: UpBenchResult): string {
       `${f(r.reference.docker3ContainersMs)} 3 containers via Docker`,
     ],
   ];
-  const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
-  const table = rows
-    .map((x) =>
-      x
-        .map((c, i) => c.padEnd(w[i]))
-        .join('   ')
-        .trimEnd(),
-    )
-    .join('\n');
-  return `${table}\n(${r.rounds} rounds on a warm machine)\n${JSON.stringify({ bench: 'up', ...r })}`;
+  return `${table(rows)}\n(${r.rounds} rounds on a warm machine)\n${JSON.stringify({ bench: 'up', ...r })}`;
 }
