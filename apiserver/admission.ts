@@ -91,13 +91,27 @@ export function checkSchema(
   return mode === 'Warn' ? unknown.map((f) => `unknown field "${f}"`) : [];
 }
 
-/** Checks apiVersion and kind of a body against the path it was sent to. */
-export function checkTypeMeta(rt: ResourceType, obj: unknown): asserts obj is KubeObject {
+/**
+ * Checks apiVersion and kind of a body against the path it was sent to. A
+ * decoded create or update body (`fromPath`) takes what it leaves out from
+ * the path, as Kubernetes' decoder defaults a missing kind, and a missing
+ * apiVersion, from the request's group, version and kind: clients send typed
+ * objects without them. A patched or applied object must carry its own.
+ */
+export function checkTypeMeta(
+  rt: ResourceType,
+  obj: unknown,
+  opts: { fromPath?: boolean } = {},
+): asserts obj is KubeObject {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
     throw newBadRequest(`the body of the request must be a JSON object of kind ${rt.kind}`);
   }
-  const o = obj as Record<string, unknown>;
   const want = apiVersionOf(rt);
+  const o = obj as Record<string, unknown>;
+  if (opts.fromPath) {
+    if (o.kind === undefined || o.kind === '') o.kind = rt.kind;
+    if (o.apiVersion === undefined || o.apiVersion === '') o.apiVersion = want;
+  }
   if (o.kind === undefined || o.kind === '') {
     throw newBadRequest(`Object 'Kind' is missing in '${JSON.stringify(obj).slice(0, 200)}'`);
   }

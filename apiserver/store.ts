@@ -301,7 +301,7 @@ export class ResourceStore {
   }
 
   async create(namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
-    checkTypeMeta(this.rt, body);
+    checkTypeMeta(this.rt, body, { fromPath: true });
     const obj = body;
     this.placeInNamespace(obj, namespace);
     opts.warnings?.push(...checkSchema(this.rt, obj, opts.fieldValidation ?? 'Warn'));
@@ -374,7 +374,7 @@ export class ResourceStore {
     subresource: string | undefined,
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
-    checkTypeMeta(this.rt, body);
+    checkTypeMeta(this.rt, body, { fromPath: true });
     const obj = body;
     if (obj.metadata.name && obj.metadata.name !== name) {
       throw newBadRequest(
