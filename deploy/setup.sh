@@ -13,6 +13,7 @@
 #                             script and npm script then runs on
 #   etcd-server, etcd-client  the real etcd and etcdctl (apt)
 #   kubectl                   only when missing and apt has it (tests use it)
+#   python3-kubernetes        the official Python client (tests use it)
 #   node_modules              `npm ci` when missing or package-lock.json changed
 #   dist/                     `npm run build`
 #   nkctl                     a command on the PATH (/usr/local/bin/nkctl, when
@@ -34,7 +35,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-docker) with_docker=1 ;;
     -h | --help)
-      sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -130,6 +131,16 @@ if ! command -v kubectl >/dev/null 2>&1; then
     apt_install kubectl
   else
     say "kubectl not found (install it to run the kubectl e2e tests)"
+  fi
+fi
+
+# The e2e tests drive the official Python client too: Debian's python3-kubernetes,
+# for Debian's own python3 (not another python3 first on the PATH).
+if ! /usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1; then
+  if can_apt; then
+    apt_install python3-kubernetes
+  else
+    say "the Python client (python3-kubernetes) not found: install it to run its e2e tests"
   fi
 fi
 
