@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { Command } from 'commander';
-import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
 import { readTokenFile } from './authn.js';
 import { readEncryptionConfig } from './encryption.js';
 import { type ApiserverConfig, buildApiserver } from './server.js';
@@ -23,11 +23,16 @@ const program = new Command('nk-apiserver')
   .option('--tls-private-key-file <file>', 'serving key (PEM)')
   .option('--client-ca-file <file>', 'CA whose client certificates authenticate users (CN user, O groups)')
   .option('--token-auth-file <file>', 'static bearer tokens: token,user,uid[,"group1,group2"] per line')
-  .option(
-    '--enable-bootstrap-token-auth',
-    'let bootstrap tokens (kube-system Secrets) authenticate, for joining nodes',
+  .addOption(
+    boolFlag(
+      '--enable-bootstrap-token-auth',
+      'let bootstrap tokens (kube-system Secrets) authenticate, for joining nodes',
+      false,
+    ),
   )
-  .option('--anonymous-auth', 'let requests without credentials in as system:anonymous (default: 401)')
+  .addOption(
+    boolFlag('--anonymous-auth', 'let requests without credentials in as system:anonymous (else 401)', false),
+  )
   .option('--authorization-mode <modes>', 'comma-separated: AlwaysAllow, or Node and/or RBAC', 'AlwaysAllow')
   .option(
     '--service-account-signing-key-file <file>',

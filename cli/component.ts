@@ -1,9 +1,9 @@
 /**
  * What every component's main.ts shares: flag errors that name the flag and
- * exit 2, Go-style durations, a logger (JSON, or pretty on a terminal), and
- * an AbortSignal tied to SIGINT/SIGTERM.
+ * exit 2, boolean flags as pflag takes them, Go-style durations, a logger
+ * (JSON, or pretty on a terminal), and an AbortSignal tied to SIGINT/SIGTERM.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type Logger, pino } from 'pino';
 
 export class FlagError extends Error {}
@@ -11,6 +11,26 @@ export class FlagError extends Error {}
 /** Prints one line naming the bad flag and exits 2, as DESIGN.md asks. */
 export function flagError(flag: string, why: string): never {
   throw new FlagError(`invalid value for ${flag}: ${why}`);
+}
+
+/** Go's strconv.ParseBool: the spellings pflag takes as a boolean flag's value. */
+export function parseBool(flag: string, text: string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return flagError(flag, `"${text}" is not a boolean (true, false, 1, 0, t, f)`);
+}
+
+/**
+ * A boolean flag as pflag declares it, the one way every component declares
+ * one: `--flag` alone is true, `--flag=false` (or any ParseBool spelling)
+ * sets it, and without the flag its value is `defaultValue` (undefined when
+ * none is given, so a caller can tell "not given" apart). One leniency:
+ * commander also reads `--flag false` as false, where pflag would take
+ * `false` for an argument and the component would refuse it.
+ */
+export function boolFlag(flag: `--${string}`, description: string, defaultValue?: boolean): Option {
+  const option = new Option(`${flag} [bool]`, description).argParser((v: string) => parseBool(flag, v));
+  return defaultValue === undefined ? option : option.default(defaultValue);
 }
 
 /** Parses "300ms", "10s", "5m", "1h30m", "0". */

@@ -2,7 +2,7 @@
 /** nk-controller-manager: parses flags and runs the controllers until SIGINT/SIGTERM. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
 import type { ControllerManagerConfig } from './controller.js';
 import { type ManagerConfig, runControllerManager } from './manager.js';
 
@@ -11,13 +11,13 @@ const program = new Command('nk-controller-manager')
   .option('--kubeconfig <file>', 'kubeconfig to reach the apiserver')
   .option('--master <urls>', 'apiserver URL(s), plain HTTP, comma-separated')
   .option('--controllers <list>', 'controllers to run: * for all, name to add, -name to remove', '*')
-  .option('--leader-elect <bool>', 'run only while holding the kube-controller-manager Lease', 'true')
+  .addOption(boolFlag('--leader-elect', 'run only while holding the kube-controller-manager Lease', true))
   .option('--leader-elect-lease-duration <duration>', 'lease duration', '15s')
   .option('--leader-elect-renew-deadline <duration>', 'renew deadline', '10s')
   .option('--leader-elect-retry-period <duration>', 'retry period', '2s')
   .option('--cluster-cidr <cidr>', 'pod network, split among nodes', '10.244.0.0/16')
   .option('--node-cidr-mask-size <n>', "prefix length of each node's pod range", '24')
-  .option('--allocate-node-cidrs <bool>', 'give each Node a spec.podCIDR', 'true')
+  .addOption(boolFlag('--allocate-node-cidrs', 'give each Node a spec.podCIDR', true))
   .option(
     '--node-monitor-grace-period <duration>',
     'how long a node may go unheard before it is NotReady',
@@ -40,12 +40,6 @@ const program = new Command('nk-controller-manager')
   .option('--bind-address <ip>', 'address for health and metrics', '127.0.0.1')
   .option('--secure-port <port>', 'health and metrics port (plain HTTP)', '10257')
   .option('--log-level <level>', 'pino log level', 'info');
-
-function bool(flag: string, v: string): boolean {
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  return flagError(flag, `"${v}" is not true or false`);
-}
 
 function int(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
@@ -97,20 +91,20 @@ function clusterSigning(
   return { clusterSigningCertFile: cert, clusterSigningKeyFile: key, clusterSigningDurationMs: durationMs };
 }
 
-function toConfig(o: Record<string, string>): ManagerConfig {
+function toConfig(o: Record<string, any>): ManagerConfig {
   if (!o.kubeconfig && !o.master) flagError('--kubeconfig', 'one of --kubeconfig or --master is required');
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(o.clusterCidr))
     flagError('--cluster-cidr', `"${o.clusterCidr}" is not an IPv4 CIDR`);
   return {
     connect: { kubeconfig: o.kubeconfig, master: o.master },
     controllers: o.controllers.split(','),
-    leaderElect: bool('--leader-elect', o.leaderElect),
+    leaderElect: o.leaderElect,
     leaseDurationMs: parseDuration('--leader-elect-lease-duration', o.leaderElectLeaseDuration),
     renewDeadlineMs: parseDuration('--leader-elect-renew-deadline', o.leaderElectRenewDeadline),
     retryPeriodMs: parseDuration('--leader-elect-retry-period', o.leaderElectRetryPeriod),
     clusterCIDR: o.clusterCidr,
     nodeCIDRMaskSize: int('--node-cidr-mask-size', o.nodeCidrMaskSize, 16, 30),
-    allocateNodeCIDRs: bool('--allocate-node-cidrs', o.allocateNodeCidrs),
+    allocateNodeCIDRs: o.allocateNodeCidrs,
     nodeMonitorGracePeriodMs: parseDuration('--node-monitor-grace-period', o.nodeMonitorGracePeriod),
     concurrentSyncs: int('--concurrent-syncs', o.concurrentSyncs, 1, 100),
     terminatedPodGCThreshold: int('--terminated-pod-gc-threshold', o.terminatedPodGcThreshold, 0, 1_000_000),

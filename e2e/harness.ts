@@ -529,7 +529,8 @@ export interface Scheduler {
 /**
  * Starts `node dist/scheduler/main.js` (nk-scheduler) against `apiserverUrl`
  * (or `kubeconfig`) with health and metrics on a free port, and resolves once
- * its /healthz answers 200. Leader election is off unless `leaderElect`.
+ * its /healthz answers 200. Leader election is off unless `leaderElect`, which
+ * passes `--leader-elect` bare, as pflag and Kubernetes' manifests spell it.
  */
 export async function startScheduler({
   apiserverUrl,
@@ -550,7 +551,8 @@ export async function startScheduler({
   const args = [
     main,
     ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
-    ...['--leader-elect', String(leaderElect), '--secure-port', String(port), '--bind-address', '127.0.0.1'],
+    ...(leaderElect ? ['--leader-elect'] : ['--leader-elect=false']),
+    ...['--secure-port', String(port), '--bind-address', '127.0.0.1'],
     ...extraArgs,
   ];
   const proc = spawnLogged(process.execPath, args, logPath);
@@ -578,7 +580,8 @@ export interface ControllerManager {
  * Starts `node dist/controller-manager/main.js` (nk-controller-manager)
  * against `apiserverUrl` (or `kubeconfig`) with health and metrics on a free
  * port, and resolves once its /healthz answers 200. Leader election is off
- * unless `leaderElect`; `controllers` is the `--controllers` list.
+ * unless `leaderElect` (`--leader-elect` bare); `controllers` is the
+ * `--controllers` list.
  */
 export async function startControllerManager({
   apiserverUrl,
@@ -601,7 +604,8 @@ export async function startControllerManager({
   const args = [
     main,
     ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
-    ...['--leader-elect', String(leaderElect), '--secure-port', String(port), '--bind-address', '127.0.0.1'],
+    ...(leaderElect ? ['--leader-elect'] : ['--leader-elect=false']),
+    ...['--secure-port', String(port), '--bind-address', '127.0.0.1'],
     ...['--controllers', controllers.join(',')],
     ...extraArgs,
   ];

@@ -1,6 +1,7 @@
 // Two schedulers with leader election against a real etcd, apiserver and
 // hollow nodes: one holds the kube-scheduler Lease and schedules; killed
 // with SIGKILL, the other takes the Lease over and schedules the next pod.
+// Both are started with `--leader-elect` bare, as Kubernetes' manifests give it.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   type Api,
@@ -51,6 +52,18 @@ async function createAndWaitBound(name: string): Promise<string> {
     { what: `${name} bound`, timeoutMs: 20_000 },
   );
 }
+
+it('a scheduler given --leader-elect bare, as pflag takes it, takes the Lease', async () => {
+  // startScheduler({ leaderElect: true }) passes `--leader-elect` with no value (issue 22).
+  const lease = await waitFor(
+    async () => {
+      const body = (await client.get(leasePath)).body;
+      return body.spec?.holderIdentity ? body : undefined;
+    },
+    { what: 'a lease holder' },
+  );
+  expect(lease.spec.leaseDurationSeconds).toBe(4);
+});
 
 it('one scheduler leads and schedules; killing it hands over to the other', async () => {
   const holder = await waitFor(async () => (await client.get(leasePath)).body.spec?.holderIdentity, {

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { builtinRegistry } from '../api/types/index.js';
-import { flagError, makeLogger, parseDuration, runComponent } from '../cli/component.js';
+import { boolFlag, flagError, makeLogger, parseDuration, runComponent } from '../cli/component.js';
 import { realClock } from '../client/clock.js';
 import { connect } from '../client/connect.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';
@@ -48,7 +48,7 @@ const program = new Command('nk-proxy')
   .option('--iptables-sync-period <duration>', 'full resync at least this often', '30s')
   .option('--iptables-min-sync-period <duration>', 'syncs no closer together than this', '1s')
   .option('--healthz-bind-address <host:port>', 'health endpoint', '0.0.0.0:10256')
-  .option('--cleanup', 'remove every rule and route kube-proxy made, then exit')
+  .addOption(boolFlag('--cleanup', 'remove every rule and route kube-proxy made, then exit', false))
   .option('--log-level <level>', 'pino log level', 'info');
 
 function toConfig(o: Record<string, any>): ProxyConfig {
@@ -72,7 +72,7 @@ function toConfig(o: Record<string, any>): ProxyConfig {
     syncPeriodMs: parseDuration('--iptables-sync-period', o.iptablesSyncPeriod),
     minSyncPeriodMs: parseDuration('--iptables-min-sync-period', o.iptablesMinSyncPeriod),
     healthz: { host: hp![1], port: Number(hp![2]) },
-    cleanup: !!o.cleanup,
+    cleanup: o.cleanup,
     logLevel: o.logLevel,
   };
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
-import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
 import { type KubeletConfig, runKubelet } from './kubelet.js';
 
 const program = new Command('nk-kubelet')
@@ -30,7 +30,12 @@ const program = new Command('nk-kubelet')
     '--client-ca-file <file>',
     'CA whose client certificates may use the kubelet port; others get 401 (unless --anonymous-auth)',
   )
-  .option('--anonymous-auth', 'let requests without a client certificate in as system:anonymous')
+  .addOption(
+    boolFlag(
+      '--anonymous-auth',
+      'let requests without a client certificate in as system:anonymous (default: true without --client-ca-file)',
+    ),
+  )
   .option(
     '--authorization-mode <mode>',
     'AlwaysAllow, or Webhook: ask the apiserver (SubjectAccessReview) about each caller',
@@ -68,7 +73,7 @@ function defaultNodeIP(): string {
   return '127.0.0.1';
 }
 
-function toConfig(o: Record<string, string>): KubeletConfig {
+function toConfig(o: Record<string, any>): KubeletConfig {
   if (!o.kubeconfig && !o.master) flagError('--kubeconfig', 'one of --kubeconfig or --master is required');
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.nodeName) || o.nodeName.length > 63)
     flagError('--node-name', `"${o.nodeName}" is not a valid node name (lower-case DNS name, at most 63)`);
@@ -78,7 +83,7 @@ function toConfig(o: Record<string, string>): KubeletConfig {
   if (!ipv4.test(nodeIP)) flagError('--node-ip', `"${nodeIP}" is not an IPv4 address`);
   if (o.hostportAddress !== undefined && !ipv4.test(o.hostportAddress))
     flagError('--hostport-address', `"${o.hostportAddress}" is not an IPv4 address`);
-  const dns = o.clusterDns
+  const dns = (o.clusterDns as string)
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -118,7 +123,7 @@ function toConfig(o: Record<string, string>): KubeletConfig {
         }
       : undefined,
     tls,
-    anonymousAuth: o.anonymousAuth !== undefined || !clientCA,
+    anonymousAuth: o.anonymousAuth ?? !clientCA,
     authorizationMode: o.authorizationMode as KubeletConfig['authorizationMode'],
     nodeName: o.nodeName,
     nodeIP,

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /** nk-scheduler: parses flags and runs the scheduler until SIGINT/SIGTERM. */
 import { Command } from 'commander';
-import { flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
 import { runScheduler, type SchedulerConfig } from './run.js';
 
 const program = new Command('nk-scheduler')
   .description('The nanokube scheduler: places pending pods on nodes.')
   .option('--kubeconfig <file>', 'kubeconfig to reach the apiserver')
   .option('--master <urls>', 'apiserver URL(s), plain HTTP, comma-separated')
-  .option('--leader-elect <bool>', 'schedule only while holding the kube-scheduler Lease', 'true')
+  .addOption(boolFlag('--leader-elect', 'schedule only while holding the kube-scheduler Lease', true))
   .option('--leader-elect-lease-duration <duration>', 'lease duration', '15s')
   .option('--leader-elect-renew-deadline <duration>', 'renew deadline', '10s')
   .option('--leader-elect-retry-period <duration>', 'retry period', '2s')
@@ -22,13 +22,7 @@ const program = new Command('nk-scheduler')
   .option('--secure-port <port>', 'health and metrics port (plain HTTP)', '10259')
   .option('--log-level <level>', 'pino log level', 'info');
 
-function bool(flag: string, v: string): boolean {
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  return flagError(flag, `"${v}" is not true or false`);
-}
-
-function toConfig(o: Record<string, string>): SchedulerConfig {
+function toConfig(o: Record<string, any>): SchedulerConfig {
   if (!o.kubeconfig && !o.master) flagError('--kubeconfig', 'one of --kubeconfig or --master is required');
   const pct = Number(o.percentageOfNodesToScore);
   if (!Number.isInteger(pct) || pct < 0 || pct > 100)
@@ -38,7 +32,7 @@ function toConfig(o: Record<string, string>): SchedulerConfig {
     );
   const config: SchedulerConfig = {
     connect: { kubeconfig: o.kubeconfig, master: o.master },
-    leaderElect: bool('--leader-elect', o.leaderElect),
+    leaderElect: o.leaderElect,
     leaseDurationMs: parseDuration('--leader-elect-lease-duration', o.leaderElectLeaseDuration),
     renewDeadlineMs: parseDuration('--leader-elect-renew-deadline', o.leaderElectRenewDeadline),
     retryPeriodMs: parseDuration('--leader-elect-retry-period', o.leaderElectRetryPeriod),
