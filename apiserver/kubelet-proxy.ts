@@ -19,23 +19,33 @@ import tls from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../api/meta.js';
 import { newBadRequest, StatusError } from '../api/status.js';
-import { type RequestInfo, requestInfo } from './request.js';
+import { queryBool, type RequestInfo, requestInfo } from './request.js';
 import type { ResourceStore } from './store.js';
 
 type Query = Record<string, string | undefined>;
 
-const logParams = [
-  'follow',
-  'previous',
-  'timestamps',
-  'tailLines',
-  'sinceSeconds',
-  'sinceTime',
-  'limitBytes',
-];
+const logFlags = ['follow', 'previous', 'timestamps'];
+const logValues = ['tailLines', 'sinceSeconds', 'sinceTime', 'limitBytes'];
+
+/**
+ * The kubelet's query for a log, as Kubernetes' LogLocation writes it: the
+ * flags as the apiserver decodes them (queryBool: `follow=True` from the
+ * Python client is true) and sent as `true` only when set, the values as given.
+ */
+export function kubeletLogQuery(query: Query): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const k of logFlags) if (queryBool(query[k])) params.set(k, 'true');
+  for (const k of logValues) if (query[k] !== undefined) params.set(k, query[k]!);
+  return params;
+}
 
 interface PodLike extends KubeObject {
-  spec?: { nodeName?: string; containers?: { name?: string }[]; initContainers?: { name?: string }[] };
+  spec?: {
+    nodeName?: string;
+    containers?: { name?: string }[];
+    initContainers?: { name?: string }[];
+    ephemeralContainers?: { name?: string }[];
+  };
 }
 
 interface NodeLike extends KubeObject {
@@ -113,7 +123,11 @@ export async function proxyPodLog(
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) throw newBadRequest(`pod ${o.name} does not have a host assigned`);
   const names = (pod.spec?.containers ?? []).map((c) => c.name ?? '');
-  const all = [...(pod.spec?.initContainers ?? []).map((c) => c.name ?? ''), ...names];
+  const all = [
+    ...(pod.spec?.initContainers ?? []).map((c) => c.name ?? ''),
+    ...names,
+    ...(pod.spec?.ephemeralContainers ?? []).map((c) => c.name ?? ''),
+  ];
   const container = o.query.container || (names.length === 1 ? names[0] : '');
   if (!container)
     throw newBadRequest(
@@ -122,8 +136,7 @@ export async function proxyPodLog(
   if (!all.includes(container)) throw newBadRequest(`container ${container} is not valid for pod ${o.name}`);
   if (!o.nodes) throw new StatusError(503, 'ServiceUnavailable', 'nodes are not served');
   const base = o.kubelet.base((await o.nodes.get(undefined, nodeName)) as NodeLike);
-  const params = new URLSearchParams();
-  for (const k of logParams) if (o.query[k] !== undefined) params.set(k, o.query[k]!);
+  const params = kubeletLogQuery(o.query);
   const url = `${base}/containerLogs/${encodeURIComponent(o.namespace)}/${encodeURIComponent(o.name)}/${encodeURIComponent(container)}?${params}`;
   return proxyGet(req, reply, o.kubelet, url);
 }
@@ -159,6 +172,30 @@ async function proxyGet(
 }
 
 const upgradeSubresources = new Set(['exec', 'attach', 'portforward']);
+
+/**
+ * The kubelet's query for an exec or attach: the options parsed as the
+ * apiserver parses them (queryBool: `stdin=True` from the Python client
+ * is true), then written as Kubernetes' streamParams writes
+ * them, each requested stream as `1` and the command repeated, so the
+ * kubelet reads one spelling whichever client asked. Throws BadRequest
+ * for a request that asks for no stream, or an exec without a command.
+ */
+export function kubeletStreamQuery(verb: 'exec' | 'attach', query: URLSearchParams): URLSearchParams {
+  const out = new URLSearchParams();
+  for (const name of ['stdin', 'stdout', 'stderr', 'tty'])
+    if (queryBool(query.get(name) ?? undefined)) out.set(name, '1');
+  if (!out.has('stdin') && !out.has('stdout') && !out.has('stderr'))
+    throw newBadRequest('you must specify at least 1 of stdin, stdout, stderr');
+  if (verb === 'exec') {
+    const command = query.getAll('command');
+    if (command.length === 0) throw newBadRequest('you must specify at least 1 command');
+    for (const c of command) out.append('command', c);
+  }
+  // In key order, as Go's url.Values encodes (the command's own order kept).
+  out.sort();
+  return out;
+}
 
 /**
  * Proxies websocket upgrades of pods/exec, pods/attach and pods/portforward
@@ -225,7 +262,11 @@ export function registerKubeletUpgradeProxy(
         throw newBadRequest(
           `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`,
         );
-      const path = `/${verb}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${verb === 'portforward' ? '' : `/${encodeURIComponent(container)}`}${info.url.slice(info.path.length)}`;
+      const target = `/${verb}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+      const path =
+        verb === 'portforward'
+          ? `${target}${info.url.slice(info.path.length)}`
+          : `${target}/${encodeURIComponent(container)}?${kubeletStreamQuery(verb as 'exec' | 'attach', info.query)}`;
       const upstream = await o.kubelet.dial(base);
       const headers = Object.entries(req.headers)
         .filter(([k]) => k !== 'host' && !credentialHeaders.test(k))

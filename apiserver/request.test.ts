@@ -7,6 +7,7 @@ import {
   parseRequestInfo,
   parseResourcePath,
   patchTypeOf,
+  queryBool,
   requestInfo,
 } from './request.js';
 
@@ -204,5 +205,25 @@ describe('parseRequestInfo', () => {
     const broken = { method: 'GET', url: '/api/v1/%E0' };
     expect(() => requestInfo(broken)).toThrow(StatusError);
     expect(() => requestInfo(broken)).toThrow(StatusError);
+  });
+});
+
+describe('queryBool', () => {
+  // Kubernetes' Convert_Slice_string_To_bool: only `0` and `false` (any case) are false.
+  it.each([
+    { name: 'Python client', v: 'True', want: true },
+    { name: 'Go', v: 'true', want: true },
+    { name: 'upper case', v: 'TRUE', want: true },
+    { name: 'one', v: '1', want: true },
+    { name: 'short', v: 't', want: true },
+    { name: 'empty value', v: '', want: true },
+    { name: 'anything else', v: 'yes', want: true },
+    { name: 'absent', v: undefined, want: false },
+    { name: 'false', v: 'false', want: false },
+    { name: 'Python False', v: 'False', want: false },
+    { name: 'upper FALSE', v: 'FALSE', want: false },
+    { name: 'zero', v: '0', want: false },
+  ])('$name: $v is $want', ({ v, want }) => {
+    expect(queryBool(v)).toBe(want);
   });
 });

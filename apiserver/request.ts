@@ -102,14 +102,6 @@ function badTarget(why: string): StatusError {
   return newBadRequest(`the request target is not valid: ${why}`);
 }
 
-/** Whether a query asks for a watch, as Kubernetes decodes the `watch` parameter (first value). */
-function watchParam(query: URLSearchParams): boolean {
-  const v = query.get('watch');
-  if (v === null) return false;
-  const l = v.toLowerCase();
-  return l !== '0' && l !== 'false';
-}
-
 /** The name a field selector pins with `metadata.name=X` (or `==`), as Kubernetes authorizes it. */
 function selectorName(selector: string | null): string {
   if (!selector) return '';
@@ -192,7 +184,7 @@ export function parseRequestInfo(method: string, target: string): RequestInfo {
   info.subresource = parts[2] ?? '';
   info.resourcePath = parseResourcePath(rest);
   if (verb === 'get' && !info.name) {
-    verb = watchParam(query) ? 'watch' : 'list';
+    verb = queryBool(query.get('watch') ?? undefined) ? 'watch' : 'list';
     info.name = selectorName(query.get('fieldSelector'));
   }
   if (verb === 'delete' && !info.name) verb = 'deletecollection';
@@ -351,9 +343,14 @@ export function decodeBody(body: Buffer | undefined, contentType: string | undef
   }
 }
 
-/** Query values are strings; these read the common ones. */
-export function queryBool(v: unknown): boolean {
-  return v === 'true' || v === '1' || v === '';
+/**
+ * A boolean query parameter (its first value) as Kubernetes decodes every
+ * one of its options (Convert_Slice_string_To_bool): absent is false, `0`
+ * and `false` in any case are false, and anything else is true: `True` from
+ * the Python client, `1`, an empty value.
+ */
+export function queryBool(v: string | undefined): boolean {
+  return v !== undefined && v !== '0' && v.toLowerCase() !== 'false';
 }
 
 export function queryInt(name: string, v: unknown): number | undefined {

@@ -2,12 +2,13 @@
  * `kubectl exec` and `kubectl attach` on the kubelet: a websocket upgrade of
  * GET /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty (or
  * /attach/... without a command, joining the container's own process),
- * speaking the channel protocols kubectl uses (v5.channel.k8s.io, and
- * v4.channel.k8s.io for older clients). Every binary message starts with a
- * channel byte: 0 stdin, 1 stdout, 2 stderr, 3 the final Status (JSON),
- * 4 terminal resize ({"Width","Height"}); in v5, [255, 0] closes stdin.
- * A non-zero exit is reported as Kubernetes does, so kubectl exits with
- * the same code.
+ * speaking the channel protocols of wsstream.ts (v5.channel.k8s.io for
+ * kubectl, v4 and the older and base64 ones for other clients). Channels:
+ * 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 terminal resize
+ * ({"Width","Height"}); in v5, [255, 0] closes stdin. Each message of
+ * stdin is written to the process as it arrives, and each chunk of output
+ * is sent as it comes. A non-zero exit is reported as Kubernetes does, so
+ * kubectl exits with the same code.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -15,10 +16,17 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Runtime } from './runtime/runtime.js';
 import { HttpError, type KubeletServer, refuse } from './server.js';
-
-const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
-
-const Channel = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
+import {
+  Channel,
+  type ChannelProtocol,
+  decodeFrame,
+  encodeFrame,
+  negotiate,
+  protocolNamed,
+  type StreamStatus,
+  servedProtocols,
+  statusPayload,
+} from './wsstream.js';
 
 export interface ExecHandlerOptions {
   server: () => KubeletServer;
@@ -27,7 +35,7 @@ export interface ExecHandlerOptions {
 }
 
 /** The final Status message of an exec, as the kubelet writes it on channel 3. */
-export function exitStatus(command: string[], exitCode: number): object {
+export function exitStatus(command: string[], exitCode: number): StreamStatus {
   if (exitCode === 0) return { metadata: {}, status: 'Success' };
   return {
     metadata: {},
@@ -41,7 +49,7 @@ export function exitStatus(command: string[], exitCode: number): object {
 export function execUpgradeHandler(o: ExecHandlerOptions) {
   const wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
+    handleProtocols: (offered) => negotiate(offered)?.name || false,
   });
   return (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -54,12 +62,12 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((s) => s.trim());
-    if (!offered.some((p) => protocols.includes(p))) {
+    if (!negotiate(offered)) {
       refuse(
         socket,
         400,
         'BadRequest',
-        `none of the offered subprotocols is supported: ${protocols.join(', ')}`,
+        `none of the offered subprotocols is supported: ${servedProtocols.join(', ')}`,
       );
       return;
     }
@@ -78,13 +86,14 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
         if (latest?.state !== 'running')
           throw new HttpError(400, 'BadRequest', `container ${name} is not running in pod ${pod}`);
         wss.handleUpgrade(req, socket, head, (ws) => {
-          runSession(ws, latest.id, attach ? undefined : command, {
+          const p = protocolNamed(ws.protocol);
+          runSession(ws, p, latest.id, attach ? undefined : command, {
             stdin: flag('stdin'),
             tty: flag('tty'),
             stderr: flag('stderr'),
           }).catch((err) => {
             o.logger.warn({ err, pod: `${ns}/${pod}` }, 'exec failed');
-            sendStatus(ws, { metadata: {}, status: 'Failure', message: (err as Error).message });
+            sendStatus(ws, p, { metadata: {}, status: 'Failure', message: (err as Error).message });
             ws.close(1000);
           });
         });
@@ -100,28 +109,31 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
 
   async function runSession(
     ws: WebSocket,
+    p: ChannelProtocol,
     containerId: string,
     /** The command to exec; absent: attach to the container's own process. */
     command: string[] | undefined,
     opts: { stdin: boolean; tty: boolean; stderr: boolean },
   ): Promise<void> {
-    const v5 = ws.protocol === 'v5.channel.k8s.io';
     // Messages can arrive before the runtime has started the command: keep them until it has.
     const early: Buffer[] = [];
     let closed = false;
     let onMessage = (data: Buffer) => {
       early.push(data);
     };
-    ws.on('message', (raw: Buffer, isBinary: boolean) => onMessage(isBinary ? raw : Buffer.from(raw)));
+    // Text or binary alike: the Python client writes its stdin as text frames.
+    ws.on('message', (raw: Buffer) => onMessage(raw));
     ws.on('close', () => {
       closed = true;
     });
+    const send = (channel: number, data: Buffer) => {
+      if (ws.readyState === ws.OPEN) ws.send(encodeFrame(p, channel, data));
+    };
+    // An empty message on the first output channel tells the client the session is up, as Kubernetes does.
+    send(Channel.stdout, Buffer.alloc(0));
     const session = command
       ? await o.runtime.execStream(containerId, command, opts)
       : await o.runtime.attachStream(containerId, opts);
-    const send = (channel: number, data: Buffer) => {
-      if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data]));
-    };
     const drained = (s: NodeJS.ReadableStream | undefined) =>
       new Promise<void>((resolve) => {
         if (!s) return resolve();
@@ -131,19 +143,25 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     session.stdout.on('data', (d: Buffer) => send(Channel.stdout, d));
     session.stderr?.on('data', (d: Buffer) => send(Channel.stderr, d));
     const outputDone = Promise.all([drained(session.stdout), drained(session.stderr)]);
-    onMessage = (data: Buffer) => {
-      if (data.length === 0) return;
-      const channel = data[0];
-      const payload = data.subarray(1);
-      if (channel === Channel.stdin) session.stdin?.write(payload);
-      else if (channel === Channel.resize) {
+    // After v5's close of stdin, more stdin is dropped, as Kubernetes drops writes to a closed pipe.
+    let stdinClosed = false;
+    onMessage = (message: Buffer) => {
+      const frame = decodeFrame(p, message);
+      if (!frame) return;
+      if ('close' in frame) {
+        if (frame.close !== Channel.stdin || stdinClosed) return;
+        stdinClosed = true;
+        session.stdin?.end();
+      } else if (frame.channel === Channel.stdin) {
+        if (!stdinClosed) session.stdin?.write(frame.data);
+      } else if (frame.channel === Channel.resize) {
         try {
-          const size = JSON.parse(payload.toString('utf8')) as { Width?: number; Height?: number };
+          const size = JSON.parse(frame.data.toString('utf8')) as { Width?: number; Height?: number };
           void session.resize(size.Height ?? 24, size.Width ?? 80);
         } catch {
           // a malformed resize is ignored, as Kubernetes does
         }
-      } else if (v5 && channel === Channel.close && payload[0] === Channel.stdin) session.stdin?.end();
+      }
     };
     for (const data of early.splice(0)) onMessage(data);
     if (closed) {
@@ -157,12 +175,12 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     const code = await session.wait();
     await outputDone;
     // An attach ends well when the process ends or the client detaches, as in Kubernetes.
-    sendStatus(ws, command ? exitStatus(command, code) : exitStatus([], 0));
+    sendStatus(ws, p, command ? exitStatus(command, code) : exitStatus([], 0));
     ws.close(1000);
   }
 
-  function sendStatus(ws: WebSocket, status: object): void {
-    if (ws.readyState === ws.OPEN)
-      ws.send(Buffer.concat([Buffer.from([Channel.error]), Buffer.from(JSON.stringify(status))]));
+  function sendStatus(ws: WebSocket, p: ChannelProtocol, status: StreamStatus): void {
+    const payload = statusPayload(p, status);
+    if (payload && ws.readyState === ws.OPEN) ws.send(encodeFrame(p, Channel.error, payload));
   }
 }
