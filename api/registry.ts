@@ -33,6 +33,13 @@ export interface ResourceType {
   subresources: string[];
   /** Schema of the whole object, TypeMeta and ObjectMeta included. */
   schema: TSchema;
+  /**
+   * The status a new object is served with: the fields Kubernetes' JSON
+   * encoding of the kind's Go status always writes (the struct itself, and
+   * fields without omitempty at zero). Clients read them as the API's shape:
+   * the Python client's models refuse a ReplicaSet status without replicas.
+   */
+  zeroStatus?: Record<string, unknown>;
   /** Fills defaults in place, as the apiserver does before validation. */
   defaults?: (obj: KubeObject) => void;
   /**
@@ -41,10 +48,22 @@ export interface ResourceType {
    * for the kinds whose rules differ by it. Names and metadata are checked generically.
    */
   validate?: (obj: KubeObject, old?: KubeObject, subresource?: string) => FieldError[];
+  /**
+   * With the scale subresource: the Scale's status.selector, the label
+   * selector of the pods as a string; by default from spec.selector as a
+   * LabelSelector (ReplicationController's is a plain map of labels).
+   */
+  scaleSelector?: (obj: KubeObject) => string;
   /** Field values for fieldSelector, besides metadata.name and metadata.namespace. */
   fieldLabels?: (obj: KubeObject) => Record<string, string>;
   /** Table columns. Name comes first and Age after the priority-0 columns, unless the kind lists a Name column itself, in which case these are the whole table. */
   columns: TableColumn[];
+  /**
+   * A delete that removes the object answers with the object itself, as
+   * Kubernetes' stores with ReturnDeletedObject (pods, services, namespaces...);
+   * for every other kind it answers with a Success Status naming it.
+   */
+  returnDeletedObject?: boolean;
   /** Whether object names must be a DNS-1123 label (63 chars) rather than a subdomain. */
   nameIsLabel?: boolean;
   /** The kind's own name rule, when it is neither a DNS subdomain nor a label (RBAC names). */

@@ -22,13 +22,15 @@ export interface Target {
   store: ResourceStore;
 }
 
-/** The autoscaling/v1 Scale of an object with spec.replicas. */
-export function scaleOf(obj: KubeObject) {
+/** The autoscaling/v1 Scale of an object of `rt` with spec.replicas. */
+export function scaleOf(obj: KubeObject, rt: ResourceType) {
   const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
   const status = (obj.status ?? {}) as { replicas?: number };
-  const selector = Object.entries(spec.selector?.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
+  const selector =
+    rt.scaleSelector?.(obj) ??
+    Object.entries(spec.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
   const m = obj.metadata;
   return {
     kind: 'Scale',
@@ -115,7 +117,7 @@ export async function patchResource(
   const opts = managed(w, t.rt, fieldManagerOf(req, query), subresource);
   if (subresource === 'scale') {
     const obj = await t.store.guaranteedUpdate(ns, name, undefined, opts, undefined, (cur) => {
-      const scaled = patch(scaleOf(cur), undefined) as ReturnType<typeof scaleOf>;
+      const scaled = patch(scaleOf(cur, t.rt), undefined) as ReturnType<typeof scaleOf>;
       cur.spec = { ...(cur.spec as object), replicas: scaled.spec?.replicas };
       return cur;
     });

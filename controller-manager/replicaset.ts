@@ -5,8 +5,13 @@
  * first; writes status (replicas, fullyLabeledReplicas, readyReplicas,
  * availableReplicas after minReadySeconds, observedGeneration, and a
  * ReplicaFailure condition while creates or deletes fail).
+ *
+ * As in Kubernetes, the same controller runs core/v1 ReplicationControllers
+ * (replicationcontroller.ts): a `ReplicatedKind` says which kind it manages
+ * and how that kind's selector reads.
  */
-import { labelSelectorFromObject } from '../api/selectors.js';
+import type { KubeObject } from '../api/meta.js';
+import { labelSelectorFromObject, type ParsedLabelSelector } from '../api/selectors.js';
 import { isConflict } from '../api/status.js';
 import type { ReplicaSet as ReplicaSetSchema } from '../api/types/apps.js';
 import { keyOf } from '../client/indexer.js';
@@ -42,7 +47,38 @@ export type ReplicaSet = Obj<ReplicaSetSchema>;
 /** At most this many pods are created or deleted in one sync (Kubernetes' burstReplicas). */
 export const burstReplicas = 500;
 
+/**
+ * The kind a ReplicaSetController manages (Kubernetes' adapter between the
+ * ReplicaSet controller and ReplicationControllers). Objects of the kind are
+ * handled as ReplicaSets: everything but the selector has the same shape, and
+ * the selector is read only through `selectorOf`.
+ */
+export interface ReplicatedKind {
+  /** The controller's name in `--controllers` and in logs. */
+  controller: string;
+  /** The component its Events are recorded as. */
+  component: string;
+  /** The resource (plural) it watches and writes status to. */
+  resource: string;
+  /** apiVersion and kind of the controller reference on its pods. */
+  apiVersion: string;
+  kind: string;
+  /** The pods an object selects; throws on a malformed selector. */
+  selectorOf(owner: KubeObject): ParsedLabelSelector;
+}
+
+export const replicaSetKind: ReplicatedKind = {
+  controller: 'replicaset',
+  component: 'replicaset-controller',
+  resource: 'replicasets',
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  selectorOf: (rs) => labelSelectorFromObject((rs as ReplicaSet).spec?.selector),
+};
+
 export interface ReplicaSetControllerOptions {
+  /** The kind managed; ReplicaSets by default. */
+  kind?: ReplicatedKind;
   podControl?: PodControl;
   podPatcher?: MetaPatcher<Pod>;
   client?: ResourceClient<ReplicaSet>;
@@ -113,6 +149,7 @@ function sameStatus(a: ReplicaSetStatus | undefined, b: ReplicaSetStatus): boole
 
 export class ReplicaSetController extends QueueController {
   readonly expectations: ControllerExpectations;
+  readonly kind: ReplicatedKind;
   readonly replicaSets: SharedInformer<ReplicaSet>;
   readonly pods: SharedInformer<Pod>;
   private readonly podControl: PodControl;
@@ -120,13 +157,15 @@ export class ReplicaSetController extends QueueController {
   private readonly client: ResourceClient<ReplicaSet>;
 
   constructor(ctx: ControllerContext, opts: ReplicaSetControllerOptions = {}) {
-    super('replicaset', ctx);
+    const kind = opts.kind ?? replicaSetKind;
+    super(kind.controller, ctx);
+    this.kind = kind;
     this.expectations = new ControllerExpectations(ctx.clock);
-    this.client = opts.client ?? clientFor<ReplicaSet>(ctx, 'replicasets');
+    this.client = opts.client ?? clientFor<ReplicaSet>(ctx, kind.resource);
     const pods = clientFor<Pod>(ctx, 'pods');
-    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('replicaset-controller'));
+    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder(kind.component));
     this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
-    this.replicaSets = this.informer<ReplicaSet>('replicasets');
+    this.replicaSets = this.informer<ReplicaSet>(kind.resource);
     this.pods = this.informer<Pod>('pods');
     this.replicaSets.addEventHandler({
       onAdd: (rs) => this.enqueue(rs),
@@ -138,8 +177,9 @@ export class ReplicaSetController extends QueueController {
     });
     this.pods.addEventHandler(
       childEventHandler<ReplicaSet, Pod>({
-        ownerKind: 'ReplicaSet',
+        ownerKind: kind.kind,
         owners: this.replicaSets.store,
+        ownersOf: (pod) => this.ownersOf(pod),
         enqueue: (k) => this.enqueue(k),
         expectations: this.expectations,
         onOwnedUpdate: (old, cur, key) => {
@@ -152,19 +192,34 @@ export class ReplicaSetController extends QueueController {
     );
   }
 
+  /** Objects of the kind in the pod's namespace whose selector matches it: the ones that may adopt it. */
+  private ownersOf(pod: Pod): ReplicaSet[] {
+    return this.replicaSets.store.byIndex('namespace', pod.metadata.namespace ?? '').filter((owner) => {
+      try {
+        return this.kind.selectorOf(owner).matches(pod.metadata.labels ?? {});
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  private controllerRef(rs: ReplicaSet) {
+    return newControllerRef(rs, this.kind.apiVersion, this.kind.kind);
+  }
+
   async sync(key: string): Promise<void> {
     const rs = this.replicaSets.store.get(key);
     if (!rs) {
       this.expectations.delete(key);
       return;
     }
-    const selector = labelSelectorFromObject(rs.spec?.selector);
+    const selector = this.kind.selectorOf(rs);
     const active = this.pods.store
       .byIndex('namespace', rs.metadata.namespace ?? '')
       .filter((p) => isPodActive(p));
     const pods = await claimObjects<Pod>({
       owner: rs,
-      ref: newControllerRef(rs, 'apps/v1', 'ReplicaSet'),
+      ref: this.controllerRef(rs),
       selector,
       objects: active,
       patcher: this.podPatcher,
@@ -220,7 +275,7 @@ export class ReplicaSetController extends QueueController {
       const n = Math.min(-diff, burstReplicas);
       this.expectations.expectCreations(key, n);
       this.log.info({ rs: key, need: want, creating: n }, 'too few replicas');
-      const ref = newControllerRef(rs, 'apps/v1', 'ReplicaSet');
+      const ref = this.controllerRef(rs);
       const res = await slowStartBatch(n, 1, async () => {
         try {
           await this.podControl.createPod(podFromTemplate(rs.spec?.template, rs, ref), rs);

@@ -91,6 +91,12 @@ export const kinds: KindCase[] = [
         spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
       }),
   },
+  {
+    name: 'replicationcontrollers',
+    path: core('replicationcontrollers'),
+    namespaced: true,
+    make: (n) => obj('v1', 'ReplicationController', n, { spec: { template } }),
+  },
   // apps/v1
   {
     name: 'deployments',

@@ -12,43 +12,14 @@ import {
   requiredError,
 } from '../validation.js';
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from './apps-schema.js';
-import { type PodTemplateSpec, validatePodTemplateSpec } from './pod.js';
-import { immutable, intOrPercent, isZero, nonNegative, validateSelector } from './workload.js';
-
-/** The template of an apps controller: a valid pod template whose pods always restart and never time out. */
-function validateAppsTemplate(
-  tpl: PodTemplateSpec | undefined,
-  kind: string,
-  extraVolumes: string[] = [],
-): FieldError[] {
-  const path = 'spec.template';
-  if (!tpl) return [requiredError(path)];
-  // StatefulSet pods mount their claim templates as volumes of the same name.
-  const spec = tpl.spec ?? {};
-  const withClaims = extraVolumes.length
-    ? {
-        ...tpl,
-        spec: {
-          ...spec,
-          volumes: [
-            ...(spec.volumes ?? []),
-            ...extraVolumes.map((name) => ({ name, persistentVolumeClaim: { claimName: name } })),
-          ],
-        },
-      }
-    : tpl;
-  const errs = validatePodTemplateSpec(withClaims, path);
-  if (spec.restartPolicy !== 'Always')
-    errs.push(notSupportedError(child(path, 'spec', 'restartPolicy'), spec.restartPolicy ?? '', ['Always']));
-  if (spec.activeDeadlineSeconds !== undefined)
-    errs.push(
-      forbiddenError(
-        child(path, 'spec', 'activeDeadlineSeconds'),
-        `activeDeadlineSeconds in ${kind} is not Supported`,
-      ),
-    );
-  return errs;
-}
+import {
+  immutable,
+  intOrPercent,
+  isZero,
+  nonNegative,
+  validateControllerTemplate,
+  validateSelector,
+} from './workload.js';
 
 function validateDeploymentStrategy(strategy: NonNullable<Deployment['spec']>['strategy']): FieldError[] {
   const path = 'spec.strategy';
@@ -90,7 +61,7 @@ export function validateDeployment(d: Deployment, old?: Deployment): FieldError[
   const errs = [
     ...nonNegative('spec.replicas', s.replicas),
     ...validateSelector(s.selector, s.template, 'spec', 'deployment'),
-    ...validateAppsTemplate(s.template, 'Deployment'),
+    ...validateControllerTemplate(s.template, 'Deployment'),
     ...validateDeploymentStrategy(s.strategy),
     ...nonNegative('spec.minReadySeconds', s.minReadySeconds),
     ...nonNegative('spec.revisionHistoryLimit', s.revisionHistoryLimit),
@@ -114,7 +85,7 @@ export function validateReplicaSet(rs: ReplicaSet, old?: ReplicaSet): FieldError
     ...nonNegative('spec.replicas', s.replicas),
     ...nonNegative('spec.minReadySeconds', s.minReadySeconds),
     ...validateSelector(s.selector, s.template, 'spec', 'replicaset'),
-    ...validateAppsTemplate(s.template, 'ReplicaSet'),
+    ...validateControllerTemplate(s.template, 'ReplicaSet'),
   ];
   if (old) errs.push(...immutable('spec.selector', s.selector, old.spec?.selector));
   return errs;
@@ -187,7 +158,7 @@ export function validateStatefulSet(sts: StatefulSet, old?: StatefulSet): FieldE
       errs.push(requiredError(child(index('spec.volumeClaimTemplates', i), 'metadata', 'name')));
   });
   errs.push(
-    ...validateAppsTemplate(
+    ...validateControllerTemplate(
       s.template,
       'StatefulSet',
       claims.flatMap((c) => (c.metadata?.name ? [c.metadata.name] : [])),
@@ -217,7 +188,7 @@ export function validateDaemonSet(ds: DaemonSet, old?: DaemonSet): FieldError[] 
   const s = ds.spec ?? {};
   const errs = [
     ...validateSelector(s.selector, s.template, 'spec', 'daemonset'),
-    ...validateAppsTemplate(s.template, 'DaemonSet'),
+    ...validateControllerTemplate(s.template, 'DaemonSet'),
     ...nonNegative('spec.minReadySeconds', s.minReadySeconds),
     ...nonNegative('spec.revisionHistoryLimit', s.revisionHistoryLimit),
   ];

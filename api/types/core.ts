@@ -1,6 +1,7 @@
 /**
  * core/v1 kinds besides Pod (pod.ts): Namespace and ConfigMap here, the rest
- * in sibling files (service.ts, node.ts, secret.ts, event.ts, storage.ts),
+ * in sibling files (service.ts, node.ts, secret.ts, event.ts, storage.ts,
+ * replicationcontroller.ts),
  * re-exported here and gathered into `coreTypes`.
  */
 import type { Static } from '@sinclair/typebox';
@@ -10,6 +11,7 @@ import type { ResourceType } from '../registry.js';
 import { Bool, List, MapList, Open, Str, StrMap, Struct } from '../schema.js';
 import { eventType } from './event.js';
 import { nodeType } from './node.js';
+import { replicationControllerType } from './replicationcontroller.js';
 import { secretTypes } from './secret.js';
 import { serviceTypes } from './service.js';
 import { storageTypes } from './storage.js';
@@ -17,6 +19,7 @@ import { storageTypes } from './storage.js';
 export * from './core-common.js';
 export * from './event.js';
 export * from './node.js';
+export * from './replicationcontroller.js';
 export * from './secret.js';
 export * from './service.js';
 export * from './storage.js';
@@ -69,6 +72,7 @@ export const coreTypes: ResourceType[] = [
     shortNames: ['ns'],
     categories: [],
     namespaced: false,
+    returnDeletedObject: true,
     subresources: ['status', 'finalize'],
     schema: Namespace,
     nameIsLabel: true,
@@ -127,4 +131,5 @@ export const coreTypes: ResourceType[] = [
   ...secretTypes,
   eventType,
   ...storageTypes,
+  replicationControllerType,
 ];

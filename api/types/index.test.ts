@@ -22,6 +22,7 @@ describe('the builtin registry', () => {
       'PersistentVolumeClaim',
       'Deployment',
       'ReplicaSet',
+      'ReplicationController',
       'StatefulSet',
       'DaemonSet',
       'ControllerRevision',

@@ -1,6 +1,7 @@
 /**
- * What every kind with a pod template shares (apps/v1 and batch/v1): the
- * selector checks, small number checks, template defaulting, and the
+ * What every kind with a pod template shares (apps/v1, batch/v1 and core/v1
+ * ReplicationController): the selector and template checks, small number
+ * checks, template defaulting, and the
  * Containers, Images and Selector columns `kubectl get -o wide` prints.
  */
 import type { KubeObject } from '../meta.js';
@@ -8,8 +9,15 @@ import { column } from '../printers.js';
 import type { TableColumn } from '../registry.js';
 import { type LabelSelectorObject, labelSelectorFromObject, selectorToString } from '../selectors.js';
 import type { FieldError } from '../status.js';
-import { child, invalidError, requiredError, validateLabelSelector } from '../validation.js';
-import { defaultPodSpec, type PodSpec, type PodTemplateSpec } from './pod.js';
+import {
+  child,
+  forbiddenError,
+  invalidError,
+  notSupportedError,
+  requiredError,
+  validateLabelSelector,
+} from '../validation.js';
+import { defaultPodSpec, type PodSpec, type PodTemplateSpec, validatePodTemplateSpec } from './pod.js';
 
 export function nonNegative(field: string, value: number | undefined): FieldError[] {
   return value !== undefined && value < 0
@@ -68,6 +76,45 @@ export function validateSelector(
     const field = child(path, 'template', 'metadata', 'labels');
     errs.push(invalidError(field, labels, '`selector` does not match template `labels`'));
   }
+  return errs;
+}
+
+/**
+ * The template of a controller of long-running pods (apps kinds and
+ * ReplicationController): a valid pod template whose pods always restart and
+ * never time out. `extraVolumes` are volumes the controller adds itself (a
+ * StatefulSet's claim templates), so that mounts of them validate.
+ */
+export function validateControllerTemplate(
+  tpl: PodTemplateSpec | undefined,
+  kind: string,
+  extraVolumes: string[] = [],
+): FieldError[] {
+  const path = 'spec.template';
+  if (!tpl) return [requiredError(path)];
+  const spec = tpl.spec ?? {};
+  const withClaims = extraVolumes.length
+    ? {
+        ...tpl,
+        spec: {
+          ...spec,
+          volumes: [
+            ...(spec.volumes ?? []),
+            ...extraVolumes.map((name) => ({ name, persistentVolumeClaim: { claimName: name } })),
+          ],
+        },
+      }
+    : tpl;
+  const errs = validatePodTemplateSpec(withClaims, path);
+  if (spec.restartPolicy !== 'Always')
+    errs.push(notSupportedError(child(path, 'spec', 'restartPolicy'), spec.restartPolicy ?? '', ['Always']));
+  if (spec.activeDeadlineSeconds !== undefined)
+    errs.push(
+      forbiddenError(
+        child(path, 'spec', 'activeDeadlineSeconds'),
+        `activeDeadlineSeconds in ${kind} is not Supported`,
+      ),
+    );
   return errs;
 }
 

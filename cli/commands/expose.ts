@@ -1,6 +1,6 @@
 /**
  * `nkctl expose`: makes a Service in front of the pods of a deployment,
- * replicaset, pod or service, as `kubectl expose` does: the selector is the
+ * replicaset, replicationcontroller, pod or service, as `kubectl expose` does: the selector is the
  * object's pod selector (a pod's own labels), the labels are the object's,
  * and the ports are --port (to --target-port, else the same number) or,
  * without --port, the ports the object's containers (or service) declare.
@@ -40,7 +40,8 @@ function selectorOf(rt: ResourceType, obj: KubeObject): Record<string, string> {
   const what = shownName(rt, obj.metadata.name!);
   let selector: Record<string, string> | undefined;
   if (rt.kind === 'Pod') selector = obj.metadata.labels;
-  else if (rt.kind === 'Service') selector = (obj.spec as ServiceSpec).selector;
+  else if (rt.kind === 'Service' || rt.kind === 'ReplicationController')
+    selector = (obj.spec as ServiceSpec).selector;
   else if (rt.kind === 'Deployment' || rt.kind === 'ReplicaSet') {
     const s = (obj.spec as WorkloadSpec).selector;
     if (s?.matchExpressions?.length)

@@ -1,13 +1,16 @@
 /**
  * `nkctl scale`: sets replicas through the scale subresource of a
- * Deployment, ReplicaSet or StatefulSet. Running it twice is safe.
+ * Deployment, ReplicaSet, StatefulSet or ReplicationController. Running it
+ * twice is safe.
  */
 import { Command } from 'commander';
 import { CliError, cliContext } from '../context.js';
 
 export function newScaleCommand(): Command {
   return new Command('scale')
-    .description('Set the number of replicas of a deployment, replicaset or statefulset. Safe to run twice.')
+    .description(
+      'Set the number of replicas of a deployment, replicaset, statefulset or replicationcontroller. Safe to run twice.',
+    )
     .argument('<args...>', 'TYPE NAME or TYPE/NAME')
     .requiredOption('--replicas <n>', 'the new number of replicas')
     .action(async (args: string[], o: { replicas: string }, cmd: Command) => {
