@@ -169,3 +169,35 @@ describe('RBAC rules read only their own properties', () => {
     }
   });
 });
+
+describe('RbacAuthorizer and pods/ephemeralcontainers', () => {
+  const debugger_ = { name: 'dora', groups: ['system:authenticated'] };
+  const editor = { name: 'ed', groups: ['system:authenticated'] };
+  const rbac = new RbacAuthorizer(
+    source([
+      ...defaultClusterRoles(),
+      binding('RoleBinding', 'ed-admin', 'ClusterRole', 'admin', [{ kind: 'User', name: 'ed' }], 'default'),
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'debugger', namespace: 'default' },
+        rules: [{ verbs: ['get', 'patch'], apiGroups: [''], resources: ['pods/ephemeralcontainers'] }],
+      } as KubeObject,
+      binding('RoleBinding', 'dora', 'Role', 'debugger', [{ kind: 'User', name: 'dora' }], 'default'),
+    ]),
+  );
+  const url = '/api/v1/namespaces/default/pods/web/ephemeralcontainers';
+  const can = (user: UserInfo, method: string) =>
+    rbac.authorize(requestAttributes(user, method, url)).allowed;
+
+  it('needs patch on the subresource itself, which admin and edit leave out as Kubernetes does', () => {
+    expect(requestAttributes(debugger_, 'PATCH', url)).toMatchObject({
+      verb: 'patch',
+      subresource: 'ephemeralcontainers',
+    });
+    expect(can(debugger_, 'PATCH')).toBe(true);
+    expect(can(debugger_, 'PUT')).toBe(false);
+    expect(can(editor, 'PATCH')).toBe(false);
+    expect(can(editor, 'GET')).toBe(false);
+  });
+});

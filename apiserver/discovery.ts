@@ -21,6 +21,7 @@ export const servedSubresources: Record<
   proxy: { group: '', version: '', kind: 'NodeProxyOptions', verbs: ['get'] },
   token: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] },
   approval: { group: '', version: '', verbs: ['get', 'patch', 'update'] },
+  ephemeralcontainers: { group: '', version: '', verbs: ['get', 'patch', 'update'] },
 };
 
 const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

@@ -112,10 +112,11 @@ function operations(rt: ResourceType) {
       }),
     },
   };
-  // Subresources that read and write the whole object: /status, and a CSR's /approval.
+  // Subresources that read and write the whole object: /status, a CSR's /approval, a pod's /ephemeralcontainers.
   for (const [sub, name] of [
     ['status', 'Status'],
     ['approval', 'Approval'],
+    ['ephemeralcontainers', 'Ephemeralcontainers'],
   ]) {
     if (!rt.subresources.includes(sub)) continue;
     paths[`${coll}/{name}/${sub}`] = {

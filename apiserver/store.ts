@@ -463,6 +463,8 @@ export class ResourceStore {
     delete m.selfLink;
     if (subresource === 'status') this.strategy.prepareForStatusUpdate(obj, old);
     else if (subresource === 'approval') this.strategy.prepareForApprovalUpdate(obj, old);
+    else if (subresource === 'ephemeralcontainers')
+      this.strategy.prepareForEphemeralContainersUpdate(obj, old);
     else if (subresource === 'finalize') {
       // Only a namespace's spec.finalizers may change through /finalize.
       const finalizers = (obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];

@@ -13,6 +13,7 @@ import {
   prepareCSRForStatusUpdate,
   prepareCSRForUpdate,
 } from '../api/types/certificates-strategy.js';
+import { dropNonEphemeralContainerUpdates, type Pod } from '../api/types/pod.js';
 import type { UserInfo } from './authn.js';
 import { timestamp } from './store.js';
 
@@ -28,6 +29,8 @@ export interface Strategy {
   prepareForStatusUpdate(obj: KubeObject, old: KubeObject): void;
   /** Called on update through /approval (CertificateSigningRequests): only the approval conditions may change. */
   prepareForApprovalUpdate(obj: KubeObject, old: KubeObject): void;
+  /** Called on update through /ephemeralcontainers (Pods): only spec.ephemeralContainers may change. */
+  prepareForEphemeralContainersUpdate(obj: KubeObject, old: KubeObject): void;
   /** Seconds of graceful deletion for this object, or 0 to delete now. */
   gracePeriod(obj: KubeObject, requested: number | undefined): number;
 }
@@ -51,7 +54,21 @@ export function strategyFor(rt: ResourceType, now: () => Date = () => new Date()
   const base = genericStrategy(rt);
   if (rt.group === 'certificates.k8s.io' && rt.kind === 'CertificateSigningRequest')
     return csrStrategy(base, now);
+  if (rt.group === '' && rt.kind === 'Pod') return podStrategy(base);
   return base;
+}
+
+/** A Pod: the generic rules, and its ephemeralcontainers subresource (api/types/pod-ephemeral.ts). */
+function podStrategy(base: Strategy): Strategy {
+  return {
+    ...base,
+    prepareForEphemeralContainersUpdate(obj, old) {
+      dropNonEphemeralContainerUpdates(obj as Pod, old as Pod);
+      // A new ephemeral container is a change of spec, as through the main resource.
+      const gen = old.metadata.generation ?? 1;
+      obj.metadata.generation = specOf(obj) === specOf(old) ? gen : gen + 1;
+    },
+  };
 }
 
 /** A CertificateSigningRequest: the generic rules, then csrStrategy's (api/types/certificates-strategy.ts). */
@@ -113,6 +130,9 @@ function genericStrategy(rt: ResourceType): Strategy {
     },
     prepareForApprovalUpdate() {
       throw new Error(`${rt.kind} has no approval subresource`);
+    },
+    prepareForEphemeralContainersUpdate() {
+      throw new Error(`${rt.kind} has no ephemeralcontainers subresource`);
     },
     gracePeriod(obj, requested) {
       if (rt.kind !== 'Pod') return 0;

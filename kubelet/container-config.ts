@@ -2,7 +2,9 @@
  * Turns a container of a pod spec into what the runtime creates: command
  * and args with $(VAR) expanded, the environment (env.ts), volume mounts
  * (host paths the volume manager prepared), the termination log file,
- * resources and the security context.
+ * resources and the security context. An ephemeral container is made as
+ * the others are (the spec refuses what it may not have), in the PID
+ * namespace of its target when it names one.
  */
 import path from 'node:path';
 import { quantityToMilli, quantityToValue } from '../api/quantity.js';
@@ -10,6 +12,9 @@ import type { Container, Pod } from '../api/types/pod.js';
 import { ConfigError, containerEnv, expand, type ObjectSource } from './env.js';
 import { dockerName, podLabels } from './pod-state.js';
 import { type ContainerConfig, Labels, type Mount } from './runtime/runtime.js';
+
+/** Which list of the pod spec a container comes from. */
+export type ContainerKind = 'init' | 'app' | 'ephemeral';
 
 /** A prepared volume: where its files are on the host. */
 export interface VolumePath {
@@ -21,10 +26,12 @@ export interface ContainerConfigContext {
   node: string;
   pod: Pod;
   container: Container;
-  kind: 'init' | 'app';
+  kind: ContainerKind;
   restartCount: number;
   hash: string;
   sandboxId: string;
+  /** The running target of an ephemeral container, whose PID namespace it joins. */
+  pidTargetId?: string;
   volumes: Map<string, VolumePath>;
   /** Host file bind-mounted at the container's terminationMessagePath. */
   terminationLogPath: string;
@@ -50,6 +57,7 @@ export async function buildContainerConfig(ctx: ContainerConfigContext): Promise
     }),
     sandboxId: ctx.sandboxId,
     sharePid: pod.spec?.shareProcessNamespace === true,
+    pidTargetId: ctx.pidTargetId,
     command: c.command?.length ? c.command.map((a) => expand(a, vars)) : undefined,
     args: c.args?.length ? c.args.map((a) => expand(a, vars)) : undefined,
     workingDir: c.workingDir || undefined,

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Container, Pod } from '../api/types/pod.js';
 import type { Clock } from '../client/clock.js';
 import type { Backoff } from './backoff.js';
-import { buildContainerConfig, type VolumePath } from './container-config.js';
+import { buildContainerConfig, type ContainerKind, type VolumePath } from './container-config.js';
 import { ConfigError, type ObjectSource } from './env.js';
 import { runHandler } from './handlers.js';
 import { containerHash } from './pod-state.js';
@@ -52,24 +52,32 @@ export interface ContainerRunnerOptions {
 export interface StartRequest {
   pod: Pod;
   container: Container;
-  kind: 'init' | 'app';
+  kind: ContainerKind;
   restartCount: number;
   sandboxId: string;
+  /** The running target of an ephemeral container, whose PID namespace it joins. */
+  pidTargetId?: string;
   podIP: string;
   volumes: Map<string, VolumePath>;
   /** The pod's waiting reasons by container name: set when it cannot start, cleared when it does. */
   waiting: Map<string, Waiting>;
 }
 
-/** Where Events about a container point: the pod, at spec.containers{name}. */
-export function containerRef(pod: Pod, c: Container, kind: 'init' | 'app') {
+const specField: Record<ContainerKind, string> = {
+  init: 'initContainers',
+  app: 'containers',
+  ephemeral: 'ephemeralContainers',
+};
+
+/** Where Events about a container point: the pod, at spec.containers{name} (or its kind's list). */
+export function containerRef(pod: Pod, c: Container, kind: ContainerKind) {
   return {
     kind: 'Pod',
     apiVersion: 'v1',
     namespace: pod.metadata?.namespace,
     name: pod.metadata?.name,
     uid: pod.metadata?.uid,
-    fieldPath: `spec.${kind === 'init' ? 'initContainers' : 'containers'}{${c.name}}`,
+    fieldPath: `spec.${specField[kind]}{${c.name}}`,
   };
 }
 
@@ -155,6 +163,7 @@ export class ContainerRunner {
         restartCount: r.restartCount,
         hash: containerHash(c),
         sandboxId: r.sandboxId,
+        pidTargetId: r.pidTargetId,
         volumes: r.volumes,
         terminationLogPath,
         source: this.o.source,
@@ -205,7 +214,7 @@ export class ContainerRunner {
   async stop(
     pod: Pod,
     c: Container | undefined,
-    kind: 'init' | 'app',
+    kind: ContainerKind,
     info: ContainerInfo,
     podIP: string,
     graceSeconds: number,

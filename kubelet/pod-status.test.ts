@@ -124,6 +124,60 @@ describe('computePodStatus container states', () => {
   });
 });
 
+describe('computePodStatus ephemeral containers', () => {
+  const withDebug = (p: Pod): Pod => ({
+    ...p,
+    spec: { ...p.spec, ephemeralContainers: [{ name: 'debug', image: 'busybox:1' }] },
+  });
+
+  it('reports each as never ready nor restarted, beside the app containers, and leaves phase and Ready alone', () => {
+    const running = status(withDebug(pod('Always', ['a'])), {
+      a: [inst('a', 'running')],
+      debug: [inst('debug', 'running')],
+    });
+    expect(running.ephemeralContainerStatuses).toEqual([
+      {
+        name: 'debug',
+        state: { running: { startedAt: '2026-01-01T00:00:01Z' } },
+        lastState: {},
+        ready: false,
+        restartCount: 0,
+        image: 'busybox:1',
+        imageID: 'docker://sha256:abc',
+        containerID: expect.stringMatching(/^docker:\/\/id\d+$/),
+      },
+    ]);
+    expect(running.containerStatuses!.map((s) => s.name)).toEqual(['a']);
+    expect(running.phase).toBe('Running');
+    expect(running.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const exited = status(withDebug(pod('Always', ['a'])), {
+      a: [inst('a', 'running')],
+      debug: [inst('debug', 'exited', 3)],
+    });
+    expect(exited.ephemeralContainerStatuses![0].state?.terminated).toMatchObject({
+      exitCode: 3,
+      reason: 'Error',
+    });
+    expect(exited.phase).toBe('Running');
+  });
+
+  it('shows one not started yet as waiting, with the syncer’s reason when it has one', () => {
+    const p = withDebug(pod('Always', ['a']));
+    const creating = status(p, { a: [inst('a', 'running')] });
+    expect(creating.ephemeralContainerStatuses![0].state).toEqual({
+      waiting: { reason: 'ContainerCreating' },
+    });
+    const pulling = status(p, { a: [inst('a', 'running')] }, { debug: { reason: 'ErrImagePull' } });
+    expect(pulling.ephemeralContainerStatuses![0].state).toEqual({ waiting: { reason: 'ErrImagePull' } });
+  });
+
+  it('has no ephemeralContainerStatuses when the pod has no ephemeral containers', () => {
+    expect(status(pod('Always', ['a']), { a: [inst('a', 'running')] })).not.toHaveProperty(
+      'ephemeralContainerStatuses',
+    );
+  });
+});
+
 describe('status changes', () => {
   it('keeps transition times of unchanged conditions and notices real changes only', () => {
     const p = pod('Always', ['a']);

@@ -1,7 +1,8 @@
 /**
  * A pod's status from what the runtime holds (pure): container statuses
- * with their states, the phase and conditions as Kubernetes' kubelet
- * computes them (getPhase, GeneratePodReadyCondition...), IPs and QoS.
+ * (init, app and ephemeral) with their states, the phase and conditions as
+ * Kubernetes' kubelet computes them (getPhase, GeneratePodReadyCondition...),
+ * IPs and QoS.
  */
 import {
   type ContainerStatus,
@@ -99,6 +100,21 @@ function containerStatus(
   return s;
 }
 
+/**
+ * An ephemeral container's status: as another container's, but never ready
+ * and without `started` (no probe ever looks at it), and it counts for
+ * neither the phase nor the conditions.
+ */
+function ephemeralStatus(input: StatusInput, name: string, image: string, hasInit: boolean): ContainerStatus {
+  const { started: _started, ...s } = containerStatus(
+    input,
+    name,
+    image,
+    hasInit ? 'PodInitializing' : 'ContainerCreating',
+  );
+  return { ...s, ready: false };
+}
+
 /** Kubernetes' getPhase: from the app containers, once the init containers are done. */
 export function podPhase(pod: Pod, init: ContainerStatus[], apps: ContainerStatus[]): string {
   const policy = pod.spec?.restartPolicy ?? 'Always';
@@ -188,6 +204,10 @@ export function computePodStatus(input: StatusInput): PodStatus {
     qosClass: pod.status?.qosClass ?? podQOSClass(pod.spec ?? {}),
   };
   if (initSpecs.length) status.initContainerStatuses = init;
+  const ephemeral = (pod.spec?.ephemeralContainers ?? []).map((c) =>
+    ephemeralStatus(input, c.name ?? '', c.image ?? '', initSpecs.length > 0),
+  );
+  if (ephemeral.length) status.ephemeralContainerStatuses = ephemeral;
   if (input.podIP) {
     status.podIP = input.podIP;
     status.podIPs = [{ ip: input.podIP }];

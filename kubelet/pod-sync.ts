@@ -9,10 +9,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Container, Pod, PodStatus } from '../api/types/pod.js';
+import type { Container, EphemeralContainer, Pod, PodStatus } from '../api/types/pod.js';
 import type { Clock } from '../client/clock.js';
 import type { Backoff } from './backoff.js';
-import type { VolumePath } from './container-config.js';
+import type { ContainerKind, VolumePath } from './container-config.js';
 import { type ContainerRunner, containerRef, type PodEvents } from './container-runner.js';
 import {
   containerHash,
@@ -130,6 +130,9 @@ export class PodSyncer {
     };
     // A token must be rewritten before it expires, however long the resync period.
     later(this.o.volumes.refreshAfterMs?.(uid));
+    // Before the init containers, as Kubernetes' SyncPod: a pod stuck initialising can be debugged.
+    for (const c of pod.spec?.ephemeralContainers ?? [])
+      later(await this.syncEphemeral(pod, c, state, sandbox.id, podIP, volumes));
     let initDone = true;
     for (const c of pod.spec?.initContainers ?? []) {
       const r = await this.syncContainer(pod, c, 'init', state, sandbox.id, podIP, volumes);
@@ -299,11 +302,59 @@ export class PodSyncer {
     return { done: false, requeueAfterMs: wait };
   }
 
+  /**
+   * Starts an ephemeral container that has not run yet, in the PID namespace
+   * of its target when it names one (which must be running, as Kubernetes'
+   * getTargetID requires). One that has run is left as it is: ephemeral
+   * containers are never restarted. Returns when to sync again.
+   */
+  private async syncEphemeral(
+    pod: Pod,
+    c: EphemeralContainer,
+    state: PodRuntimeState,
+    sandboxId: string,
+    podIP: string,
+    volumes: Map<string, VolumePath>,
+  ): Promise<number | undefined> {
+    const name = c.name ?? '';
+    const latest = state.containers.get(name)?.[0];
+    if (latest?.state === 'created') {
+      // Made but never started: the kubelet stopped in between. Start it now.
+      await this.o.runtime.startContainer(latest.id);
+      return 1000;
+    }
+    if (latest) return undefined;
+    const waiting = this.waitingOf(pod.metadata?.uid ?? '');
+    let pidTargetId: string | undefined;
+    if (c.targetContainerName) {
+      const target = state.containers.get(c.targetContainerName)?.[0];
+      if (target?.state !== 'running') {
+        const message = `unable to find target container ${c.targetContainerName}`;
+        waiting.set(name, { reason: 'CreateContainerConfigError', message });
+        this.o.events.event(containerRef(pod, c, 'ephemeral'), 'Warning', 'Failed', `Error: ${message}`);
+        return 5_000;
+      }
+      pidTargetId = target.id;
+    }
+    return this.o.runner.start({
+      pod,
+      container: c,
+      kind: 'ephemeral',
+      restartCount: 0,
+      sandboxId,
+      pidTargetId,
+      podIP,
+      volumes,
+      waiting,
+    });
+  }
+
   /** Stops every running container of the pod (sandbox last). */
   private async stopAll(pod: Pod, state: PodRuntimeState, graceSeconds: number): Promise<void> {
-    const specs = new Map<string, [Container, 'init' | 'app']>();
+    const specs = new Map<string, [Container, ContainerKind]>();
     for (const c of pod.spec?.initContainers ?? []) specs.set(c.name ?? '', [c, 'init']);
     for (const c of pod.spec?.containers ?? []) specs.set(c.name ?? '', [c, 'app']);
+    for (const c of pod.spec?.ephemeralContainers ?? []) specs.set(c.name ?? '', [c, 'ephemeral']);
     const podIP = pod.status?.podIP ?? '';
     await Promise.all(
       [...state.containers.values()].flatMap((list) =>
@@ -312,7 +363,7 @@ export class PodSyncer {
           .map((i) => {
             const [spec, kind] = specs.get(i.labels[Labels.containerName] ?? '') ?? [
               undefined,
-              'app' as const,
+              'app' as ContainerKind,
             ];
             return this.o.runner.stop(pod, spec, kind, i, podIP, graceSeconds);
           }),

@@ -118,6 +118,8 @@ export class KubeletServer {
         'BadRequest',
         `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`,
       );
+    // Ephemeral containers are reachable by name (exec, attach, logs), never the default.
+    names.push(...(pod.spec?.ephemeralContainers ?? []).map((c) => c.name ?? ''));
     if (!names.includes(name))
       throw new HttpError(400, 'BadRequest', `container ${name} is not valid for pod ${podName}`);
     const state = await readPodState(this.o.runtime, this.o.node, pod.metadata?.uid ?? '');

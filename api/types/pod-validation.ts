@@ -8,6 +8,7 @@
 import type { FieldError } from '../status.js';
 import type { Container, EphemeralContainer, Probe } from './pod-container.js';
 import { quantityNanos } from './pod-defaults.js';
+import { mirrorPodAnnotation, validateEphemeralFields } from './pod-ephemeral.js';
 import {
   checkName,
   checkPortNumber,
@@ -162,19 +163,20 @@ function validateContainer(
     'File',
     'FallbackToLogsOnError',
   ]);
+  // What an ephemeral container may not set at all is validateEphemeralFields' to say.
+  if (kind === 'ephemeral') return;
   const sidecar = kind === 'init' && c.restartPolicy === 'Always';
   if (kind === 'init' && c.restartPolicy !== undefined && !sidecar)
     oneOf(errs, `${field}.restartPolicy`, c.restartPolicy, ['Always']);
   if (kind === 'app' && c.restartPolicy !== undefined)
     errs.push(forbidden(`${field}.restartPolicy`, 'may not be set for non-init containers'));
-  if (kind !== 'app' && !sidecar) {
+  if (kind === 'init' && !sidecar) {
     // Only long-running containers have probes and hooks.
-    const why =
-      kind === 'init'
-        ? 'may not be set for init containers without restartPolicy=Always'
-        : 'cannot be set for an Ephemeral Container';
     for (const key of ['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
-      if (c[key]) errs.push(forbidden(`${field}.${key}`, why));
+      if (c[key])
+        errs.push(
+          forbidden(`${field}.${key}`, 'may not be set for init containers without restartPolicy=Always'),
+        );
     }
     return;
   }
@@ -244,11 +246,13 @@ function validateContainers(errs: FieldError[], spec: PodSpec, path: string, vol
     if (c.name && allNames.has(c.name)) errs.push(duplicate(`${f}.name`, c.name));
     if (c.name) allNames.add(c.name);
   });
+  const targets = new Set(allNames);
   (spec.ephemeralContainers ?? []).forEach((c, i) => {
     const f = `${path}.ephemeralContainers[${i}]`;
     validateContainer(errs, c, f, 'ephemeral', volumes);
     if (c.name && allNames.has(c.name)) errs.push(duplicate(`${f}.name`, c.name));
     if (c.name) allNames.add(c.name);
+    validateEphemeralFields(errs, c, f, targets);
   });
 }
 
@@ -380,6 +384,37 @@ function validatePodSpecUpdate(spec: PodSpec, old: PodSpec): FieldError[] {
         `pod updates may not change fields other than ${updatableFields.join(',')}\n  changed: ${changed.join(', ')}`,
       ),
     );
+  return errs;
+}
+
+/**
+ * Kubernetes' ValidatePodEphemeralContainersUpdate: an update through
+ * pods/{name}/ephemeralcontainers, after dropNonEphemeralContainerUpdates
+ * left only spec.ephemeralContainers changed. Ephemeral containers may be
+ * added, never changed or removed (matched by name: a patch need not keep
+ * the order); a static pod's mirror takes none.
+ */
+export function validatePodEphemeralContainersUpdate(pod: Pod, old: Pod): FieldError[] {
+  if (old.metadata?.annotations?.[mirrorPodAnnotation] !== undefined)
+    return [forbidden('', 'static pods do not support ephemeral containers')];
+  const errs = validatePodSpec(pod.spec ?? {}, 'spec');
+  const path = 'spec.ephemeralContainers';
+  const now = new Map((pod.spec?.ephemeralContainers ?? []).map((c) => [c.name, c]));
+  for (const before of old.spec?.ephemeralContainers ?? []) {
+    const after = now.get(before.name);
+    if (!after) {
+      errs.push(forbidden(path, `existing ephemeral containers "${before.name}" may not be removed\n`));
+      continue;
+    }
+    const changed = differences(before, after, `${path}[${before.name}]`, []);
+    if (changed.length > 0)
+      errs.push(
+        forbidden(
+          path,
+          `existing ephemeral containers "${before.name}" may not be changed\n  changed: ${changed.join(', ')}`,
+        ),
+      );
+  }
   return errs;
 }
 

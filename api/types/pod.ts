@@ -7,12 +7,14 @@
 import type { KubeObject } from '../meta.js';
 import type { ResourceType } from '../registry.js';
 import { podDefaults } from './pod-defaults.js';
+import { ephemeralContainersSubresource } from './pod-ephemeral.js';
 import { podColumns } from './pod-printer.js';
 import { Pod } from './pod-schema.js';
-import { validatePod } from './pod-validation.js';
+import { validatePod, validatePodEphemeralContainersUpdate } from './pod-validation.js';
 
 export * from './pod-container.js';
 export * from './pod-defaults.js';
+export * from './pod-ephemeral.js';
 export * from './pod-printer.js';
 export * from './pod-schema.js';
 export * from './pod-validation.js';
@@ -42,6 +44,7 @@ export const podType: ResourceType = {
   shortNames: ['po'],
   categories: ['all'],
   namespaced: true,
+  returnDeletedObject: true,
   subresources: [
     'status',
     'binding',
@@ -54,7 +57,10 @@ export const podType: ResourceType = {
   ],
   schema: Pod,
   defaults: (obj) => podDefaults(obj as Pod),
-  validate: (obj, old) => validatePod(obj as Pod, old as Pod | undefined),
+  validate: (obj, old, subresource) =>
+    subresource === ephemeralContainersSubresource && old
+      ? validatePodEphemeralContainersUpdate(obj as Pod, old as Pod)
+      : validatePod(obj as Pod, old as Pod | undefined),
   fieldLabels: podFieldLabels,
   columns: podColumns,
 };

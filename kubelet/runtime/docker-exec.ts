@@ -3,7 +3,7 @@
  * output (probes, hooks), or an interactive session with raw streams
  * (kubectl exec). Used by DockerRuntime, which wraps their errors.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { demuxDockerStream } from './demux.js';
 import type { ExecResult, ExecSession } from './runtime.js';
@@ -101,6 +101,16 @@ export async function execSession(
   };
 }
 
+/** Writes through to `target`, but ending it leaves `target` open. */
+function keepOpen(target: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write: (chunk, _encoding, done) => {
+      target.write(chunk, (err) => done(err ?? undefined));
+    },
+    final: (done) => done(),
+  });
+}
+
 /**
  * Attaches to a running container's own process (kubectl attach): its
  * output from now on, and its stdin if the container keeps one open.
@@ -113,6 +123,7 @@ export async function attachSession(
   opts: { stdin: boolean; tty: boolean; stderr: boolean },
 ): Promise<ExecSession> {
   const c = docker.getContainer(id);
+  const stdinOnce = (await c.inspect()).Config.StdinOnce === true;
   const stream = (await c.attach({
     stream: true,
     hijack: true,
@@ -122,7 +133,11 @@ export async function attachSession(
   })) as unknown as NodeJS.ReadWriteStream & Readable;
   const { stdin, stdout, stderr, ended } = hijacked(stream, opts);
   return {
-    stdin,
+    // Docker ends an attach's output when its stdin ends, unless the container
+    // closes its stdin after one attach (stdinOnce). Kubernetes keeps the
+    // output coming (`echo x | kubectl debug -i ...`): the end of the
+    // client's stdin then only stops the writing.
+    stdin: stdin && !stdinOnce ? keepOpen(stdin) : stdin,
     stdout,
     stderr,
     resize: async (rows, cols) => {

@@ -206,7 +206,7 @@ export class DockerRuntime implements Runtime {
         HostConfig: {
           NetworkMode: ns,
           IpcMode: ns,
-          PidMode: cfg.sharePid ? ns : undefined,
+          PidMode: cfg.pidTargetId ? `container:${cfg.pidTargetId}` : cfg.sharePid ? ns : undefined,
           Binds: cfg.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
           Memory: cfg.memoryBytes,
           // No swap beyond the limit, so the limit means what it says.

@@ -30,7 +30,7 @@ export const Labels = {
   containerHash: 'io.kubernetes.container.hash',
   /** `podsandbox` or `container`, as dockershim wrote it. */
   type: 'io.kubernetes.docker.type',
-  /** init, or app (regular containers). */
+  /** init, app (regular containers) or ephemeral. */
   kind: 'nanokube.io/container-kind',
   terminationMessagePath: 'io.kubernetes.container.terminationMessagePath',
   node: 'nanokube.io/node',
@@ -72,6 +72,8 @@ export interface ContainerConfig {
   /** The sandbox whose network, IPC (and PID, when shared) namespaces to join. */
   sandboxId: string;
   sharePid?: boolean;
+  /** A container whose PID namespace to join instead (an ephemeral container's target). */
+  pidTargetId?: string;
   /** Entrypoint; the image's when undefined. */
   command?: string[];
   /** Arguments; the image's CMD when undefined (and command undefined). */

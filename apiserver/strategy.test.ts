@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../api/meta.js';
+import { builtinRegistry } from '../api/types/index.js';
+import { podType } from '../api/types/pod.js';
+import { strategyFor } from './strategy.js';
+
+const pod = (ephemeral: string[] = []) =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web', namespace: 'default', generation: 3, labels: { app: 'web' } },
+    spec: {
+      containers: [{ name: 'app', image: 'nginx' }],
+      ...(ephemeral.length
+        ? { ephemeralContainers: ephemeral.map((name) => ({ name, image: 'busybox' })) }
+        : {}),
+    },
+    status: { phase: 'Running' },
+  }) as KubeObject;
+
+describe('the Pod strategy through ephemeralcontainers', () => {
+  it('takes only spec.ephemeralContainers from the body and moves generation when they change', () => {
+    const old = pod();
+    const next = pod(['debugger']);
+    next.metadata.labels = { app: 'other' };
+    (next.spec as { containers: { image: string }[] }).containers[0].image = 'evil';
+    next.status = { phase: 'Failed' };
+    strategyFor(podType).prepareForEphemeralContainersUpdate(next, old);
+    expect(next.spec).toEqual(pod(['debugger']).spec);
+    expect(next.status).toEqual({ phase: 'Running' });
+    expect(next.metadata).toMatchObject({ generation: 4, labels: { app: 'web' } });
+  });
+
+  it('leaves generation alone when the ephemeral containers are the same', () => {
+    const old = pod(['debugger']);
+    const next = pod(['debugger']);
+    strategyFor(podType).prepareForEphemeralContainersUpdate(next, old);
+    expect(next.metadata.generation).toBe(3);
+  });
+
+  it('is refused for kinds without the subresource', () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } as KubeObject;
+    expect(() =>
+      strategyFor(builtinRegistry.get('', 'v1', 'configmaps')!).prepareForEphemeralContainersUpdate(cm, cm),
+    ).toThrow(/ConfigMap has no ephemeralcontainers subresource/);
+  });
+});
