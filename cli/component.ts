@@ -1,14 +1,19 @@
 /**
  * What every component's main.ts shares: flag errors that name the flag and
- * exit 2, boolean flags as pflag takes them, Go-style durations, a logger
- * (JSON, or pretty on a terminal), and an AbortSignal tied to SIGINT/SIGTERM.
+ * exit 2, boolean flags as pflag takes them (nkctl's too), Go-style
+ * durations, a logger (JSON, or pretty on a terminal), and an AbortSignal
+ * tied to SIGINT/SIGTERM.
  */
 import { type Command, Option } from 'commander';
 import { type Logger, pino } from 'pino';
 
 export class FlagError extends Error {}
 
-/** Prints one line naming the bad flag and exits 2, as DESIGN.md asks. */
+/**
+ * Throws a FlagError naming the bad flag: one line, then exit 2 from a
+ * component (`runComponent`), as DESIGN.md asks; `error: ...` and exit 1
+ * from nkctl, like its other bad values (cli/main.ts).
+ */
 export function flagError(flag: string, why: string): never {
   throw new FlagError(`invalid value for ${flag}: ${why}`);
 }
@@ -20,17 +25,79 @@ export function parseBool(flag: string, text: string): boolean {
   return flagError(flag, `"${text}" is not a boolean (true, false, 1, 0, t, f)`);
 }
 
+const boolFlags = new WeakSet<Option>();
+
 /**
- * A boolean flag as pflag declares it, the one way every component declares
- * one: `--flag` alone is true, `--flag=false` (or any ParseBool spelling)
- * sets it, and without the flag its value is `defaultValue` (undefined when
- * none is given, so a caller can tell "not given" apart). One leniency:
- * commander also reads `--flag false` as false, where pflag would take
- * `false` for an argument and the component would refuse it.
+ * A boolean flag as pflag declares it, the one way every component and nkctl
+ * declare one: `--flag` alone is true, `--flag=false` (or any ParseBool
+ * spelling; `-f=false` for a short name) sets it, and without the flag its
+ * value is `defaultValue` (undefined when none is given, so a caller can tell
+ * "not given" apart). `flags` is commander's: `--wait`, `-w, --watch`, or
+ * `--no-headers`, whose `=true` sets `headers` false. Parse with
+ * `pflagBooleans`, so that a bare flag never takes the next argument.
  */
-export function boolFlag(flag: `--${string}`, description: string, defaultValue?: boolean): Option {
-  const option = new Option(`${flag} [bool]`, description).argParser((v: string) => parseBool(flag, v));
+export function boolFlag(flags: string, description: string, defaultValue?: boolean): Option {
+  const option = new Option(`${flags} [bool]`, description);
+  if (!option.long) throw new Error(`boolFlag ${flags}: a boolean flag needs a --long name`);
+  const name = option.long;
+  option.argParser((v: string) => parseBool(name, v) !== option.negate);
+  boolFlags.add(option);
   return defaultValue === undefined ? option : option.default(defaultValue);
+}
+
+/** Whether `boolFlag` made this option. */
+export const isBoolFlag = (option: Option): boolean => boolFlags.has(option);
+
+/**
+ * Makes `cmd` and its subcommands take boolean flags as pflag does. Left to
+ * itself commander reads `--all pods` as `--all=pods`, since a `[bool]`
+ * value may be the next argument; pflag takes a boolean's value only after
+ * `=`. So before commander reads a command's options, each bare boolean
+ * becomes `--flag=true`, and a group of short ones (`-it`) each one given.
+ */
+export function pflagBooleans(cmd: Command): Command {
+  const parseOptions = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (args) => parseOptions(explicitBooleans(cmd.options, args));
+  for (const sub of cmd.commands) pflagBooleans(sub);
+  return cmd;
+}
+
+/** `args` with every boolean among `options` given as `--long=VALUE`. */
+function explicitBooleans(options: readonly Option[], args: string[]): string[] {
+  const find = (flag: string) => options.find((o) => o.long === flag || o.short === flag);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') return [...out, ...args.slice(i)];
+    const option = find(arg.startsWith('--') ? arg.split('=')[0] : arg);
+    if (option && isBoolFlag(option)) {
+      out.push(arg.includes('=') ? arg : `${option.long}=true`);
+    } else if (option?.required && !arg.includes('=')) {
+      // The next argument is this flag's value, even if it looks like a flag (`-l -A`).
+      out.push(arg);
+      if (i + 1 < args.length) out.push(args[++i]);
+    } else if (/^-[^-]/.test(arg)) {
+      out.push(...shortGroup(find, arg));
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/**
+ * `-it` as `--stdin=true --tty=true`, `-w=false` as `--watch=false`; from the
+ * first letter that is not a boolean on, the group is left as it is.
+ */
+function shortGroup(find: (flag: string) => Option | undefined, arg: string): string[] {
+  const out: string[] = [];
+  for (let j = 1; j < arg.length; j++) {
+    const option = find(`-${arg[j]}`);
+    if (!option || !isBoolFlag(option)) return [...out, `-${arg.slice(j)}`];
+    if (arg[j + 1] === '=') return [...out, `${option.long}=${arg.slice(j + 2)}`];
+    out.push(`${option.long}=true`);
+  }
+  return out;
 }
 
 /** Parses "300ms", "10s", "5m", "1h30m", "0". */
@@ -74,7 +141,7 @@ export async function runComponent<C>(
   toConfig: (opts: Record<string, any>) => C,
   run: (config: C, ctx: { signal: AbortSignal }) => Promise<void>,
 ): Promise<void> {
-  program.exitOverride();
+  pflagBooleans(program).exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n')[0] + '\n') });
   let config: C;
   try {

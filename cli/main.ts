@@ -31,6 +31,7 @@ import { newTokenCommand } from './commands/token.js';
 import { newTopCommand } from './commands/top.js';
 import { newUpCommand } from './commands/up.js';
 import { newVersionCommand } from './commands/version.js';
+import { pflagBooleans } from './component.js';
 import { errorLine } from './context.js';
 
 const program = new Command('nkctl')
@@ -82,6 +83,8 @@ const overrideExits = (c: Command): void => {
   for (const sub of c.commands) overrideExits(sub);
 };
 overrideExits(program);
+// Boolean flags as kubectl takes them: `--wait`, `--wait=false`, never `--all pods` as `--all=pods`.
+pflagBooleans(program);
 // A reader that goes away (`nkctl get pods | head`) ends the output, not in a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);

@@ -5,6 +5,8 @@
  * an unknown flag or a missing argument), every command prints exactly one
  * line on stderr, in kubectl's words where kubectl has them, nothing on
  * stdout, and exits non-zero: 1 for errors, 2 for command-line misuse.
+ * Also that boolean flags take their values as kubectl's do (`--wait`,
+ * `--wait=false`, `--namespaced=0`), a bad one being such an error.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -122,6 +124,16 @@ describe.concurrent('nkctl errors are one line on stderr and a non-zero exit', (
       'error: invalid value for --timeout: "5x" is not a duration (like 30s, 5m, 1h)',
     ],
     ['a bad sort key', ['top', 'pods', '--sort-by', 'name'], 'error: --sort-by accepts only cpu or memory'],
+    [
+      'a boolean flag that is neither true nor false',
+      ['delete', 'cm', 'nope', '--wait=maybe'],
+      'error: invalid value for --wait: "maybe" is not a boolean (true, false, 1, 0, t, f)',
+    ],
+    [
+      'a bad boolean on a switch',
+      ['get', 'cm', '-A=yes'],
+      'error: invalid value for --all-namespaces: "yes" is not a boolean (true, false, 1, 0, t, f)',
+    ],
     ['an unknown shell', ['completion', 'fish'], 'error: Unsupported shell type "fish".'],
     ['top with no node to measure', ['top', 'nodes'], 'error: metrics not available yet'],
   ])('invalid input: %s', async (_, args, line, input?: string) => {
@@ -179,5 +191,50 @@ describe.concurrent('nkctl errors are one line on stderr and a non-zero exit', (
     ['unknown command', ['frobnicate'], "error: unknown command 'frobnicate'"],
   ])('command line: %s exits 2', async (_, args, line) => {
     expectOneLine(await nkctl(['-s', server, ...args]), line, 2);
+  });
+});
+
+describe('nkctl boolean flags take values as kubectl does', () => {
+  const ok = async (args: string[], input?: string) => {
+    const r = await nkctl(['-s', server, ...args], input);
+    expect(r.code, `nkctl ${args.join(' ')}\n${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+  /** NAME and NAMESPACED of each row of `api-resources`. */
+  const resources = async (...flags: string[]) =>
+    (await ok(['api-resources', ...flags]))
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((line) => [line.split(/\s+/)[0], /\s(true|false)\s+\S+$/.exec(line)?.[1]]);
+
+  it('api-resources --namespaced=false, =0, --namespaced and =true', async () => {
+    const clusterScoped = await resources('--namespaced=false');
+    expect(clusterScoped.map(([name]) => name)).toEqual(expect.arrayContaining(['namespaces', 'nodes']));
+    expect(clusterScoped.every(([, namespaced]) => namespaced === 'false')).toBe(true);
+    expect(await resources('--namespaced=0')).toEqual(clusterScoped);
+    const namespaced = await resources('--namespaced');
+    expect(namespaced.map(([name]) => name)).toEqual(expect.arrayContaining(['configmaps', 'pods']));
+    expect(namespaced.every(([, n]) => n === 'true')).toBe(true);
+    expect(await resources('--namespaced=true')).toEqual(namespaced);
+    expect((await resources()).length).toBe(namespaced.length + clusterScoped.length);
+  });
+
+  it('delete --wait=false returns at once; --wait alone leaves the type and name arguments', async () => {
+    const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}`;
+    await ok(['create', '-f', '-'], `${cm('no-wait')}\n---\n${cm('bare-wait')}`);
+    expect(await ok(['delete', 'configmap', 'no-wait', '--wait=false'])).toBe(
+      'configmap "no-wait" deleted\n',
+    );
+    expect(await ok(['delete', '--wait', 'configmap', 'bare-wait'])).toBe('configmap "bare-wait" deleted\n');
+    expectOneLine(
+      await nkctl(['-s', server, 'get', 'cm', 'no-wait']),
+      'Error from server (NotFound): configmaps "no-wait" not found',
+    );
+  });
+
+  it('switches take =true and =false: get --no-headers=true -A=false', async () => {
+    expect(await ok(['get', 'cm', 'there', '--no-headers=true', '-A=false'])).toMatch(/^there\s/);
+    expect(await ok(['get', '--no-headers=false', 'cm', 'there'])).toMatch(/^NAME\s/);
   });
 });

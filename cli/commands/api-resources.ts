@@ -1,5 +1,6 @@
 /** `nkctl api-resources`: the resource types the server offers, from discovery. Changes nothing. */
 import { Command } from 'commander';
+import { boolFlag } from '../component.js';
 import { cliContext } from '../context.js';
 import { formatTable } from '../table.js';
 
@@ -11,8 +12,8 @@ interface ResourceList {
 export function newApiResourcesCommand(): Command {
   return new Command('api-resources')
     .description('List the resource types the server offers. Changes nothing.')
-    .option('--namespaced <bool>', 'only namespaced (true) or cluster-scoped (false) types')
-    .action(async (o: { namespaced?: string }, cmd: Command) => {
+    .addOption(boolFlag('--namespaced', 'only namespaced (true) or cluster-scoped (false) types'))
+    .action(async (o: { namespaced?: boolean }, cmd: Command) => {
       const { rest } = cliContext(cmd);
       const groups = await rest.request<{ groups: { versions: { groupVersion: string }[] }[] }>({
         method: 'GET',
@@ -26,7 +27,7 @@ export function newApiResourcesCommand(): Command {
         .flatMap((l) =>
           l.resources.filter((r) => !r.name.includes('/')).map((r) => ({ ...r, gv: l.groupVersion })),
         )
-        .filter((r) => o.namespaced === undefined || String(r.namespaced) === o.namespaced)
+        .filter((r) => o.namespaced === undefined || r.namespaced === o.namespaced)
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((r) => [r.name, (r.shortNames ?? []).join(','), r.gv, String(r.namespaced), r.kind]);
       process.stdout.write(formatTable(['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], rows));

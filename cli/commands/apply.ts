@@ -12,6 +12,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { isNotFound, StatusError } from '../../api/status.js';
 import { builtinRegistry } from '../../api/types/index.js';
 import { splitGroupVersion } from '../apiversion.js';
+import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext, errorLine, type GlobalFlags } from '../context.js';
 import { dryRunSuffix, serverDryRun } from '../flags.js';
 import { type Manifest, readManifests } from '../manifest.js';
@@ -97,9 +98,11 @@ export function newApplyCommand(): Command {
       'Create or update the objects in files, folders or stdin (-f -) by server-side apply. Safe to run twice.',
     )
     .requiredOption('-f, --filename <paths...>', 'files, folders, or - for stdin')
-    .option('-R, --recursive', 'also read folders inside folders')
-    .option('--server-side', 'apply on the server (always so; accepted for kubectl compatibility)')
-    .option('--force-conflicts', 'take over fields that other managers own, instead of failing')
+    .addOption(boolFlag('-R, --recursive', 'also read folders inside folders'))
+    .addOption(
+      boolFlag('--server-side', 'apply on the server (always so; accepted for kubectl compatibility)'),
+    )
+    .addOption(boolFlag('--force-conflicts', 'take over fields that other managers own, instead of failing'))
     .option('--field-manager <name>', 'the manager the applied fields are recorded under', 'nkctl')
     .option('--dry-run <mode>', 'server: check everything but change nothing')
     .action(async (o: Omit<ApplyFlags, 'namespaceFlag'>, cmd: Command) => {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { boolFlag } from '../component.js';
 import { describeProgram, resourceTypeNames } from './completion.js';
 
 function program(): Command {
@@ -8,7 +9,8 @@ function program(): Command {
     new Command('get')
       .argument('<type>')
       .option('-o, --output <format>', 'format')
-      .option('-w, --watch', 'w'),
+      .option('-w, --watch', 'w')
+      .addOption(boolFlag('-A, --all-namespaces', 'all')),
   );
   p.addCommand(new Command('describe').argument('<args...>', 'TYPE NAME or TYPE/NAME'));
   p.addCommand(new Command('cordon').argument('<node>'));
@@ -32,7 +34,16 @@ describe('describeProgram', () => {
   });
 
   it('knows which flags take a value', () => {
-    expect(infos.get('get')!.flags).toEqual(['-o', '--output', '-w', '--watch', '-h', '--help']);
+    expect(infos.get('get')!.flags).toEqual([
+      '-o',
+      '--output',
+      '-w',
+      '--watch',
+      '-A',
+      '--all-namespaces',
+      '-h',
+      '--help',
+    ]);
     expect(infos.get('get')!.valued).toEqual(['-o', '--output']);
   });
 

@@ -14,6 +14,7 @@
  */
 import { Command } from 'commander';
 import { builtinRegistry } from '../../api/types/index.js';
+import { isBoolFlag } from '../component.js';
 import { CliError } from '../context.js';
 
 type ArgKind = 'types' | 'nodes' | 'pods';
@@ -48,7 +49,7 @@ export function describeProgram(program: Command): CommandInfo[] {
       subcommands: new Map(cmd.commands.flatMap((c) => [c.name(), ...c.aliases()].map((n) => [n, c.name()]))),
       flags: [...options.flatMap((o) => [o.short, o.long]), '-h', '--help'].filter((f): f is string => !!f),
       valued: options
-        .filter((o) => o.required || o.optional)
+        .filter((o) => o.required || (o.optional && !isBoolFlag(o)))
         .flatMap((o) => [o.short, o.long].filter((f): f is string => !!f)),
       firstArg: argKind(cmd),
     });

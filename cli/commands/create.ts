@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { splitGroupVersion } from '../apiversion.js';
+import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 import { readManifests } from '../manifest.js';
 import { newCreateDeploymentCommand } from './create-deployment.js';
@@ -42,7 +43,7 @@ export function newCreateCommand(): Command {
       'Create the objects in files, folders or stdin (-f -). Fails for objects that exist; use apply to update.',
     )
     .option('-f, --filename <paths...>', 'files, folders, or - for stdin')
-    .option('-R, --recursive', 'also read folders inside folders')
+    .addOption(boolFlag('-R, --recursive', 'also read folders inside folders'))
     .option('--dry-run <mode>', 'server: check everything but change nothing')
     .action(async (o: { filename?: string[]; recursive?: boolean; dryRun?: string }, cmd: Command) => {
       if (!o.filename) throw new CliError('must specify -f, or what to create: nkctl create deployment NAME');

@@ -10,6 +10,7 @@ import type { ResourceType } from '../../api/registry.js';
 import { isNotFound } from '../../api/status.js';
 import type { DeleteOptions, ResourceClient } from '../../client/resource.js';
 import { splitGroupVersion } from '../apiversion.js';
+import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 import { readManifests } from '../manifest.js';
 
@@ -43,6 +44,12 @@ function deleteOptions(f: DeleteFlags): DeleteOptions {
     propagationPolicy: policy as DeleteOptions['propagationPolicy'],
     gracePeriodSeconds: grace === undefined || grace < 0 ? undefined : grace,
   };
+}
+
+/** The uid of what a delete answered: the object, or the Success Status that names it. */
+function uidOf(answer: unknown): string | undefined {
+  const a = answer as { metadata?: { uid?: string }; details?: { uid?: string } } | undefined;
+  return a?.metadata?.uid ?? a?.details?.uid;
 }
 
 async function waitGone(
@@ -102,7 +109,7 @@ export async function deleteObjects(
     try {
       const gone = await client.delete(t.name, opts);
       out.write(`${t.rt.singular}${t.rt.group ? `.${t.rt.group}` : ''} "${t.name}" deleted\n`);
-      if (f.wait !== false && !(await waitGone(client, t.name, gone?.metadata?.uid, deadline))) {
+      if (f.wait !== false && !(await waitGone(client, t.name, uidOf(gone), deadline))) {
         err.write(`error: timed out waiting for ${qualified(t.rt)} "${t.name}" to be deleted\n`);
         ok = false;
       }
@@ -123,15 +130,14 @@ export function newDeleteCommand(): Command {
     .argument('[args...]', 'TYPE NAME..., TYPE/NAME..., or TYPE with -l/--all')
     .option('-f, --filename <paths...>', 'delete the objects in these files')
     .option('-l, --selector <selector>', 'delete objects with these labels')
-    .option('--all', 'delete every object of the type in the namespace')
-    .option('-A, --all-namespaces', 'with -l or --all, across namespaces')
+    .addOption(boolFlag('--all', 'delete every object of the type in the namespace'))
+    .addOption(boolFlag('-A, --all-namespaces', 'with -l or --all, across namespaces'))
     .option('--grace-period <seconds>', 'seconds for graceful termination (0 to delete at once)')
     .option('--cascade <mode>', 'background (default), foreground or orphan')
-    .option('--wait <bool>', 'wait until the objects are gone (default true)')
+    .addOption(boolFlag('--wait', 'wait until the objects are gone', true))
     .option('--timeout <seconds>', 'how long to wait', '60')
-    .option('--ignore-not-found', 'treat objects that are already gone as deleted')
-    .action(async (args: string[], o: Omit<DeleteFlags, 'wait'> & { wait?: string }, cmd: Command) => {
-      const wait = o.wait === undefined ? true : o.wait !== 'false';
-      if (!(await deleteObjects(cliContext(cmd), args, { ...o, wait }))) process.exitCode = 1;
+    .addOption(boolFlag('--ignore-not-found', 'treat objects that are already gone as deleted'))
+    .action(async (args: string[], o: DeleteFlags, cmd: Command) => {
+      if (!(await deleteObjects(cliContext(cmd), args, o))) process.exitCode = 1;
     });
 }

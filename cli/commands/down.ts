@@ -7,6 +7,7 @@
  */
 import { rmSync } from 'node:fs';
 import { Command } from 'commander';
+import { boolFlag } from '../component.js';
 import { removeFromKubeconfig } from '../kubeconfig-file.js';
 import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
 import { removeNodeLeftovers } from '../node.js';
@@ -47,7 +48,7 @@ export function newDownCommand(): Command {
     .description(
       'Stop the one-host cluster started by `nkctl up`. Keeps its data unless --purge. Safe to run twice.',
     )
-    .option('--purge', 'also delete the cluster data, logs and the nanokube kubeconfig context')
+    .addOption(boolFlag('--purge', 'also delete the cluster data, logs and the nanokube kubeconfig context'))
     .action(async (_opts: unknown, cmd: Command) => {
       await down(defaultLaunchOptions(), cmd.optsWithGlobals() as { purge?: boolean; kubeconfig?: string });
     });

@@ -18,7 +18,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { isNotFound, StatusError } from '../../api/status.js';
 import type { Pod as PodType } from '../../api/types/pod.js';
 import { type Clock, realClock } from '../../client/clock.js';
-import { parseDuration } from '../component.js';
+import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { setUnschedulable } from './cordon.js';
 
@@ -269,9 +269,9 @@ export function newDrainCommand(): Command {
       'Cordon a node and evict its pods, waiting until they are gone. Refuses DaemonSet pods, emptyDir data and pods without a controller unless told. Safe to run again.',
     )
     .argument('<node>', 'name of the node')
-    .option('--ignore-daemonsets', 'leave DaemonSet-managed pods where they are')
-    .option('--delete-emptydir-data', 'evict pods with emptyDir volumes, losing their data')
-    .option('--force', 'evict pods that no controller will recreate, too')
+    .addOption(boolFlag('--ignore-daemonsets', 'leave DaemonSet-managed pods where they are'))
+    .addOption(boolFlag('--delete-emptydir-data', 'evict pods with emptyDir volumes, losing their data'))
+    .addOption(boolFlag('--force', 'evict pods that no controller will recreate, too'))
     .option('--grace-period <seconds>', "seconds each pod has to stop (-1: the pod's own)", '-1')
     .option('--timeout <duration>', 'give up after this long, like 5m (0: wait for ever)', '0s')
     .action(async (node: string, f: DrainFlags, cmd: Command) => {

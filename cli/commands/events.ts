@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { apiVersionOf } from '../../api/registry.js';
 import { escapeFieldValue } from '../../api/selectors.js';
 import { type Event, eventFirstSeen, eventLastSeen, eventType } from '../../api/types/event.js';
+import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { splitSlash } from '../objectref.js';
 import { formatTable } from '../table.js';
@@ -116,11 +117,11 @@ export function newEventsCommand(): Command {
     .description(
       'List Events, oldest first: of a namespace, all (-A), or about one object (--for). Changes nothing.',
     )
-    .option('-A, --all-namespaces', 'events of every namespace')
+    .addOption(boolFlag('-A, --all-namespaces', 'events of every namespace'))
     .option('--for <TYPE/NAME>', 'only events about this object')
     .option('--types <types>', 'only events of these types: Normal, Warning (comma-separated)')
-    .option('-w, --watch', 'print events as they come, after the existing ones')
-    .option('--no-headers', 'leave out the header line')
+    .addOption(boolFlag('-w, --watch', 'print events as they come, after the existing ones'))
+    .addOption(boolFlag('--no-headers', 'leave out the header line'))
     .action(async (o: EventsFlags & { headers?: boolean }, cmd: Command) => {
       await events(cliContext(cmd), { ...o, noHeaders: o.headers === false });
     });

@@ -8,7 +8,7 @@
  * changes is whatever the command changes.
  */
 import { Command } from 'commander';
-import { parseDuration } from '../component.js';
+import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { chooseContainer, podFor } from '../pods.js';
 import {
@@ -122,9 +122,9 @@ export function newExecCommand(): Command {
     )
     .argument('<args...>', 'POD or TYPE/NAME, then -- and the command')
     .option('-c, --container <name>', 'the container to run the command in (default: the first)')
-    .option('-i, --stdin', 'send stdin to the command')
-    .option('-t, --tty', 'with -i and a terminal, run the command on a TTY')
-    .option('-q, --quiet', 'print only the command’s own output')
+    .addOption(boolFlag('-i, --stdin', 'send stdin to the command'))
+    .addOption(boolFlag('-t, --tty', 'with -i and a terminal, run the command on a TTY'))
+    .addOption(boolFlag('-q, --quiet', 'print only the command’s own output'))
     .option('--pod-running-timeout <duration>', 'how long to wait for a pod of TYPE/NAME to exist', '1m')
     .action(async (args: string[], f: ExecFlags, cmd: Command) => {
       exitWhenReaderCloses();

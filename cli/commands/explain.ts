@@ -11,6 +11,7 @@
  */
 import { Command } from 'commander';
 import type { ResourceType } from '../../api/registry.js';
+import { boolFlag } from '../component.js';
 import { CliError, cliContext } from '../context.js';
 
 export interface Schema {
@@ -143,7 +144,7 @@ export function newExplainCommand(): Command {
       'Describe a kind or one of its fields (pod.spec.containers) from the server. Changes nothing.',
     )
     .argument('<type.field.path>', 'a resource type, then field names separated by dots')
-    .option('--recursive', 'list the fields of fields, without descriptions')
+    .addOption(boolFlag('--recursive', 'list the fields of fields, without descriptions'))
     .action(async (arg: string, o: { recursive?: boolean }, cmd: Command) => {
       const ctx = cliContext(cmd);
       const [type, ...path] = arg.split('.');

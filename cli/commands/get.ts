@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../../api/registry.js';
+import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { compileJsonPath } from '../jsonpath.js';
 import { formatTable } from '../table.js';
@@ -161,25 +162,14 @@ export function newGetCommand(): Command {
     .option('-o, --output <format>', "wide, json, yaml, name or jsonpath='{.metadata.name}'")
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .option('--field-selector <selector>', 'field selector, e.g. status.phase=Running')
-    .option('-A, --all-namespaces', 'list across all namespaces')
-    .option('-w, --watch', 'after listing, follow changes')
-    .option('--no-headers', 'leave out the header line')
-    .option('--allow-missing-template-keys [bool]', 'jsonpath: print nothing for a missing key', 'true')
-    .action(
-      async (
-        type: string,
-        names: string[],
-        opts: Omit<GetOptions, 'allowMissingTemplateKeys'> & {
-          headers?: boolean;
-          allowMissingTemplateKeys: string | boolean;
-        },
-        cmd: Command,
-      ) => {
-        await get(cliContext(cmd), type, names, {
-          ...opts,
-          noHeaders: opts.headers === false,
-          allowMissingTemplateKeys: opts.allowMissingTemplateKeys !== 'false',
-        });
-      },
-    );
+    .addOption(boolFlag('-A, --all-namespaces', 'list across all namespaces'))
+    .addOption(boolFlag('-w, --watch', 'after listing, follow changes'))
+    .addOption(boolFlag('--no-headers', 'leave out the header line'))
+    .addOption(boolFlag('--allow-missing-template-keys', 'jsonpath: print nothing for a missing key', true))
+    .action(async (type: string, names: string[], opts: GetOptions & { headers?: boolean }, cmd: Command) => {
+      await get(cliContext(cmd), type, names, {
+        ...opts,
+        noHeaders: opts.headers === false,
+      });
+    });
 }

@@ -43,6 +43,7 @@ import {
   randomBootstrapToken,
   writeKubeconfig as writeClusterKubeconfig,
 } from '../cluster-pki.js';
+import { boolFlag } from '../component.js';
 import { CliError } from '../context.js';
 import {
   caCertHash,
@@ -723,7 +724,7 @@ export function newInstallCommand(): Command {
       'Install this machine as a nanokube master or worker under systemd (deploy/install.sh runs it).',
     )
     .option('--role <role>', 'master or worker')
-    .option('--init', 'make a new cluster with this machine as its first master')
+    .addOption(boolFlag('--init', 'make a new cluster with this machine as its first master'))
     .option('--join <url>', 'join the cluster whose apiserver is at URL (https://HOST:6443)')
     .option('--token <token>', 'bootstrap token of the join command')
     .option('--ca-cert-hash <hash>', "sha256 of the cluster CA's public key, from the join command")
@@ -732,8 +733,8 @@ export function newInstallCommand(): Command {
     .option('--node-ip <ip>', "the address other machines reach this one on (default: the default route's)")
     .option('--control-plane-endpoint <host:port>', 'a load balancer in front of the apiservers (init)')
     .option('--snapshots-kept <n>', 'etcd snapshots the hourly backup keeps (masters)', '24')
-    .option('--upgrade', 'restart every unit in turn on the release install.sh made current')
-    .option('--uninstall', 'remove everything install made')
+    .addOption(boolFlag('--upgrade', 'restart every unit in turn on the release install.sh made current'))
+    .addOption(boolFlag('--uninstall', 'remove everything install made'))
     .action(async (o: InstallFlags) => {
       await install(o);
     });

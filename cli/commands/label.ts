@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
+import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 
 type Field = 'labels' | 'annotations';
@@ -79,9 +80,9 @@ function command(name: 'label' | 'annotate', field: Field): Command {
       `Set (key=value) or remove (key-) ${field} on objects. Same values twice is safe; a different value needs --overwrite.`,
     )
     .argument('<args...>', `TYPE NAME key=value... or TYPE/NAME key-...`)
-    .option('--overwrite', 'replace existing values')
+    .addOption(boolFlag('--overwrite', 'replace existing values'))
     .option('-l, --selector <selector>', 'change every object with these labels')
-    .option('--all', 'change every object of the type in the namespace')
+    .addOption(boolFlag('--all', 'change every object of the type in the namespace'))
     .action(
       async (args: string[], o: { overwrite?: boolean; selector?: string; all?: boolean }, cmd: Command) => {
         if (!(await changeMeta(cliContext(cmd), field, args, o))) process.exitCode = 1;

@@ -8,7 +8,7 @@
  */
 import { Command } from 'commander';
 import type { LogOptions } from '../../client/resource.js';
-import { parseDuration } from '../component.js';
+import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { chooseContainer, type Pod, podFor } from '../pods.js';
 import { exitWhenReaderCloses } from '../stream.js';
@@ -22,7 +22,7 @@ export interface LogsFlags {
   timestamps?: boolean;
   selector?: string;
   allContainers?: boolean;
-  prefix?: boolean | string;
+  prefix?: boolean;
   maxLogRequests?: string;
   podRunningTimeout?: string;
 }
@@ -122,7 +122,7 @@ export async function logs(
     tailLines: tail === undefined ? (f.selector ? 10 : undefined) : tail < 0 ? undefined : tail,
     sinceSeconds: f.since ? Math.ceil(parseDuration('--since', f.since) / 1000) : undefined,
   };
-  const prefix = f.prefix === undefined ? !!f.selector : f.prefix !== false && f.prefix !== 'false';
+  const prefix = f.prefix ?? !!f.selector;
   const list = await sources(ctx, args, f, (line) => err.write(`${line}\n`));
   const maxRequests = intFlag('--max-log-requests', f.maxLogRequests, 1) ?? 5;
   if (f.follow && list.length > maxRequests)
@@ -156,14 +156,14 @@ export function newLogsCommand(): Command {
     )
     .argument('[args...]', 'POD or TYPE/NAME, and optionally a CONTAINER')
     .option('-c, --container <name>', 'the container whose log to print')
-    .option('-f, --follow', 'keep printing the log as it grows')
-    .option('-p, --previous', 'the log of the container instance before the last restart')
+    .addOption(boolFlag('-f, --follow', 'keep printing the log as it grows'))
+    .addOption(boolFlag('-p, --previous', 'the log of the container instance before the last restart'))
     .option('--tail <lines>', 'only the last lines (default: all, or 10 each with -l)')
     .option('--since <duration>', 'only lines newer than this, like 5s, 2m or 3h')
-    .option('--timestamps', 'put each line’s timestamp in front of it')
+    .addOption(boolFlag('--timestamps', 'put each line’s timestamp in front of it'))
     .option('-l, --selector <selector>', 'the logs of every pod with these labels')
-    .option('--all-containers', 'the logs of every container of the pod(s)')
-    .option('--prefix [bool]', 'put [pod/NAME/CONTAINER] in front of each line (default: with -l)')
+    .addOption(boolFlag('--all-containers', 'the logs of every container of the pod(s)'))
+    .addOption(boolFlag('--prefix', 'put [pod/NAME/CONTAINER] in front of each line (default: with -l)'))
     .option('--max-log-requests <n>', 'how many logs -f may follow at once', '5')
     .option('--pod-running-timeout <duration>', 'how long to wait for a pod of TYPE/NAME to exist', '20s')
     .action(async (args: string[], f: LogsFlags, cmd: Command) => {

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
 import type { ResourceType } from '../../api/registry.js';
 import { rfc3339 } from '../../controller-manager/podutil.js';
-import { parseDuration } from '../component.js';
+import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 import { shownName, splitSlash } from '../objectref.js';
 import { checkHasHistory, historyText, revisionsOf, undo } from '../rollout/history.js';
@@ -94,36 +94,32 @@ function statusCommand(): Command {
       'Follow a rollout until it is done; exits non-zero if it fails or times out. Changes nothing.',
     )
     .argument('<args...>', 'TYPE NAME or TYPE/NAME: deployment, statefulset or daemonset')
-    .option(
-      '-w, --watch [bool]',
-      'keep watching until the rollout is done (--watch=false: report once)',
-      true,
+    .addOption(
+      boolFlag('-w, --watch', 'keep watching until the rollout is done (--watch=false: report once)', true),
     )
     .option('--timeout <duration>', 'give up after this long, like 5m (0: never)', '0s')
     .option('--revision <n>', 'the revision the rollout must be at (0: the latest)', '0')
-    .action(
-      async (args: string[], o: { watch: boolean | string; timeout: string; revision: string }, cmd) => {
-        const ctx = cliContext(cmd);
-        const timeoutMs = parseDuration('--timeout', o.timeout);
-        const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : new AbortController().signal;
-        const printer = statusPrinter(process.stdout);
-        const ok = await eachTarget(ctx, args, async (t) => {
-          if (!hasRolloutStatus(t.rt.kind))
-            throw new CliError(`no status viewer has been implemented for ${t.rt.kind}`);
-          try {
-            await watchRollout(ctx.client(t.rt, ctx.namespace), t.rt.kind, t.name, {
-              watch: o.watch !== false && o.watch !== 'false',
-              revision: revisionFlag('--revision', o.revision),
-              signal,
-              report: (s) => printer.report(s),
-            });
-          } finally {
-            printer.finish();
-          }
-        });
-        if (!ok) process.exitCode = 1;
-      },
-    );
+    .action(async (args: string[], o: { watch: boolean; timeout: string; revision: string }, cmd) => {
+      const ctx = cliContext(cmd);
+      const timeoutMs = parseDuration('--timeout', o.timeout);
+      const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : new AbortController().signal;
+      const printer = statusPrinter(process.stdout);
+      const ok = await eachTarget(ctx, args, async (t) => {
+        if (!hasRolloutStatus(t.rt.kind))
+          throw new CliError(`no status viewer has been implemented for ${t.rt.kind}`);
+        try {
+          await watchRollout(ctx.client(t.rt, ctx.namespace), t.rt.kind, t.name, {
+            watch: o.watch,
+            revision: revisionFlag('--revision', o.revision),
+            signal,
+            report: (s) => printer.report(s),
+          });
+        } finally {
+          printer.finish();
+        }
+      });
+      if (!ok) process.exitCode = 1;
+    });
 }
 
 function historyCommand(): Command {

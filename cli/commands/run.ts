@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
 import { builtinRegistry } from '../../api/types/index.js';
+import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { dryRunSuffix, parsePort, repeatable, serverDryRun } from '../flags.js';
 import { shownName } from '../objectref.js';
@@ -82,7 +83,7 @@ export function newRunCommand(): Command {
     .option('--env <K=V>', 'an environment variable (repeat for more)', repeatable)
     .option('--labels <k=v,...>', 'labels for the pod, instead of run=NAME')
     .option('--restart <policy>', 'Always (default), OnFailure or Never')
-    .option('--command', 'the arguments after -- are the command, not its args')
+    .addOption(boolFlag('--command', 'the arguments after -- are the command, not its args'))
     .option('--dry-run <mode>', 'server: check the pod but create nothing')
     .action(async (name: string, args: string[], f: RunFlags, cmd: Command) => {
       await run(cliContext(cmd), name, args, f);

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isNotFound } from '../../api/status.js';
 import { bootstrapTokenSecret, randomBootstrapToken } from '../cluster-pki.js';
-import { parseDuration } from '../component.js';
+import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { caCertHash, clusterInfoPath, parseClusterInfo } from '../install/discovery.js';
 import { controlPlaneTokenGroup, defaultLayout, joinCommand, pkiFiles } from '../install/layout.js';
@@ -157,8 +157,15 @@ export function newTokenCommand(): Command {
       'extra groups it authenticates as, comma-separated (system:bootstrappers:...)',
       'system:bootstrappers:kubeadm:default-node-token',
     )
-    .option('--print-join-command', 'print the install.sh command that joins a machine with the token')
-    .option('--control-plane', 'with --print-join-command: the command for a master (run this on a master)')
+    .addOption(
+      boolFlag('--print-join-command', 'print the install.sh command that joins a machine with the token'),
+    )
+    .addOption(
+      boolFlag(
+        '--control-plane',
+        'with --print-join-command: the command for a master (run this on a master)',
+      ),
+    )
     .action(
       async (
         t: string | undefined,

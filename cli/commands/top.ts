@@ -14,6 +14,7 @@ import { quantityToMilli } from '../../api/quantity.js';
 import type { Node as NodeType } from '../../api/types/node.js';
 import { type Clock, realClock } from '../../client/clock.js';
 import type { Summary } from '../../kubelet/stats.js';
+import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { formatTable } from '../table.js';
 
@@ -253,7 +254,7 @@ export function newTopCommand(): Command {
       .argument('[node]', 'one node; all when none')
       .option('-l, --selector <selector>', 'only nodes with these labels')
       .option('--sort-by <field>', 'cpu or memory, highest first', sortFlag)
-      .option('--no-headers', 'leave out the header line')
+      .addOption(boolFlag('--no-headers', 'leave out the header line'))
       .action(async (name: string | undefined, f: TopNodeFlags, cmd: Command) => {
         await topNodes(cliContext(cmd), name, f);
       }),
@@ -263,11 +264,11 @@ export function newTopCommand(): Command {
       .aliases(['pods', 'po'])
       .description('CPU and memory of pods, or of their containers.')
       .argument('[pod]', 'one pod; all in the namespace when none')
-      .option('-A, --all-namespaces', 'pods of every namespace')
+      .addOption(boolFlag('-A, --all-namespaces', 'pods of every namespace'))
       .option('-l, --selector <selector>', 'only pods with these labels')
-      .option('--containers', 'one line per container')
+      .addOption(boolFlag('--containers', 'one line per container'))
       .option('--sort-by <field>', 'cpu or memory, highest first', sortFlag)
-      .option('--no-headers', 'leave out the header line')
+      .addOption(boolFlag('--no-headers', 'leave out the header line'))
       .action(async (name: string | undefined, f: TopPodFlags, cmd: Command) => {
         await topPods(cliContext(cmd), name, f);
       }),

@@ -1,11 +1,12 @@
 /** `nkctl version`: this client's version and the server's. Changes nothing. */
 import { Command } from 'commander';
+import { boolFlag } from '../component.js';
 import { cliContext } from '../context.js';
 
 export function newVersionCommand(): Command {
   return new Command('version')
     .description("Print nkctl's version and the apiserver's. Changes nothing.")
-    .option('--client', 'only the client version')
+    .addOption(boolFlag('--client', 'only the client version'))
     .action(async (opts: { client?: boolean }, cmd: Command) => {
       process.stdout.write('Client Version: nkctl 0.1.0\n');
       if (opts.client) return;
