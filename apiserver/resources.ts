@@ -1,9 +1,9 @@
 /**
  * The generic REST handlers: one set of routes serves every kind in the
  * registry (get, list, watch, create, update, patch, delete,
- * deletecollection, and the status, scale, binding, eviction, finalize and
- * approval subresources). Per-kind behaviour comes from the store and its
- * strategy.
+ * deletecollection, and the status, scale, binding, eviction, finalize,
+ * approval and ephemeralcontainers subresources). Per-kind behaviour comes
+ * from the store and its strategy.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -310,7 +310,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const w = managed(writeOptions(query, userOf(req)), rt, fieldManagerOf(req, query), sub);
     const rep = negotiate(req.headers.accept);
     // Subresources whose body is the whole object; the strategy picks what each may change.
-    if (sub === 'status' || sub === 'finalize' || sub === 'approval') {
+    if (sub === 'status' || sub === 'finalize' || sub === 'approval' || sub === 'ephemeralcontainers') {
       if (method === 'GET' && sub !== 'finalize')
         return sendObject(reply, rt, await store.get(ns, name), rep, query);
       if (method === 'PUT') {
@@ -331,9 +331,9 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       }
     }
     if (sub === 'scale') {
-      if (method === 'GET') return reply.send(scaleOf(await store.get(ns, name)));
+      if (method === 'GET') return reply.send(scaleOf(await store.get(ns, name), rt));
       if (method === 'PATCH')
-        return reply.send(scaleOf((await patchResource(req, t, ns, name, 'scale', w, query)).obj));
+        return reply.send(scaleOf((await patchResource(req, t, ns, name, 'scale', w, query)).obj, rt));
       if (method === 'PUT') {
         const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
           spec?: { replicas?: number };
@@ -352,7 +352,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
           cur.spec = { ...(cur.spec as object), replicas };
           return cur;
         });
-        return reply.send(scaleOf(out));
+        return reply.send(scaleOf(out, rt));
       }
     }
     if (sub === 'binding' && method === 'POST') {
