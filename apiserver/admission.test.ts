@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StatusError } from '../api/status.js';
+import { builtinRegistry } from '../api/types/index.js';
 import { podType } from '../api/types/pod.js';
-import { checkTypeMeta } from './admission.js';
+import { applyDefaults, checkTypeMeta } from './admission.js';
 
 const refused = (f: () => void): string => {
   try {
@@ -42,5 +43,48 @@ describe('checkTypeMeta', () => {
     expect(refused(() => checkTypeMeta(podType, { apiVersion: 'v1', metadata: {} }))).toMatch(
       /^400 Object 'Kind' is missing in/,
     );
+  });
+});
+
+describe('applyDefaults', () => {
+  // What Kubernetes' JSON encoding of the Go types writes for a new object: the status
+  // struct is never omitted, and its fields without omitempty appear at zero.
+  it.each([
+    { name: 'deployment', group: 'apps', plural: 'deployments', status: {} },
+    { name: 'replicaset', group: 'apps', plural: 'replicasets', status: { replicas: 0 } },
+    {
+      name: 'statefulset',
+      group: 'apps',
+      plural: 'statefulsets',
+      status: { replicas: 0, availableReplicas: 0 },
+    },
+    {
+      name: 'daemonset',
+      group: 'apps',
+      plural: 'daemonsets',
+      status: { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 },
+    },
+    { name: 'job', group: 'batch', plural: 'jobs', status: {} },
+    { name: 'cronjob', group: 'batch', plural: 'cronjobs', status: {} },
+    { name: 'service', group: '', plural: 'services', status: { loadBalancer: {} } },
+    { name: 'ingress', group: 'networking.k8s.io', plural: 'ingresses', status: { loadBalancer: {} } },
+  ])('gives a new $name the status Kubernetes serves', ({ group, plural, status }) => {
+    const rt = builtinRegistry.get(group, 'v1', plural)!;
+    const obj = { apiVersion: 'x', kind: rt.kind, metadata: { name: 'a' }, spec: {} };
+    applyDefaults(rt, obj);
+    expect(obj).toHaveProperty('status', status);
+  });
+
+  it('keeps the status a writer gave, filling only the missing fields', () => {
+    const rt = builtinRegistry.get('apps', 'v1', 'replicasets')!;
+    const obj = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'a' },
+      spec: {},
+      status: { readyReplicas: 2 },
+    };
+    applyDefaults(rt, obj);
+    expect(obj.status).toEqual({ replicas: 0, readyReplicas: 2 });
   });
 });

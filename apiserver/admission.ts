@@ -148,9 +148,11 @@ export function validate(rt: ResourceType, obj: KubeObject, old?: KubeObject, su
   }
 }
 
-/** Runs defaults, as the mutating step of admission. */
+/** Runs defaults, as the mutating step of admission, and fills the kind's zeroStatus. */
 export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
   rt.defaults?.(obj);
+  if (rt.zeroStatus)
+    obj.status = { ...structuredClone(rt.zeroStatus), ...(obj.status as object | undefined) };
 }
 
 /**

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
 import { appsTypes } from '../api/types/apps.js';
+import { coreTypes } from '../api/types/core.js';
 import { fieldsOf, fromFieldsV1, printPath, removeAt, splitPath, toFieldsV1, valueAt } from './fieldset.js';
 import { type ManagedFieldsEntry, recordUpdate, serverSideApply, type Writer } from './managedfields.js';
 
@@ -126,6 +127,25 @@ describe('server-side apply', () => {
     expect(owned(obj, 'alice')).not.toContain('.spec.template.spec.containers[name="app"].image');
     expect(owned(obj, 'bob')).toContain('.spec.template.spec.containers[name="app"].image');
     expect(entries(obj).map((e) => e.manager)).toEqual(['bob', 'alice']);
+  });
+
+  it('force that takes every field of a manager drops its entry, as structured-merge-diff does', () => {
+    const cmSchema = coreTypes.find((rt) => rt.kind === 'ConfigMap')!.schema;
+    const cm = (a: string) =>
+      ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a } }) as KubeObject;
+    const ssa = (live: KubeObject | undefined, applied: KubeObject, manager: string, force = false) =>
+      serverSideApply({
+        schema: cmSchema,
+        live,
+        applied,
+        writer: writer(manager, { apiVersion: 'v1' }),
+        force,
+      });
+    const live = ssa(undefined, cm('1'), 'mgr-a');
+    const obj = ssa(live, cm('2'), 'mgr-b', true);
+    expect(entries(obj).map((e) => [e.manager, e.fieldsV1])).toEqual([
+      ['mgr-b', { 'f:data': { 'f:a': {} } }],
+    ]);
   });
 
   it('a field the manager stops applying is removed', () => {

@@ -171,6 +171,23 @@ function setEntries(obj: KubeObject, entries: ManagedFieldsEntry[]): void {
   else delete obj.metadata.managedFields;
 }
 
+/**
+ * An applied configuration's fields as structured-merge-diff's ToFieldSet
+ * makes them: the leaves and list items, never a map itself (`.` under an
+ * `f:` field), which only an update that adds the map owns. So a manager
+ * whose every leaf another takes by force is left with nothing, and goes.
+ */
+function withoutMapNodes(set: FieldSet): FieldSet {
+  const out: FieldSet = new Set();
+  for (const p of set) {
+    const path = splitPath(p);
+    const parent = path[path.length - 2];
+    if (path[path.length - 1] === '.' && parent?.startsWith('f:')) continue;
+    out.add(p);
+  }
+  return out;
+}
+
 /** How a conflicting manager is named in messages, as Kubernetes does. */
 function describeManager(e: ManagedFieldsEntry): string {
   let s = JSON.stringify(e.manager);
@@ -279,7 +296,7 @@ export interface ApplyRequest {
 export function serverSideApply({ schema, live, applied, writer, force }: ApplyRequest): KubeObject {
   const config = withoutNulls(applied) as KubeObject;
   if (config.metadata) delete config.metadata.managedFields;
-  const appliedSet = ownable(fieldsOf(config, schema), writer);
+  const appliedSet = withoutMapNodes(ownable(fieldsOf(config, schema), writer));
   const entries = structuredClone((live?.metadata.managedFields ?? []) as ManagedFieldsEntry[]);
   const prev = entries.find((e) => sameEntry(e, writer.manager, 'Apply', writer.subresource));
   const conflicts: Conflict[] = [];
@@ -299,7 +316,10 @@ export function serverSideApply({ schema, live, applied, writer, force }: ApplyR
   const updated = new Map<ManagedFieldsEntry, ManagedFieldsEntry>();
   for (const e of entries) if (e !== prev) updated.set(e, withSet(e, minus(entrySet(e), lost)));
   const ownedByOthers = new Set([...updated.values()].flatMap((e) => [...entrySet(e)]));
-  const dropped = prev ? [...entrySet(prev)].filter((p) => !appliedSet.has(p) && !ownedByOthers.has(p)) : [];
+  // A map node an older entry may hold is no field of its own: dropping it must not drop the map.
+  const dropped = prev
+    ? [...withoutMapNodes(entrySet(prev))].filter((p) => !appliedSet.has(p) && !ownedByOthers.has(p))
+    : [];
   removeAll(
     obj,
     dropped.map((p) => splitPath(p)),

@@ -112,6 +112,26 @@ function successStatus(rt: ResourceType, name: string, uid?: string) {
   };
 }
 
+/**
+ * What a delete that removed the object answers for kinds without
+ * returnDeletedObject, as Kubernetes' finalizeDelete: a Success Status
+ * naming it (kind is the resource, as Kubernetes fills it), no code.
+ */
+function deletedStatus(rt: ResourceType, obj: KubeObject) {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: {
+      name: obj.metadata.name,
+      group: rt.group || undefined,
+      kind: rt.plural,
+      uid: obj.metadata.uid,
+    },
+  };
+}
+
 export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions): void {
   const { registry, stores } = opts;
   const userOf = opts.userOf ?? (() => loopbackUser);
@@ -177,12 +197,13 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       }
       if (method === 'DELETE') {
         const del = { ...deleteOptions(req, query), user: userOf(req) };
-        const items = await store.deleteCollection(
+        const { items, rv } = await store.deleteCollection(
           ns,
           { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector },
           del,
         );
-        return reply.send({ kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata: {}, items });
+        const metadata = { resourceVersion: String(rv) };
+        return reply.send({ kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata, items });
       }
       throw newMethodNotSupported(store.gr, method.toLowerCase());
     }
@@ -211,7 +232,9 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       case 'DELETE': {
         const del = { ...deleteOptions(req, query), user: userOf(req) };
         const res = await store.delete(ns, name, del);
-        const code = !res.deleted && del.propagationPolicy === 'Foreground' ? 202 : 200;
+        // As Kubernetes: 202 only when the object stays and the caller set orphanDependents=false.
+        const code = !res.deleted && del.orphanDependents === false ? 202 : 200;
+        if (res.deleted && !rt.returnDeletedObject) return reply.code(code).send(deletedStatus(rt, res.obj));
         return sendObject(reply, rt, res.obj, { as: 'object', yaml: false }, query, code);
       }
       default:
@@ -427,7 +450,8 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       gracePeriodSeconds: grace,
       propagationPolicy: policy,
       orphanDependents:
-        body.orphanDependents ?? (query.orphanDependents ? queryBool(query.orphanDependents) : undefined),
+        body.orphanDependents ??
+        (query.orphanDependents !== undefined ? queryBool(query.orphanDependents) : undefined),
       preconditions: body.preconditions,
       dryRun,
     };

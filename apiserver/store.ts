@@ -564,28 +564,31 @@ export class ResourceStore {
     throw newConflict(this.gr, name, 'too many concurrent writers; please retry');
   }
 
+  /**
+   * Deletes every object a list selects and answers, as Kubernetes' DeleteCollection,
+   * with that list: the objects as listed and the list's resourceVersion.
+   */
   async deleteCollection(
     namespace: string | undefined,
     listOpts: ListOptions,
     opts: DeleteOptions,
-  ): Promise<KubeObject[]> {
-    const { entries } = await this.list(namespace, {
+  ): Promise<{ items: KubeObject[]; rv: number }> {
+    const { entries, rv } = await this.list(namespace, {
       labelSelector: listOpts.labelSelector,
       fieldSelector: listOpts.fieldSelector,
     });
-    const out: KubeObject[] = [];
     const queue = [...entries];
     const worker = async () => {
       for (let e = queue.shift(); e; e = queue.shift()) {
         try {
-          out.push((await this.delete(e.obj.metadata.namespace, e.obj.metadata.name!, opts)).obj);
+          await this.delete(e.obj.metadata.namespace, e.obj.metadata.name!, opts);
         } catch (err) {
           if (!(err instanceof StatusError && err.reason === 'NotFound')) throw err;
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
-    return out;
+    return { items: entries.map((e) => e.obj), rv };
   }
 
   /** The object with apiVersion and kind filled, as served. */

@@ -65,7 +65,7 @@ describe('watch', () => {
       `DELETED x@${Number(y.metadata.resourceVersion) + 1}`,
     ]);
     expect(events[0].object.data).toEqual({ n: '1' });
-    expect(events[2].object.metadata.uid).toBe(deleted.metadata.uid);
+    expect(events[2].object.metadata.uid).toBe(deleted.details.uid); // a Success Status names what went
     // The delete's revision is etcd's: the key is gone and the store moved on.
     expect(await etcdModRevision(etcd.endpoints, `/registry/configmaps/${ns}/x`)).toBeUndefined();
     await expectQuiet(w);

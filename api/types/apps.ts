@@ -113,6 +113,7 @@ export const appsTypes: ResourceType[] = [
     subresources: ['status', 'scale'],
     schema: Deployment,
     defaults: (o) => defaultDeployment(o as Deployment),
+    zeroStatus: {},
     validate: (o, old) => validateDeployment(o as Deployment, old as Deployment | undefined),
     columns: [
       column('Ready', 'Ready pods out of the desired count.', (o) => {
@@ -146,6 +147,7 @@ export const appsTypes: ResourceType[] = [
     subresources: ['status', 'scale'],
     schema: ReplicaSet,
     defaults: (o) => defaultReplicaSet(o as ReplicaSet),
+    zeroStatus: { replicas: 0 },
     validate: (o, old) => validateReplicaSet(o as ReplicaSet, old as ReplicaSet | undefined),
     fieldLabels: (o) => ({ 'status.replicas': String(count((o as ReplicaSet).status?.replicas)) }),
     columns: [
@@ -167,6 +169,7 @@ export const appsTypes: ResourceType[] = [
     subresources: ['status', 'scale'],
     schema: StatefulSet,
     defaults: (o) => defaultStatefulSet(o as StatefulSet),
+    zeroStatus: { replicas: 0, availableReplicas: 0 },
     validate: (o, old) => validateStatefulSet(o as StatefulSet, old as StatefulSet | undefined),
     columns: [
       column('Ready', 'Ready pods out of the desired count.', (o) => {
@@ -187,6 +190,12 @@ export const appsTypes: ResourceType[] = [
     subresources: ['status'],
     schema: DaemonSet,
     defaults: (o) => defaultDaemonSet(o as DaemonSet),
+    zeroStatus: {
+      currentNumberScheduled: 0,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: 0,
+      numberReady: 0,
+    },
     validate: (o, old) => validateDaemonSet(o as DaemonSet, old as DaemonSet | undefined),
     columns: [
       column(

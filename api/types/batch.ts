@@ -126,6 +126,7 @@ export const batchTypes: ResourceType[] = [
     subresources: ['status'],
     schema: Job,
     defaults: (o) => defaultJob(o as Job),
+    zeroStatus: {},
     validate: (o, old) => validateJob(o as Job, old as Job | undefined),
     fieldLabels: (o) => ({ 'status.successful': String(count((o as Job).status?.succeeded)) }),
     columns: [
@@ -151,6 +152,7 @@ export const batchTypes: ResourceType[] = [
     subresources: ['status'],
     schema: CronJob,
     defaults: (o) => defaultCronJob(o as CronJob),
+    zeroStatus: {},
     validate: (o, old) => validateCronJob(o as CronJob, old as CronJob | undefined),
     columns: [
       column('Schedule', 'When jobs are created.', (o) => (o as CronJob).spec?.schedule ?? ''),

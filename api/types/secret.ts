@@ -174,6 +174,7 @@ export const secretTypes: ResourceType[] = [
     shortNames: ['sa'],
     categories: [],
     namespaced: true,
+    returnDeletedObject: true,
     subresources: ['token'],
     schema: ServiceAccount,
     columns: [

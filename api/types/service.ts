@@ -251,10 +251,12 @@ export const serviceTypes: ResourceType[] = [
     shortNames: ['svc'],
     categories: ['all'],
     namespaced: true,
+    returnDeletedObject: true,
     subresources: ['status', 'proxy'],
     schema: Service,
     nameIsLabel: true,
     defaults: (obj) => defaultService(obj as Service),
+    zeroStatus: { loadBalancer: {} },
     validate: (obj, old) => validateService(obj as Service, old as Service | undefined),
     fieldLabels: (obj) => ({
       'spec.clusterIP': (obj as Service).spec?.clusterIP ?? '',

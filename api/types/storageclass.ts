@@ -85,6 +85,7 @@ export const storageClassTypes: ResourceType[] = [
     shortNames: ['sc'],
     categories: [],
     namespaced: false,
+    returnDeletedObject: true,
     subresources: [],
     schema: StorageClass,
     defaults: (obj) => defaultStorageClass(sc(obj)),
