@@ -65,10 +65,11 @@ describe('bad input', () => {
       reason: 'BadRequest',
     },
     {
-      name: 'missing kind',
+      // The kind is taken from the path, as Kubernetes' decoder defaults it; the group is wrong.
+      name: 'missing kind, another group',
       method: 'POST',
       path: coll,
-      body: { apiVersion: 'v1', metadata: { name: 'k' } },
+      body: { apiVersion: 'apps/v1', metadata: { name: 'k' } },
       code: 400,
       reason: 'BadRequest',
     },
