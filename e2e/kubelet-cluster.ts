@@ -84,6 +84,25 @@ export class KubeletCluster {
   }
 
   /** Polls the pod until `check` holds; the error names the last status seen. */
+  /** Pod `web`: container `httpd` serves `hello-from-pod` on port 8080; waits until it is Running and Ready. */
+  async startWebPod(): Promise<void> {
+    await this.createPod('web', {
+      containers: [
+        {
+          name: 'httpd',
+          image: busybox,
+          command: [
+            'sh',
+            '-c',
+            'mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 8080 -h /www',
+          ],
+          readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+        },
+      ],
+    });
+    await this.waitPod('web', (p) => running(p) && ready(p), 'Running and Ready');
+  }
+
   async waitPod(name: string, check: (pod: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> {
     let last: any;
     try {

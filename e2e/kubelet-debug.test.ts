@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from './harness.js';
-import { busybox, KubeletCluster, ready, running } from './kubelet-cluster.js';
+import { busybox, KubeletCluster, ready } from './kubelet-cluster.js';
 
 let k: KubeletCluster;
 const podPath = '/api/v1/namespaces/default/pods/web';
@@ -22,21 +22,7 @@ const run = (args: string[], input?: string) => kubectl(args, { kubeconfig: k.ku
 
 beforeAll(async () => {
   k = await KubeletCluster.start('kdbg');
-  await k.createPod('web', {
-    containers: [
-      {
-        name: 'httpd',
-        image: busybox,
-        command: [
-          'sh',
-          '-c',
-          'mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 8080 -h /www',
-        ],
-        readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-      },
-    ],
-  });
-  await k.waitPod('web', (p) => running(p) && ready(p), 'Running and Ready');
+  await k.startWebPod();
 }, 90_000);
 
 afterAll(async () => {

@@ -10,28 +10,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { kubectl, kubectlPath } from './harness.js';
-import { busybox, KubeletCluster, ready, running } from './kubelet-cluster.js';
+import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
 
 let k: KubeletCluster;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   k = await KubeletCluster.start('kst');
-  await k.createPod('web', {
-    containers: [
-      {
-        name: 'httpd',
-        image: busybox,
-        command: [
-          'sh',
-          '-c',
-          'mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 8080 -h /www',
-        ],
-        readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-      },
-    ],
-  });
-  await k.waitPod('web', (p) => running(p) && ready(p), 'Running and Ready');
+  await k.startWebPod();
 }, 90_000);
 
 afterAll(async () => {
