@@ -215,6 +215,26 @@ describe('channel protocols', () => {
     await within(c.closed, 5_000, 'close');
   });
 
+  it('hostile frames: a bare close signal, an unknown channel, bad resizes, then a frame over 32 MiB closes only that session', async () => {
+    const c = await connect(execPath('command=cat&stdin=true&stdout=true&tty=true'), ['v5.channel.k8s.io']);
+    c.ws.send(Buffer.from([255]));
+    c.ws.send(Buffer.from([9, 1, 2, 3]));
+    c.ws.send(Buffer.from('\x04{not json'));
+    c.ws.send(Buffer.from('\x04{"Width":-1,"Height":1e12,"__proto__":{"x":1}}'));
+    c.ws.send(Buffer.from('\x00still here\n'));
+    await waitFor(() => c.text(1).includes('still here'), { timeoutMs: 5_000, what: 'cat still echoing' });
+    const code = new Promise<number>((resolve) => c.ws.on('close', (n: number) => resolve(n)));
+    c.ws.send(Buffer.concat([Buffer.from([0]), Buffer.alloc(32 * 1024 * 1024 + 1, 0x61)]));
+    // 1009 from the kubelet, or 1006 when the connection is cut while the client still writes.
+    expect([1006, 1009]).toContain(await within(code, 15_000, 'close after the big frame'));
+    // The kubelet is fine: a new session answers.
+    const again = await connect(execPath('command=cat&stdin=true&stdout=true'), ['v5.channel.k8s.io']);
+    again.ws.send(Buffer.from('\x00ok\n'));
+    await waitFor(() => again.text(1) === 'ok\n', { timeoutMs: 5_000, what: 'a new session' });
+    again.ws.close();
+    await within(again.closed, 5_000, 'close');
+  });
+
   it('a TTY takes its size from the resize channel', async () => {
     const c = await connect(execPath('command=sh&stdin=true&stdout=true&tty=true'), ['v5.channel.k8s.io']);
     c.ws.send(Buffer.from(`\x04${JSON.stringify({ Width: 123, Height: 45 })}`));

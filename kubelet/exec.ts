@@ -21,6 +21,7 @@ import {
   type ChannelProtocol,
   decodeFrame,
   encodeFrame,
+  maxFrameBytes,
   negotiate,
   protocolNamed,
   type StreamStatus,
@@ -49,6 +50,7 @@ export function exitStatus(command: string[], exitCode: number): StreamStatus {
 export function execUpgradeHandler(o: ExecHandlerOptions) {
   const wss = new WebSocketServer({
     noServer: true,
+    maxPayload: maxFrameBytes,
     handleProtocols: (offered) => negotiate(offered)?.name || false,
   });
   return (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -123,6 +125,9 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     };
     // Text or binary alike: the Python client writes its stdin as text frames.
     ws.on('message', (raw: Buffer) => onMessage(raw));
+    // A protocol error (a frame over maxFrameBytes, invalid UTF-8 in a text frame) closes
+    // this connection, and ws then closes it; unheard, the error would end the kubelet.
+    ws.on('error', () => undefined);
     ws.on('close', () => {
       closed = true;
     });

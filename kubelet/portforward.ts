@@ -24,6 +24,7 @@ import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { Pod } from '../api/types/pod.js';
 import { HttpError, type KubeletServer, refuse } from './server.js';
 import { SpdyConnection, type SpdyStream } from './spdy.js';
+import { maxFrameBytes } from './wsstream.js';
 
 const spdyTunnel = 'SPDY/3.1+portforward.k8s.io';
 const tunnelAlias = 'nanokube-spdy-tunnel';
@@ -63,6 +64,7 @@ function dial(ip: string, port: number): Promise<net.Socket> {
 export function portForwardUpgradeHandler(o: PortForwardOptions) {
   const wss = new WebSocketServer({
     noServer: true,
+    maxPayload: maxFrameBytes,
     handleProtocols: (offered) =>
       (offered.has(tunnelAlias) ? spdyTunnel : undefined) ??
       [channelProtocol].find((p) => offered.has(p)) ??
@@ -241,6 +243,8 @@ function serveChannels(ws: WebSocket, ports: number[], pod: Pod, ip: string, log
       },
     );
   });
+  // A protocol error closes this connection only (ws closes it); unheard, it would end the kubelet.
+  ws.on('error', () => undefined);
   ws.on('message', (raw: Buffer) => {
     if (raw.length === 0) return;
     const channel = raw[0];

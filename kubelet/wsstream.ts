@@ -21,6 +21,13 @@
 export const Channel = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4 } as const;
 const closeSignal = 255;
 
+/**
+ * The largest message a client may send on a stream (exec, attach,
+ * port-forward): Kubernetes' websocket server's 32 MiB. A larger one closes
+ * that connection with 1009, before it is buffered whole.
+ */
+export const maxFrameBytes = 32 * 1024 * 1024;
+
 export interface ChannelProtocol {
   /** The subprotocol's name; '' when the client offered none. */
   name: string;
