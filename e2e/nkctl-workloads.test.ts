@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, run, startControllerManager, startScheduler, waitFor } from './harness.js';
+import { kubectl, logTail, run, startControllerManager, startScheduler, waitFor } from './harness.js';
 import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
 import { docker } from './kubelet-helpers.js';
 
@@ -21,6 +21,8 @@ const nkctlJs = path.resolve('dist/cli/main.js');
 /** A second tag of the one image, our own, so no other test file removes it under us. */
 const busybox2 = 'nanokube/busybox:nkw2';
 let k: KubeletCluster;
+let cm: { logPath: string };
+let scheduler: { logPath: string };
 const children: ChildProcess[] = [];
 
 const nkctl = (args: string[], o: { input?: string; timeoutMs?: number } = {}) =>
@@ -101,9 +103,13 @@ async function rolledOut(name: string) {
     timeoutMs: 100_000,
   });
   if (r.code !== 0) {
-    // Say why: the pods and their events.
-    const why = await nkctl(['describe', 'pods', '-l', `app=${name}`]);
-    expect(r.code, `${r.stderr}\n${why.stdout}`).toBe(0);
+    // Say why: the deployment, its replica sets and pods with their events, and the controllers' last words.
+    const objects = await nkctl(['get', 'deployments,replicasets,pods', '-o', 'wide']);
+    const pods = await nkctl(['describe', 'pods', '-l', `app=${name}`]);
+    const d = await nkctl(['describe', 'deployment', name]);
+    const why = [objects, pods, d].map((x) => x.stdout + x.stderr).join('\n');
+    const logs = [cm, scheduler].map((c) => `${c.logPath}:\n${logTail(c.logPath, 40)}`).join('\n');
+    expect(r.code, `${r.stderr}\n${why}\n${logs}`).toBe(0);
   }
   return r;
 }
@@ -111,8 +117,8 @@ async function rolledOut(name: string) {
 beforeAll(async () => {
   await docker.getImage(busybox).tag({ repo: 'nanokube/busybox', tag: 'nkw2' });
   k = await KubeletCluster.start('nkw');
-  await startControllerManager({ apiserverUrl: '', kubeconfig: k.kubeconfig });
-  await startScheduler({ apiserverUrl: '', kubeconfig: k.kubeconfig });
+  cm = await startControllerManager({ apiserverUrl: '', kubeconfig: k.kubeconfig });
+  scheduler = await startScheduler({ apiserverUrl: '', kubeconfig: k.kubeconfig });
 }, 90_000);
 
 afterAll(async () => {
