@@ -104,6 +104,7 @@ describe('boolFlag with a short name, and negated', () => {
 });
 
 describe('pflagBooleans: a boolean never takes the next argument for its value', () => {
+  let namespace: string | undefined;
   function parse(args: string[]) {
     const root = new Command('nk-test')
       .exitOverride()
@@ -124,6 +125,7 @@ describe('pflagBooleans: a boolean never takes the next argument for its value',
     );
     pflagBooleans(root);
     root.parse(args, { from: 'user' });
+    namespace = root.opts().namespace;
     return got!;
   }
 
@@ -158,6 +160,15 @@ describe('pflagBooleans: a boolean never takes the next argument for its value',
       operands: ['pods'],
       opts: { allNamespaces: true, selector: 'a=b', watch: true, headers: true },
     });
+  });
+
+  it('reads a group that ends in a flag of the parent command (`-in NS`) as kubectl does', () => {
+    const got = parse(['get', '-in', 'kube-system', 'pods']);
+    expect(got.operands).toEqual(['pods']);
+    expect(got.opts).toEqual({ stdin: true, watch: true, headers: true });
+    expect(namespace).toBe('kube-system');
+    expect(parse(['get', '-An', 'y', 'pods']).operands).toEqual(['pods']);
+    expect(namespace).toBe('y');
   });
 
   it('leaves alone the value of a flag that takes one, and all after --', () => {

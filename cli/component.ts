@@ -57,9 +57,34 @@ export const isBoolFlag = (option: Option): boolean => boolFlags.has(option);
  */
 export function pflagBooleans(cmd: Command): Command {
   const parseOptions = cmd.parseOptions.bind(cmd);
-  cmd.parseOptions = (args) => parseOptions(explicitBooleans(cmd.options, args));
+  cmd.parseOptions = (args) => parseOptions(explicitBooleans(optionsInScope(cmd, args), args));
   for (const sub of cmd.commands) pflagBooleans(sub);
   return cmd;
+}
+
+/**
+ * The options `args` may give to `cmd`: those of the subcommand they name,
+ * then its parents' (nearest first). A group such as `exec -in NS` mixes a
+ * subcommand's `-i` with the root's `-n`; the root expands it before
+ * commander splits the arguments between them.
+ */
+function optionsInScope(cmd: Command, args: readonly string[]): Option[] {
+  const chain = [cmd];
+  let current = cmd;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') break;
+    if (arg.startsWith('-')) {
+      const option = chain.flatMap((c) => c.options).find((o) => o.long === arg || o.short === arg);
+      if (option?.required && !isBoolFlag(option)) i++;
+      continue;
+    }
+    const sub = current.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) break;
+    chain.unshift(sub);
+    current = sub;
+  }
+  return chain.flatMap((c) => c.options);
 }
 
 /** `args` with every boolean among `options` given as `--long=VALUE`. */
