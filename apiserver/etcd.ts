@@ -21,7 +21,7 @@ import {
 import { Etcd3, type IKeyValue, type IRangeResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
-import { newRequestEntityTooLarge } from '../api/status.js';
+import { newRequestEntityTooLarge, StatusError } from '../api/status.js';
 import { identityCodec, type ValueCodec } from './encryption.js';
 
 export interface StoredObject {
@@ -46,6 +46,8 @@ export interface EtcdOptions {
   callTimeoutMs?: number;
   /** How the value of a key is stored (encrypted or not); plain JSON when unset. */
   codecFor?: (key: string) => ValueCodec;
+  /** Told of each stored value a list or watch skipped because it cannot be decoded (for a metric). */
+  onUndecodable?: (key: string) => void;
 }
 
 export type CasResult = { ok: true; stored: StoredObject } | { ok: false; current?: StoredObject };
@@ -57,6 +59,8 @@ export interface ListResult {
   more: boolean;
   /** Keys left after this page, when known. */
   remaining: number;
+  /** The last key read, decodable or not: where the next page starts after. */
+  lastKey?: string;
 }
 
 export interface WatchEvent {
@@ -89,9 +93,28 @@ export function encodeObject(obj: KubeObject, key = '', codec: ValueCodec = iden
   return codec.encode(key, enc(JSON.stringify({ ...obj, metadata: meta })));
 }
 
+/**
+ * A stored value that cannot be read (a key of the encryption config removed
+ * too early, a master with another config, bytes not JSON): that object's
+ * problem, a 500 naming it where it is asked for by name, as Kubernetes
+ * answers; lists and watches leave it out.
+ */
+export function newUndecodable(key: string, err: unknown): StatusError {
+  const why = `the stored value of ${key} cannot be decoded: ${(err as Error)?.message ?? String(err)}`;
+  return new StatusError(500, 'InternalError', `Internal error occurred: ${why}`, {
+    causes: [{ message: why }],
+  });
+}
+
 export function decodeObject(kv: IKeyValue, codec: ValueCodec = identityCodec): StoredObject {
   const key = kv.key.toString('utf8');
-  const obj = JSON.parse(codec.decode(key, kv.value).toString('utf8')) as KubeObject;
+  let obj: KubeObject;
+  try {
+    obj = JSON.parse(codec.decode(key, kv.value).toString('utf8')) as KubeObject;
+    if (typeof obj?.metadata !== 'object' || obj.metadata === null) throw new Error('no metadata');
+  } catch (err) {
+    throw newUndecodable(key, err);
+  }
   const rv = Number(kv.mod_revision);
   obj.metadata.resourceVersion = String(rv);
   return { key, obj, rv };
@@ -129,12 +152,14 @@ export class EtcdStore {
   readonly client: Etcd3;
   private readonly log: Logger;
   private readonly codecFor: (key: string) => ValueCodec;
+  private readonly onUndecodable: (key: string) => void;
 
   constructor(opts: EtcdOptions) {
     if (opts.endpoints.length === 0) throw new Error('at least one etcd endpoint is required');
     const timeout = opts.callTimeoutMs ?? 5000;
     this.log = opts.logger;
     this.codecFor = opts.codecFor ?? (() => identityCodec);
+    this.onUndecodable = opts.onUndecodable ?? (() => {});
     this.client = new Etcd3({
       hosts: opts.endpoints,
       ...(opts.tls
@@ -171,6 +196,18 @@ export class EtcdStore {
 
   private readonly decode = (kv: IKeyValue): StoredObject =>
     decodeObject(kv, this.codecFor(kv.key.toString('utf8')));
+
+  /** The decoded value, or undefined (logged and counted) for one that cannot be read. */
+  private decodeOrSkip(kv: IKeyValue, what: string): StoredObject | undefined {
+    try {
+      return this.decode(kv);
+    } catch (err) {
+      const key = kv.key.toString('utf8');
+      this.log.warn({ key, err: (err as Error).message }, `${what} skips a stored value it cannot decode`);
+      this.onUndecodable(key);
+      return undefined;
+    }
+  }
 
   async get(key: string): Promise<StoredObject | undefined> {
     const res = await this.client.kv.range({ key: enc(key) });
@@ -292,12 +329,18 @@ export class EtcdStore {
         },
         { deadline: Date.now() + 60_000 },
       ); // a big list under load outlasts the 5 s call deadline
-      const items = res.kvs.map(this.decode);
+      const items: StoredObject[] = [];
+      for (const kv of res.kvs) {
+        const stored = this.decodeOrSkip(kv, 'a list');
+        if (stored) items.push(stored);
+      }
+      const last = res.kvs[res.kvs.length - 1];
       return {
         items,
         revision: Number(res.header.revision),
         more: res.more,
-        remaining: Math.max(0, Number(res.count) - items.length),
+        remaining: Math.max(0, Number(res.count) - res.kvs.length),
+        lastKey: last?.key.toString('utf8'),
       };
     } catch (err) {
       if (isCompacted(err)) throw new CompactedError(opts.revision ?? 0);
@@ -361,30 +404,43 @@ export class EtcdStore {
       .withPreviousKV()
       .startRevision(String(fromRv))
       .create();
+    // Nothing may throw out of these callbacks: etcd3 rethrows it where no one catches it.
     watcher.on('data', (res: IWatchResponse) => {
       if (!res.events || res.events.length === 0) return;
-      const events: WatchEvent[] = [];
-      for (const ev of res.events) {
-        if (ev.type === 'Put') {
-          const cur = this.decode(ev.kv);
-          events.push({
-            type: 'put',
-            key: cur.key,
-            rv: cur.rv,
-            obj: cur.obj,
-            prev: ev.prev_kv ? this.decode(ev.prev_kv).obj : undefined,
-          });
-        } else if (ev.prev_kv) {
-          const prev = this.decode(ev.prev_kv);
-          const rv = Number(ev.kv.mod_revision);
+      try {
+        onEvents(this.watchEvents(res), Number(res.header.revision));
+      } catch (err) {
+        onError(err as Error);
+      }
+    });
+    watcher.on('error', (err: Error) => onError(err));
+    // A watch etcd ends without an error must not leave its cache waiting forever.
+    watcher.on('end', () => onError(new Error(`the etcd watch of ${prefix} ended`)));
+    return watcher;
+  }
+
+  /**
+   * One response's events. An undecodable value is left out as a list leaves
+   * it out: a put of one over a readable object is that object's deletion.
+   */
+  private watchEvents(res: IWatchResponse): WatchEvent[] {
+    const events: WatchEvent[] = [];
+    for (const ev of res.events) {
+      const rv = Number(ev.kv.mod_revision);
+      const prev = ev.prev_kv && this.decodeOrSkip(ev.prev_kv, 'a watch');
+      if (ev.type === 'Put') {
+        const cur = this.decodeOrSkip(ev.kv, 'a watch');
+        if (cur) events.push({ type: 'put', key: cur.key, rv: cur.rv, obj: cur.obj, prev: prev?.obj });
+        else if (prev) {
           prev.obj.metadata.resourceVersion = String(rv);
           events.push({ type: 'delete', key: prev.key, rv, obj: prev.obj });
         }
+      } else if (prev) {
+        prev.obj.metadata.resourceVersion = String(rv);
+        events.push({ type: 'delete', key: prev.key, rv, obj: prev.obj });
       }
-      onEvents(events, Number(res.header.revision));
-    });
-    watcher.on('error', (err: Error) => onError(err));
-    return watcher;
+    }
+    return events;
   }
 
   // ---- raw keys, for records that are not API objects (allocations) ----

@@ -159,10 +159,19 @@ export function buildApiserver(
   const groupOf = new Map(registry.all.map((rt) => [rt.plural, rt.group]));
   const codecs = new Map<string, ReturnType<typeof codecFor>>();
   const encryption = config.encryption;
+  const metrics = new MetricsRegistry();
+  const decodeErrors = new Counter({
+    name: 'apiserver_storage_decode_errors_total',
+    help: 'Stored values a list or watch left out because they cannot be decoded, by resource.',
+    labelNames: ['resource'],
+    registers: [metrics],
+  });
   const etcd = new EtcdStore({
     endpoints: config.etcdServers,
     tls: config.etcdTLS,
     logger,
+    // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
+    onUndecodable: (key) => decodeErrors.inc({ resource: key.split('/')[2] ?? '' }),
     codecFor: encryption
       ? (key) => {
           // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
@@ -266,7 +275,6 @@ export function buildApiserver(
     );
   }
 
-  const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics });
   const requests = new Counter({
     name: 'apiserver_request_total',

@@ -278,9 +278,8 @@ export class ResourceStore {
         });
         revision = page.revision && !revision ? page.revision : revision || page.revision;
         for (const s of page.items) if (filter.matches(s.obj)) entries.push(s);
-        const last = page.items[page.items.length - 1];
-        if (!page.more || !last) return { entries, rv: revision };
-        start = `${last.key}\u0000`;
+        if (!page.more || !page.lastKey) return { entries, rv: revision };
+        start = `${page.lastKey}\u0000`;
         if (entries.length >= limit) {
           return {
             entries,
