@@ -1,9 +1,10 @@
 /**
  * What every component's main.ts shares: flag errors that name the flag and
  * exit 2, boolean flags as pflag takes them (nkctl's too), Go-style
- * durations, a logger (JSON, or pretty on a terminal), and an AbortSignal
- * tied to SIGINT/SIGTERM.
+ * durations, a logger (JSON, or pretty on a terminal), an AbortSignal
+ * tied to SIGINT/SIGTERM, and the policy for errors no code caught.
  */
+import { writeSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { type Logger, pino } from 'pino';
 
@@ -156,9 +157,43 @@ export function makeLogger(component: string, level = 'info'): Logger {
   });
 }
 
+/** What `exitOnUncaught` writes before the exit: one line, pino's shape at the fatal level. */
+export function crashLine(component: string, err: unknown, origin: string): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return JSON.stringify({
+    level: 60,
+    time: Date.now(),
+    pid: process.pid,
+    name: component,
+    msg: `${origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception'}; exiting`,
+    err: { type: e.name, message: e.message, stack: e.stack },
+  });
+}
+
+/**
+ * The process-wide policy for an error no code caught (an exception out of
+ * a callback, a promise rejection no one handles): never a silent death
+ * and never carrying on in an unknown state, but one line in the log that
+ * says why (written synchronously, so it is not lost with the process),
+ * then exit 1, for the supervisor (systemd, `nkctl up`) to restart.
+ * Returns the listener, for a test to remove.
+ */
+export function exitOnUncaught(component: string): (err: Error, origin: string) => void {
+  const listener = (err: Error, origin: string) => {
+    try {
+      writeSync(2, `${crashLine(component, err, origin)}\n`);
+    } finally {
+      process.exit(1);
+    }
+  };
+  process.on('uncaughtException', listener);
+  return listener;
+}
+
 /**
  * Parses flags with commander, then runs the component until SIGINT/SIGTERM.
- * Exit codes: 0 after a clean stop, 1 if `run` failed, 2 for bad flags.
+ * Exit codes: 0 after a clean stop, 1 if `run` failed or an error escaped
+ * (`exitOnUncaught`), 2 for bad flags.
  */
 export async function runComponent<C>(
   program: Command,
@@ -178,6 +213,7 @@ export async function runComponent<C>(
     if (err instanceof FlagError) process.stderr.write(`${program.name()}: ${err.message}\n`);
     process.exit(2);
   }
+  exitOnUncaught(program.name());
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);

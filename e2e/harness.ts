@@ -42,6 +42,8 @@ interface Tracked {
 const processes = new Set<Tracked>();
 const tempDirs = new Set<string>();
 const watches = new Set<AbortController>();
+/** Logs of the components started here, read at cleanup for a crash (cli/component.ts exitOnUncaught). */
+const componentLogs = new Set<string>();
 
 process.once('exit', () => {
   // Last resort when a test run dies without cleanup(): no await possible here.
@@ -58,8 +60,30 @@ export async function cleanup(): Promise<void> {
   // etcd leader stopped together with its followers waits out its grace period
   // trying to hand over leadership.
   for (const p of [...processes].reverse()) await stopProcess(p);
+  const crashes = [...componentLogs].flatMap(crashesIn);
+  componentLogs.clear();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
+  // No error may escape a component unnoticed: a test run that saw one fails, whatever its tests said.
+  if (crashes.length) throw new Error(`a component met an error no code caught:\n${crashes.join('\n')}`);
+}
+
+/** The lines of a component's log where it exited on an uncaught exception or unhandled rejection. */
+function crashesIn(logPath: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(logPath, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(
+      (line) =>
+        line.startsWith('{"level":60') &&
+        /"msg":"(uncaught exception|unhandled promise rejection); exiting"/.test(line),
+    )
+    .map((line) => `${logPath}: ${line}`);
 }
 
 /** A new empty directory under the OS temp dir, removed by `cleanup()`. */
@@ -112,6 +136,7 @@ function spawnLogged(
   { env, graceMs }: { env?: NodeJS.ProcessEnv; graceMs?: number } = {},
 ): Tracked {
   const fd = openSync(logPath, 'a');
+  if (cmd === process.execPath) componentLogs.add(logPath);
   try {
     const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
     return track(child, graceMs);
