@@ -370,8 +370,23 @@ export function healthy(
   });
 }
 
-/** Starts the component in its own session, logging to its file; returns its PID. */
-export function startComponent(o: LaunchOptions, spec: ComponentSpec): number {
+/**
+ * How a process ended, as `nkctl status` shows it: `exit 1`, `SIGKILL`;
+ * `unknown` when it was not our child (started by an earlier `up`).
+ */
+export function exitDescription(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? signal : code === null ? 'unknown' : `exit ${code}`;
+}
+
+/**
+ * Starts the component in its own session, logging to its file; returns its
+ * PID. `onExit` hears how it ended, for as long as this process lives.
+ */
+export function startComponent(
+  o: LaunchOptions,
+  spec: ComponentSpec,
+  onExit?: (how: string) => void,
+): number {
   mkdirSync(join(o.home, 'run'), { recursive: true });
   mkdirSync(join(o.home, 'logs'), { recursive: true });
   const log = logFile(o, spec.name);
@@ -384,6 +399,8 @@ export function startComponent(o: LaunchOptions, spec: ComponentSpec): number {
   });
   closeSync(fd);
   child.unref();
+  child.on('error', () => {}); // a spawn failure: no pid, said below
+  if (onExit) child.once('exit', (code, signal) => onExit(exitDescription(code, signal)));
   if (!child.pid) throw new Error(`could not start ${spec.name} (${spec.command})`);
   writeFileSync(pidFile(o, spec.name), `${child.pid}\n`);
   return child.pid;

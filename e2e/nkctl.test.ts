@@ -1,6 +1,6 @@
 // nkctl up/down/status and get against a one-host cluster it starts itself,
 // with its own home folder and free ports so it never meets another cluster.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, kubectl, makeTempDir, run, waitFor } from './harness.js';
@@ -85,8 +85,34 @@ describe('nkctl', () => {
   it('status shows every component healthy', async () => {
     const r = await nkctl(['status']);
     expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^COMPONENT\s+PID\s+STATUS\s+RESTARTS\s+LAST EXIT\s+HEALTH$/);
     for (const c of ['etcd', 'apiserver', 'controller-manager', 'scheduler', 'kubelet', 'kube-proxy'])
-      expect(r.stdout).toMatch(new RegExp(`^${c}\\s+\\d+\\s+healthy`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^${c}\\s+\\d+\\s+healthy\\s+0\\s+-\\s`, 'm'));
+    expect(r.stdout).toMatch(/^supervisor\s+\d+\s+running\s/m);
+  });
+
+  it('restarts a component killed with SIGKILL: the supervisor brings it back, healthy, and status counts it', async () => {
+    const pidFile = path.join(home, 'run', 'scheduler.pid');
+    const before = Number(readFileSync(pidFile, 'utf8'));
+    process.kill(before, 'SIGKILL');
+    const started = Date.now();
+    await waitFor(async () => (await nkctl(['status'])).code === 0, {
+      timeoutMs: 30_000,
+      what: 'status all healthy',
+    });
+    const s = await nkctl(['status']);
+    expect(s.stdout).toMatch(/^scheduler\s+\d+\s+healthy\s+1\s+unknown \(\d+s ago\)\s/m);
+    expect(Number(readFileSync(pidFile, 'utf8'))).not.toBe(before);
+    // Now its child: the supervisor knows how the next one ended.
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    await waitFor(
+      async () => /^scheduler\s+\d+\s+healthy\s+2\s+SIGKILL/m.test((await nkctl(['status'])).stdout),
+      {
+        timeoutMs: 30_000,
+        what: 'the second restart',
+      },
+    );
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 
   it('get prints kubectl-like tables, names and yaml', async () => {
@@ -260,6 +286,7 @@ describe('nkctl', () => {
   it('down stops everything, then nkctl cannot connect (one line), twice is safe, and --purge removes the data', async () => {
     const d = await nkctl(['down']);
     expect(d.code).toBe(0);
+    expect(d.stdout.split('\n')[0]).toBe('stopped the supervisor');
     expect(d.stdout).toContain('stopped apiserver');
     expect(d.stdout).toContain('stopped kubelet');
     expect(d.stdout).toMatch(/removed \d+ pod containers?/);

@@ -12,6 +12,7 @@ import { removeFromKubeconfig } from '../kubeconfig-file.js';
 import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
 import { removeNodeLeftovers } from '../node.js';
 import { removeNodeContainers } from '../node-containers.js';
+import { stopSupervisor } from '../supervisor.js';
 
 export async function down(
   o: LaunchOptions,
@@ -20,6 +21,11 @@ export async function down(
 ): Promise<void> {
   let stopped = 0;
   let nodeStopped = false;
+  // The supervisor first, or it restarts what is stopped here.
+  if (await stopSupervisor(o)) {
+    out.write('stopped the supervisor\n');
+    stopped++;
+  }
   // The extra nodes first, while the apiserver still answers their kubelets.
   const containers = o.node ? await removeNodeContainers(o).catch(() => 0) : 0;
   if (containers) {

@@ -36,6 +36,7 @@ import {
   stopComponent,
 } from '../launcher.js';
 import { newProgress } from '../progress.js';
+import { stopSupervisor } from '../supervisor.js';
 import {
   adminConfig,
   publishJoinInfo,
@@ -174,6 +175,8 @@ export async function restoreSnapshot(
   progress.info(`restoring revision ${status.revision} (${status.totalKey} keys) from ${file}`);
   let kept = '';
   await progress.step('stopping the cluster (pod containers keep running)', async () => {
+    // The supervisor first, or it starts etcd again under the restore; `up` below starts it again.
+    await stopSupervisor(o);
     for (const spec of [...components(o)].reverse()) await stopComponent(o, spec);
   });
   try {

@@ -21,6 +21,7 @@ import {
 import { CliError } from '../context.js';
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import {
+  type ComponentSpec,
   componentHealthy,
   components,
   defaultLaunchOptions,
@@ -36,6 +37,7 @@ import {
 import { installAddons, preparePodNetwork, waitAddonsAvailable, waitNodeReady } from '../node.js';
 import { ensureNodeImage, nodeImage, startNodeContainer } from '../node-containers.js';
 import { newProgress } from '../progress.js';
+import { startSupervisor, supervisorPid, waitSupervisorReady } from '../supervisor.js';
 
 export interface UpOptions {
   kubeconfig?: string;
@@ -116,8 +118,18 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     () => ensureClusterPki(o),
     (p) => `certificates in ${p.dir}`,
   );
+  // A supervisor already running (`up` again) restarts what is down itself: wait for it, never race it.
+  const supervisor = supervisorPid(o);
   for (const spec of components(o)) {
     const pid = runningPid(o, spec);
+    if (!pid && supervisor) {
+      await progress.step(
+        `waiting for the supervisor (pid ${supervisor}) to restart ${spec.name}`,
+        () => waitRestarted(o, spec),
+        (p) => `${spec.name} is running (pid ${p})`,
+      );
+      continue;
+    }
     if (pid) {
       // Ours and running: a slow answer (a busy Docker behind the kubelet's health) is waited for, not restarted.
       if (!(await componentHealthy(spec)))
@@ -136,6 +148,17 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
     );
     started++;
   }
+  if (supervisor) progress.info(`the supervisor is already running (pid ${supervisor})`);
+  else
+    await progress.step(
+      'starting the supervisor, which restarts a component that exits or stops answering',
+      async () => {
+        const pid = startSupervisor(o);
+        await waitSupervisorReady(o, pid);
+        return pid;
+      },
+      (p) => `supervisor is running (pid ${p}); its log: ${o.home}/logs/supervisor.log`,
+    );
   if (o.node && nodes.length > 1) {
     await progress.step(
       `building the node image ${nodeImage} (offline where needed)`,
@@ -180,6 +203,19 @@ export async function up(o: LaunchOptions, opts: UpOptions, out = process.stdout
       ? `nanokube is already up. kubeconfig: ${path} (context nanokube)\n`
       : `nanokube is up. Logs: ${o.home}/logs. kubeconfig: ${path} (context nanokube)\n\nTry:\n  kubectl --context nanokube get nodes\n  kubectl --context nanokube get pods -A\n${o.node ? `  kubectl --context nanokube create deployment web --image=nanokube/busybox:1 -- sh -c 'echo hello > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'\n` : ''}Stop it with: nkctl down\n`,
   );
+}
+
+/** Waits for the supervisor's restart of `spec` to be running and healthy; its PID. */
+async function waitRestarted(o: LaunchOptions, spec: ComponentSpec): Promise<number> {
+  // Its backoff is at most 30 s, then the component's own ready time.
+  const deadline = Date.now() + 30_000 + spec.readyTimeout * 1000;
+  for (;;) {
+    const pid = runningPid(o, spec);
+    if (pid && (await componentHealthy(spec))) return pid;
+    if (Date.now() > deadline)
+      throw new CliError(`${spec.name} is not back; see ${o.home}/logs/${spec.name}.log and supervisor.log`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export function newUpCommand(): Command {
