@@ -157,7 +157,17 @@ export function makeLogger(component: string, level = 'info'): Logger {
   });
 }
 
-/** What `exitOnUncaught` writes before the exit: one line, pino's shape at the fatal level. */
+const whyExiting: Record<string, string> = {
+  uncaughtException: 'uncaught exception',
+  unhandledRejection: 'unhandled promise rejection',
+};
+
+/**
+ * The one line a component writes as it exits on an error: pino's shape at
+ * the fatal level, with the stack inside. `origin` is Node's
+ * (`uncaughtException`, `unhandledRejection`) or `run` for the error that
+ * ended the component's run.
+ */
 export function crashLine(component: string, err: unknown, origin: string): string {
   const e = err instanceof Error ? err : new Error(String(err));
   return JSON.stringify({
@@ -165,7 +175,7 @@ export function crashLine(component: string, err: unknown, origin: string): stri
     time: Date.now(),
     pid: process.pid,
     name: component,
-    msg: `${origin === 'unhandledRejection' ? 'unhandled promise rejection' : 'uncaught exception'}; exiting`,
+    msg: `${whyExiting[origin] ?? `${e.message}`}; exiting`,
     err: { type: e.name, message: e.message, stack: e.stack },
   });
 }
@@ -222,7 +232,7 @@ export async function runComponent<C>(
     await run(config, { signal: ac.signal });
     process.exitCode = 0;
   } catch (err) {
-    process.stderr.write(`${program.name()}: ${(err as Error).stack ?? String(err)}\n`);
+    writeSync(2, `${crashLine(program.name(), err, 'run')}\n`);
     process.exitCode = 1;
   }
 }
