@@ -7,7 +7,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../api/registry.js';
-import { newBadRequest, StatusError } from '../api/status.js';
+import { type FieldError, newBadRequest, newInvalid, StatusError } from '../api/status.js';
 import { checkSchema, checkTypeMeta } from './admission.js';
 import { recordUpdate, serverSideApply, type Writer } from './managedfields.js';
 import { jsonPatch, mergePatch } from './patch.js';
@@ -55,17 +55,39 @@ export function scaleOf(obj: KubeObject, rt: ResourceType) {
 export function fieldManagerOf(req: FastifyRequest, query: Query): string {
   const explicit = query.fieldManager;
   if (explicit !== undefined && explicit !== '') {
-    if (explicit.length > 128 || !/^[\x20-\x7e]+$/.test(explicit)) {
-      throw new StatusError(
-        422,
-        'Invalid',
-        `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: ${JSON.stringify(explicit)}: must be at most 128 printable characters`,
-      );
-    }
+    const errs = fieldManagerErrors(explicit);
+    if (errs.length) throw newInvalid(writeOptionsKind(req.method), 'meta.k8s.io', '', errs);
     return explicit;
   }
   const ua = req.headers['user-agent'] ?? '';
   return ua.split('/')[0].slice(0, 128) || 'unknown';
+}
+
+/** The options kind Kubernetes names in a write's option errors: CreateOptions, UpdateOptions, PatchOptions. */
+export function writeOptionsKind(method: string): string {
+  return method === 'POST' ? 'CreateOptions' : method === 'PUT' ? 'UpdateOptions' : 'PatchOptions';
+}
+
+/** Kubernetes' ValidateFieldManager: at most 128 bytes, every character printable (Go's unicode.IsPrint). */
+function fieldManagerErrors(manager: string): FieldError[] {
+  const errs: FieldError[] = [];
+  const field = 'fieldManager';
+  if (Buffer.byteLength(manager) > 128)
+    errs.push({ type: 'FieldValueTooLong', field, detail: 'may not be more than 128 bytes' });
+  let at = 0;
+  for (const ch of manager) {
+    if (!/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) {
+      const code = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      errs.push({
+        type: 'FieldValueInvalid',
+        field,
+        value: manager,
+        detail: `invalid character U+${code} (at position ${at})`,
+      });
+    }
+    at += Buffer.byteLength(ch);
+  }
+  return errs;
 }
 
 export function writerFor(rt: ResourceType, manager: string, subresource: string | undefined): Writer {

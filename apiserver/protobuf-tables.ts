@@ -10,6 +10,7 @@
  * struct tags of k8s.io/api and k8s.io/apimachinery; do not edit by hand.
  */
 export const messages: Record<string, string> = {
+  'apps/v1.ControllerRevision': 'metadata=1@meta/v1.ObjectMeta data=2R revision=3i',
   'apps/v1.DaemonSet':
     'metadata=1@meta/v1.ObjectMeta spec=2@apps/v1.DaemonSetSpec status=3@apps/v1.DaemonSetStatus',
   'apps/v1.DaemonSetCondition': 'type=1s status=2s lastTransitionTime=3T reason=4s message=5s',
@@ -57,12 +58,16 @@ export const messages: Record<string, string> = {
     'audiences=1s* expirationSeconds=4i? boundObjectRef=3@authentication.k8s.io/v1.BoundObjectReference?',
   'authentication.k8s.io/v1.TokenRequestStatus': 'token=1s expirationTimestamp=2T',
   'authentication.k8s.io/v1.UserInfo': 'username=1s uid=2s groups=3s*',
+  'authorization.k8s.io/v1.FieldSelectorAttributes':
+    'rawSelector=1s requirements=2@meta/v1.FieldSelectorRequirement*',
+  'authorization.k8s.io/v1.LabelSelectorAttributes':
+    'rawSelector=1s requirements=2@meta/v1.LabelSelectorRequirement*',
   'authorization.k8s.io/v1.LocalSubjectAccessReview':
     'metadata=1@meta/v1.ObjectMeta spec=2@authorization.k8s.io/v1.SubjectAccessReviewSpec status=3@authorization.k8s.io/v1.SubjectAccessReviewStatus',
   'authorization.k8s.io/v1.NonResourceAttributes': 'path=1s verb=2s',
   'authorization.k8s.io/v1.NonResourceRule': 'verbs=1s* nonResourceURLs=2s*',
   'authorization.k8s.io/v1.ResourceAttributes':
-    'namespace=1s verb=2s group=3s version=4s resource=5s subresource=6s name=7s',
+    'namespace=1s verb=2s group=3s version=4s resource=5s subresource=6s name=7s fieldSelector=8@authorization.k8s.io/v1.FieldSelectorAttributes? labelSelector=9@authorization.k8s.io/v1.LabelSelectorAttributes?',
   'authorization.k8s.io/v1.ResourceRule': 'verbs=1s* apiGroups=2s* resources=3s* resourceNames=4s*',
   'authorization.k8s.io/v1.SelfSubjectAccessReview':
     'metadata=1@meta/v1.ObjectMeta spec=2@authorization.k8s.io/v1.SelfSubjectAccessReviewSpec status=3@authorization.k8s.io/v1.SubjectAccessReviewStatus',
@@ -318,6 +323,13 @@ export const messages: Record<string, string> = {
     'monitors=1s* image=2s fsType=3s pool=4s user=5s keyring=6s secretRef=7@core/v1.SecretReference? readOnly=8b',
   'core/v1.RBDVolumeSource':
     'monitors=1s* image=2s fsType=3s pool=4s user=5s keyring=6s secretRef=7@core/v1.LocalObjectReference? readOnly=8b',
+  'core/v1.ReplicationController':
+    'metadata=1@meta/v1.ObjectMeta spec=2@core/v1.ReplicationControllerSpec status=3@core/v1.ReplicationControllerStatus',
+  'core/v1.ReplicationControllerCondition': 'type=1s status=2s lastTransitionTime=3T reason=4s message=5s',
+  'core/v1.ReplicationControllerSpec':
+    'replicas=1i? minReadySeconds=4i selector=2{s,s} template=3@core/v1.PodTemplateSpec?',
+  'core/v1.ReplicationControllerStatus':
+    'replicas=1i fullyLabeledReplicas=2i readyReplicas=4i availableReplicas=5i observedGeneration=3i conditions=6@core/v1.ReplicationControllerCondition*',
   'core/v1.ResourceClaim': 'name=1s request=2s',
   'core/v1.ResourceFieldSelector': 'containerName=1s resource=2s divisor=3Q',
   'core/v1.ResourceHealth': 'resourceID=1s health=2s message=6s?',
@@ -357,6 +369,8 @@ export const messages: Record<string, string> = {
   'core/v1.TCPSocketAction': 'port=1I host=2s',
   'core/v1.Taint': 'key=1s value=2s effect=3s timeAdded=4T?',
   'core/v1.Toleration': 'key=1s operator=2s value=3s effect=4s tolerationSeconds=5i?',
+  'core/v1.TopologySelectorLabelRequirement': 'key=1s values=2s*',
+  'core/v1.TopologySelectorTerm': 'matchLabelExpressions=1@core/v1.TopologySelectorLabelRequirement*',
   'core/v1.TopologySpreadConstraint':
     'maxSkew=1i topologyKey=2s whenUnsatisfiable=3s labelSelector=4@meta/v1.LabelSelector? minDomains=5i? nodeAffinityPolicy=6s? nodeTaintsPolicy=7s? matchLabelKeys=8s*',
   'core/v1.TypedLocalObjectReference': 'apiGroup=1s? kind=2s name=3s',
@@ -393,6 +407,7 @@ export const messages: Record<string, string> = {
   'meta/v1.Condition': 'type=1s status=2s observedGeneration=3i lastTransitionTime=4T reason=5s message=6s',
   'meta/v1.DeleteOptions':
     'gracePeriodSeconds=1i? preconditions=2@meta/v1.Preconditions? orphanDependents=3b? propagationPolicy=4s? dryRun=5s* ignoreStoreReadErrorWithClusterBreakingPotential=6b?',
+  'meta/v1.FieldSelectorRequirement': 'key=1s operator=2s values=3s*',
   'meta/v1.LabelSelector': 'matchLabels=1{s,s} matchExpressions=2@meta/v1.LabelSelectorRequirement*',
   'meta/v1.LabelSelectorRequirement': 'key=1s operator=2s values=3s*',
   'meta/v1.ManagedFieldsEntry':
@@ -441,4 +456,6 @@ export const messages: Record<string, string> = {
     'metadata=1@meta/v1.ObjectMeta subjects=2@rbac.authorization.k8s.io/v1.Subject* roleRef=3@rbac.authorization.k8s.io/v1.RoleRef',
   'rbac.authorization.k8s.io/v1.RoleRef': 'apiGroup=1s kind=2s name=3s',
   'rbac.authorization.k8s.io/v1.Subject': 'kind=1s apiGroup=2s name=3s namespace=4s',
+  'storage.k8s.io/v1.StorageClass':
+    'metadata=1@meta/v1.ObjectMeta provisioner=2s parameters=3{s,s} reclaimPolicy=4s? mountOptions=5s* allowVolumeExpansion=6b? volumeBindingMode=7s? allowedTopologies=8@core/v1.TopologySelectorTerm*',
 };

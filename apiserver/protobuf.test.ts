@@ -91,6 +91,34 @@ describe('decodeProtobuf', () => {
     });
   });
 
+  // Every served kind that client-go's typed clients may send: these three were missing (415).
+  it.each([
+    {
+      name: 'ReplicationController (replicas 0 kept, selector a map)',
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      raw: msg([1, meta('rc')], [2, msg([1, 0], [2, entry('app', 'rc')], [4, 0])]),
+      want: { spec: { replicas: 0, selector: { app: 'rc' } } },
+    },
+    {
+      name: 'ControllerRevision (revision, data)',
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      raw: msg([1, meta('rev')], [2, msg([1, '{"spec":{}}'])], [3, 2]),
+      want: { data: { spec: {} }, revision: 2 },
+    },
+    {
+      name: 'StorageClass (provisioner, pointer fields)',
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      raw: msg([1, meta('sc')], [2, 'nanokube.io/hostpath'], [4, 'Delete'], [6, false]),
+      want: { provisioner: 'nanokube.io/hostpath', reclaimPolicy: 'Delete', allowVolumeExpansion: false },
+    },
+  ])('decodes a $name', ({ apiVersion, kind, raw, want }) => {
+    const out = decodeProtobuf(envelope(apiVersion, kind, raw)) as any;
+    expect(out).toMatchObject({ apiVersion, kind, ...want });
+  });
+
   it('decodes negative integers and times', () => {
     const time = msg([1, 1700000000n], [2, 0]);
     const raw = msg([1, msg([1, 'e'], [8, time])], [2, msg([3, -1])]);

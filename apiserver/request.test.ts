@@ -3,6 +3,7 @@ import { StatusError } from '../api/status.js';
 import {
   decodeBody,
   flowDepth,
+  isPrettyPrint,
   negotiate,
   parseRequestInfo,
   parseResourcePath,
@@ -225,5 +226,24 @@ describe('queryBool', () => {
     { name: 'zero', v: '0', want: false },
   ])('$name: $v is $want', ({ v, want }) => {
     expect(queryBool(v)).toBe(want);
+  });
+});
+
+describe('isPrettyPrint', () => {
+  // Kubernetes' isPrettyPrint: `pretty` by strconv.ParseBool when given, else the user agent.
+  it.each([
+    { name: 'pretty=true', search: '?pretty=true', ua: 'kubectl/v1.33', want: true },
+    { name: 'pretty=1', search: '?pretty=1', ua: undefined, want: true },
+    { name: 'Python True', search: '?pretty=True', ua: 'OpenAPI-Generator/31.0.0/python', want: true },
+    { name: 'pretty=yes is no bool', search: '?pretty=yes', ua: 'curl/8.5.0', want: false },
+    { name: 'pretty=false beats curl', search: '?pretty=false', ua: 'curl/8.5.0', want: false },
+    { name: 'empty pretty: the agent decides', search: '?pretty=', ua: 'curl/8.5.0', want: true },
+    { name: 'curl', search: '', ua: 'curl/8.5.0', want: true },
+    { name: 'Wget', search: '', ua: 'Wget/1.21', want: true },
+    { name: 'a browser', search: '', ua: 'Mozilla/5.0 (X11; Linux x86_64)', want: true },
+    { name: 'kubectl', search: '', ua: 'kubectl/v1.33.0 (linux/amd64)', want: false },
+    { name: 'no agent', search: '', ua: undefined, want: false },
+  ])('$name', ({ search, ua, want }) => {
+    expect(isPrettyPrint(search, ua)).toBe(want);
   });
 });

@@ -353,6 +353,26 @@ export function queryBool(v: string | undefined): boolean {
   return v !== undefined && v !== '0' && v.toLowerCase() !== 'false';
 }
 
+/** Go's strconv.ParseBool: undefined for anything but its twelve spellings. */
+function parseGoBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
+}
+
+/**
+ * Whether a JSON answer is indented, as Kubernetes' isPrettyPrint: the
+ * `pretty` parameter when it has a value (parsed by strconv.ParseBool, so
+ * `pretty=yes` is false), else yes for user agents that are people's tools
+ * (curl, Wget, browsers).
+ */
+export function isPrettyPrint(search: string, userAgent: string | undefined): boolean {
+  const pretty = new URLSearchParams(search).get('pretty');
+  if (pretty) return parseGoBool(pretty) ?? false;
+  const ua = userAgent ?? '';
+  return ua.startsWith('curl') || ua.startsWith('Wget') || ua.startsWith('Mozilla/5.0');
+}
+
 export function queryInt(name: string, v: unknown): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);

@@ -11,8 +11,9 @@ import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type Registry, type ResourceType } from '../api/registry.js';
 import {
-  newBadRequest,
+  type FieldError,
   newConflict,
+  newInvalid,
   newMethodNotSupported,
   newNotFound,
   StatusError,
@@ -21,7 +22,14 @@ import { parseFieldValidation } from './admission.js';
 import { loopbackUser, type UserInfo } from './authn.js';
 import { servedSubresources } from './discovery.js';
 import { type KubeletClient, proxyNode, proxyPodLog } from './kubelet-proxy.js';
-import { fieldManagerOf, managed, type Target as PatchTarget, patchResource, scaleOf } from './patching.js';
+import {
+  fieldManagerOf,
+  managed,
+  type Target as PatchTarget,
+  patchResource,
+  scaleOf,
+  writeOptionsKind,
+} from './patching.js';
 import {
   decodeBody,
   negotiate,
@@ -36,7 +44,7 @@ import {
 import { type DeleteOptions, type ResourceStore, timestamp, type WriteOptions } from './store.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
 import { serveWatch, type WatchLimits } from './watch.js';
-import { entryJson } from './watch-cache.js';
+import { itemJson } from './watch-cache.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -89,16 +97,60 @@ function sendWarnings(reply: FastifyReply, warnings: string[]) {
   }
 }
 
-function writeOptions(query: Query, user: UserInfo): WriteOptions {
+function writeOptions(query: Query, user: UserInfo, method: string): WriteOptions {
   const dryRun = query.dryRun;
+  // As Kubernetes' ValidateDryRun, in the options kind of the verb.
   if (dryRun !== undefined && dryRun !== 'All')
-    throw newBadRequest(`Invalid dry run value: "${dryRun}": supported values are "All"`);
+    throw newInvalid(writeOptionsKind(method), 'meta.k8s.io', '', [
+      { type: 'FieldValueNotSupported', field: 'dryRun', value: [dryRun], detail: 'supported values: "All"' },
+    ]);
   return {
     dryRun: dryRun === 'All',
     fieldValidation: parseFieldValidation(query.fieldValidation),
     warnings: [],
     user,
   };
+}
+
+/**
+ * A watch's sendInitialEvents (undefined when absent), after Kubernetes'
+ * validateWatchOptions: it needs resourceVersionMatch=NotOlderThan, which
+ * means nothing to a watch without it. (The WatchList gate is on here.)
+ */
+function watchListOptions(query: Query): boolean | undefined {
+  const send = query.sendInitialEvents === undefined ? undefined : queryBool(query.sendInitialEvents);
+  const match = query.resourceVersionMatch ?? '';
+  const errs: FieldError[] = [];
+  const field = 'resourceVersionMatch';
+  if (send !== undefined && match !== 'NotOlderThan')
+    errs.push({
+      type: 'FieldValueForbidden',
+      field,
+      detail: 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    });
+  if (match) {
+    if (send === undefined)
+      errs.push({
+        type: 'FieldValueForbidden',
+        field,
+        detail: 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+      });
+    if (match !== 'NotOlderThan')
+      errs.push({
+        type: 'FieldValueNotSupported',
+        field,
+        detail: 'supported values: "NotOlderThan"',
+        value: match,
+      });
+    if (query.continue)
+      errs.push({
+        type: 'FieldValueForbidden',
+        field,
+        detail: 'resourceVersionMatch is forbidden when continue is provided',
+      });
+  }
+  if (errs.length) throw newInvalid('ListOptions', 'meta.k8s.io', '', errs);
+  return send;
 }
 
 function successStatus(rt: ResourceType, name: string, uid?: string) {
@@ -172,6 +224,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
           namespace: ns,
           filter: store.filter(ns, query),
           resourceVersion: query.resourceVersion,
+          sendInitialEvents: watchListOptions(query),
           timeoutSeconds: queryInt('timeoutSeconds', query.timeoutSeconds),
           allowBookmarks: queryBool(query.allowWatchBookmarks ?? 'false'),
           representation: negotiate(req.headers.accept),
@@ -186,7 +239,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     if (!path.name) {
       if (method === 'GET') return list(req, reply, t, ns, query);
       if (method === 'POST') {
-        const w = managed(writeOptions(query, userOf(req)), rt, fieldManagerOf(req, query));
+        const w = managed(writeOptions(query, userOf(req), method), rt, fieldManagerOf(req, query));
         const created = await store.create(
           ns,
           decodeBody(req.body as Buffer, req.headers['content-type']),
@@ -203,7 +256,9 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
           del,
         );
         const metadata = { resourceVersion: String(rv) };
-        return reply.send({ kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata, items });
+        // The list of what was deleted, its items without apiVersion and kind as any list's.
+        const bare = items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+        return reply.send({ kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata, items: bare });
       }
       throw newMethodNotSupported(store.gr, method.toLowerCase());
     }
@@ -212,7 +267,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
       case 'GET':
         return sendObject(reply, rt, await store.get(ns, name), negotiate(req.headers.accept), query);
       case 'PUT': {
-        const w = managed(writeOptions(query, userOf(req)), rt, fieldManagerOf(req, query));
+        const w = managed(writeOptions(query, userOf(req), method), rt, fieldManagerOf(req, query));
         const updated = await store.update(
           ns,
           name,
@@ -224,7 +279,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         return sendObject(reply, rt, updated, negotiate(req.headers.accept), query);
       }
       case 'PATCH': {
-        const w = writeOptions(query, userOf(req));
+        const w = writeOptions(query, userOf(req), method);
         const res = await patchResource(req, t, ns, name, undefined, w, query);
         sendWarnings(reply, w.warnings!);
         return sendObject(reply, rt, res.obj, negotiate(req.headers.accept), query, res.created ? 201 : 200);
@@ -285,15 +340,11 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         items: res.entries.map((e) => partialMetadata(e.obj, rep.version)),
       });
     }
+    // The items without apiVersion and kind, as Kubernetes' lists of built-in kinds.
     const head = `{"kind":"${t.rt.kind}List","apiVersion":"${apiVersionOf(t.rt)}","metadata":${JSON.stringify(meta)},"items":[`;
-    if (rep.yaml) {
-      return reply
-        .header('content-type', 'application/yaml')
-        .send(toYaml(JSON.parse(`${head}${res.entries.map(entryJson).join(',')}]}`)));
-    }
-    return reply
-      .header('content-type', 'application/json')
-      .send(`${head}${res.entries.map(entryJson).join(',')}]}`);
+    const json = `${head}${res.entries.map(itemJson).join(',')}]}`;
+    if (rep.yaml) return reply.header('content-type', 'application/yaml').send(toYaml(JSON.parse(json)));
+    return reply.header('content-type', 'application/json').send(json);
   };
 
   const handleSubresource = async (
@@ -330,7 +381,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         query,
       });
     }
-    const w = managed(writeOptions(query, userOf(req)), rt, fieldManagerOf(req, query), sub);
+    const w = managed(writeOptions(query, userOf(req), method), rt, fieldManagerOf(req, query), sub);
     const rep = negotiate(req.headers.accept);
     // Subresources whose body is the whole object; the strategy picks what each may change.
     if (sub === 'status' || sub === 'finalize' || sub === 'approval' || sub === 'ephemeralcontainers') {

@@ -48,7 +48,7 @@ import { registerOpenAPI } from './openapi.js';
 import { registerOpenAPIV2 } from './openapi-v2.js';
 import { ensureBootstrapPolicy } from './rbac-bootstrap.js';
 import { rbacEscalation } from './rbac-escalation.js';
-import { type RequestInfo, requestInfo } from './request.js';
+import { isPrettyPrint, type RequestInfo, requestInfo } from './request.js';
 import { registerResourceRoutes } from './resources.js';
 import { registerReviews, reviewResources } from './reviews.js';
 import { ServiceAllocator } from './service-alloc.js';
@@ -359,6 +359,19 @@ export function buildApiserver(
     // As Kubernetes' ErrorNegotiated: a Status that says when to retry says it in Retry-After too.
     if (se.details?.retryAfterSeconds) reply.header('retry-after', String(se.details.retryAfterSeconds));
     reply.code(se.code).header('content-type', 'application/json').send(JSON.stringify(se.toStatus()));
+  });
+  // `?pretty` and people's user agents get JSON indented by two spaces, errors included, as
+  // Kubernetes' writers; watch streams are hijacked and keep one event a line.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (typeof payload !== 'string') return payload;
+    const search = req.raw.url?.includes('?') ? req.raw.url.slice(req.raw.url.indexOf('?')) : '';
+    if (!isPrettyPrint(search, req.headers['user-agent'])) return payload;
+    if (!String(reply.getHeader('content-type') ?? '').startsWith('application/json')) return payload;
+    try {
+      return JSON.stringify(JSON.parse(payload), null, 2);
+    } catch {
+      return payload;
+    }
   });
   app.setNotFoundHandler((_req, reply) => {
     const se = new StatusError(404, 'NotFound', 'the server could not find the requested resource');

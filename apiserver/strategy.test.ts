@@ -45,3 +45,46 @@ describe('the Pod strategy through ephemeralcontainers', () => {
     ).toThrow(/ConfigMap has no ephemeralcontainers subresource/);
   });
 });
+
+describe('the PersistentVolume strategy', () => {
+  const pvType = builtinRegistry.get('', 'v1', 'persistentvolumes')!;
+  const at = (t: string) => () => new Date(t);
+  const pv = (status: Record<string, unknown>) =>
+    ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'pv' },
+      spec: {},
+      status,
+    }) as KubeObject;
+  const t0 = '2024-01-01T00:00:00Z';
+  const t1 = '2024-01-02T00:00:00Z';
+
+  it('starts every volume Pending since its creation, whatever the client sent', () => {
+    const obj = pv({ phase: 'Bound', message: 'mine' });
+    strategyFor(pvType, at(t0)).prepareForCreate(obj);
+    expect(obj.status).toEqual({ phase: 'Pending', lastPhaseTransitionTime: t0 });
+  });
+
+  it.each([
+    { name: 'same phase, time left out: kept', status: { phase: 'Pending' }, want: t0 },
+    {
+      name: 'same phase, time set: the writer’s',
+      status: { phase: 'Pending', lastPhaseTransitionTime: '2023-06-01T00:00:00Z' },
+      want: '2023-06-01T00:00:00Z',
+    },
+    { name: 'new phase, time left out: now', status: { phase: 'Available' }, want: t1 },
+    {
+      name: 'new phase, time unchanged: now',
+      status: { phase: 'Available', lastPhaseTransitionTime: t0 },
+      want: t1,
+    },
+  ])('through /status: $name', ({ status, want }) => {
+    const obj = pv(status);
+    strategyFor(pvType, at(t1)).prepareForStatusUpdate(
+      obj,
+      pv({ phase: 'Pending', lastPhaseTransitionTime: t0 }),
+    );
+    expect((obj.status as { lastPhaseTransitionTime?: string }).lastPhaseTransitionTime).toBe(want);
+  });
+});

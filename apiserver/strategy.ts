@@ -14,6 +14,11 @@ import {
   prepareCSRForUpdate,
 } from '../api/types/certificates-strategy.js';
 import { dropNonEphemeralContainerUpdates, type Pod } from '../api/types/pod.js';
+import {
+  type PersistentVolume,
+  preparePersistentVolumeForCreate,
+  preparePersistentVolumeForStatusUpdate,
+} from '../api/types/storage.js';
 import type { UserInfo } from './authn.js';
 import { timestamp } from './store.js';
 
@@ -55,6 +60,7 @@ export function strategyFor(rt: ResourceType, now: () => Date = () => new Date()
   if (rt.group === 'certificates.k8s.io' && rt.kind === 'CertificateSigningRequest')
     return csrStrategy(base, now);
   if (rt.group === '' && rt.kind === 'Pod') return podStrategy(base);
+  if (rt.group === '' && rt.kind === 'PersistentVolume') return persistentVolumeStrategy(base, now);
   return base;
 }
 
@@ -91,6 +97,25 @@ function csrStrategy(base: Strategy, now: () => Date): Strategy {
       // Metadata as through /status; then only the conditions come from the body.
       base.prepareForStatusUpdate(obj, old);
       prepareCSRForApprovalUpdate(obj as CSR, old as CSR, timestamp(now()));
+    },
+  };
+}
+
+/** A PersistentVolume: the generic rules, and its phase's lastPhaseTransitionTime (api/types/storage.ts). */
+function persistentVolumeStrategy(base: Strategy, now: () => Date): Strategy {
+  return {
+    ...base,
+    prepareForCreate(obj, user) {
+      base.prepareForCreate(obj, user);
+      preparePersistentVolumeForCreate(obj as PersistentVolume, timestamp(now()));
+    },
+    prepareForStatusUpdate(obj, old) {
+      base.prepareForStatusUpdate(obj, old);
+      preparePersistentVolumeForStatusUpdate(
+        obj as PersistentVolume,
+        old as PersistentVolume,
+        timestamp(now()),
+      );
     },
   };
 }

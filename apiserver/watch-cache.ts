@@ -27,7 +27,7 @@ export interface CacheEntry {
   key: string;
   obj: KubeObject;
   rv: number;
-  /** JSON of obj, made once on first use and shared by every reader. */
+  /** JSON of obj without apiVersion and kind (itemJson), made once on first use and shared by every reader. */
   json?: string;
 }
 
@@ -55,9 +55,35 @@ export interface WatchCacheOptions {
   logger: Logger;
 }
 
-export function entryJson(e: CacheEntry): string {
-  if (e.json === undefined) e.json = JSON.stringify(e.obj);
+/**
+ * The object as an item of a list: without apiVersion and kind, as
+ * Kubernetes writes the items of a built-in kind's list (the list names
+ * the kind once; clients fill it back in, as kubectl does).
+ */
+export function itemJson(e: CacheEntry): string {
+  if (e.json === undefined) {
+    const { apiVersion: _a, kind: _k, ...rest } = e.obj;
+    e.json = JSON.stringify(rest);
+  }
   return e.json;
+}
+
+/**
+ * The whole object (a watch event's): kind and apiVersion first, as
+ * Kubernetes' encoder orders them, then the list item's JSON, so one
+ * string serves both.
+ */
+export function entryJson(e: CacheEntry): string {
+  const body = itemJson(e);
+  const { kind, apiVersion } = e.obj;
+  const head = [
+    kind === undefined ? '' : `"kind":${JSON.stringify(kind)}`,
+    apiVersion === undefined ? '' : `"apiVersion":${JSON.stringify(apiVersion)}`,
+  ]
+    .filter(Boolean)
+    .join(',');
+  if (!head) return body;
+  return body === '{}' ? `{${head}}` : `{${head},${body.slice(1)}`;
 }
 
 export class WatchCache {

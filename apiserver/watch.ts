@@ -35,6 +35,14 @@ export interface WatchRequest {
   namespace?: string;
   filter: ObjectFilter;
   resourceVersion?: string;
+  /**
+   * sendInitialEvents (with resourceVersionMatch=NotOlderThan, checked by the
+   * caller): true sends the current objects, at least as new as
+   * resourceVersion, then a bookmark annotated `k8s.io/initial-events-end`;
+   * false from no resourceVersion starts at the latest with nothing to replay.
+   * Unset: the legacy rules (initial events only from no resourceVersion or 0).
+   */
+  sendInitialEvents?: boolean;
   timeoutSeconds?: number;
   allowBookmarks: boolean;
   representation: Representation;
@@ -42,6 +50,16 @@ export interface WatchRequest {
   /** Who watches, for the per-user cap; unset: the loopback admin. */
   user?: UserInfo;
 }
+
+function revisionOf(rv: string): number {
+  const n = Number(rv);
+  if (!Number.isInteger(n) || n < 0)
+    throw new StatusError(400, 'BadRequest', `invalid resourceVersion "${rv}"`);
+  return n;
+}
+
+/** The annotation of the bookmark that ends a watch's initial events (metav1.InitialEventsAnnotationKey). */
+export const initialEventsEndAnnotation = 'k8s.io/initial-events-end';
 
 /** What bounds watches, shared by every watch the apiserver serves. */
 export interface WatchLimits {
@@ -271,11 +289,15 @@ export async function serveWatch(
     },
   });
 
-  const bookmark = () => {
+  const bookmark = (initialEventsEnd = false) => {
     const rv = Math.max(lastRv, cache.rv);
     if (!w.allowBookmarks || rv <= 0 || w.representation.as !== 'object') return;
     lastRv = rv;
-    const text = `${JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion: String(rv) } } })}\n`;
+    const metadata = {
+      resourceVersion: String(rv),
+      ...(initialEventsEnd ? { annotations: { [initialEventsEndAnnotation]: 'true' } } : {}),
+    };
+    const text = `${JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata } })}\n`;
     outbox.push({ bytes: text.length, render: () => text });
   };
 
@@ -301,8 +323,11 @@ export async function serveWatch(
 
   try {
     const rv = w.resourceVersion;
-    if (rv === undefined || rv === '' || rv === '0') {
-      if (rv !== '0') await cache.syncToLatest().catch(() => undefined);
+    const fromNow = rv === undefined || rv === '' || rv === '0';
+    if (w.sendInitialEvents === true || (fromNow && w.sendInitialEvents === undefined)) {
+      // NotOlderThan: a state at least as new as rv; none given, a consistent read.
+      if (w.sendInitialEvents && !fromNow) await cache.waitUntilFresh(revisionOf(rv), 3000);
+      else if (rv !== '0') await cache.syncToLatest().catch(() => undefined);
       if (closed) return;
       const { entries, rv: at } = cache.watchFromNow(listener);
       lastRv = at;
@@ -312,10 +337,14 @@ export async function serveWatch(
           for (const e of entries) if (w.filter.matches(e.obj)) yield line('ADDED', e);
         })(),
       );
+      // After the initial lines and before any event: the listener cannot run in between.
+      if (w.sendInitialEvents) bookmark(true);
+    } else if (fromNow) {
+      cache.watchFromNow(listener);
+      lastRv = cache.rv;
+      outbox.start([]);
     } else {
-      const from = Number(rv);
-      if (!Number.isInteger(from) || from < 0)
-        throw new StatusError(400, 'BadRequest', `invalid resourceVersion "${rv}"`);
+      const from = revisionOf(rv);
       // A revision this apiserver's cache has not reached yet (written through
       // another apiserver, or our etcd watch lags): events up to it are not ours to send.
       await cache.waitUntilFresh(from, 3000);

@@ -113,14 +113,17 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     });
   }
 
-  list(opts: ListOptions = {}): Promise<KubeList<T>> {
+  /** One page of the collection; its items get apiVersion and kind back, which the server leaves off. */
+  async list(opts: ListOptions = {}): Promise<KubeList<T>> {
     const { signal, ...query } = opts;
-    return this.rest.request<KubeList<T>>({
-      method: 'GET',
-      path: this.collectionPath(),
-      query: query as Query,
-      signal,
-    });
+    return this.withItemTypes(
+      await this.rest.request<KubeList<T>>({
+        method: 'GET',
+        path: this.collectionPath(),
+        query: query as Query,
+        signal,
+      }),
+    );
   }
 
   create(obj: T, opts?: WriteOptions): Promise<T> {
@@ -179,18 +182,19 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
     });
   }
 
-  deleteCollection(
+  async deleteCollection(
     list: Pick<ListOptions, 'labelSelector' | 'fieldSelector'>,
     opts: DeleteOptions = {},
   ): Promise<KubeList<T>> {
     const { signal, dryRun, ...rest } = opts;
-    return this.rest.request<KubeList<T>>({
+    const deleted = await this.rest.request<KubeList<T>>({
       method: 'DELETE',
       path: this.collectionPath(),
       query: list as Query,
       body: { kind: 'DeleteOptions', apiVersion: 'v1', ...rest, ...(dryRun ? { dryRun: ['All'] } : {}) },
       signal,
     });
+    return this.withItemTypes(deleted);
   }
 
   /**
@@ -291,6 +295,19 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
       accept: 'text/plain',
       signal: opts.signal,
     });
+  }
+
+  /**
+   * A list's items as typed objects: Kubernetes writes a built-in kind's list
+   * items without apiVersion and kind, and clients fill them back in (kubectl
+   * does for `get -o yaml`), so code that reads an item's kind keeps working.
+   */
+  private withItemTypes(list: KubeList<T>): KubeList<T> {
+    for (const it of list.items ?? []) {
+      it.apiVersion ??= apiVersionOf(this.rt);
+      it.kind ??= this.rt.kind;
+    }
+    return list;
   }
 
   private typed(obj: T): T {

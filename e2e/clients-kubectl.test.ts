@@ -351,6 +351,20 @@ describe('kubectl', () => {
     }).toEqual(expected.dryRun);
   });
 
+  it('list', async () => {
+    await kj(['create', '-f', '-', '-o', 'json'], cm('l-1'));
+    const selector = `fieldSelector=${encodeURIComponent('metadata.name=l-1')}`;
+    // --raw shows the server's list; `get -o json` fills each item's apiVersion and kind back in.
+    const listed = await kj(['get', '--raw', `${cmPath}?${selector}`]);
+    const got = await kj(['get', 'configmaps', '-n', ns, '--field-selector=metadata.name=l-1', '-o', 'json']);
+    expect(got.items.map((i: any) => [i.apiVersion, i.kind])).toEqual([['v1', 'ConfigMap']]);
+    expect({
+      kind: listed.kind,
+      apiVersion: listed.apiVersion,
+      items: listed.items.map((i: any) => [i.metadata.name, i.apiVersion ?? null, i.kind ?? null]),
+    }).toEqual(expected.list);
+  });
+
   it('pagination', async () => {
     const namespace = fixtures.pagesNamespace;
     for (let i = 1; i <= 5; i++)

@@ -183,6 +183,39 @@ describe('@kubernetes/client-node 2.x', () => {
     expect({ code: Number(code), reason, resumed }).toEqual(expected.gone);
   });
 
+  // client-node only (the other clients have no informer): a watch from a resourceVersion the
+  // apiserver no longer holds gets 410 as an ERROR event and its stream ends; makeInformer's
+  // ListWatch then lists again and goes on watching from the new list. The first list
+  // answers with resourceVersion 1 (etcd had a write before the apiserver started), as a list
+  // that has gone stale by the time its watch starts.
+  it('informer relists after 410 and keeps delivering', async () => {
+    const path = `/api/v1/namespaces/${ns}/configmaps`;
+    const selector = 'informer=yes';
+    let lists = 0;
+    const listFn = async () => {
+      const list = await core.listNamespacedConfigMap({ namespace: ns, labelSelector: selector });
+      if (lists++ === 0) list.metadata = { ...list.metadata, resourceVersion: '1' };
+      return list;
+    };
+    const informer = k8s.makeInformer(kc, path, listFn, selector);
+    const added: string[] = [];
+    const errors: unknown[] = [];
+    informer.on('add', (obj) => added.push(obj.metadata!.name!));
+    informer.on('error', (err) => errors.push(err));
+    await informer.start();
+    const waitFor = async (what: () => boolean) => {
+      for (let i = 0; i < 100 && !what(); i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    await waitFor(() => lists >= 2);
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'i-1', labels: { informer: 'yes' } } },
+    });
+    await waitFor(() => added.includes('i-1'));
+    await informer.stop();
+    expect({ lists, added, errors }).toEqual({ lists: 2, added: ['i-1'], errors: [] });
+  });
+
   it('patch', async () => {
     await core.createNamespacedConfigMap({
       namespace: ns,
@@ -314,6 +347,16 @@ describe('@kubernetes/client-node 2.x', () => {
       deleted: deleted.kind,
       afterDelete: 200,
     }).toEqual(expected.dryRun);
+  });
+
+  it('list', async () => {
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'l-1' } } });
+    const listed = await core.listNamespacedConfigMap({ namespace: ns, fieldSelector: 'metadata.name=l-1' });
+    expect({
+      kind: listed.kind,
+      apiVersion: listed.apiVersion,
+      items: listed.items.map((i) => [i.metadata!.name, i.apiVersion ?? null, i.kind ?? null]),
+    }).toEqual(expected.list);
   });
 
   it('pagination', async () => {

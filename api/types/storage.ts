@@ -140,6 +140,38 @@ export function defaultPersistentVolume(pv: PersistentVolume): void {
   pv.status.phase ||= 'Pending';
 }
 
+/**
+ * A new volume's status, as Kubernetes' persistentvolumeStrategy.PrepareForCreate:
+ * whatever the client sent, Pending since `now`.
+ */
+export function preparePersistentVolumeForCreate(pv: PersistentVolume, now: string): void {
+  pv.status = { phase: 'Pending', lastPhaseTransitionTime: now };
+}
+
+/**
+ * lastPhaseTransitionTime through /status, as Kubernetes' persistentvolumeStatusStrategy:
+ * left out while the phase stays, the old time is kept; a phase change that leaves it out
+ * or unchanged stamps `now`; a time the writer sets is theirs.
+ */
+export function preparePersistentVolumeForStatusUpdate(
+  pv: PersistentVolume,
+  old: PersistentVolume,
+  now: string,
+): void {
+  pv.status ??= {};
+  const status = pv.status;
+  const before = old.status ?? {};
+  const phaseChanged = (status.phase ?? '') !== (before.phase ?? '');
+  if (!phaseChanged && !status.lastPhaseTransitionTime) {
+    if (before.lastPhaseTransitionTime) status.lastPhaseTransitionTime = before.lastPhaseTransitionTime;
+  } else if (
+    phaseChanged &&
+    (!status.lastPhaseTransitionTime || status.lastPhaseTransitionTime === before.lastPhaseTransitionTime)
+  ) {
+    status.lastPhaseTransitionTime = now;
+  }
+}
+
 export function defaultPersistentVolumeClaim(pvc: PersistentVolumeClaim): void {
   pvc.spec ??= {};
   const spec = pvc.spec;

@@ -22,6 +22,7 @@ packages = {
     'authorization.k8s.io/v1': (api, 'authorization/v1/types.go'),
     'authentication.k8s.io/v1': (api, 'authentication/v1/types.go'),
     'certificates.k8s.io/v1': (api, 'certificates/v1/types.go'),
+    'storage.k8s.io/v1': (api, 'storage/v1/types.go'),
     'meta/v1': (machinery, 'pkg/apis/meta/v1/types.go'),
 }
 aliases = {'v1': 'core/v1', 'corev1': 'core/v1', 'metav1': 'meta/v1'}

@@ -168,6 +168,12 @@ export const expected = {
     deleted: 'Status',
     afterDelete: 200,
   },
+  /**
+   * ConfigMap `l-1` listed (fieldSelector metadata.name=l-1): the list names its kind and
+   * apiVersion, and its item, as the client hands it over, carries neither: Kubernetes'
+   * apiserver writes a built-in kind's list items without them.
+   */
+  list: { kind: 'ConfigMapList', apiVersion: 'v1', items: [['l-1', null, null]] },
   /** pg-1..pg-5 alone in their namespace, listed with limit=2 and continue: [names, remainingItemCount, continue given]. */
   pagination: {
     pages: [

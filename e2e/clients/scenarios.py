@@ -260,6 +260,13 @@ def dry_run():
     return out
 
 
+def list_scenario():
+    core.create_namespaced_config_map(NS, cm('l-1'))
+    listed = core.list_namespaced_config_map(NS, field_selector='metadata.name=l-1')
+    return {'kind': listed.kind, 'apiVersion': listed.api_version,
+            'items': [[i.metadata.name, i.api_version, i.kind] for i in listed.items]}
+
+
 def pagination():
     pages_ns = FX['pagesNamespace']
     for i in range(1, 6):
@@ -299,6 +306,7 @@ SCENARIOS = {
     'scale': scale,
     'apply': server_side_apply,
     'dryRun': dry_run,
+    'list': list_scenario,
     'pagination': pagination,
     'errors': errors,
 }
