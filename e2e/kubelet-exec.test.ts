@@ -16,7 +16,7 @@ import * as k8s from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { waitFor } from './harness.js';
+import { sleep, waitFor } from './harness.js';
 import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
 
 let k: KubeletCluster;
@@ -251,4 +251,43 @@ describe('channel protocols', () => {
     await within(c.closed, 5_000, 'close');
     expect(JSON.parse(c.text(3))).toMatchObject({ status: 'Success' });
   });
+});
+
+describe('flow control', () => {
+  it('stdin a process does not read yet stays with the client (the kubelet stops reading), then every byte arrives', async () => {
+    const script = encodeURIComponent('sleep 6; wc -c');
+    const c = await connect(
+      execPath(`command=sh&command=-c&command=${script}&stdin=true&stdout=true&stderr=true`),
+      ['v5.channel.k8s.io'],
+    );
+    const chunk = Buffer.concat([Buffer.from([0]), Buffer.alloc(64 * 1024, 0x61)]);
+    const total = 64 * 1024 * 1024;
+    for (let sent = 0; sent < total; sent += 64 * 1024) c.ws.send(chunk);
+    await sleep(3_000);
+    // What the socket buffers on the way hold is far less than 64 MiB: the rest is still the client's.
+    expect(c.ws.bufferedAmount).toBeGreaterThan(16 * 1024 * 1024);
+    c.ws.send(Buffer.from([255, 0]));
+    await within(c.closed, 60_000, 'close');
+    expect(c.text(1).trim()).toBe(String(total));
+    expect(JSON.parse(c.text(3))).toMatchObject({ status: 'Success' });
+  }, 90_000);
+
+  it('output a client does not read stays in the container (the process blocks), then every byte arrives', async () => {
+    const total = 64 * 1024 * 1024;
+    const script = encodeURIComponent(`head -c ${total} /dev/zero; echo written >&2`);
+    const c = await connect(execPath(`command=sh&command=-c&command=${script}&stdout=true&stderr=true`), [
+      'v5.channel.k8s.io',
+    ]);
+    c.ws.pause();
+    await sleep(3_000);
+    // The buffers on the way hold far less than 64 MiB: the writer must still be blocked.
+    const ps = await connect(execPath('command=ps&stdout=true'), ['v5.channel.k8s.io']);
+    await within(ps.closed, 10_000, 'ps');
+    expect(ps.text(1)).toMatch(/head -c/);
+    expect(c.text(2)).toBe('');
+    c.ws.resume();
+    await within(c.closed, 60_000, 'close');
+    expect(c.messages.filter((m) => m.channel === 1).reduce((n, m) => n + m.data.length, 0)).toBe(total);
+    expect(c.text(2)).toBe('written\n');
+  }, 90_000);
 });

@@ -1,21 +1,32 @@
 /**
  * `kubectl exec` and `kubectl attach` on the kubelet: a websocket upgrade of
  * GET /exec/{ns}/{pod}/{container}?command=...&stdin&stdout&stderr&tty (or
- * /attach/... without a command, joining the container's own process),
+ * /attach/... without a command, joining the container's own process;
+ * only the streams asked for are attached, at least one),
  * speaking the channel protocols of wsstream.ts (v5.channel.k8s.io for
  * kubectl, v4 and the older and base64 ones for other clients). Channels:
  * 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 terminal resize
  * ({"Width","Height"}); in v5, [255, 0] closes stdin. Each message of
  * stdin is written to the process as it arrives, and each chunk of output
- * is sent as it comes. A non-zero exit is reported as Kubernetes does, so
- * kubectl exits with the same code.
+ * is sent as it comes, with flow control both ways (stream-flow.ts): a
+ * process that does not read its stdin stops the client's connection being
+ * read, and a client that does not read stops the process's output. A
+ * non-zero exit is reported as Kubernetes does, so kubectl exits with the
+ * same code.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { Runtime } from './runtime/runtime.js';
+import type { ExecSession, Runtime, StreamOptions } from './runtime/runtime.js';
 import { HttpError, type KubeletServer, refuse } from './server.js';
+import {
+  forwardOutput,
+  type InboundHandler,
+  InboundQueue,
+  maxHeldBytes,
+  writeOrWait,
+} from './stream-flow.js';
 import {
   Channel,
   type ChannelProtocol,
@@ -80,6 +91,11 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
       refuse(socket, 400, 'BadRequest', 'you must specify at least 1 command');
       return;
     }
+    // As Kubernetes' remotecommand options: a session must ask for a stream.
+    if (!flag('stdin') && !flag('stdout') && !flag('stderr')) {
+      refuse(socket, 400, 'BadRequest', 'you must specify at least 1 of stdin, stdout, stderr');
+      return;
+    }
     const [, ns, pod, container] = parts;
     o.server()
       .findContainer(ns, pod, container)
@@ -91,8 +107,9 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
           const p = protocolNamed(ws.protocol);
           runSession(ws, p, latest.id, attach ? undefined : command, {
             stdin: flag('stdin'),
-            tty: flag('tty'),
+            stdout: flag('stdout'),
             stderr: flag('stderr'),
+            tty: flag('tty'),
           }).catch((err) => {
             o.logger.warn({ err, pod: `${ns}/${pod}` }, 'exec failed');
             sendStatus(ws, p, { metadata: {}, status: 'Failure', message: (err as Error).message });
@@ -115,68 +132,56 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     containerId: string,
     /** The command to exec; absent: attach to the container's own process. */
     command: string[] | undefined,
-    opts: { stdin: boolean; tty: boolean; stderr: boolean },
+    opts: StreamOptions,
   ): Promise<void> {
-    // Messages can arrive before the runtime has started the command: keep them until it has.
-    const early: Buffer[] = [];
     let closed = false;
-    let onMessage = (data: Buffer) => {
-      early.push(data);
-    };
+    // Until the runtime has started the command, the connection is not read (a few messages held at most).
+    const inbound = new InboundQueue({
+      source: ws,
+      maxHeldBytes,
+      onOverflow: (bytes) => {
+        o.logger.warn({ bytes }, 'exec: too much input before the session was up');
+        sendStatus(ws, p, {
+          metadata: {},
+          status: 'Failure',
+          message: 'too much input before the session was up',
+        });
+        ws.close(1008);
+      },
+    });
+    inbound.hold();
     // Text or binary alike: the Python client writes its stdin as text frames.
-    ws.on('message', (raw: Buffer) => onMessage(raw));
+    ws.on('message', (raw: Buffer) => inbound.push(raw));
     // A protocol error (a frame over maxFrameBytes, invalid UTF-8 in a text frame) closes
     // this connection, and ws then closes it; unheard, the error would end the kubelet.
     ws.on('error', () => undefined);
     ws.on('close', () => {
       closed = true;
     });
-    const send = (channel: number, data: Buffer) => {
-      if (ws.readyState === ws.OPEN) ws.send(encodeFrame(p, channel, data));
+    const send = (channel: number, data: Buffer, done?: (err?: Error) => void) => {
+      if (ws.readyState !== ws.OPEN) return false;
+      ws.send(encodeFrame(p, channel, data), done);
+      return true;
     };
-    // An empty message on the first output channel tells the client the session is up, as Kubernetes does.
-    send(Channel.stdout, Buffer.alloc(0));
+    // An empty message on the lowest output channel asked for tells the client the session is up, as Kubernetes does.
+    send(opts.stdout ? Channel.stdout : opts.stderr ? Channel.stderr : Channel.error, Buffer.alloc(0));
     const session = command
       ? await o.runtime.execStream(containerId, command, opts)
       : await o.runtime.attachStream(containerId, opts);
-    const drained = (s: NodeJS.ReadableStream | undefined) =>
-      new Promise<void>((resolve) => {
-        if (!s) return resolve();
-        s.on('end', resolve);
-        s.on('close', resolve);
-      });
-    session.stdout.on('data', (d: Buffer) => send(Channel.stdout, d));
-    session.stderr?.on('data', (d: Buffer) => send(Channel.stderr, d));
-    const outputDone = Promise.all([drained(session.stdout), drained(session.stderr)]);
-    // After v5's close of stdin, more stdin is dropped, as Kubernetes drops writes to a closed pipe.
-    let stdinClosed = false;
-    onMessage = (message: Buffer) => {
-      const frame = decodeFrame(p, message);
-      if (!frame) return;
-      if ('close' in frame) {
-        if (frame.close !== Channel.stdin || stdinClosed) return;
-        stdinClosed = true;
-        session.stdin?.end();
-      } else if (frame.channel === Channel.stdin) {
-        if (!stdinClosed) session.stdin?.write(frame.data);
-      } else if (frame.channel === Channel.resize) {
-        try {
-          const size = JSON.parse(frame.data.toString('utf8')) as { Width?: number; Height?: number };
-          void session.resize(size.Height ?? 24, size.Width ?? 80);
-        } catch {
-          // a malformed resize is ignored, as Kubernetes does
-        }
-      }
+    const outputs = [
+      { stream: session.stdout, channel: Channel.stdout },
+      { stream: session.stderr, channel: Channel.stderr },
+    ];
+    for (const { stream, channel } of outputs)
+      if (stream) forwardOutput(stream, ws, (chunk, done) => send(channel, chunk, done));
+    const outputDone = Promise.all(outputs.map(({ stream }) => drained(stream)));
+    inbound.start(clientInput(p, session));
+    const detach = () => {
+      session.stdin?.end();
+      session.detach?.();
     };
-    for (const data of early.splice(0)) onMessage(data);
-    if (closed) {
-      session.stdin?.end();
-      session.detach?.();
-    }
-    ws.on('close', () => {
-      session.stdin?.end();
-      session.detach?.();
-    });
+    if (closed) detach();
+    ws.on('close', detach);
     const code = await session.wait();
     await outputDone;
     // An attach ends well when the process ends or the client detaches, as in Kubernetes.
@@ -188,4 +193,42 @@ export function execUpgradeHandler(o: ExecHandlerOptions) {
     const payload = statusPayload(p, status);
     if (payload && ws.readyState === ws.OPEN) ws.send(encodeFrame(p, Channel.error, payload));
   }
+}
+
+function drained(s: NodeJS.ReadableStream | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!s) return resolve();
+    s.on('end', resolve);
+    s.on('close', resolve);
+  });
+}
+
+/**
+ * What each client message does to the session: stdin is written (a
+ * promise while the process's stdin is full), a resize resizes, v5's close
+ * of stdin ends it. After that close, more stdin is dropped, as Kubernetes
+ * drops writes to a closed pipe.
+ */
+function clientInput(p: ChannelProtocol, session: ExecSession): InboundHandler {
+  let stdinClosed = false;
+  return (message) => {
+    const frame = decodeFrame(p, message);
+    if (!frame) return undefined;
+    if ('close' in frame) {
+      if (frame.close === Channel.stdin && !stdinClosed) {
+        stdinClosed = true;
+        session.stdin?.end();
+      }
+    } else if (frame.channel === Channel.stdin) {
+      if (!stdinClosed && session.stdin) return writeOrWait(session.stdin, frame.data);
+    } else if (frame.channel === Channel.resize) {
+      try {
+        const size = JSON.parse(frame.data.toString('utf8')) as { Width?: number; Height?: number };
+        void session.resize(size.Height ?? 24, size.Width ?? 80);
+      } catch {
+        // a malformed resize is ignored, as Kubernetes does
+      }
+    }
+    return undefined;
+  };
 }

@@ -24,6 +24,7 @@ import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { Pod } from '../api/types/pod.js';
 import { HttpError, type KubeletServer, refuse } from './server.js';
 import { SpdyConnection, type SpdyStream } from './spdy.js';
+import { forwardOutput, InboundQueue, maxHeldBytes, writeOrWait } from './stream-flow.js';
 import { maxFrameBytes } from './wsstream.js';
 
 const spdyTunnel = 'SPDY/3.1+portforward.k8s.io';
@@ -208,10 +209,16 @@ function serveSpdy(conn: SpdyConnection, pod: Pod, ip: string, log: Logger): voi
   });
 }
 
-/** The websocket channel protocol: one TCP connection per requested port. */
+/**
+ * The websocket channel protocol: one TCP connection per requested port.
+ * The client's messages wait, unread, until every port is dialed; each then
+ * goes to its port's socket, with flow control both ways (stream-flow.ts).
+ */
 function serveChannels(ws: WebSocket, ports: number[], pod: Pod, ip: string, log: Logger): void {
-  const send = (channel: number, payload: Buffer) => {
-    if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), payload]));
+  const send = (channel: number, payload: Buffer, done?: (err?: Error) => void) => {
+    if (ws.readyState !== ws.OPEN) return false;
+    ws.send(Buffer.concat([Buffer.from([channel]), payload]), done);
+    return true;
   };
   const portBytes = (port: number) => {
     const b = Buffer.alloc(2);
@@ -219,21 +226,27 @@ function serveChannels(ws: WebSocket, ports: number[], pod: Pod, ip: string, log
     return b;
   };
   const sockets: (net.Socket | undefined)[] = [];
-  const early = new Map<number, Buffer[]>();
+  const inbound = new InboundQueue({
+    source: ws,
+    maxHeldBytes,
+    onOverflow: (bytes) => {
+      log.warn({ bytes }, 'port-forward: too much input before the ports were dialed');
+      ws.close(1008);
+    },
+  });
+  inbound.hold();
   let open = ports.length;
   const finished = () => {
     open--;
     if (open === 0 && ws.readyState === ws.OPEN) ws.close(1000);
   };
-  ports.forEach((port, i) => {
+  const dials = ports.map((port, i) => {
     send(2 * i, portBytes(port));
     send(2 * i + 1, portBytes(port));
-    dial(ip, port).then(
+    return dial(ip, port).then(
       (sock) => {
         sockets[i] = sock;
-        for (const chunk of early.get(i) ?? []) sock.write(chunk);
-        early.delete(i);
-        sock.on('data', (d: Buffer) => send(2 * i, d));
+        forwardOutput(sock, ws, (d, done) => send(2 * i, d, done));
         sock.on('close', finished);
         sock.on('error', (err) => send(2 * i + 1, Buffer.from(failure(ip, port, pod, err))));
       },
@@ -245,17 +258,17 @@ function serveChannels(ws: WebSocket, ports: number[], pod: Pod, ip: string, log
   });
   // A protocol error closes this connection only (ws closes it); unheard, it would end the kubelet.
   ws.on('error', () => undefined);
-  ws.on('message', (raw: Buffer) => {
-    if (raw.length === 0) return;
-    const channel = raw[0];
-    if (channel % 2 !== 0) return; // nothing is read from error channels
-    const i = channel / 2;
-    if (i >= ports.length) return;
-    const payload = raw.subarray(1);
-    const sock = sockets[i];
-    if (sock) sock.write(payload);
-    else early.set(i, [...(early.get(i) ?? []), Buffer.from(payload)]);
-  });
+  ws.on('message', (raw: Buffer) => inbound.push(raw));
+  void Promise.all(dials).then(() =>
+    inbound.start((raw) => {
+      if (raw.length === 0) return undefined;
+      const channel = raw[0];
+      if (channel % 2 !== 0) return undefined; // nothing is read from error channels
+      const sock = sockets[channel / 2];
+      if (!sock || sock.destroyed) return undefined;
+      return writeOrWait(sock, raw.subarray(1));
+    }),
+  );
   ws.on('close', () => {
     for (const s of sockets) s?.destroy();
     log.debug('port-forward websocket closed');

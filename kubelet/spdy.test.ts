@@ -15,7 +15,7 @@ afterEach(() => {
 });
 
 /** A client and a server connection joined by a real loopback TCP socket. */
-async function pair(): Promise<{ client: SpdyConnection; server: SpdyConnection }> {
+async function pair(): Promise<{ client: SpdyConnection; server: SpdyConnection; clientSocket: net.Socket }> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
@@ -24,7 +24,7 @@ async function pair(): Promise<{ client: SpdyConnection; server: SpdyConnection 
   srv.close();
   const client = new SpdyConnection(sock, 'client');
   opened.push(client, server);
-  return { client, server };
+  return { client, server, clientSocket: sock };
 }
 
 function readAll(s: SpdyStream): Promise<string> {
@@ -95,5 +95,27 @@ describe('spdy', () => {
     const closed = new Promise((r) => server.on('close', () => r(true)));
     client.close();
     expect(await closed).toBe(true);
+  });
+
+  it('flow control: a stream nobody reads stops the transport being read, so neither side buffers what is sent; all arrives once it is read', async () => {
+    const { client, server, clientSocket } = await pair();
+    const got = new Promise<SpdyStream>((r) =>
+      server.on('stream', (s) => {
+        void s.reply();
+        r(s);
+      }),
+    );
+    const s = await client.open({ streamtype: 'data', port: '80', requestid: '1' });
+    const remote = await got;
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    const total = 128 * chunk.length; // 32 MiB
+    for (let i = 0; i < 128; i++) s.write(chunk);
+    s.end();
+    await new Promise((r) => setTimeout(r, 500));
+    // Loopback socket buffers hold a few MiB; the rest waits in the writer's own stream.
+    expect(remote.readableLength).toBeLessThan(4 * 1024 * 1024);
+    expect(clientSocket.writableLength).toBeLessThan(4 * 1024 * 1024);
+    expect(s.writableLength).toBeGreaterThan(16 * 1024 * 1024);
+    expect((await readAll(remote)).length).toBe(total);
   });
 });

@@ -4,8 +4,11 @@
  * over an upgraded HTTP socket, or tunnels the same bytes in websocket
  * messages, and then opens one SPDY stream per channel, named by its
  * headers (streamtype, port, requestid). Go's spdystream, the peer, does no
- * flow control, so neither do we: WINDOW_UPDATE and SETTINGS are read and
- * ignored, PING is echoed, GOAWAY ends the connection.
+ * SPDY flow control, so neither do we: WINDOW_UPDATE and SETTINGS are read
+ * and ignored, PING is echoed, GOAWAY ends the connection. Like spdystream,
+ * whose reader blocks on a stream nobody reads, we stop reading the
+ * transport while any stream's reader is behind, and a stream's write is
+ * done only when the transport has taken it: memory stays bounded.
  *
  * Frames (all big-endian):
  *   control: 1|version(15) type(16) flags(8) length(24) payload
@@ -16,6 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
+import { writeOrWait } from './stream-flow.js';
 
 export const FrameType = {
   synStream: 1,
@@ -256,7 +260,8 @@ export class SpdyStream extends Duplex {
   }
 
   override _read(): void {
-    // data is pushed as frames arrive
+    // data is pushed as frames arrive; a reader catching up lets the transport be read again
+    this.conn.caughtUp(this);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -264,10 +269,11 @@ export class SpdyStream extends Duplex {
       cb(new Error(`spdy stream ${this.id} is closed`));
       return;
     }
+    let written: Promise<void> = Promise.resolve();
     for (let off = 0; off < chunk.length; off += MAX_FRAME - 1) {
-      this.conn.writeRaw(dataFrame(this.id, 0, chunk.subarray(off, off + MAX_FRAME - 1)));
+      written = this.conn.writeRaw(dataFrame(this.id, 0, chunk.subarray(off, off + MAX_FRAME - 1)));
     }
-    cb();
+    written.then(() => cb(), cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -282,7 +288,7 @@ export class SpdyStream extends Duplex {
   /** @internal the connection delivers DATA payloads and FIN/RST here. */
   receive(data: Buffer | null, fin: boolean): void {
     if (this.remoteClosed) return;
-    if (data?.length) this.push(data);
+    if (data?.length && !this.push(data)) this.conn.behind(this);
     if (fin) {
       this.remoteClosed = true;
       this.push(null);
@@ -311,6 +317,8 @@ export class SpdyConnection extends EventEmitter<{
   error: [Error];
 }> {
   private readonly streams = new Map<number, SpdyStream>();
+  /** Streams whose readers are behind: while any is, the transport is not read. */
+  private readonly behindStreams = new Set<SpdyStream>();
   private readonly inflate = new HeaderCodec('inflate');
   private readonly deflate = new HeaderCodec('deflate');
   private buffered: Buffer = Buffer.alloc(0);
@@ -379,18 +387,32 @@ export class SpdyConnection extends EventEmitter<{
     this.emit('close');
   }
 
-  /** @internal */
-  writeRaw(frame: Buffer): void {
-    if (this.closed) return;
-    // Keep frame order behind header blocks still being compressed.
-    this.writes = this.writes.then(() => {
-      if (!this.closed) this.transport.write(frame);
-    });
+  /** @internal Resolves once the transport has taken the frame (after 'drain' when it was full). */
+  writeRaw(frame: Buffer): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    // Keep frame order behind header blocks still being compressed, and behind a full transport.
+    const done = this.writes.then(() => (this.closed ? undefined : writeOrWait(this.transport, frame)));
+    this.writes = done;
+    return done;
+  }
+
+  /** @internal A stream's reader is behind: stop reading the transport. */
+  behind(stream: SpdyStream): void {
+    this.behindStreams.add(stream);
+    this.transport.pause();
+  }
+
+  /** @internal A stream's reader wants more (or the stream is gone). */
+  caughtUp(stream: SpdyStream): void {
+    if (this.behindStreams.delete(stream) && this.behindStreams.size === 0 && !this.closed)
+      this.transport.resume();
   }
 
   /** @internal */
   forget(id: number): void {
+    const stream = this.streams.get(id);
     this.streams.delete(id);
+    if (stream) this.caughtUp(stream);
   }
 
   /** @internal */

@@ -38,4 +38,18 @@ describe('demuxDockerStream', () => {
     src.end();
     expect(await collect(out)).toBe('abcdefgh');
   });
+
+  it('pauses the source while an output is full and resumes it when that output drains', async () => {
+    const src = new PassThrough();
+    const out = new PassThrough({ highWaterMark: 8 });
+    demuxDockerStream(src, out, out);
+    src.write(frame(1, 'more than eight bytes'));
+    await new Promise((r) => setImmediate(r));
+    expect(src.isPaused()).toBe(true);
+    out.read();
+    await new Promise((r) => setImmediate(r));
+    expect(src.isPaused()).toBe(false);
+    src.end();
+    expect(await collect(out)).toBe('');
+  });
 });

@@ -6,7 +6,7 @@
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { demuxDockerStream } from './demux.js';
-import type { ExecResult, ExecSession } from './runtime.js';
+import type { ExecResult, ExecSession, StreamOptions } from './runtime.js';
 
 export async function execOnce(
   docker: Docker,
@@ -45,15 +45,18 @@ export async function execOnce(
   return { exitCode: info.ExitCode ?? -1, timedOut: false, output };
 }
 
-/** The streams of a hijacked exec or attach connection: stdout and stderr split (unless a TTY), and its end. */
-function hijacked(
-  stream: NodeJS.ReadWriteStream & Readable,
-  opts: { stdin: boolean; tty: boolean; stderr: boolean },
-) {
-  const stdout = new PassThrough();
+/**
+ * The streams of a hijacked exec or attach connection: stdout and stderr
+ * split (unless a TTY), each only if asked for, and its end. Docker sends
+ * nothing for a stream that is not attached; the connection is still read
+ * to its end.
+ */
+function hijacked(stream: NodeJS.ReadWriteStream & Readable, opts: StreamOptions) {
+  const stdout = opts.stdout ? new PassThrough() : undefined;
   const stderr = opts.stderr && !opts.tty ? new PassThrough() : undefined;
-  if (opts.tty) stream.pipe(stdout);
-  else demuxDockerStream(stream, stdout, stderr ?? stdout);
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  if (opts.tty) stream.pipe(stdout ?? discard);
+  else demuxDockerStream(stream, stdout ?? discard, stderr ?? discard);
   const ended = new Promise<void>((resolve) => {
     stream.on('end', resolve);
     stream.on('close', resolve);
@@ -66,12 +69,12 @@ export async function execSession(
   docker: Docker,
   id: string,
   command: string[],
-  opts: { stdin: boolean; tty: boolean; stderr: boolean },
+  opts: StreamOptions,
 ): Promise<ExecSession> {
   const exec = await docker.getContainer(id).exec({
     Cmd: command,
     AttachStdin: opts.stdin,
-    AttachStdout: true,
+    AttachStdout: opts.stdout,
     AttachStderr: opts.stderr && !opts.tty,
     Tty: opts.tty,
   });
@@ -117,18 +120,14 @@ function keepOpen(target: NodeJS.WritableStream): Writable {
  * Ending the session detaches; the container goes on. `wait` resolves with
  * the exit code if the container ends first, or -1 after a detach.
  */
-export async function attachSession(
-  docker: Docker,
-  id: string,
-  opts: { stdin: boolean; tty: boolean; stderr: boolean },
-): Promise<ExecSession> {
+export async function attachSession(docker: Docker, id: string, opts: StreamOptions): Promise<ExecSession> {
   const c = docker.getContainer(id);
   const stdinOnce = (await c.inspect()).Config.StdinOnce === true;
   const stream = (await c.attach({
     stream: true,
     hijack: true,
     stdin: opts.stdin,
-    stdout: true,
+    stdout: opts.stdout,
     stderr: opts.stderr,
   })) as unknown as NodeJS.ReadWriteStream & Readable;
   const { stdin, stdout, stderr, ended } = hijacked(stream, opts);

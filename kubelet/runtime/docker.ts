@@ -22,6 +22,7 @@ import {
   NotFoundError,
   type Runtime,
   type SandboxConfig,
+  type StreamOptions,
 } from './runtime.js';
 
 type DockerError = Error & { statusCode?: number; json?: { message?: string } };
@@ -264,7 +265,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async inspectContainer(id: string): Promise<ContainerInfo> {
+  async inspectContainer(id: string, { awaitOomEvent = true } = {}): Promise<ContainerInfo> {
     let i = await this.inspect(id);
     // The engine learns of an OOM kill from an event that can arrive after the exit it
     // caused: a limited container just killed by SIGKILL is asked again once the event
@@ -273,6 +274,7 @@ export class DockerRuntime implements Runtime {
     // passed (on a loaded machine the event has come over a second late).
     const deadline = Date.parse(i.State.FinishedAt) + OOM_EVENT_SETTLE_MS;
     while (
+      awaitOomEvent &&
       i.State.Status === 'exited' &&
       i.State.ExitCode === 137 &&
       !i.State.OOMKilled &&
@@ -364,17 +366,13 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  execStream(
-    id: string,
-    command: string[],
-    opts: { stdin: boolean; tty: boolean; stderr: boolean },
-  ): Promise<ExecSession> {
+  execStream(id: string, command: string[], opts: StreamOptions): Promise<ExecSession> {
     return execSession(this.docker, id, command, opts).catch((err) => {
       throw wrap(err, `exec in container ${id.slice(0, 12)}`);
     });
   }
 
-  attachStream(id: string, opts: { stdin: boolean; tty: boolean; stderr: boolean }): Promise<ExecSession> {
+  attachStream(id: string, opts: StreamOptions): Promise<ExecSession> {
     return attachSession(this.docker, id, opts).catch((err) => {
       throw wrap(err, `attach to container ${id.slice(0, 12)}`);
     });

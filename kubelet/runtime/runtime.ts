@@ -144,10 +144,22 @@ export interface ExecResult {
   output: string;
 }
 
-/** An interactive exec: raw streams, for the kubelet server's exec handler. */
+/**
+ * The streams an exec or attach asks for (Kubernetes' stdin, stdout, stderr
+ * and tty). A stream not asked for is not attached: what the process writes
+ * there goes nowhere. With a TTY, stderr is part of stdout.
+ */
+export interface StreamOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+/** An interactive exec: raw streams, for the kubelet server's exec handler; each only if asked for. */
 export interface ExecSession {
   stdin?: NodeJS.WritableStream;
-  stdout: Readable;
+  stdout?: Readable;
   stderr?: Readable;
   resize(rows: number, cols: number): Promise<void>;
   /** Resolves with the exit code once the process has ended. */
@@ -182,7 +194,12 @@ export interface Runtime {
   /** Sends `signal` (SIGTERM by default), waits up to `timeoutSeconds`, then SIGKILL. */
   stopContainer(id: string, timeoutSeconds: number, signal?: string): Promise<void>;
   removeContainer(id: string): Promise<void>;
-  inspectContainer(id: string): Promise<ContainerInfo>;
+  /**
+   * With `awaitOomEvent` (the default), a memory-limited container SIGKILLed a
+   * moment ago is asked again until the engine's late OOM event can have landed
+   * (up to 5 s after its exit), so `oomKilled` is right; without it, at once.
+   */
+  inspectContainer(id: string, opts?: { awaitOomEvent?: boolean }): Promise<ContainerInfo>;
   /** All containers (running or not) whose labels include every pair in `labels`. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
 
@@ -191,14 +208,10 @@ export interface Runtime {
   /** Runs a command to completion (probes, hooks); after `timeoutMs` it is reported as timed out and left alone. */
   exec(id: string, command: string[], opts: { timeoutMs: number; maxOutput?: number }): Promise<ExecResult>;
   /** Starts an interactive command. */
-  execStream(
-    id: string,
-    command: string[],
-    opts: { stdin: boolean; tty: boolean; stderr: boolean },
-  ): Promise<ExecSession>;
+  execStream(id: string, command: string[], opts: StreamOptions): Promise<ExecSession>;
 
   /** Attaches to the container's main process (see ExecSession; `wait` is -1 after a detach). */
-  attachStream(id: string, opts: { stdin: boolean; tty: boolean; stderr: boolean }): Promise<ExecSession>;
+  attachStream(id: string, opts: StreamOptions): Promise<ExecSession>;
 
   imagePresent(image: string): Promise<{ id: string } | undefined>;
   pullImage(image: string, signal?: AbortSignal): Promise<void>;
