@@ -69,7 +69,7 @@ export async function cleanup(): Promise<void> {
 }
 
 /** The lines of a component's log where it exited on an uncaught exception or unhandled rejection. */
-function crashesIn(logPath: string): string[] {
+export function crashesIn(logPath: string): string[] {
   let text: string;
   try {
     text = readFileSync(logPath, 'utf8');

@@ -34,8 +34,16 @@ const newestFirst = (a: ContainerSummary, b: ContainerSummary) =>
   restartCountOf(b) - restartCountOf(a) ||
   (b.createdAt < a.createdAt ? -1 : b.createdAt > a.createdAt ? 1 : 0);
 
-/** Lists and inspects the containers of pod `uid` on `node`. */
-export async function readPodState(runtime: Runtime, node: string, uid: string): Promise<PodRuntimeState> {
+/**
+ * Lists and inspects the containers of pod `uid` on `node`; `awaitOomEvent`
+ * as `Runtime.inspectContainer` (true unless said otherwise).
+ */
+export async function readPodState(
+  runtime: Runtime,
+  node: string,
+  uid: string,
+  opts: { awaitOomEvent?: boolean } = {},
+): Promise<PodRuntimeState> {
   const all = await runtime.listContainers({ [Labels.node]: node, [Labels.podUID]: uid });
   const byName = new Map<string, ContainerSummary[]>();
   for (const c of all) {
@@ -47,7 +55,7 @@ export async function readPodState(runtime: Runtime, node: string, uid: string):
     list.sort(newestFirst);
     garbage.push(...list.slice(keep));
     const infos = await Promise.all(
-      list.slice(0, keep).map((c) => runtime.inspectContainer(c.id).catch(() => undefined)),
+      list.slice(0, keep).map((c) => runtime.inspectContainer(c.id, opts).catch(() => undefined)),
     );
     return infos.filter((i): i is ContainerInfo => i !== undefined);
   };

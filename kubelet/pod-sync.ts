@@ -99,7 +99,12 @@ export class PodSyncer {
 
   async sync(pod: Pod): Promise<SyncResult> {
     const uid = pod.metadata?.uid ?? '';
-    let state = await readPodState(this.o.runtime, this.o.node, uid);
+    // A container killed with SIGKILL (exit 137) is restarted whatever the reason unless
+    // restartPolicy is Never: waiting up to 5 s for an OOM event that a kill -9 never sends
+    // kept a dead DNS or ingress container down 5 s longer (the nkctl drill). The reason in
+    // lastState is then read again by the syncs that follow, once the event has landed.
+    const inspect = { awaitOomEvent: pod.spec?.restartPolicy === 'Never' };
+    let state = await readPodState(this.o.runtime, this.o.node, uid, inspect);
     await this.collectGarbage(state);
     if (pod.metadata?.deletionTimestamp) return this.terminate(pod, state);
     const phase = pod.status?.phase;
@@ -121,7 +126,7 @@ export class PodSyncer {
       if (sandbox && !this.shouldRecreateSandbox(pod, state)) return this.statusOnly(pod, state, '');
       await this.stopAll(pod, state, 2);
       sandbox = await this.runSandbox(pod, sandbox ? restartCountOf(sandbox) + 1 : 0);
-      state = await readPodState(this.o.runtime, this.o.node, uid);
+      state = await readPodState(this.o.runtime, this.o.node, uid, inspect);
     }
     const podIP = pod.spec?.hostNetwork ? this.o.hostIP : (sandbox.ip ?? '');
     let requeue: number | undefined;
@@ -147,7 +152,7 @@ export class PodSyncer {
         later((await this.syncContainer(pod, c, 'app', state, sandbox.id, podIP, volumes)).requeueAfterMs);
       }
     }
-    state = await readPodState(this.o.runtime, this.o.node, uid);
+    state = await readPodState(this.o.runtime, this.o.node, uid, inspect);
     this.o.probes.update(pod, podIP, state);
     const result = await this.statusOnly(pod, state, podIP);
     return { ...result, requeueAfterMs: requeue };
