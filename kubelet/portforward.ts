@@ -5,7 +5,8 @@
  * kubelet reaches pod IPs over the node's bridge):
  *
  * - `Upgrade: SPDY/3.1` with X-Stream-Protocol-Version portforward.k8s.io
- *   (kubectl up to 1.30, and the fallback of later ones): every forwarded
+ *   (kubectl up to 1.30, and the fallback of later ones; the upgrade as
+ *   httpstream.ts answers it): every forwarded
  *   connection is a pair of SPDY streams with headers streamtype
  *   (data|error), port and requestid. Data flows on the data stream; a
  *   failure is written as text on the error stream.
@@ -22,6 +23,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createWebSocketStream, type WebSocket, WebSocketServer } from 'ws';
 import type { Pod } from '../api/types/pod.js';
+import { handshake, isSpdyUpgrade, upgradeToSpdy } from './httpstream.js';
 import { HttpError, type KubeletServer, refuse } from './server.js';
 import { SpdyConnection, type SpdyStream } from './spdy.js';
 import { forwardOutput, InboundQueue, maxHeldBytes, writeOrWait } from './stream-flow.js';
@@ -77,7 +79,7 @@ export function portForwardUpgradeHandler(o: PortForwardOptions) {
     try {
       upgrade(req, socket, head);
     } catch (err) {
-      if (err instanceof HttpError) refuse(socket, err.code, err.reason, err.message);
+      if (err instanceof HttpError) refuse(socket, err.code, err.reason, err.message, err.headers);
       else {
         o.logger.error({ err }, 'port-forward upgrade failed');
         refuse(socket, 500, 'InternalError', (err as Error).message);
@@ -92,23 +94,13 @@ export function portForwardUpgradeHandler(o: PortForwardOptions) {
     const pod = o.server().findPod(ns, podName);
     const ip = podAddress(pod);
     const log = o.logger.child({ pod: `${ns}/${podName}` });
-    const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
 
-    if (upgrade === 'spdy/3.1') {
-      const versions = String(req.headers['x-stream-protocol-version'] ?? '')
-        .split(',')
-        .map((s) => s.trim());
-      if (!versions.includes(streamProtocol))
-        throw new HttpError(403, 'Forbidden', `unsupported streaming protocol: ${versions.join(', ')}`);
-      socket.write(
-        'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
-          `X-Stream-Protocol-Version: ${streamProtocol}\r\n\r\n`,
-      );
-      if (head.length) socket.unshift(head);
-      serveSpdy(new SpdyConnection(socket, 'server'), pod, ip, log);
+    if (isSpdyUpgrade(req)) {
+      const protocol = handshake(req, [streamProtocol]);
+      serveSpdy(upgradeToSpdy(socket, head, protocol), pod, ip, log);
       return;
     }
-    if (upgrade !== 'websocket')
+    if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
       throw new HttpError(400, 'BadRequest', 'port-forward needs a websocket or SPDY/3.1 upgrade');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')

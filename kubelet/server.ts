@@ -9,7 +9,8 @@
  *   GET /pods                                   the pods this kubelet runs (a PodList)
  *   GET /containerLogs/{ns}/{pod}/{container}   ?follow&tailLines&sinceSeconds&timestamps&previous
  *   GET /stats/summary                          node, pod and container CPU and memory (see stats.ts)
- *   GET /exec/... and /attach/..., /portforward/...: see exec.ts (websocket upgrades)
+ *   GET /exec/... and /attach/..., /portforward/...: see exec.ts and portforward.ts
+ *                                               (websocket and SPDY/3.1 upgrades)
  *
  * Errors are Kubernetes Status objects, so the apiserver can pass them on.
  */
@@ -35,7 +36,7 @@ export interface KubeletServerOptions {
   tls?: { cert: Buffer; key: Buffer; clientCA?: Buffer };
   /** Authentication and authorization of every request; absent: all come in. */
   gate?: KubeletGate;
-  /** Handles websocket upgrades (exec, attach, port-forward); absent: they are refused. */
+  /** Handles websocket and SPDY upgrades (exec, attach, port-forward); absent: they are refused. */
   onUpgrade?: (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
 }
 
@@ -44,6 +45,8 @@ export class HttpError extends Error {
     readonly code: number,
     readonly reason: string,
     message: string,
+    /** Response headers besides the Status (a refused upgrade's accepted protocols). */
+    readonly headers: Record<string, string[]> = {},
   ) {
     super(message);
   }
@@ -72,10 +75,17 @@ export function sendStatus(res: http.ServerResponse, code: number, reason: strin
 }
 
 /** Answers an upgrade request with a Status instead of switching protocols. */
-export function refuse(socket: Duplex, code: number, reason: string, message: string): void {
+export function refuse(
+  socket: Duplex,
+  code: number,
+  reason: string,
+  message: string,
+  headers: Record<string, string[]> = {},
+): void {
   const body = failureStatus(code, reason, message);
+  const extra = Object.entries(headers).flatMap(([name, values]) => values.map((v) => `${name}: ${v}\r\n`));
   socket.end(
-    `HTTP/1.1 ${code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra.join('')}connection: close\r\n\r\n${body}`,
   );
 }
 

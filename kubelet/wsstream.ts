@@ -98,7 +98,10 @@ export interface StreamStatus {
  * What the status channel says at the end: the Status as JSON from v4 on;
  * before v4, nothing for success and the message of a failure.
  */
-export function statusPayload(p: ChannelProtocol, status: StreamStatus): Buffer | undefined {
+export function statusPayload(
+  p: Pick<ChannelProtocol, 'statusJSON'>,
+  status: StreamStatus,
+): Buffer | undefined {
   if (p.statusJSON) return Buffer.from(JSON.stringify(status));
   if (status.status === 'Success') return undefined;
   return Buffer.from(status.message ?? 'error');
