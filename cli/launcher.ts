@@ -406,17 +406,22 @@ export function startComponent(
   return child.pid;
 }
 
+/** Whether a process with this PID exists (signal 0 tests without sending). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Waits until the health URL answers; throws with the log's tail if the process dies or time runs out. */
 export async function waitReady(o: LaunchOptions, spec: ComponentSpec, pid: number): Promise<void> {
   const deadline = Date.now() + spec.readyTimeout * 1000;
   for (;;) {
     if (await componentHealthy(spec)) return;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
+    const alive = processAlive(pid);
     if (!alive || Date.now() > deadline) {
       const tail = existsSync(logFile(o, spec.name))
         ? readFileSync(logFile(o, spec.name), 'utf8').trimEnd().split('\n').slice(-15).join('\n')
@@ -452,11 +457,7 @@ export async function stopComponent(
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
+    if (!processAlive(pid)) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
   signal('SIGKILL');

@@ -20,6 +20,7 @@ import {
   componentHealthy,
   components,
   type LaunchOptions,
+  processAlive,
   repoRoot,
   runningPid,
   startComponent,
@@ -273,21 +274,12 @@ export function launcherDeps(o: LaunchOptions, log: Logger, clock: Clock = realC
     kill: async (spec) => {
       const pid = runningPid(o, spec);
       await stopComponent(o, spec, 0);
-      for (let i = 0; pid && i < 50 && alive(pid); i++) await clock.sleep(100);
+      for (let i = 0; pid && i < 50 && processAlive(pid); i++) await clock.sleep(100);
     },
     save: (state) => saveSupervisorState(o, state),
     clock,
     log,
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Whether `home` still has this supervisor's PID file (`down` and `--purge` remove it). */
