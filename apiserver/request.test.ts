@@ -244,6 +244,6 @@ describe('isPrettyPrint', () => {
     { name: 'kubectl', search: '', ua: 'kubectl/v1.33.0 (linux/amd64)', want: false },
     { name: 'no agent', search: '', ua: undefined, want: false },
   ])('$name', ({ search, ua, want }) => {
-    expect(isPrettyPrint(search, ua)).toBe(want);
+    expect(isPrettyPrint(new URLSearchParams(search), ua)).toBe(want);
   });
 });

@@ -366,8 +366,8 @@ function parseGoBool(v: string): boolean | undefined {
  * `pretty=yes` is false), else yes for user agents that are people's tools
  * (curl, Wget, browsers).
  */
-export function isPrettyPrint(search: string, userAgent: string | undefined): boolean {
-  const pretty = new URLSearchParams(search).get('pretty');
+export function isPrettyPrint(query: URLSearchParams, userAgent: string | undefined): boolean {
+  const pretty = query.get('pretty');
   if (pretty) return parseGoBool(pretty) ?? false;
   const ua = userAgent ?? '';
   return ua.startsWith('curl') || ua.startsWith('Wget') || ua.startsWith('Mozilla/5.0');

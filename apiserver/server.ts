@@ -364,8 +364,14 @@ export function buildApiserver(
   // Kubernetes' writers; watch streams are hijacked and keep one event a line.
   app.addHook('onSend', async (req, reply, payload) => {
     if (typeof payload !== 'string') return payload;
-    const search = req.raw.url?.includes('?') ? req.raw.url.slice(req.raw.url.indexOf('?')) : '';
-    if (!isPrettyPrint(search, req.headers['user-agent'])) return payload;
+    // The request's one parse (a target that did not parse was answered with its 400 as is).
+    let query: URLSearchParams;
+    try {
+      query = requestInfo(req.raw).query;
+    } catch {
+      return payload;
+    }
+    if (!isPrettyPrint(query, req.headers['user-agent'])) return payload;
     if (!String(reply.getHeader('content-type') ?? '').startsWith('application/json')) return payload;
     try {
       return JSON.stringify(JSON.parse(payload), null, 2);
