@@ -29,6 +29,8 @@ export interface CacheEntry {
   rv: number;
   /** JSON of obj without apiVersion and kind (itemJson), made once on first use and shared by every reader. */
   json?: string;
+  /** JSON of the whole obj (entryJson), likewise made once: every watcher's event sends it. */
+  objectJson?: string;
 }
 
 export interface CacheEvent {
@@ -74,6 +76,11 @@ export function itemJson(e: CacheEntry): string {
  * string serves both.
  */
 export function entryJson(e: CacheEntry): string {
+  e.objectJson ??= withTypeMeta(e);
+  return e.objectJson;
+}
+
+function withTypeMeta(e: CacheEntry): string {
   const body = itemJson(e);
   const { kind, apiVersion } = e.obj;
   const head = [
