@@ -119,3 +119,48 @@ describe('spdy', () => {
     expect((await readAll(remote)).length).toBe(total);
   });
 });
+
+describe('spdy from a hostile peer', () => {
+  it('keeps header names as data: __proto__ is a header, not a prototype', () => {
+    const block = encodeHeaderBlock(JSON.parse('{"__proto__":"x","constructor":"y","streamtype":"data"}'));
+    const h = decodeHeaderBlock(block);
+    expect(Object.getPrototypeOf(h)).toBeNull();
+    expect(Object.keys(h).sort()).toEqual(['__proto__', 'constructor', 'streamtype']);
+    expect(Object.getOwnPropertyDescriptor(h, '__proto__')?.value).toBe('x');
+  });
+
+  it('closes a connection whose header block inflates past 1 MiB (a zlib bomb), without holding it', async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
+    const sock = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+    const server = new SpdyConnection(await accepted, 'server');
+    srv.close();
+    opened.push(server);
+    const errors: Error[] = [];
+    server.on('error', (e) => errors.push(e));
+    const streams: SpdyStream[] = [];
+    server.on('stream', (s) => streams.push(s));
+    // 64 MiB of zeros compress to about 64 KiB: one SYN_STREAM whose headers are all of it.
+    const { deflateSync, constants } = await import('node:zlib');
+    const bomb = deflateSync(Buffer.alloc(64 << 20), {
+      dictionary: headerDictionary,
+      finishFlush: constants.Z_SYNC_FLUSH,
+    });
+    const payload = Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), bomb]);
+    const head = Buffer.alloc(8);
+    head.writeUInt16BE(0x8003, 0);
+    head.writeUInt16BE(1, 2);
+    head.writeUInt32BE(payload.length, 4);
+    sock.write(Buffer.concat([head, payload]));
+    const closed = await new Promise<boolean>((resolve) => {
+      sock.on('close', () => resolve(true));
+      sock.on('error', () => resolve(true));
+      setTimeout(() => resolve(false), 10_000);
+    });
+    expect(closed).toBe(true);
+    expect(streams).toEqual([]);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/header block .*1 MiB/)]);
+    sock.destroy();
+  });
+});

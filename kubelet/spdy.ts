@@ -37,6 +37,8 @@ const VERSION = 3;
 /** RST_STREAM status codes used here. */
 export const RstStatus = { protocolError: 1, cancel: 5, internalError: 6 } as const;
 const MAX_FRAME = 1 << 24;
+/** The most a header block may inflate to (Kubernetes' streams send a few hundred bytes). */
+const MAX_HEADER_BLOCK = 1 << 20;
 
 // The SPDY/3 header dictionary (draft-mbelshe-httpbis-spdy-00 §2.6.10.1):
 // length-prefixed header names and values, then a run of common text.
@@ -147,7 +149,8 @@ export function encodeHeaderBlock(headers: SpdyHeaders): Buffer {
 }
 
 export function decodeHeaderBlock(block: Buffer): SpdyHeaders {
-  const headers: SpdyHeaders = {};
+  // The peer's names are data: `__proto__` must stay a key.
+  const headers: SpdyHeaders = Object.create(null);
   let off = 0;
   const need = (n: number) => {
     if (off + n > block.length) throw new Error('header block truncated');
@@ -184,13 +187,20 @@ export function decodeHeaderBlock(block: Buffer): SpdyHeaders {
 class HeaderCodec {
   private readonly z: zlib.Inflate | zlib.Deflate;
   private out: Buffer[] = [];
+  private outBytes = 0;
 
   constructor(kind: 'inflate' | 'deflate') {
     this.z =
       kind === 'inflate'
         ? zlib.createInflate({ dictionary: headerDictionary })
         : zlib.createDeflate({ dictionary: headerDictionary });
-    this.z.on('data', (d: Buffer) => this.out.push(d));
+    this.z.on('data', (d: Buffer) => {
+      this.outBytes += d.length;
+      // A few hundred bytes of headers are all streaming sends; a peer's zlib bomb stops here.
+      if (this.outBytes > MAX_HEADER_BLOCK)
+        this.z.destroy(new Error(`header block over ${MAX_HEADER_BLOCK >> 20} MiB`));
+      else this.out.push(d);
+    });
     this.z.on('error', () => {
       // surfaced through the flush callback below
     });
@@ -202,8 +212,10 @@ class HeaderCodec {
       this.z.write(input);
       this.z.flush(zlib.constants.Z_SYNC_FLUSH, () => {
         this.z.off('error', reject);
+        if (this.z.destroyed) return reject(new Error(`header block over ${MAX_HEADER_BLOCK >> 20} MiB`));
         const result = Buffer.concat(this.out);
         this.out = [];
+        this.outBytes = 0;
         resolve(result);
       });
     });
