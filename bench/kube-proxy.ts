@@ -43,9 +43,7 @@ function servicePorts(services: number, perService: number): ServicePort[] {
       port: 80,
       nodePort: s % 10 === 0 ? 30000 + s : undefined,
       externalIPs: [],
-      localOnly: false,
       endpoints,
-      localEndpoints: [],
     });
   }
   return out;
@@ -182,7 +180,6 @@ async function endpointChangeLatency(ipt: ExecIptables): Promise<KubeProxyBenchR
     services: informers.forResource('services'),
     slices: informers.forResource('endpointslices'),
     iptables: ipt,
-    nodeName: 'bench',
     clusterCIDR: '10.244.0.0/16',
     syncPeriodMs: 30_000,
     minSyncPeriodMs: 1000,

@@ -18,9 +18,7 @@ const port = (
   port: 53,
   nodePort,
   externalIPs: [],
-  localOnly: false,
   endpoints,
-  localEndpoints: [],
 });
 
 describe('staleUdpEntries', () => {

@@ -99,7 +99,6 @@ await runComponent(program, process.argv, toConfig, async (config, { signal }) =
     services: informers.forResource('services'),
     slices: informers.forResource('endpointslices'),
     iptables,
-    nodeName: config.nodeName,
     clusterCIDR: config.clusterCIDR,
     syncPeriodMs: config.syncPeriodMs,
     minSyncPeriodMs: config.minSyncPeriodMs,

@@ -27,10 +27,7 @@ export interface ServicePort {
   nodePort?: number;
   externalIPs: string[];
   sessionAffinityTimeout?: number;
-  /** externalTrafficPolicy Local: only this node's endpoints for NodePort traffic. */
-  localOnly: boolean;
   endpoints: Endpoint[];
-  localEndpoints: Endpoint[];
 }
 
 interface ServiceObj extends KubeObject {
@@ -47,7 +44,6 @@ interface ServiceObj extends KubeObject {
     externalIPs?: string[];
     sessionAffinity?: string;
     sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
-    externalTrafficPolicy?: string;
   };
 }
 
@@ -56,17 +52,16 @@ interface SliceObj extends KubeObject {
   endpoints?: {
     addresses: string[];
     conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
-    nodeName?: string;
   }[];
   ports?: { name?: string; port?: number; protocol?: string }[];
 }
 
-/** Service ports with their endpoints, for every Service with a cluster IP. */
-export function buildServicePorts(
-  services: KubeObject[],
-  slices: KubeObject[],
-  nodeName: string,
-): ServicePort[] {
+/**
+ * Service ports with their endpoints, for every Service with a cluster IP.
+ * Every endpoint serves every kind of traffic: externalTrafficPolicy and
+ * internalTrafficPolicy Local are not applied (docs/kube-proxy.md).
+ */
+export function buildServicePorts(services: KubeObject[], slices: KubeObject[]): ServicePort[] {
   const bySvc = new Map<string, SliceObj[]>();
   for (const s of slices as SliceObj[]) {
     const svc = s.metadata.labels?.['kubernetes.io/service-name'];
@@ -85,7 +80,6 @@ export function buildServicePorts(
       const portName = p.name ?? '';
       const seen = new Set<string>();
       const endpoints: Endpoint[] = [];
-      const localEndpoints: Endpoint[] = [];
       for (const slice of bySvc.get(`${ns}/${name}`) ?? []) {
         const sp = (slice.ports ?? []).find(
           (x) => (x.name ?? '') === portName && (x.protocol ?? 'TCP') === protocol,
@@ -98,9 +92,7 @@ export function buildServicePorts(
             const k = `${ip}:${sp.port}`;
             if (seen.has(k)) continue;
             seen.add(k);
-            const ep = { ip, port: sp.port, ready, serving };
-            endpoints.push(ep);
-            if (e.nodeName === nodeName) localEndpoints.push(ep);
+            endpoints.push({ ip, port: sp.port, ready, serving });
           }
         }
       }
@@ -119,9 +111,7 @@ export function buildServicePorts(
           spec.sessionAffinity === 'ClientIP'
             ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800)
             : undefined,
-        localOnly: spec.externalTrafficPolicy === 'Local',
         endpoints,
-        localEndpoints,
       });
     }
   }

@@ -60,7 +60,6 @@ describe('Proxier', () => {
       services: informer(services),
       slices: informer(slices),
       iptables: ipt,
-      nodeName: 'n1',
       clusterCIDR: '10.244.0.0/16',
       syncPeriodMs: 30_000,
       minSyncPeriodMs: 1000,
@@ -104,9 +103,7 @@ describe('Proxier', () => {
       clusterIP: `10.96.${Math.floor(i / 250)}.${i % 250}`,
       port: 80,
       externalIPs: [],
-      localOnly: false,
       endpoints: [{ ip: `10.244.${Math.floor(i / 250)}.${i % 250}`, port: 8080, ready: true, serving: true }],
-      localEndpoints: [],
     }));
     const ipt = new RecordingIptables();
     const { restores, rendered } = await writeRules(ipt, ports, { clusterCIDR: '10.244.0.0/16' });

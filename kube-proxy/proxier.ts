@@ -58,7 +58,6 @@ export interface ProxierOptions {
   services: SharedInformer;
   slices: SharedInformer;
   iptables: Iptables;
-  nodeName: string;
   clusterCIDR: string;
   syncPeriodMs: number;
   minSyncPeriodMs: number;
@@ -167,7 +166,6 @@ export class Proxier {
     const ports = buildServicePorts(
       this.o.services.store.list() as KubeObject[],
       this.o.slices.store.list() as KubeObject[],
-      this.o.nodeName,
     );
     const fingerprints = new Map(ports.map((p) => [p.id, JSON.stringify(p)]));
     const only = full

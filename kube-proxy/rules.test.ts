@@ -11,7 +11,7 @@ const svc = (name: string, spec: Record<string, unknown>): KubeObject => ({
 });
 const slice = (
   svcName: string,
-  eps: { ip: string; ready?: boolean; node?: string }[],
+  eps: { ip: string; ready?: boolean }[],
   port = 8080,
   portName = '',
 ): KubeObject => ({
@@ -22,7 +22,6 @@ const slice = (
   endpoints: eps.map((e) => ({
     addresses: [e.ip],
     conditions: { ready: e.ready ?? true },
-    nodeName: e.node,
   })),
   ports: [{ name: portName, port, protocol: 'TCP' }],
 });
@@ -38,7 +37,6 @@ const web = () =>
         { ip: '10.244.0.9', ready: false },
       ]),
     ],
-    'n1',
   );
 
 describe('buildServicePorts', () => {
@@ -60,7 +58,7 @@ describe('buildServicePorts', () => {
       spec: { type: 'ExternalName', externalName: 'x.example', ports: [{ port: 80 }] },
     },
   ])('skips $name services', ({ spec }) => {
-    expect(buildServicePorts([svc('h', spec)], [], 'n1')).toEqual([]);
+    expect(buildServicePorts([svc('h', spec)], [])).toEqual([]);
   });
 });
 
@@ -91,7 +89,6 @@ describe('renderRules', () => {
     const ports = buildServicePorts(
       [svc('empty', { clusterIP: '10.96.0.30', type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] })],
       [],
-      'n1',
     );
     const { text } = renderRules(ports, { clusterCIDR: '10.244.0.0/16' });
     expect(text).toContain(
@@ -105,7 +102,6 @@ describe('renderRules', () => {
     const ports = buildServicePorts(
       [svc('np', { clusterIP: '10.96.0.40', type: 'NodePort', ports: [{ port: 80, nodePort: 30081 }] })],
       [slice('np', [{ ip: '10.244.1.2' }])],
-      'n1',
     );
     const { text } = renderRules(ports, { clusterCIDR: '10.244.0.0/16' });
     expect(text).toMatch(
@@ -124,7 +120,6 @@ describe('renderRules', () => {
     const ports = buildServicePorts(
       [svc('sticky', { clusterIP: '10.96.0.50', sessionAffinity: 'ClientIP', ports: [{ port: 80 }] })],
       [slice('sticky', [{ ip: '10.244.0.2' }, { ip: '10.244.0.3' }])],
-      'n1',
     );
     const { text } = renderRules(ports, { clusterCIDR: '10.244.0.0/16' });
     expect(text).toMatch(/-m recent --name KUBE-SEP-\w+ --rcheck --seconds 10800 --reap/);
@@ -138,7 +133,6 @@ describe('renderRules', () => {
         svc('b', { clusterIP: '10.96.0.61', ports: [{ port: 80 }] }),
       ],
       [slice('a', [{ ip: '10.244.0.2' }, { ip: '10.244.0.3' }]), slice('b', [{ ip: '10.244.0.4' }])],
-      'n1',
     );
     const [a, b] = ports;
     const full = renderRules(ports, { clusterCIDR: '10.244.0.0/16' });
