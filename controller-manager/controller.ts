@@ -58,7 +58,7 @@ export interface Controller {
 
 export type ControllerFactory = (ctx: ControllerContext) => Controller;
 
-let metricsFor: WeakMap<MetricsRegistry, { depth: Gauge; latency: Histogram }> = new WeakMap();
+const metricsFor = new WeakMap<MetricsRegistry, { depth: Gauge; latency: Histogram }>();
 
 function controllerMetrics(reg: MetricsRegistry) {
   let m = metricsFor.get(reg);
@@ -81,11 +81,6 @@ function controllerMetrics(reg: MetricsRegistry) {
     metricsFor.set(reg, m);
   }
   return m;
-}
-
-/** For tests that build several managers in one process. */
-export function resetControllerMetrics(): void {
-  metricsFor = new WeakMap();
 }
 
 /**

@@ -38,9 +38,6 @@ export const ConfigAnnotations = {
 export const isMirrorPod = (pod: Pod): boolean =>
   pod.metadata?.annotations?.[ConfigAnnotations.mirror] !== undefined;
 
-export const isStaticPod = (pod: Pod): boolean =>
-  pod.metadata?.annotations?.[ConfigAnnotations.source] === 'file';
-
 /** Reads one manifest into the static pod it describes, or throws an Error saying what is wrong. */
 export function staticPodFromManifest(text: string, node: string): Pod & KubeObject {
   let doc: unknown;
