@@ -1,5 +1,5 @@
 /**
- * Pod-to-pod across nodes, host-gateway style (shared/DESIGN.md): this
+ * Pod-to-pod across nodes, host-gateway style (docs/architecture.md, Networks): this
  * node routes every other node's pod range (spec.podCIDR) to that node's
  * InternalIP, kept in step with the Node objects. Nodes whose address is
  * one of this host's own (several kubelets on one machine, as in tests and

@@ -130,7 +130,8 @@ export function defaultService(svc: Service): void {
   // clusterIP and clusterIPs[0] name the same address: fill whichever is missing.
   if (spec.clusterIP && !spec.clusterIPs?.length) spec.clusterIPs = [spec.clusterIP];
   if (!spec.clusterIP && spec.clusterIPs?.length) spec.clusterIP = spec.clusterIPs[0];
-  // Families follow the given cluster IPs, else the service range's (IPv4, see DESIGN.md).
+  // Families follow the given cluster IPs, else the service range's: IPv4, the only
+  // family --service-cluster-ip-range accepts.
   if (!spec.ipFamilies?.length) {
     const ips = (spec.clusterIPs ?? []).filter((ip) => ip !== 'None');
     spec.ipFamilies = ips.length ? ips.map((ip) => (isIPv6(ip) ? 'IPv6' : 'IPv4')) : ['IPv4'];
