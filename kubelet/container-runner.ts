@@ -13,9 +13,9 @@ import type { Clock } from '../client/clock.js';
 import type { Backoff } from './backoff.js';
 import { buildContainerConfig, type ContainerKind, type VolumePath } from './container-config.js';
 import { ConfigError, type ObjectSource } from './env.js';
-import { runHandler } from './handlers.js';
 import { containerHash } from './pod-state.js';
 import type { Waiting } from './pod-status.js';
+import { runHandler } from './probe-hook-handlers.js';
 import type { ContainerInfo, Runtime } from './runtime/runtime.js';
 
 /** Records Events about a pod (client/events.ts EventRecorder fits). */

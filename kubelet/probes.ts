@@ -13,9 +13,9 @@ import type { Logger } from 'pino';
 import type { Container, Pod, Probe } from '../api/types/pod.js';
 import type { Clock } from '../client/clock.js';
 import { containerRef, type PodEvents } from './container-runner.js';
-import { runHandler } from './handlers.js';
 import type { PodRuntimeState } from './pod-state.js';
 import type { ProbeResults } from './pod-sync.js';
+import { runHandler } from './probe-hook-handlers.js';
 import type { Runtime } from './runtime/runtime.js';
 
 type ProbeType = 'liveness' | 'readiness' | 'startup';

@@ -2,7 +2,7 @@
 /** nk-scheduler: parses flags and runs the scheduler until SIGINT/SIGTERM. */
 import { Command } from 'commander';
 import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
-import { runScheduler, type SchedulerConfig } from './run.js';
+import { runScheduler, type SchedulerConfig } from './app.js';
 
 const program = new Command('nk-scheduler')
   .description('The nanokube scheduler: places pending pods on nodes.')

@@ -22,10 +22,10 @@ import {
   reasonHistogram,
   Status,
 } from '../framework.js';
+import type { Framework } from '../framework-runtime.js';
 import type { SchedulerMetrics } from '../metrics.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
 import type { Nominator } from '../nominator.js';
-import type { Framework } from '../runtime.js';
 import { podStartMs } from '../types.js';
 
 export const defaultPreemptionName = 'DefaultPreemption';

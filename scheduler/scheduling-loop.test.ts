@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../client/clock.js';
 import { SchedulerCache } from './cache.js';
 import type { Plugin } from './framework.js';
+import { Framework } from './framework-runtime.js';
 import { noMetrics } from './metrics.js';
 import { Nominator } from './nominator.js';
 import { DefaultBinder } from './plugins/defaultbinder.js';
@@ -11,8 +12,7 @@ import { NodeAffinity } from './plugins/nodeaffinity.js';
 import { BalancedAllocation, NodeResourcesFit } from './plugins/noderesources.js';
 import { TaintToleration } from './plugins/tainttoleration.js';
 import { SchedulingQueue } from './queue.js';
-import { Framework } from './runtime.js';
-import { numFeasibleNodesToFind, Scheduler } from './scheduler.js';
+import { numFeasibleNodesToFind, Scheduler } from './scheduling-loop.js';
 import { makeNode, makePod } from './testing.js';
 import type { Pod } from './types.js';
 

@@ -11,11 +11,11 @@ import type { Clock } from '../client/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import type { SchedulerCache } from './cache.js';
 import { CycleState, fitErrorMessage, type NodeToStatus, Status } from './framework.js';
+import type { Framework } from './framework-runtime.js';
 import type { SchedulerMetrics } from './metrics.js';
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
 import type { Nominator } from './nominator.js';
 import type { QueuedPodInfo, SchedulingQueue } from './queue.js';
-import type { Framework } from './runtime.js';
 import type { Pod } from './types.js';
 
 /** Writes of the scheduler other than binding (which is a plugin's). */

@@ -1,9 +1,11 @@
 /**
- * The scheduler component: informers on nodes, pods and namespaces feed the
- * cache and the queue from the start (a standby stays warm); the scheduling
- * loop runs only while this process holds the `kube-scheduler` Lease in
- * kube-system (or always, without leader election). Health and metrics are
- * served on --secure-port (10259).
+ * The scheduler process, wired (Kubernetes' cmd/kube-scheduler/app):
+ * `buildScheduler` assembles the default plugins, the framework runtime, the
+ * queue and the scheduling loop; `runScheduler` runs them. Informers on
+ * nodes, pods and namespaces feed the cache and the queue from the start (a
+ * standby stays warm); the scheduling loop runs only while this process
+ * holds the `kube-scheduler` Lease in kube-system (or always, without leader
+ * election). Health and metrics are served on --secure-port (10259).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -19,8 +21,9 @@ import { LeaderElector, newLeaseClient } from '../client/leaderelection.js';
 import { ResourceClient } from '../client/resource.js';
 import type { RestClient } from '../client/rest.js';
 import { SchedulerCache } from './cache.js';
+import { type HandlerDeps, namespaceHandler, nodeHandler, podHandler } from './event-handlers.js';
 import type { Plugin } from './framework.js';
-import { type HandlerDeps, namespaceHandler, nodeHandler, podHandler } from './handlers.js';
+import { Framework } from './framework-runtime.js';
 import { newSchedulerMetrics, type SchedulerMetrics } from './metrics.js';
 import { Nominator } from './nominator.js';
 import { DefaultBinder } from './plugins/defaultbinder.js';
@@ -35,8 +38,7 @@ import { PodTopologySpread } from './plugins/podtopologyspread.js';
 import { SelectorSpread } from './plugins/selectorspread.js';
 import { TaintToleration } from './plugins/tainttoleration.js';
 import { SchedulingQueue } from './queue.js';
-import { Framework } from './runtime.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler } from './scheduling-loop.js';
 import { defaultSchedulerName, type Node, type Pod } from './types.js';
 
 export interface SchedulerConfig {
