@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { builtinRegistry } from '../api/types/index.js';
-import { boolFlag, flagError, makeLogger, parseDuration, runComponent } from '../cli/component.js';
+import { boolFlag, flagError, makeLogger, parseDuration, runComponent } from '../base/component-main.js';
 import { realClock } from '../client/clock.js';
 import { connect } from '../client/connect.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';

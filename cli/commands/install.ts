@@ -34,6 +34,7 @@ import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { isNotFound } from '../../api/status.js';
 import { encryptionConfigYaml } from '../../apiserver/encryption.js';
+import { boolFlag } from '../../base/component-main.js';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../../client/rest.js';
 import {
@@ -43,7 +44,6 @@ import {
   randomBootstrapToken,
   writeKubeconfig as writeClusterKubeconfig,
 } from '../cluster-pki.js';
-import { boolFlag } from '../component.js';
 import { CliError } from '../context.js';
 import {
   caCertHash,
