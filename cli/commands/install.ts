@@ -19,7 +19,6 @@
  * rewritten, and units are started if stopped.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -33,8 +32,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { isNotFound } from '../../api/status.js';
-import { encryptionConfigYaml } from '../../apiserver/encryption.js';
 import { boolFlag } from '../../base/component-main.js';
+import { ensureEncryptionConfig } from '../../base/encryption-config.js';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../../client/rest.js';
 import {
@@ -595,12 +594,7 @@ export async function install(
       else {
         await ensureCA(l.pki);
         await ensureServiceAccountKey(l.pki);
-        if (!existsSync(p.encryptionConfig))
-          writeFileSync(
-            p.encryptionConfig,
-            encryptionConfigYaml([{ name: 'key1', secret: randomBytes(32).toString('base64') }]),
-            { mode: 0o600 },
-          );
+        ensureEncryptionConfig(p.encryptionConfig);
       }
       await masterCerts(l, installed);
     });
