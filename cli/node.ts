@@ -5,12 +5,13 @@
  * for a Ready node and available add-ons, and on `down` the removal of what
  * the node made (pod containers and network, kube-proxy's rules and route).
  */
-import { execFile } from 'node:child_process';
+
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
+import { succeeds } from '../base/exec.js';
 import { ResourceClient } from '../client/resource.js';
 import { RestClient, type RestConfig } from '../client/rest.js';
 import { DockerRuntime } from '../kubelet/runtime/docker.js';
@@ -126,11 +127,7 @@ export async function removeNodeLeftovers(o: Pick<LaunchOptions, 'nodeName'>): P
   removed += left.length;
   await rt.removeNetwork(networkName(o)).catch(() => undefined);
   if (removed) done.push(`removed ${removed} pod container${removed === 1 ? '' : 's'}`);
-  const cleaned = await new Promise<boolean>((resolve) =>
-    execFile(process.execPath, [join(repoRoot, 'dist/kube-proxy/main.js'), '--cleanup'], (err) =>
-      resolve(!err),
-    ),
-  );
+  const cleaned = await succeeds(process.execPath, [join(repoRoot, 'dist/kube-proxy/main.js'), '--cleanup']);
   if (cleaned) done.push("removed kube-proxy's iptables rules and service route");
   return done;
 }

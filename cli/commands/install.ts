@@ -18,7 +18,6 @@
  * again is safe: certificates and keys that exist are kept, files are
  * rewritten, and units are started if stopped.
  */
-import { execFile } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -34,6 +33,7 @@ import { Command } from 'commander';
 import { isNotFound } from '../../api/status.js';
 import { boolFlag } from '../../base/component-main.js';
 import { ensureEncryptionConfig } from '../../base/encryption-config.js';
+import { ExecError, exec } from '../../base/exec.js';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../../client/rest.js';
 import {
@@ -112,14 +112,15 @@ const kubernetesServiceIP = '10.96.0.1';
 const nodeTokenGroup = 'system:bootstrappers:kubeadm:default-node-token';
 
 /** Runs a command; its stdout, or a CliError with the last line it wrote to stderr. */
-export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const why = (stderr.trim().split('\n').pop() ?? '') || err.message;
-      reject(new CliError(`${cmd} ${args.slice(0, 2).join(' ')}: ${why}`));
-    });
-  });
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return exec(cmd, args, { env }).then(
+    (r) => r.stdout,
+    (err) => {
+      throw err instanceof ExecError
+        ? new CliError(`${cmd} ${args.slice(0, 2).join(' ')}: ${err.lastLine}`)
+        : err;
+    },
+  );
 }
 
 export const systemctl = (...args: string[]) => run('systemctl', args);
