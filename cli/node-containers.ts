@@ -10,14 +10,14 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import { dockerClient } from '../base/docker.js';
 import { ExecError, exec } from '../base/exec.js';
 import { apiserverUrl, type LaunchOptions, nodePkiDir, repoRoot } from './launcher.js';
 
 export const nodeImage = 'nanokube/lab:1';
 const hostLabel = 'nanokube.io/host-node';
 
-const docker = () => new Docker({ socketPath: process.env.NANOKUBE_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+const docker = () => dockerClient(process.env.NANOKUBE_DOCKER_SOCKET);
 
 export const nodesNetworkName = (o: LaunchOptions) => `nanokube-${o.nodeName}-nodes`;
 export const nodeContainerName = (n: LaunchOptions) => `nanokube-node-${n.nodeName}`;
