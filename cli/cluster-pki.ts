@@ -1,6 +1,6 @@
 /**
  * The certificates and keys of a one-host cluster, made once in
- * `<home>/pki` by `nkctl up` (pki.ts does the openssl work):
+ * `<home>/pki` by `nkctl up` (base/pki.ts makes the keys and certificates):
  *
  *   ca.crt/key                      the cluster CA
  *   etcd/ca.crt/key                 etcd's own CA (ensureEtcdPki): it signs etcd-server,
@@ -28,6 +28,15 @@ import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { isNotFound } from '../api/status.js';
 import { ensureEncryptionConfig } from '../base/encryption-config.js';
+import {
+  apiserverKubeletClientCert,
+  type CertPaths,
+  type CertRequest,
+  ensureCA,
+  ensureServiceAccountKey,
+  etcdPkiFiles,
+  issueCert,
+} from '../base/pki.js';
 import { kubeconfigYaml } from '../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../client/rest.js';
 import {
@@ -39,15 +48,6 @@ import {
   nodeAddress,
   pkiDir,
 } from './launcher.js';
-import {
-  apiserverKubeletClientCert,
-  type CertPaths,
-  type CertRequest,
-  ensureCA,
-  ensureServiceAccountKey,
-  etcdPkiFiles,
-  issueCert,
-} from './pki.js';
 
 /** The first address of the default service range: the `kubernetes` Service. */
 const kubernetesServiceIP = '10.96.0.1';

@@ -34,6 +34,13 @@ import { isNotFound } from '../../api/status.js';
 import { boolFlag } from '../../base/component-main.js';
 import { ensureEncryptionConfig } from '../../base/encryption-config.js';
 import { ExecError, exec } from '../../base/exec.js';
+import {
+  apiserverKubeletClientCert,
+  type CertPaths,
+  type CertRequest,
+  ensureCA,
+  ensureServiceAccountKey,
+} from '../../base/pki.js';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../../client/rest.js';
 import {
@@ -84,13 +91,6 @@ import {
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import { healthy, repoRoot } from '../launcher.js';
 import { installAddons, removeNodeLeftovers, until } from '../node.js';
-import {
-  apiserverKubeletClientCert,
-  type CertPaths,
-  type CertRequest,
-  ensureCA,
-  ensureServiceAccountKey,
-} from '../pki.js';
 import { newProgress } from '../progress.js';
 
 export interface InstallFlags {
