@@ -80,26 +80,6 @@ interface ResourceRule {
 }
 
 /**
- * The text of an EncryptionConfiguration that encrypts Secrets with AES-GCM
- * under `keys` (the first writes, all read), with identity after them so
- * data written before encryption is still read.
- */
-export function encryptionConfigYaml(keys: { name: string; secret: string }[]): string {
-  return [
-    'apiVersion: apiserver.config.k8s.io/v1',
-    'kind: EncryptionConfiguration',
-    'resources:',
-    '- resources: [secrets]',
-    '  providers:',
-    '  - aesgcm:',
-    '      keys:',
-    ...keys.map((k) => `      - { name: ${k.name}, secret: ${k.secret} }`),
-    '  - identity: {}',
-    '',
-  ].join('\n');
-}
-
-/**
  * Reads an EncryptionConfiguration (apiserver.config.k8s.io/v1). Throws a
  * plain error naming the first thing wrong.
  */

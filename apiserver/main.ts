@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { Command } from 'commander';
-import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import {
+  boolFlag,
+  flagError,
+  makeLogger,
+  parseDuration,
+  parsePort,
+  runComponent,
+} from '../base/component-main.js';
 import { readTokenFile } from './authn.js';
 import { readEncryptionConfig } from './encryption.js';
 import { type ApiserverConfig, buildApiserver } from './server.js';

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiserverKubeletClientCert, ensureCA, etcdPkiFiles, issueCert } from '../base/pki.js';
 import { ensureCert, ensureClusterPki, ensureEtcdPki } from './cluster-pki.js';
 import { clusterPki, type LaunchOptions } from './launcher.js';
-import { apiserverKubeletClientCert, ensureCA, etcdPkiFiles, issueCert } from './pki.js';
 
 // Each test runs openssl a dozen times or more: slow on a busy machine.
 const slow = 30_000;

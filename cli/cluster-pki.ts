@@ -1,6 +1,6 @@
 /**
  * The certificates and keys of a one-host cluster, made once in
- * `<home>/pki` by `nkctl up` (pki.ts does the openssl work):
+ * `<home>/pki` by `nkctl up` (base/pki.ts makes the keys and certificates):
  *
  *   ca.crt/key                      the cluster CA
  *   etcd/ca.crt/key                 etcd's own CA (ensureEtcdPki): it signs etcd-server,
@@ -27,7 +27,16 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { isNotFound } from '../api/status.js';
-import { encryptionConfigYaml } from '../apiserver/encryption.js';
+import { ensureEncryptionConfig } from '../base/encryption-config.js';
+import {
+  apiserverKubeletClientCert,
+  type CertPaths,
+  type CertRequest,
+  ensureCA,
+  ensureServiceAccountKey,
+  etcdPkiFiles,
+  issueCert,
+} from '../base/pki.js';
 import { kubeconfigYaml } from '../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../client/rest.js';
 import {
@@ -39,15 +48,6 @@ import {
   nodeAddress,
   pkiDir,
 } from './launcher.js';
-import {
-  apiserverKubeletClientCert,
-  type CertPaths,
-  type CertRequest,
-  ensureCA,
-  ensureServiceAccountKey,
-  etcdPkiFiles,
-  issueCert,
-} from './pki.js';
 
 /** The first address of the default service range: the `kubernetes` Service. */
 const kubernetesServiceIP = '10.96.0.1';
@@ -146,14 +146,7 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
   // Loopback is no trust boundary on a shared host: etcd wants TLS and its own CA's client certificate.
   await ensureEtcdPki(p.dir, { name: 'nanokube', sans: ['IP:127.0.0.1', 'DNS:localhost'] });
   await ensureServiceAccountKey(p.dir);
-  if (!existsSync(p.encryptionConfig))
-    writeFileSync(
-      p.encryptionConfig,
-      encryptionConfigYaml([{ name: 'key1', secret: randomBytes(32).toString('base64') }]),
-      {
-        mode: 0o600,
-      },
-    );
+  ensureEncryptionConfig(p.encryptionConfig);
   const clients: [
     user: 'admin' | 'controller-manager' | 'scheduler' | 'kube-proxy',
     cn: string,

@@ -12,7 +12,7 @@ import https from 'node:https';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CertPaths, etcdPkiFiles } from './pki.js';
+import { type CertPaths, etcdPkiFiles } from '../base/pki.js';
 
 export interface LaunchOptions {
   /** State, logs and PID files; default ~/.nanokube. */

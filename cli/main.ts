@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** nkctl: the nanokube CLI. Cluster lifecycle here (up, down, status) and kubectl-like verbs. */
 import { Command } from 'commander';
+import { pflagBooleans } from '../base/component-main.js';
 import { newApiResourcesCommand } from './commands/api-resources.js';
 import { newApplyCommand } from './commands/apply.js';
 import { newCompletionCommand } from './commands/completion.js';
@@ -31,7 +32,6 @@ import { newTokenCommand } from './commands/token.js';
 import { newTopCommand } from './commands/top.js';
 import { newUpCommand } from './commands/up.js';
 import { newVersionCommand } from './commands/version.js';
-import { pflagBooleans } from './component.js';
 import { errorLine } from './context.js';
 
 const program = new Command('nkctl')

@@ -7,34 +7,32 @@
  * and the host's kube-proxy routes their pod ranges to their addresses.
  * Their components log to `<home>/logs/<node>/`.
  */
-import { execFile } from 'node:child_process';
+
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import { dockerClient } from '../base/docker.js';
+import { ExecError, exec } from '../base/exec.js';
 import { apiserverUrl, type LaunchOptions, nodePkiDir, repoRoot } from './launcher.js';
 
 export const nodeImage = 'nanokube/lab:1';
 const hostLabel = 'nanokube.io/host-node';
 
-const docker = () => new Docker({ socketPath: process.env.NANOKUBE_DOCKER_SOCKET ?? '/var/run/docker.sock' });
+const docker = () => dockerClient(process.env.NANOKUBE_DOCKER_SOCKET);
 
 export const nodesNetworkName = (o: LaunchOptions) => `nanokube-${o.nodeName}-nodes`;
 export const nodeContainerName = (n: LaunchOptions) => `nanokube-node-${n.nodeName}`;
 
 /** Builds the node image if it is missing or older than dist/ (offline where needed). */
-export function ensureNodeImage(): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(
-      'bash',
-      [join(repoRoot, 'deploy/images/build.sh'), '--lab'],
-      { timeout: 1_200_000, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => {
-        const said = `${stdout}${stderr}`.trim().split('\n');
-        if (err) reject(new Error(`building ${nodeImage} failed: ${said.slice(-3).join(' / ')}`));
-        else resolve(said.filter((l) => l.includes(nodeImage)).pop() ?? nodeImage);
-      },
-    ),
-  );
+export async function ensureNodeImage(): Promise<string> {
+  const r = await exec('bash', [join(repoRoot, 'deploy/images/build.sh'), '--lab'], {
+    timeoutMs: 1_200_000,
+  }).catch((err) => {
+    if (!(err instanceof ExecError)) throw err;
+    const said = `${err.stdout}${err.stderr}`.trim().split('\n');
+    throw new Error(`building ${nodeImage} failed: ${said.slice(-3).join(' / ')}`);
+  });
+  const said = `${r.stdout}${r.stderr}`.trim().split('\n');
+  return said.filter((l) => l.includes(nodeImage)).pop() ?? nodeImage;
 }
 
 /** The nodes' network: a free /24 in 10.243.0.0/16, made once. */
@@ -137,12 +135,9 @@ export async function removeNodeContainers(o: LaunchOptions): Promise<number> {
     .remove()
     .catch(() => undefined);
   // Their engines made cgroups under nanokube/<node>; empty ones can go.
-  await new Promise((resolve) =>
-    execFile(
-      'sh',
-      ['-c', 'find /sys/fs/cgroup/*/nanokube -depth -type d -exec rmdir {} + 2>/dev/null; true'],
-      resolve,
-    ),
-  );
+  await exec('sh', [
+    '-c',
+    'find /sys/fs/cgroup/*/nanokube -depth -type d -exec rmdir {} + 2>/dev/null; true',
+  ]).catch(() => undefined);
   return list.length;
 }

@@ -5,16 +5,23 @@
  * for a Ready node and available add-ons, and on `down` the removal of what
  * the node made (pod containers and network, kube-proxy's rules and route).
  */
-import { execFile } from 'node:child_process';
+
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
+import {
+  containersLabelled,
+  dockerClient,
+  ensureNetwork,
+  nodeLabel,
+  removeContainer,
+  removeNetwork,
+} from '../base/docker.js';
+import { succeeds } from '../base/exec.js';
 import { ResourceClient } from '../client/resource.js';
 import { RestClient, type RestConfig } from '../client/rest.js';
-import { DockerRuntime } from '../kubelet/runtime/docker.js';
-import { Labels } from '../kubelet/runtime/runtime.js';
 import { adminRestConfig } from './cluster-pki.js';
 import { type LaunchOptions, repoRoot } from './launcher.js';
 import { readManifests } from './manifest.js';
@@ -23,7 +30,7 @@ const networkName = (o: Pick<LaunchOptions, 'nodeName'>) => `nanokube-${o.nodeNa
 
 /** Creates the node's pod network (its bridge holds the node's address) unless it is there. */
 export async function preparePodNetwork(o: LaunchOptions): Promise<void> {
-  await new DockerRuntime().ensureNetwork(networkName(o), o.podCIDR, { [Labels.node]: o.nodeName });
+  await ensureNetwork(dockerClient(), networkName(o), o.podCIDR, { [nodeLabel]: o.nodeName });
 }
 
 /** The add-on manifests shipped with nanokube. */
@@ -118,19 +125,15 @@ export async function waitAddonsAvailable(o: LaunchOptions, timeoutMs = 120_000)
  */
 export async function removeNodeLeftovers(o: Pick<LaunchOptions, 'nodeName'>): Promise<string[]> {
   const done: string[] = [];
-  const rt = new DockerRuntime();
+  const docker = dockerClient();
   let removed = 0;
   // This host's node; further nodes' pods live in their own containers' engines.
-  const left = await rt.listContainers({ [Labels.node]: o.nodeName }).catch(() => []);
-  for (const c of left) await rt.removeContainer(c.id).catch(() => undefined);
+  const left = await containersLabelled(docker, { [nodeLabel]: o.nodeName }).catch(() => []);
+  for (const id of left) await removeContainer(docker, id).catch(() => undefined);
   removed += left.length;
-  await rt.removeNetwork(networkName(o)).catch(() => undefined);
+  await removeNetwork(docker, networkName(o)).catch(() => undefined);
   if (removed) done.push(`removed ${removed} pod container${removed === 1 ? '' : 's'}`);
-  const cleaned = await new Promise<boolean>((resolve) =>
-    execFile(process.execPath, [join(repoRoot, 'dist/kube-proxy/main.js'), '--cleanup'], (err) =>
-      resolve(!err),
-    ),
-  );
+  const cleaned = await succeeds(process.execPath, [join(repoRoot, 'dist/kube-proxy/main.js'), '--cleanup']);
   if (cleaned) done.push("removed kube-proxy's iptables rules and service route");
   return done;
 }

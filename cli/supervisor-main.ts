@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { flagError, makeLogger, runComponent } from './component.js';
+import { flagError, makeLogger, runComponent } from '../base/component-main.js';
 import type { LaunchOptions } from './launcher.js';
 import { launcherDeps, launchOptionsFile, pidFileNamesUs, Supervisor } from './supervisor.js';
 

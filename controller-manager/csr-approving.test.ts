@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatusError } from '../api/status.js';
-import { makeCSR } from '../cli/pki.js';
+import { makeCSR } from '../base/pki.js';
 import type { RestClient } from '../client/rest.js';
 import { testCluster } from './cluster-fakes.js';
 import {

@@ -17,7 +17,7 @@
  */
 import { isNotFound } from '../api/status.js';
 import { certificatesGroup, kubeAPIServerClientKubeletSigner } from '../api/types/certificates.js';
-import { type CertificateRequestInfo, csrSubject } from '../cli/pki.js';
+import { type CertificateRequestInfo, csrSubject } from '../base/pki.js';
 import type { ResourceClient } from '../client/resource.js';
 import type { RestClient } from '../client/rest.js';
 import { type ControllerContext, QueueController } from './controller.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CertificateRequestInfo, type CertPaths, ensureCA, makeCSR } from '../cli/pki.js';
+import { type CertificateRequestInfo, type CertPaths, ensureCA, makeCSR } from '../base/pki.js';
 import { testCluster } from './cluster-fakes.js';
 import type { ControllerManagerConfig } from './controller.js';
 import {

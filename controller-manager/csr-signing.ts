@@ -28,7 +28,7 @@ import {
   kubeAPIServerClientSigner,
   kubeletServingSigner,
 } from '../api/types/certificates.js';
-import { type CertificateRequestInfo, csrSubject, signCSR } from '../cli/pki.js';
+import { type CertificateRequestInfo, csrSubject, signCSR } from '../base/pki.js';
 import type { Clock } from '../client/clock.js';
 import { ResourceClient } from '../client/resource.js';
 import { type Controller, type ControllerContext, QueueController } from './controller.js';

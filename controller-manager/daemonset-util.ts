@@ -5,15 +5,14 @@
  * affinity to that node so the scheduler places it), the node a pod is for,
  * which old pods a rolling update may delete now, and the status. No I/O.
  *
- * The node predicates are the scheduler's own (NodeAffinity's
- * nodeMatchesPod, TaintToleration's untoleratedTaint), so the controller and
- * the scheduler never disagree about where a daemon pod fits.
+ * The node predicates are the scheduler's own (api/scheduling.ts:
+ * nodeMatchesPod, untoleratedTaint), so the controller and the scheduler
+ * never disagree about where a daemon pod fits.
  */
+import { nodeMatchesPod, untoleratedTaint } from '../api/scheduling.js';
 import type { DaemonSet as DaemonSetSchema } from '../api/types/apps.js';
 import type { Node as NodeSchema } from '../api/types/node.js';
 import type { Toleration } from '../api/types/pod.js';
-import { nodeMatchesPod } from '../scheduler/plugins/nodeaffinity.js';
-import { untoleratedTaint } from '../scheduler/plugins/tainttoleration.js';
 import { podFromTemplate } from './podcontrol.js';
 import {
   isPodAvailable,

@@ -2,7 +2,14 @@
 /** nk-controller-manager: parses flags and runs the controllers until SIGINT/SIGTERM. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import {
+  boolFlag,
+  flagError,
+  makeLogger,
+  parseDuration,
+  parsePort,
+  runComponent,
+} from '../base/component-main.js';
 import type { ControllerManagerConfig } from './controller.js';
 import { type ManagerConfig, runControllerManager } from './manager.js';
 

@@ -4,6 +4,7 @@
  * zone disruption states and the eviction rate limiter. No I/O.
  */
 import type { KubeObject } from '../api/meta.js';
+import { tolerates } from '../api/scheduling.js';
 import type { Node as NodeSchema, Taint } from '../api/types/node.js';
 import type { Toleration } from '../api/types/pod.js';
 import { taintNodeNotReady, taintNodeUnreachable } from '../api/types/pod-defaults.js';
@@ -36,15 +37,6 @@ export function conditionTaints(ready: 'True' | 'False' | 'Unknown'): { key: str
 }
 
 export const isConditionTaint = (t: Taint) => t.key === taintNodeNotReady || t.key === taintNodeUnreachable;
-
-/** ToleratesTaint, as Kubernetes: effect (empty matches all), key (empty with Exists matches all), value for Equal. */
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  const op = t.operator || 'Equal';
-  if (!t.key) return op === 'Exists';
-  if (t.key !== taint.key) return false;
-  return op === 'Exists' || (t.value ?? '') === (taint.value ?? '');
-}
 
 /**
  * How long after its NoExecute taints appeared a pod may stay: 0 when some

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { KubeObject } from '../api/meta.js';
 import { builtinRegistry } from '../api/types/index.js';
-import { flagError, makeLogger, parsePort, runComponent } from '../cli/component.js';
+import { flagError, makeLogger, parsePort, runComponent } from '../base/component-main.js';
 import { connect, inClusterServer } from '../client/connect.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';
 import { InformerFactory } from '../client/informer.js';

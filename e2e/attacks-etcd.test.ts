@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeCSR } from '../cli/pki.js';
+import { makeCSR } from '../base/pki.js';
 import { cleanup, kubectl, kubectlPath, makeTempDir, run, waitFor } from './harness.js';
 import { nkctlEnv } from './kubelet-helpers.js';
 

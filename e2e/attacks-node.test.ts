@@ -11,7 +11,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiserverKubeletClientCert, ensureCA, ensureServiceAccountKey, issueCert } from '../cli/pki.js';
+import { apiserverKubeletClientCert, ensureCA, ensureServiceAccountKey, issueCert } from '../base/pki.js';
 import {
   cleanup,
   type EtcdCluster,

@@ -7,7 +7,7 @@
 // resources would then allow reading any Secret).
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureServiceAccountKey } from '../cli/pki.js';
+import { ensureServiceAccountKey } from '../base/pki.js';
 import { cleanup, type EtcdCluster, makeTempDir, startEtcd } from './harness.js';
 import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
 

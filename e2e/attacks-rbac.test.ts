@@ -2,7 +2,7 @@
 // that may write RoleBindings or Roles try to grant themselves more than they
 // hold, against a real TLS apiserver with RBAC, a real etcd and the real kubectl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureServiceAccountKey } from '../cli/pki.js';
+import { ensureServiceAccountKey } from '../base/pki.js';
 import { cleanup, kubectl, makeTempDir, startControllerManager, startEtcd, waitFor } from './harness.js';
 import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
 

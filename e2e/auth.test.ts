@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCA, ensureServiceAccountKey, issueCert } from '../cli/pki.js';
+import { ensureCA, ensureServiceAccountKey, issueCert } from '../base/pki.js';
 import {
   type Apiserver,
   cleanup,

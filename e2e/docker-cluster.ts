@@ -9,7 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { DockerRuntime, firstHost } from '../kubelet/runtime/docker.js';
+import { firstHost } from '../base/docker.js';
+import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels } from '../kubelet/runtime/runtime.js';
 import {
   type Api,

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptionConfigYaml } from '../apiserver/encryption.js';
+import { encryptionConfigYaml } from '../base/encryption-config.js';
 import {
   type Apiserver,
   cleanup,

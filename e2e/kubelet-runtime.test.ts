@@ -5,7 +5,8 @@
  * Needs Docker and the images of deploy/images/build.sh.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerRuntime, firstHost } from '../kubelet/runtime/docker.js';
+import { firstHost } from '../base/docker.js';
+import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels, NotFoundError } from '../kubelet/runtime/runtime.js';
 import { docker, freePodCIDR, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
 

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import YAML from 'yaml';
-import { type CertRequest, ensureCA, issueCert } from '../cli/pki.js';
+import { type CertRequest, ensureCA, issueCert } from '../base/pki.js';
 import { type Apiserver, freePorts, makeTempDir, startApiserver } from './harness.js';
 
 export interface SecureApiserver {

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import type { KubeObject } from '../api/meta.js';
 import { builtinRegistry } from '../api/types/index.js';
-import { flagError, makeLogger, parsePort, runComponent } from '../cli/component.js';
+import { flagError, makeLogger, parsePort, runComponent } from '../base/component-main.js';
 import { realClock } from '../client/clock.js';
 import { connect, inClusterServer } from '../client/connect.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';

@@ -7,7 +7,7 @@
  * - all entries to a UDP service address that had no endpoints and now has
  *   some (datagrams that met the REJECT would otherwise stay unanswered).
  */
-import { execFile } from 'node:child_process';
+import { ExecError, exec } from '../base/exec.js';
 import { type ServicePort, usableEndpoints } from './model.js';
 
 /** One `conntrack -D` filter. */
@@ -72,15 +72,14 @@ export class ExecConntrack implements Conntrack {
     const [cmd, args] = this.netns
       ? ['ip', ['netns', 'exec', this.netns, 'conntrack', ...conntrackArgs(f)]]
       : ['conntrack', conntrackArgs(f)];
-    return new Promise((resolve, reject) => {
-      execFile(cmd as string, args as string[], (err, _stdout, stderr) => {
+    return exec(cmd as string, args as string[]).then(
+      () => undefined,
+      (err) => {
+        if (!(err instanceof ExecError)) throw err;
         // Exit 1 with "0 flow entries have been deleted" is a filter that matched nothing.
-        if (err && !/0 flow entries/.test(String(stderr)))
-          reject(
-            new Error(`conntrack ${conntrackArgs(f).join(' ')}: ${String(stderr).trim() || err.message}`),
-          );
-        else resolve();
-      });
-    });
+        if (/0 flow entries/.test(err.stderr)) return;
+        throw new Error(`conntrack ${conntrackArgs(f).join(' ')}: ${err.stderr.trim() || err.reason}`);
+      },
+    );
   }
 }

@@ -4,7 +4,7 @@
  * ours, and the local route that keeps the service range on this host.
  * The real implementation runs the commands; tests of the renderer need none.
  */
-import { execFile } from 'node:child_process';
+import { exec } from '../base/exec.js';
 
 export type Table = 'nat' | 'filter';
 
@@ -56,15 +56,8 @@ export const baseJumps: Jump[] = [
   { ...jump('filter', 'DOCKER-USER', 'kubernetes forwarding rules', 'KUBE-FORWARD'), optional: true },
 ];
 
-export function run(cmd: string, args: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
+const run = async (cmd: string, args: string[], input?: string): Promise<string> =>
+  (await exec(cmd, args, { input })).stdout;
 
 export class ExecIptables implements Iptables {
   /** With a network namespace name, every command runs inside it (benchmarks, test hosts). */

@@ -5,7 +5,8 @@
  */
 import { Command } from 'commander';
 import { builtinRegistry } from '../api/types/index.js';
-import { boolFlag, flagError, makeLogger, parseDuration, runComponent } from '../cli/component.js';
+import { boolFlag, flagError, makeLogger, parseDuration, runComponent } from '../base/component-main.js';
+import { succeeds } from '../base/exec.js';
 import { realClock } from '../client/clock.js';
 import { connect } from '../client/connect.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';
@@ -133,11 +134,7 @@ await runComponent(program, process.argv, toConfig, async (config, { signal }) =
 
 /** The conntrack tool, or a warning that stale UDP entries will linger without it. */
 async function conntrackIfInstalled(logger: { warn(o: object, m: string): void }) {
-  const { execFile } = await import('node:child_process');
-  const found = await new Promise<boolean>((resolve) =>
-    execFile('conntrack', ['--version'], (err) => resolve(!err)),
-  );
-  if (found) return new ExecConntrack();
+  if (await succeeds('conntrack', ['--version'])) return new ExecConntrack();
   logger.warn(
     {},
     'conntrack is not installed (apt-get install conntrack): stale UDP entries are not deleted',

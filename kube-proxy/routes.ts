@@ -7,10 +7,11 @@
  * Our routes carry their own protocol number, so they are told apart from
  * anyone else's and `--cleanup` removes exactly them.
  */
-import { execFile } from 'node:child_process';
+
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
+import { exec } from '../base/exec.js';
 import type { Clock } from '../client/clock.js';
 import type { SharedInformer } from '../client/informer.js';
 import { Wakeup } from '../client/wakeup.js';
@@ -58,15 +59,7 @@ export interface RouteTable {
   remove(cidr: string): Promise<void>;
 }
 
-function ip(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('ip', args, (err, stdout, stderr) =>
-      err
-        ? reject(new Error(`ip ${args.join(' ')}: ${String(stderr).trim() || err.message}`))
-        : resolve(stdout),
-    ),
-  );
-}
+const ip = async (args: string[]): Promise<string> => (await exec('ip', args)).stdout;
 
 /** The host's main IPv4 table through `ip route`. */
 export class ExecRouteTable implements RouteTable {

@@ -13,7 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { makeCSR, selfSignedCert } from '../cli/pki.js';
+import { makeCSR, selfSignedCert } from '../base/pki.js';
 import { configFromKubeconfig, kubeconfigYaml } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { isValidQuantity } from '../api/quantity.js';
 import type { Taint } from '../api/types/node.js';
-import { flagError, makeLogger, runComponent } from '../cli/component.js';
+import { flagError, makeLogger, runComponent } from '../base/component-main.js';
 import { connect } from '../client/connect.js';
 import { runHollowNodes } from './hollow.js';
 import type { HollowCapacity } from './hollow-status.js';

@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
-import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import {
+  boolFlag,
+  flagError,
+  makeLogger,
+  parseDuration,
+  parsePort,
+  runComponent,
+} from '../base/component-main.js';
 import { type KubeletConfig, runKubelet } from './kubelet.js';
 
 const program = new Command('nk-kubelet')

@@ -11,18 +11,19 @@
  * signal; here systemd says so (`systemctl is-system-running` is "stopping"
  * while it takes the machine down), which needs no D-Bus client.
  */
-import { execFile } from 'node:child_process';
+
 import type { Logger } from 'pino';
 import type { Pod, PodCondition } from '../api/types/pod.js';
+import { ExecError, exec } from '../base/exec.js';
 import type { Clock } from '../client/clock.js';
 
 /** Whether systemd is taking this machine down; false where there is no systemd. */
-export function systemShuttingDown(): Promise<boolean> {
-  return new Promise((resolve) =>
-    execFile('systemctl', ['is-system-running'], { timeout: 3000 }, (_err, stdout) =>
-      resolve(String(stdout ?? '').trim() === 'stopping'),
-    ),
+export async function systemShuttingDown(): Promise<boolean> {
+  // It exits non-zero in every state but "running", stopping among them: read stdout either way.
+  const { stdout } = await exec('systemctl', ['is-system-running'], { timeoutMs: 3000 }).catch((err) =>
+    err instanceof ExecError ? err : { stdout: '' },
   );
+  return stdout.trim() === 'stopping';
 }
 
 export const shutdownReason = 'Terminated';

@@ -5,37 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import type { ContainerSummaryStats, CpuStats, MemoryStats, PodStats, Summary } from '../api/stats.js';
 import type { Pod } from '../api/types/pod.js';
 import { Labels, type Runtime, sandboxContainerName } from './runtime/runtime.js';
-
-interface CpuStats {
-  time: string;
-  usageNanoCores?: number;
-  usageCoreNanoSeconds: number;
-}
-interface MemoryStats {
-  time: string;
-  workingSetBytes: number;
-  usageBytes?: number;
-  availableBytes?: number;
-}
-export interface ContainerSummaryStats {
-  name: string;
-  startTime?: string;
-  cpu: CpuStats;
-  memory: MemoryStats;
-}
-export interface PodStats {
-  podRef: { name: string; namespace: string; uid: string };
-  startTime?: string;
-  containers: ContainerSummaryStats[];
-  cpu: CpuStats;
-  memory: MemoryStats;
-}
-export interface Summary {
-  node: { nodeName: string; startTime: string; cpu: CpuStats; memory: MemoryStats };
-  pods: PodStats[];
-}
 
 /** Node CPU as cumulative busy time over all cores, and a rate against the previous reading. */
 export class NodeCpu {

@@ -9,21 +9,18 @@
  * containers see the change because the folder, not the files, is mounted
  * (as in Kubernetes, a subPath mount does not follow).
  */
-import { execFile } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { quantityToValue } from '../api/quantity.js';
 import type { Pod, Volume } from '../api/types/pod.js';
+import { exec } from '../base/exec.js';
 import { type Clock, realClock } from '../client/clock.js';
 import { type FileSpec, writeAtomic } from './atomic-writer.js';
 import type { VolumePath } from './container-config.js';
 import { configMapData, type ObjectSource, podFieldValue, resourceFieldValue, secretData } from './env.js';
 import type { PodVolumes } from './pod-sync.js';
 import { type RequestToken, serviceAccountOf, TokenManager, tokenRequestFor } from './sa-token.js';
-
-const run = promisify(execFile);
 
 export class VolumeError extends Error {}
 
@@ -159,7 +156,7 @@ export class VolumeManager implements PodVolumes {
     await mkdir(dir, { recursive: true, mode: 0o777 });
     if (e.medium === 'Memory' && !(await isMountPoint(dir))) {
       const size = e.sizeLimit ? `,size=${quantityToValue(e.sizeLimit)}` : '';
-      await run('mount', ['-t', 'tmpfs', '-o', `mode=0777${size}`, 'tmpfs', dir]);
+      await exec('mount', ['-t', 'tmpfs', '-o', `mode=0777${size}`, 'tmpfs', dir]);
       this.o.logger.debug({ dir }, 'mounted tmpfs for emptyDir');
     }
     return dir;
@@ -229,7 +226,7 @@ export class VolumeManager implements PodVolumes {
     const names = await readdir(empty).catch(() => [] as string[]);
     for (const name of names) {
       const p = path.join(empty, name);
-      if (await isMountPoint(p)) await run('umount', [p]).catch(() => undefined);
+      if (await isMountPoint(p)) await exec('umount', [p]).catch(() => undefined);
     }
     await rm(dir, { recursive: true, force: true });
   }

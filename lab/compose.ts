@@ -3,9 +3,10 @@
  * from TypeScript: Compose v2 (`docker compose`) where it is installed, else
  * the Python `docker-compose` 1.29, always with the lab's project name.
  */
-import { execFile } from 'node:child_process';
+
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ExecError, exec as execCommand } from '../base/exec.js';
 
 export interface Lab {
   /** The repository root (holds docker-compose.yml). */
@@ -33,21 +34,18 @@ export function run(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args,
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({
-          code,
-          stdout: String(stdout),
-          stderr: String(stderr || (err && !stderr ? err.message : '')),
-        });
-      },
-    );
-  });
+  return execCommand(cmd, args, {
+    replaceEnv: opts.env ?? process.env,
+    timeoutMs: opts.timeoutMs ?? 600_000,
+    maxBuffer: 64 << 20,
+  }).then(
+    (r) => ({ code: 0, ...r }),
+    (err) => {
+      if (!(err instanceof ExecError)) throw err;
+      const code = typeof err.code === 'number' ? err.code : 1;
+      return { code, stdout: err.stdout, stderr: err.stderr || err.reason };
+    },
+  );
 }
 
 /** Runs and returns stdout; a non-zero exit throws with the command's own words. */

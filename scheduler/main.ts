@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 /** nk-scheduler: parses flags and runs the scheduler until SIGINT/SIGTERM. */
 import { Command } from 'commander';
-import { boolFlag, flagError, makeLogger, parseDuration, parsePort, runComponent } from '../cli/component.js';
+import {
+  boolFlag,
+  flagError,
+  makeLogger,
+  parseDuration,
+  parsePort,
+  runComponent,
+} from '../base/component-main.js';
 import { runScheduler, type SchedulerConfig } from './app.js';
 
 const program = new Command('nk-scheduler')

@@ -1,6 +1,6 @@
 /** `nkctl api-resources`: the resource types the server offers, from discovery. Changes nothing. */
 import { Command } from 'commander';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { cliContext } from '../context.js';
 import { formatTable } from '../table.js';
 

@@ -4,7 +4,7 @@
 // their actions swapped for a recorder, so no server is needed.
 import { Command, type Option } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { FlagError, isBoolFlag, pflagBooleans } from '../component.js';
+import { FlagError, isBoolFlag, pflagBooleans } from '../../base/component-main.js';
 import { newApiResourcesCommand } from './api-resources.js';
 import { newApplyCommand } from './apply.js';
 import { newCompletionCommand } from './completion.js';

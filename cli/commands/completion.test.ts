@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { describeProgram, resourceTypeNames } from './completion.js';
 
 function program(): Command {

@@ -14,7 +14,7 @@
  */
 import { Command } from 'commander';
 import { builtinRegistry } from '../../api/types/index.js';
-import { isBoolFlag } from '../component.js';
+import { isBoolFlag } from '../../base/component-main.js';
 import { CliError } from '../context.js';
 
 type ArgKind = 'types' | 'nodes' | 'pods';

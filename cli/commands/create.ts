@@ -4,8 +4,8 @@
  * `nkctl create deployment` makes one from flags (create-deployment.ts).
  */
 import { Command } from 'commander';
+import { boolFlag } from '../../base/component-main.js';
 import { splitGroupVersion } from '../apiversion.js';
-import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 import { readManifests } from '../manifest.js';
 import { newCreateDeploymentCommand } from './create-deployment.js';

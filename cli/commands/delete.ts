@@ -8,9 +8,9 @@ import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
 import type { ResourceType } from '../../api/registry.js';
 import { isNotFound } from '../../api/status.js';
+import { boolFlag } from '../../base/component-main.js';
 import type { DeleteOptions, ResourceClient } from '../../client/resource.js';
 import { splitGroupVersion } from '../apiversion.js';
-import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 import { readManifests } from '../manifest.js';
 

@@ -7,7 +7,7 @@
  */
 import { rmSync } from 'node:fs';
 import { Command } from 'commander';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { removeFromKubeconfig } from '../kubeconfig-file.js';
 import { components, defaultLaunchOptions, type LaunchOptions, stopComponent } from '../launcher.js';
 import { removeNodeLeftovers } from '../node.js';

@@ -17,8 +17,8 @@ import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
 import { isNotFound, StatusError } from '../../api/status.js';
 import type { Pod as PodType } from '../../api/types/pod.js';
+import { boolFlag, parseDuration } from '../../base/component-main.js';
 import { type Clock, realClock } from '../../client/clock.js';
-import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { setUnschedulable } from './cordon.js';
 

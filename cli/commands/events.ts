@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { apiVersionOf } from '../../api/registry.js';
 import { escapeFieldValue } from '../../api/selectors.js';
 import { type Event, eventFirstSeen, eventLastSeen, eventType } from '../../api/types/event.js';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { splitSlash } from '../objectref.js';
 import { formatTable } from '../table.js';

@@ -8,7 +8,7 @@
  * changes is whatever the command changes.
  */
 import { Command } from 'commander';
-import { boolFlag, parseDuration } from '../component.js';
+import { boolFlag, parseDuration } from '../../base/component-main.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { chooseContainer, podFor } from '../pods.js';
 import {

@@ -11,7 +11,7 @@
  */
 import { Command } from 'commander';
 import type { ResourceType } from '../../api/registry.js';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { CliError, cliContext } from '../context.js';
 
 export interface Schema {

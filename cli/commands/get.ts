@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../../api/registry.js';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { compileJsonPath } from '../jsonpath.js';
 import { formatTable } from '../table.js';

@@ -18,8 +18,6 @@
  * again is safe: certificates and keys that exist are kept, files are
  * rewritten, and units are started if stopped.
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -33,7 +31,16 @@ import { hostname, networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { isNotFound } from '../../api/status.js';
-import { encryptionConfigYaml } from '../../apiserver/encryption.js';
+import { boolFlag } from '../../base/component-main.js';
+import { ensureEncryptionConfig } from '../../base/encryption-config.js';
+import { ExecError, exec } from '../../base/exec.js';
+import {
+  apiserverKubeletClientCert,
+  type CertPaths,
+  type CertRequest,
+  ensureCA,
+  ensureServiceAccountKey,
+} from '../../base/pki.js';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
 import { RestClient, type RestConfig } from '../../client/rest.js';
 import {
@@ -43,7 +50,6 @@ import {
   randomBootstrapToken,
   writeKubeconfig as writeClusterKubeconfig,
 } from '../cluster-pki.js';
-import { boolFlag } from '../component.js';
 import { CliError } from '../context.js';
 import {
   caCertHash,
@@ -85,13 +91,6 @@ import {
 import { mergeKubeconfig } from '../kubeconfig-file.js';
 import { healthy, repoRoot } from '../launcher.js';
 import { installAddons, removeNodeLeftovers, until } from '../node.js';
-import {
-  apiserverKubeletClientCert,
-  type CertPaths,
-  type CertRequest,
-  ensureCA,
-  ensureServiceAccountKey,
-} from '../pki.js';
 import { newProgress } from '../progress.js';
 
 export interface InstallFlags {
@@ -113,14 +112,15 @@ const kubernetesServiceIP = '10.96.0.1';
 const nodeTokenGroup = 'system:bootstrappers:kubeadm:default-node-token';
 
 /** Runs a command; its stdout, or a CliError with the last line it wrote to stderr. */
-export function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const why = (stderr.trim().split('\n').pop() ?? '') || err.message;
-      reject(new CliError(`${cmd} ${args.slice(0, 2).join(' ')}: ${why}`));
-    });
-  });
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return exec(cmd, args, { env }).then(
+    (r) => r.stdout,
+    (err) => {
+      throw err instanceof ExecError
+        ? new CliError(`${cmd} ${args.slice(0, 2).join(' ')}: ${err.lastLine}`)
+        : err;
+    },
+  );
 }
 
 export const systemctl = (...args: string[]) => run('systemctl', args);
@@ -595,12 +595,7 @@ export async function install(
       else {
         await ensureCA(l.pki);
         await ensureServiceAccountKey(l.pki);
-        if (!existsSync(p.encryptionConfig))
-          writeFileSync(
-            p.encryptionConfig,
-            encryptionConfigYaml([{ name: 'key1', secret: randomBytes(32).toString('base64') }]),
-            { mode: 0o600 },
-          );
+        ensureEncryptionConfig(p.encryptionConfig);
       }
       await masterCerts(l, installed);
     });

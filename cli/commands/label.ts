@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 
 type Field = 'labels' | 'annotations';

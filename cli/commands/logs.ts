@@ -7,8 +7,8 @@
  * once and interleave by whole lines. Changes nothing.
  */
 import { Command } from 'commander';
+import { boolFlag, parseDuration } from '../../base/component-main.js';
 import type { LogOptions } from '../../client/resource.js';
-import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { chooseContainer, type Pod, podFor } from '../pods.js';
 import { exitWhenReaderCloses } from '../stream.js';

@@ -14,7 +14,7 @@
 import net from 'node:net';
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
-import { parseDuration } from '../component.js';
+import { parseDuration } from '../../base/component-main.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { type Pod, podFor } from '../pods.js';
 import { type ChannelSocket, openChannels } from '../stream.js';

@@ -12,8 +12,8 @@
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
 import type { ResourceType } from '../../api/registry.js';
+import { boolFlag, parseDuration } from '../../base/component-main.js';
 import { rfc3339 } from '../../controller-manager/podutil.js';
-import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 import { shownName, splitSlash } from '../objectref.js';
 import { checkHasHistory, historyText, revisionsOf, undo } from '../rollout/history.js';

@@ -8,7 +8,7 @@
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
 import { builtinRegistry } from '../../api/types/index.js';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { dryRunSuffix, parsePort, repeatable, serverDryRun } from '../flags.js';
 import { shownName } from '../objectref.js';

@@ -13,10 +13,11 @@
  * cluster starts again. The snapshot is checked before anything stops, and a
  * failed restore leaves the old data in place and starts the cluster on it.
  */
-import { execFile } from 'node:child_process';
+
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { ExecError, exec } from '../../base/exec.js';
 import { CliError } from '../context.js';
 import {
   defaultLayout,
@@ -55,20 +56,21 @@ export interface SnapshotStatus {
 }
 
 function etcdctl(args: string[], env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'etcdctl',
-      args,
-      { env: { ...process.env, ETCDCTL_API: '3', ...env } },
-      (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT')
-          reject(new CliError('etcdctl is not installed (bash deploy/setup.sh installs it)'));
-        else reject(new CliError((stderr.trim().split('\n').pop() ?? err.message).replace(/^Error:\s*/, '')));
-      },
-    );
-  });
+  return exec('etcdctl', args, { env: { ETCDCTL_API: '3', ...env } }).then(
+    (r) => r.stdout,
+    (err) => {
+      if (!(err instanceof ExecError)) throw err;
+      if (err.code === 'ENOENT')
+        throw new CliError('etcdctl is not installed (bash deploy/setup.sh installs it)');
+      throw new CliError(
+        err.stderr
+          .trim()
+          .split('\n')
+          .pop()!
+          .replace(/^Error:\s*/, ''),
+      );
+    },
+  );
 }
 
 /** etcdctl's settings for `nkctl up`'s etcd: the apiserver's client certificate, which etcd's own CA signed. */

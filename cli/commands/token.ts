@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isNotFound } from '../../api/status.js';
+import { boolFlag, parseDuration } from '../../base/component-main.js';
 import { bootstrapTokenSecret, randomBootstrapToken } from '../cluster-pki.js';
-import { boolFlag, parseDuration } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { caCertHash, clusterInfoPath, parseClusterInfo } from '../install/discovery.js';
 import { controlPlaneTokenGroup, defaultLayout, joinCommand, pkiFiles } from '../install/layout.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Summary } from '../../kubelet/stats.js';
+import type { Summary } from '../../api/stats.js';
 import { nodeTable, podTable, podUsages } from './top.js';
 
 const node = (name: string, cpu: string, memory: string) => ({

@@ -11,10 +11,10 @@
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
 import { quantityToMilli } from '../../api/quantity.js';
+import type { Summary } from '../../api/stats.js';
 import type { Node as NodeType } from '../../api/types/node.js';
+import { boolFlag } from '../../base/component-main.js';
 import { type Clock, realClock } from '../../client/clock.js';
-import type { Summary } from '../../kubelet/stats.js';
-import { boolFlag } from '../component.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { formatTable } from '../table.js';
 

@@ -60,7 +60,6 @@ const dockerSocket = process.env.NANOKUBE_DOCKER_SOCKET ?? '/var/run/docker.sock
 function missing(): string[] {
   const out: string[] = [];
   if (!have('etcd')) out.push('etcd, where the cluster keeps its state');
-  if (!have('openssl')) out.push("openssl, to make the cluster's CA and certificates");
   if (process.getuid?.() !== 0 || process.env.NANOKUBE_NODE === '0') return out;
   if (!have('dockerd') || !existsSync(dockerSocket))
     out.push("the Docker engine, running, to run this host's pods");

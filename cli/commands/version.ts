@@ -1,6 +1,6 @@
 /** `nkctl version`: this client's version and the server's. Changes nothing. */
 import { Command } from 'commander';
-import { boolFlag } from '../component.js';
+import { boolFlag } from '../../base/component-main.js';
 import { cliContext } from '../context.js';
 
 export function newVersionCommand(): Command {

@@ -3,9 +3,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCA } from '../../base/pki.js';
 import { adoptLegacyEtcdCA, checkFlags, parseMemberList } from '../commands/install.js';
 import { snapshotFileName, snapshotsToPrune } from '../commands/snapshot.js';
-import { ensureCA } from '../pki.js';
 import { caCertHash, openFiles, parseClusterInfo, randomCertificateKey, sealFiles } from './discovery.js';
 import {
   apiserverArgs,

@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { etcdPkiFiles } from '../pki.js';
+import { etcdPkiFiles } from '../../base/pki.js';
 
 export interface Layout {
   etc: string;

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureServiceAccountKey } from '../../cli/pki.js';
+import { ensureServiceAccountKey } from '../../base/pki.js';
 import { type EtcdCluster, etcdctl, makeTempDir, startEtcd } from '../harness.js';
 import { type SecureApiserver, startSecureApiserver } from '../secure-apiserver.js';
 

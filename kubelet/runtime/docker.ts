@@ -5,8 +5,16 @@
 
 import { writeFile } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { Logger } from 'pino';
+import {
+  dockerClient,
+  dockerMessage,
+  dockerStatus,
+  ensureNetwork,
+  removeContainer,
+  removeNetwork,
+} from '../../base/docker.js';
 import { demuxDockerStream } from './demux.js';
 import { attachSession, execOnce, execSession } from './docker-exec.js';
 import { enableHairpin, type HairpinPaths } from './hairpin.js';
@@ -25,17 +33,10 @@ import {
   type StreamOptions,
 } from './runtime.js';
 
-type DockerError = Error & { statusCode?: number; json?: { message?: string } };
-
-function statusOf(err: unknown): number | undefined {
-  return (err as DockerError)?.statusCode;
-}
-
 /** dockerode errors carry the engine's message in `json`; surface it. */
 function wrap(err: unknown, what: string): Error {
-  const e = err as DockerError;
-  const msg = e?.json?.message ?? e?.message ?? String(err);
-  if (e?.statusCode === 404) return new NotFoundError(`${what}: ${msg}`);
+  const msg = dockerMessage(err);
+  if (dockerStatus(err) === 404) return new NotFoundError(`${what}: ${msg}`);
   return new Error(`${what}: ${msg}`);
 }
 
@@ -69,7 +70,7 @@ export class DockerRuntime implements Runtime {
   private readonly hairpinPaths: HairpinPaths;
 
   constructor(opts: DockerRuntimeOptions = {}) {
-    this.docker = new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
+    this.docker = dockerClient(opts.socketPath);
     this.logger = opts.logger;
     this.hairpinPaths = opts.hairpinPaths ?? {};
   }
@@ -79,34 +80,12 @@ export class DockerRuntime implements Runtime {
     return { name: 'docker', version: v.Version };
   }
 
-  async ensureNetwork(name: string, subnet: string, labels: Record<string, string>): Promise<void> {
-    const found = await this.docker.listNetworks({ filters: { name: [name] } });
-    const net = found.find((n) => n.Name === name);
-    if (net) {
-      const have = net.IPAM?.Config?.map((c) => c.Subnet) ?? [];
-      if (!have.includes(subnet))
-        throw new Error(`docker network ${name} has subnet ${have.join(',')}, not ${subnet}`);
-      return;
-    }
-    try {
-      await this.docker.createNetwork({
-        Name: name,
-        Driver: 'bridge',
-        CheckDuplicate: true,
-        Labels: labels,
-        IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: firstHost(subnet) }] },
-      });
-    } catch (err) {
-      throw wrap(err, `create network ${name} (${subnet})`);
-    }
+  ensureNetwork(name: string, subnet: string, labels: Record<string, string>): Promise<void> {
+    return ensureNetwork(this.docker, name, subnet, labels);
   }
 
-  async removeNetwork(name: string): Promise<void> {
-    try {
-      await this.docker.getNetwork(name).remove();
-    } catch (err) {
-      if (statusOf(err) !== 404) throw wrap(err, `remove network ${name}`);
-    }
+  removeNetwork(name: string): Promise<void> {
+    return removeNetwork(this.docker, name);
   }
 
   async runSandbox(cfg: SandboxConfig): Promise<{ id: string; ip: string }> {
@@ -234,7 +213,7 @@ export class DockerRuntime implements Runtime {
     try {
       await this.docker.getContainer(id).start();
     } catch (err) {
-      if (statusOf(err) !== 304) throw wrap(err, `start container ${id.slice(0, 12)}`);
+      if (dockerStatus(err) !== 304) throw wrap(err, `start container ${id.slice(0, 12)}`);
     }
   }
 
@@ -250,19 +229,13 @@ export class DockerRuntime implements Runtime {
       await c.stop({ t: Math.max(0, Math.ceil(timeoutSeconds)) });
     } catch (err) {
       // 304: not running; 404: gone; 409: not running any more. All mean stopped.
-      const code = statusOf(err);
+      const code = dockerStatus(err);
       if (code !== 304 && code !== 404 && code !== 409) throw wrap(err, `stop container ${id.slice(0, 12)}`);
     }
   }
 
-  async removeContainer(id: string): Promise<void> {
-    try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
-    } catch (err) {
-      // 409: removal already in progress.
-      const code = statusOf(err);
-      if (code !== 404 && code !== 409) throw wrap(err, `remove container ${id.slice(0, 12)}`);
-    }
+  removeContainer(id: string): Promise<void> {
+    return removeContainer(this.docker, id);
   }
 
   async inspectContainer(id: string, { awaitOomEvent = true } = {}): Promise<ContainerInfo> {
@@ -383,7 +356,7 @@ export class DockerRuntime implements Runtime {
       const i = await this.docker.getImage(image).inspect();
       return { id: i.Id };
     } catch (err) {
-      if (statusOf(err) === 404) return undefined;
+      if (dockerStatus(err) === 404) return undefined;
       throw wrap(err, `inspect image ${image}`);
     }
   }
@@ -436,12 +409,4 @@ export function resolvConf(dns: { servers?: string[]; searches?: string[]; optio
   for (const s of dns.servers ?? []) lines.push(`nameserver ${s}`);
   if (dns.options?.length) lines.push(`options ${dns.options.join(' ')}`);
   return `${lines.join('\n')}\n`;
-}
-
-/** The first host address of an IPv4 CIDR: the gateway of a pod network. */
-export function firstHost(cidr: string): string {
-  const [ip] = cidr.split('/');
-  const parts = ip.split('.').map(Number);
-  parts[3] += 1;
-  return parts.join('.');
 }

@@ -18,6 +18,7 @@
  * - Nothing here retries or waits for a state: callers decide.
  */
 import type { Readable } from 'node:stream';
+import { nodeLabel } from '../../base/docker.js';
 
 /** Label keys on every container the kubelet makes. */
 export const Labels = {
@@ -33,7 +34,7 @@ export const Labels = {
   /** init, app (regular containers) or ephemeral. */
   kind: 'nanokube.io/container-kind',
   terminationMessagePath: 'io.kubernetes.container.terminationMessagePath',
-  node: 'nanokube.io/node',
+  node: nodeLabel,
 } as const;
 
 /** The container name of a pod's sandbox, as Kubernetes calls it. */

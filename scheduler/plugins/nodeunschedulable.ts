@@ -1,5 +1,6 @@
 /** NodeUnschedulable: keeps pods off cordoned nodes (spec.unschedulable) unless they tolerate it. */
 
+import { tolerates } from '../../api/scheduling.js';
 import {
   type ClusterEvent,
   type CycleState,
@@ -9,7 +10,6 @@ import {
   Status,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
-import { tolerates } from './tainttoleration.js';
 
 export const nodeUnschedulableName = 'NodeUnschedulable';
 export const errReasonUnschedulable = 'node(s) were unschedulable';

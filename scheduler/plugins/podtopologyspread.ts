@@ -11,6 +11,7 @@
 
 import type { LabelSelector } from '../../api/meta.js';
 import { own } from '../../api/plain.js';
+import { nodeMatchesPod, untoleratedTaint } from '../../api/scheduling.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../../api/selectors.js';
 import {
   type ClusterEvent,
@@ -27,8 +28,6 @@ import {
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
 import type { Pod } from '../types.js';
-import { nodeMatchesPod } from './nodeaffinity.js';
-import { untoleratedTaint } from './tainttoleration.js';
 
 export const podTopologySpreadName = 'PodTopologySpread';
 export const errReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints";

@@ -3,8 +3,9 @@
  * that do not tolerate them (Filter); PreferNoSchedule taints make a node
  * less attractive for each one the pod does not tolerate (Score).
  */
+
+import { tolerates, untoleratedTaint } from '../../api/scheduling.js';
 import type { Taint } from '../../api/types/node.js';
-import type { Toleration } from '../../api/types/pod.js';
 import {
   type ClusterEvent,
   type CycleState,
@@ -18,28 +19,6 @@ import {
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
 
 export const taintTolerationName = 'TaintToleration';
-
-/** v1.Toleration.ToleratesTaint. */
-export function tolerates(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  if (t.operator === 'Exists') return true;
-  // Equal (the default): an empty key only makes sense with Exists.
-  if (!t.key) return false;
-  return (t.value ?? '') === (taint.value ?? '');
-}
-
-/** The first NoSchedule/NoExecute taint no toleration covers, if any. */
-export function untoleratedTaint(
-  taints: Taint[] | undefined,
-  tolerations: Toleration[] | undefined,
-): Taint | undefined {
-  for (const taint of taints ?? []) {
-    if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
-    if (!(tolerations ?? []).some((t) => tolerates(t, taint))) return taint;
-  }
-  return undefined;
-}
 
 export function untoleratedTaintReason(taint: Taint): string {
   return `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;

@@ -2,7 +2,7 @@
 // takes strconv.ParseBool's spellings, and a bad value is one line and exit 2.
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { boolFlag, FlagError, isBoolFlag, parseBool, pflagBooleans, runComponent } from './component.js';
+import { boolFlag, FlagError, isBoolFlag, parseBool, pflagBooleans, runComponent } from './component-main.js';
 
 function parse(args: string[], defaultValue?: boolean): unknown {
   const program = new Command('nk-test')
