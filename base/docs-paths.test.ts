@@ -1,0 +1,41 @@
+// Every file path the README and docs/ name in backticks (a file map row,
+// "see `kubelet/pod-worker.ts`") exists in the tree, so a move or rename
+// that forgets the docs fails here instead of leaving a map that lies.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const codeFolders = new Set(
+  readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.') && d.name !== 'node_modules' && d.name !== 'dist')
+    .map((d) => d.name),
+);
+const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+/** `folder/…/name.ext` in backticks, where folder is one of ours. */
+const pathRe = /`((?:[\w.-]+\/)+[\w.-]+\.(?:ts|sh|md|json|yml|yaml|py|conf))`/g;
+
+/** `name.ts` in backticks, a file of the page's own folder. */
+const bareRe = /`([\w.-]+\.ts)`/g;
+
+describe('paths named in the docs', () => {
+  it('all exist', () => {
+    const missing: string[] = [];
+    for (const page of pages) {
+      const text = readFileSync(join(root, page), 'utf8');
+      for (const m of text.matchAll(pathRe)) {
+        const top = m[1].split('/')[0];
+        if (!codeFolders.has(top)) continue;
+        if (!existsSync(join(root, m[1]))) missing.push(`${page}: ${m[1]}`);
+      }
+      // A component's own page names its files bare (`pod-worker.ts`).
+      const folder = page.match(/^docs\/([\w-]+)\.md$/)?.[1];
+      if (folder === undefined || !codeFolders.has(folder)) continue;
+      for (const m of text.matchAll(bareRe))
+        if (!existsSync(join(root, folder, m[1]))) missing.push(`${page}: ${m[1]} (in ${folder}/)`);
+    }
+    expect([...new Set(missing)]).toEqual([]);
+  });
+});
