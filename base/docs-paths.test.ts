@@ -9,10 +9,17 @@ import { describe, expect, it } from 'vitest';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const codeFolders = new Set(
   readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith('.') && d.name !== 'node_modules' && d.name !== 'dist')
+    .filter(
+      (d) => d.isDirectory() && !d.name.startsWith('.') && d.name !== 'node_modules' && d.name !== 'dist',
+    )
     .map((d) => d.name),
 );
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /** `folder/…/name.ext` in backticks, where folder is one of ours. */
 const pathRe = /`((?:[\w.-]+\/)+[\w.-]+\.(?:ts|sh|md|json|yml|yaml|py|conf))`/g;
