@@ -29,7 +29,7 @@ import {
   patchResource,
   scaleOf,
   writeOptionsKind,
-} from './patching.js';
+} from './patch-handler.js';
 import {
   decodeBody,
   negotiate,

@@ -10,7 +10,7 @@ import { apiVersionOf, type ResourceType } from '../api/registry.js';
 import { type FieldError, newBadRequest, newInvalid, StatusError } from '../api/status.js';
 import { checkSchema, checkTypeMeta } from './admission.js';
 import { recordUpdate, serverSideApply, type Writer } from './managedfields.js';
-import { jsonPatch, mergePatch } from './patch.js';
+import { jsonPatch, mergePatch } from './json-patch.js';
 import { decodeBody, mediaType, patchTypeOf, queryBool } from './request.js';
 import { type ResourceStore, timestamp, type WriteOptions } from './store.js';
 import { strategicMergePatch } from './strategic-merge.js';
