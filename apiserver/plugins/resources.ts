@@ -1,115 +1,47 @@
 /**
  * The generic REST handlers: one set of routes serves every kind in the
  * registry (get, list, watch, create, update, patch, delete,
- * deletecollection, and the status, scale, binding, eviction, finalize,
- * approval and ephemeralcontainers subresources). Per-kind behaviour comes
- * from the store and its strategy.
+ * deletecollection); a path to a subresource goes to the subresource route
+ * (subresources.ts). Per-kind behaviour comes from the store and its
+ * kind's entry (kinds/).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { stringify as toYaml } from 'yaml';
-import type { KubeObject } from '../api/meta.js';
-import { apiVersionOf, type Registry, type ResourceType } from '../api/registry.js';
-import {
-  type FieldError,
-  newConflict,
-  newInvalid,
-  newMethodNotSupported,
-  newNotFound,
-  StatusError,
-} from '../api/status.js';
-import { parseFieldValidation } from './admission.js';
-import { loopbackUser, type UserInfo } from './authn.js';
-import { servedSubresources } from './discovery.js';
-import { type KubeletClient, proxyNode, proxyPodLog } from './kubelet-proxy.js';
-import {
-  fieldManagerOf,
-  managed,
-  type Target as PatchTarget,
-  patchResource,
-  scaleOf,
-  writeOptionsKind,
-} from './patch-handler.js';
+import type { KubeObject } from '../../api/meta.js';
+import { apiVersionOf, type Registry, type ResourceType } from '../../api/registry.js';
+import { type FieldError, newInvalid, newMethodNotSupported, StatusError } from '../../api/status.js';
+import type { UserInfo } from '../authn.js';
+import { servedSubresources } from '../discovery.js';
+import { kindOf } from '../kinds/index.js';
+import { fieldManagerOf, managed, patchResource } from '../patch-handler.js';
 import {
   decodeBody,
   negotiate,
   queryBool,
   queryInt,
   queryOf,
-  type Representation,
   type RequestInfo,
-  type ResourcePath,
   requestInfo,
-} from './request.js';
-import { type DeleteOptions, type ResourceStore, timestamp, type WriteOptions } from './store.js';
-import { parseIncludeObject, partialMetadata, toTable } from './table.js';
-import { serveWatch, type WatchLimits } from './watch.js';
-import { itemJson } from './watch-cache.js';
+} from '../request.js';
+import { type Query, sendObject, sendWarnings, type Target, writeOptions } from '../rest.js';
+import type { DeleteOptions, ResourceStore } from '../store.js';
+import { parseIncludeObject, partialMetadata, toTable } from '../table.js';
+import { serveWatch, type WatchLimits } from '../watch.js';
+import { itemJson } from '../watch-cache.js';
+import type { SubresourceRoute } from './subresources.js';
 
-type Query = Record<string, string | undefined>;
-
-export interface ResourceRoutesOptions {
+export interface ResourcesPluginOptions {
   registry: Registry;
-  stores: Map<ResourceType, ResourceStore>;
+  stores: ReadonlyMap<ResourceType, ResourceStore>;
   logger: Logger;
   bookmarkIntervalMs: number;
   /** Caps on concurrent watches and the count of watchers cut off; unset: none. */
   watchLimits?: WatchLimits;
-  /** How logs and node proxy requests reach kubelets. */
-  kubelet: KubeletClient;
-  /** Who sent a request (authenticated, impersonation applied); the loopback admin when unset. */
-  userOf?: (req: FastifyRequest) => UserInfo;
-}
-
-interface Target extends PatchTarget {
-  path: ResourcePath;
-}
-
-function sendObject(
-  reply: FastifyReply,
-  rt: ResourceType,
-  obj: KubeObject,
-  rep: Representation,
-  query: Query,
-  code = 200,
-) {
-  reply.code(code);
-  if (rep.as === 'Table') {
-    return reply.send(
-      toTable(rt, [obj], {
-        include: parseIncludeObject(query.includeObject),
-        version: rep.version,
-        resourceVersion: obj.metadata.resourceVersion,
-      }),
-    );
-  }
-  if (rep.as === 'PartialObjectMetadata') return reply.send(partialMetadata(obj, rep.version));
-  if (rep.yaml) return reply.header('content-type', 'application/yaml').send(toYaml(obj));
-  return reply.header('content-type', 'application/json').send(JSON.stringify(obj));
-}
-
-function sendWarnings(reply: FastifyReply, warnings: string[]) {
-  if (warnings.length > 0) {
-    reply.header(
-      'warning',
-      warnings.map((w) => `299 - ${JSON.stringify(w)}`),
-    );
-  }
-}
-
-function writeOptions(query: Query, user: UserInfo, method: string): WriteOptions {
-  const dryRun = query.dryRun;
-  // As Kubernetes' ValidateDryRun, in the options kind of the verb.
-  if (dryRun !== undefined && dryRun !== 'All')
-    throw newInvalid(writeOptionsKind(method), 'meta.k8s.io', '', [
-      { type: 'FieldValueNotSupported', field: 'dryRun', value: [dryRun], detail: 'supported values: "All"' },
-    ]);
-  return {
-    dryRun: dryRun === 'All',
-    fieldValidation: parseFieldValidation(query.fieldValidation),
-    warnings: [],
-    user,
-  };
+  /** Who sent a request (authenticated, impersonation applied). */
+  userOf: (req: FastifyRequest) => UserInfo;
+  /** Serves a path to a subresource. */
+  subresource: SubresourceRoute;
 }
 
 /**
@@ -153,17 +85,6 @@ function watchListOptions(query: Query): boolean | undefined {
   return send;
 }
 
-function successStatus(rt: ResourceType, name: string, uid?: string) {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Success',
-    details: { name, group: rt.group || undefined, kind: rt.plural, uid },
-    code: 201,
-  };
-}
-
 /**
  * What a delete that removed the object answers for kinds without
  * returnDeletedObject, as Kubernetes' finalizeDelete: a Success Status
@@ -184,9 +105,8 @@ function deletedStatus(rt: ResourceType, obj: KubeObject) {
   };
 }
 
-export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoutesOptions): void {
-  const { registry, stores } = opts;
-  const userOf = opts.userOf ?? (() => loopbackUser);
+export const resourcesPlugin: FastifyPluginAsync<ResourcesPluginOptions> = async (app, opts) => {
+  const { registry, stores, userOf } = opts;
 
   const notFound = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
   /** The store a request's one RequestInfo names, or a 404. */
@@ -195,7 +115,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     const rt = path && registry.get(info.apiGroup, info.apiVersion, path.plural);
     if (!path || !rt) throw notFound();
     // A namespace on a cluster-scoped kind, or a namespaced object named without one.
-    if (path.namespace !== undefined && !rt.namespaced && path.plural !== 'namespaces') throw notFound();
+    if (path.namespace !== undefined && !rt.namespaced && !kindOf(rt).servedUnderNamespace) throw notFound();
     if (path.namespace === undefined && rt.namespaced && path.name !== undefined) throw notFound();
     if (
       path.subresource &&
@@ -235,7 +155,7 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
         opts.watchLimits,
       );
     }
-    if (path.subresource) return handleSubresource(req, reply, t, ns, query);
+    if (path.subresource) return opts.subresource(req, reply, t, ns, query);
     if (!path.name) {
       if (method === 'GET') return list(req, reply, t, ns, query);
       if (method === 'POST') {
@@ -347,139 +267,6 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
     return reply.header('content-type', 'application/json').send(json);
   };
 
-  const handleSubresource = async (
-    req: FastifyRequest,
-    reply: FastifyReply,
-    t: Target,
-    ns: string | undefined,
-    query: Query,
-  ) => {
-    const { store, rt } = t;
-    const name = t.path.name!;
-    const sub = t.path.subresource!;
-    const method = req.method;
-    if (sub === 'proxy' && rt.plural === 'nodes') {
-      if (method !== 'GET') throw new StatusError(405, 'MethodNotAllowed', `${method} is not supported`);
-      const info = requestInfo(req.raw);
-      const search = info.url.slice(info.path.length);
-      return proxyNode(
-        req,
-        reply,
-        opts.kubelet,
-        await store.get(undefined, name),
-        `/${t.path.proxyPath ?? ''}${search}`,
-      );
-    }
-    if (sub === 'log' && method === 'GET') {
-      const nodes = stores.get(registry.get('', 'v1', 'nodes')!);
-      return proxyPodLog(req, reply, {
-        pods: store,
-        nodes,
-        kubelet: opts.kubelet,
-        namespace: ns ?? '',
-        name,
-        query,
-      });
-    }
-    const w = managed(writeOptions(query, userOf(req), method), rt, fieldManagerOf(req, query), sub);
-    const rep = negotiate(req.headers.accept);
-    // Subresources whose body is the whole object; the strategy picks what each may change.
-    if (sub === 'status' || sub === 'finalize' || sub === 'approval' || sub === 'ephemeralcontainers') {
-      if (method === 'GET' && sub !== 'finalize')
-        return sendObject(reply, rt, await store.get(ns, name), rep, query);
-      if (method === 'PUT') {
-        const out = await store.update(
-          ns,
-          name,
-          decodeBody(req.body as Buffer, req.headers['content-type']),
-          sub,
-          w,
-        );
-        sendWarnings(reply, w.warnings!);
-        return sendObject(reply, rt, out, rep, query);
-      }
-      if (method === 'PATCH' && sub !== 'finalize') {
-        const res = await patchResource(req, t, ns, name, sub, w, query);
-        sendWarnings(reply, w.warnings!);
-        return sendObject(reply, rt, res.obj, rep, query);
-      }
-    }
-    if (sub === 'scale') {
-      if (method === 'GET') return reply.send(scaleOf(await store.get(ns, name), rt));
-      if (method === 'PATCH')
-        return reply.send(scaleOf((await patchResource(req, t, ns, name, 'scale', w, query)).obj, rt));
-      if (method === 'PUT') {
-        const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
-          spec?: { replicas?: number };
-          metadata?: { resourceVersion?: string };
-        };
-        const replicas = body?.spec?.replicas;
-        if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-          throw new StatusError(
-            422,
-            'Invalid',
-            `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-          );
-        }
-        const expected = body.metadata?.resourceVersion ? Number(body.metadata.resourceVersion) : undefined;
-        const out = await store.guaranteedUpdate(ns, name, undefined, w, expected, (cur) => {
-          cur.spec = { ...(cur.spec as object), replicas };
-          return cur;
-        });
-        return reply.send(scaleOf(out, rt));
-      }
-    }
-    if (sub === 'binding' && method === 'POST') {
-      const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
-        target?: { name?: string; kind?: string };
-        metadata?: { name?: string };
-      };
-      const node = body?.target?.name;
-      if (!node)
-        throw new StatusError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`);
-      const out = await store.guaranteedUpdate(ns, name, 'binding', w, undefined, (cur) => {
-        const spec = cur.spec as { nodeName?: string };
-        if (cur.metadata.deletionTimestamp)
-          throw newConflict(store.gr, name, 'pod is being deleted, cannot be assigned to a host');
-        if (spec.nodeName)
-          throw newConflict(store.gr, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-        spec.nodeName = node;
-        // One write, as Kubernetes does: the node and the PodScheduled condition together.
-        const status = (cur.status ?? {}) as {
-          conditions?: {
-            type: string;
-            status: string;
-            lastTransitionTime?: string | null;
-            lastProbeTime?: null;
-          }[];
-        };
-        const conds = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
-        conds.push({
-          type: 'PodScheduled',
-          status: 'True',
-          lastProbeTime: null,
-          lastTransitionTime: timestamp(new Date()),
-        });
-        cur.status = { ...status, conditions: conds };
-        return cur;
-      });
-      return reply.code(201).send(successStatus(rt, name, out.metadata.uid));
-    }
-    if (sub === 'eviction' && method === 'POST') {
-      const body = decodeBody(req.body as Buffer, req.headers['content-type']) as {
-        deleteOptions?: DeleteOptions;
-      };
-      const res = await store.delete(ns, name, {
-        ...(body?.deleteOptions ?? {}),
-        dryRun: w.dryRun,
-        user: w.user,
-        subresource: 'eviction',
-      });
-      return reply.code(201).send(successStatus(rt, name, res.obj.metadata.uid));
-    }
-    throw newMethodNotSupported({ group: rt.group, resource: `${rt.plural}/${sub}` }, method.toLowerCase());
-  };
-
   function deleteOptions(req: FastifyRequest, query: Query): DeleteOptions {
     let body: Record<string, any> = {};
     const raw = req.body as Buffer | undefined;
@@ -511,6 +298,4 @@ export function registerResourceRoutes(app: FastifyInstance, opts: ResourceRoute
   // Routing only picks these handlers; what a request names comes from its RequestInfo.
   app.all('/api/v1/*', handle);
   app.all('/apis/:group/:version/*', handle);
-}
-
-export { newNotFound };
+};
