@@ -109,21 +109,13 @@ export function buildApiserver(
       ? http.createServer((req, res) => app.routing(req, res))
       : undefined;
   let cachesReady = false;
-  const etcdHealthy = etcdHealthCheck(etcd);
 
   // The app-wide plugins first: the ones with routes inherit their hooks.
   app.register(httpPlugin);
   app.register(metricsPlugin, { metrics, registry });
   if (audit) app.register(auditPlugin, { log: audit, access });
   app.register(authorizationPlugin, { access });
-  const ping = () => true;
-  app.register(healthPlugin, {
-    checks: {
-      livez: { ping },
-      healthz: { ping, etcd: etcdHealthy },
-      readyz: { ping, etcd: etcdHealthy, 'informer-sync': () => cachesReady },
-    },
-  });
+  app.register(healthPlugin, { etcd: etcdHealthCheck(etcd), informerSync: () => cachesReady });
   app.register(discoveryPlugin, { registry });
   app.register(tokenRequestPlugin, { issuer: config.serviceAccountTokens, store, userOf });
   app.register(resourcesPlugin, {
@@ -138,17 +130,7 @@ export function buildApiserver(
     userOf,
     subresource: subresourceRoute({ kubelet, store, userOf }),
   });
-  app.register(kubeletProxyPlugin, {
-    kubelet,
-    store,
-    logger,
-    gate: (req) => access.gate(req),
-    audited: (req, code) => {
-      const rec = access.auditRecord(req);
-      if (audit && rec) audit.record(req, rec, code);
-    },
-    insecure,
-  });
+  app.register(kubeletProxyPlugin, { kubelet, store, logger, access, audit, insecure });
 
   const start = async (signal: AbortSignal): Promise<Apiserver> => {
     const running = { config, logger, registry, storage, app, insecure, audit };

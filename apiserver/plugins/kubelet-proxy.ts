@@ -6,6 +6,8 @@
 import type http from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
+import type { Access } from '../access.js';
+import type { AuditLog } from '../audit.js';
 import { type KubeletClient, registerKubeletUpgradeProxy } from '../kubelet-proxy.js';
 import type { Storage } from '../storage.js';
 
@@ -13,10 +15,10 @@ export interface KubeletProxyPluginOptions {
   kubelet: KubeletClient;
   store: Storage['store'];
   logger: Logger;
-  /** Authenticates and authorizes an upgrade; throws a StatusError to refuse it. */
-  gate: (req: http.IncomingMessage) => void;
-  /** Called once per upgrade with the code it got: upgrades never reach fastify's onResponse. */
-  audited: (req: http.IncomingMessage, code: number) => void;
+  /** Authenticates and authorizes each upgrade, and starts its audit record. */
+  access: Access;
+  /** Where audit records go, if anywhere. */
+  audit: AuditLog | undefined;
   /** The plain loopback server, if any: every request there is the admin, neither gated nor audited. */
   insecure?: http.Server;
 }
@@ -24,7 +26,18 @@ export interface KubeletProxyPluginOptions {
 export const kubeletProxyPlugin: FastifyPluginAsync<KubeletProxyPluginOptions> = async (app, o) => {
   const pods = o.store('', 'v1', 'pods')!;
   const nodes = o.store('', 'v1', 'nodes');
-  const { kubelet, logger } = o;
-  registerKubeletUpgradeProxy(app.server, { pods, nodes, kubelet, logger, gate: o.gate, audited: o.audited });
+  const { kubelet, logger, access, audit } = o;
+  registerKubeletUpgradeProxy(app.server, {
+    pods,
+    nodes,
+    kubelet,
+    logger,
+    gate: (req) => access.gate(req),
+    // Upgrades never reach fastify's onResponse: the proxy reports how each one ended.
+    audited: (req, code) => {
+      const rec = access.auditRecord(req);
+      if (audit && rec) audit.record(req, rec, code);
+    },
+  });
   if (o.insecure) registerKubeletUpgradeProxy(o.insecure, { pods, nodes, kubelet, logger });
 };

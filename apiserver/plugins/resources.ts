@@ -9,6 +9,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../../api/meta.js';
+import { own } from '../../api/plain.js';
 import { apiVersionOf, type Registry, type ResourceType } from '../../api/registry.js';
 import { type FieldError, newInvalid, newMethodNotSupported, StatusError } from '../../api/status.js';
 import type { UserInfo } from '../authn.js';
@@ -105,196 +106,209 @@ function deletedStatus(rt: ResourceType, obj: KubeObject) {
   };
 }
 
+/** One request to an object or a collection, as the route resolved it. */
+interface Call {
+  req: FastifyRequest;
+  reply: FastifyReply;
+  t: Target;
+  /** The namespace, for a namespaced kind. */
+  ns: string | undefined;
+  query: Query;
+  user: UserInfo;
+}
+
+const notFound = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+
+/** The store a request's one RequestInfo names, or a 404. */
+function resolve(
+  registry: Registry,
+  stores: ReadonlyMap<ResourceType, ResourceStore>,
+  info: RequestInfo,
+): Target {
+  const path = info.resourcePath;
+  const rt = path && registry.get(info.apiGroup, info.apiVersion, path.plural);
+  if (!path || !rt) throw notFound();
+  // A namespace on a cluster-scoped kind, or a namespaced object named without one.
+  if (path.namespace !== undefined && !rt.namespaced && !kindOf(rt).servedUnderNamespace) throw notFound();
+  if (path.namespace === undefined && rt.namespaced && path.name !== undefined) throw notFound();
+  if (
+    path.subresource &&
+    !(rt.subresources.includes(path.subresource) && path.subresource in servedSubresources)
+  )
+    throw notFound();
+  return { rt, store: stores.get(rt)!, path };
+}
+
+/** GET on a collection: the list, as a Table, metadata only, YAML or JSON. */
+async function list({ req, reply, t, ns, query }: Call) {
+  const rep = negotiate(req.headers.accept);
+  const res = await t.store.list(ns, {
+    labelSelector: query.labelSelector,
+    fieldSelector: query.fieldSelector,
+    limit: queryInt('limit', query.limit),
+    continue: query.continue,
+    resourceVersion: query.resourceVersion,
+    resourceVersionMatch: query.resourceVersionMatch,
+  });
+  const rv = String(res.rv);
+  if (rep.as === 'Table') {
+    return reply.send(
+      toTable(
+        t.rt,
+        res.entries.map((e) => e.obj),
+        {
+          include: parseIncludeObject(query.includeObject),
+          version: rep.version,
+          resourceVersion: rv,
+          continue: res.continue,
+          remaining: res.remaining,
+        },
+      ),
+    );
+  }
+  const meta: Record<string, unknown> = { resourceVersion: rv };
+  if (res.continue) meta.continue = res.continue;
+  if (res.remaining !== undefined && res.continue) meta.remainingItemCount = res.remaining;
+  if (rep.as === 'PartialObjectMetadata') {
+    return reply.send({
+      kind: 'PartialObjectMetadataList',
+      apiVersion: `meta.k8s.io/${rep.version}`,
+      metadata: meta,
+      items: res.entries.map((e) => partialMetadata(e.obj, rep.version)),
+    });
+  }
+  // The items without apiVersion and kind, as Kubernetes' lists of built-in kinds.
+  const head = `{"kind":"${t.rt.kind}List","apiVersion":"${apiVersionOf(t.rt)}","metadata":${JSON.stringify(meta)},"items":[`;
+  const json = `${head}${res.entries.map(itemJson).join(',')}]}`;
+  if (rep.yaml) return reply.header('content-type', 'application/yaml').send(toYaml(JSON.parse(json)));
+  return reply.header('content-type', 'application/json').send(json);
+}
+
+/** POST on a collection. */
+async function create({ req, reply, t, ns, query, user }: Call) {
+  const w = managed(writeOptions(query, user, req.method), t.rt, fieldManagerOf(req, query));
+  const created = await t.store.create(ns, decodeBody(req.body as Buffer, req.headers['content-type']), w);
+  sendWarnings(reply, w.warnings!);
+  return sendObject(reply, t.rt, created, negotiate(req.headers.accept), query, 201);
+}
+
+/** DELETE on a collection: the list of what was deleted. */
+async function deleteCollection({ req, reply, t, ns, query, user }: Call) {
+  const del = { ...deleteOptions(req, query), user };
+  const { items, rv } = await t.store.deleteCollection(
+    ns,
+    { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector },
+    del,
+  );
+  const metadata = { resourceVersion: String(rv) };
+  // The list of what was deleted, its items without apiVersion and kind as any list's.
+  const bare = items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+  return reply.send({ kind: `${t.rt.kind}List`, apiVersion: apiVersionOf(t.rt), metadata, items: bare });
+}
+
+async function get({ req, reply, t, ns, query }: Call) {
+  return sendObject(reply, t.rt, await t.store.get(ns, t.path.name!), negotiate(req.headers.accept), query);
+}
+
+/** PUT on an object. */
+async function replace({ req, reply, t, ns, query, user }: Call) {
+  const w = managed(writeOptions(query, user, req.method), t.rt, fieldManagerOf(req, query));
+  const body = decodeBody(req.body as Buffer, req.headers['content-type']);
+  const updated = await t.store.update(ns, t.path.name!, body, undefined, w);
+  sendWarnings(reply, w.warnings!);
+  return sendObject(reply, t.rt, updated, negotiate(req.headers.accept), query);
+}
+
+async function patch({ req, reply, t, ns, query, user }: Call) {
+  const w = writeOptions(query, user, req.method);
+  const res = await patchResource(req, t, ns, t.path.name!, undefined, w, query);
+  sendWarnings(reply, w.warnings!);
+  return sendObject(reply, t.rt, res.obj, negotiate(req.headers.accept), query, res.created ? 201 : 200);
+}
+
+/** DELETE on an object: the object while it stays (finalizers, grace), else as the kind answers. */
+async function remove({ req, reply, t, ns, query, user }: Call) {
+  const del = { ...deleteOptions(req, query), user };
+  const res = await t.store.delete(ns, t.path.name!, del);
+  // As Kubernetes: 202 only when the object stays and the caller set orphanDependents=false.
+  const code = !res.deleted && del.orphanDependents === false ? 202 : 200;
+  if (res.deleted && !t.rt.returnDeletedObject) return reply.code(code).send(deletedStatus(t.rt, res.obj));
+  return sendObject(reply, t.rt, res.obj, { as: 'object', yaml: false }, query, code);
+}
+
+/** The verbs by method, on a collection and on one object. */
+const collectionVerbs: Readonly<Record<string, (c: Call) => Promise<unknown>>> = {
+  GET: list,
+  POST: create,
+  DELETE: deleteCollection,
+};
+const objectVerbs: Readonly<Record<string, (c: Call) => Promise<unknown>>> = {
+  GET: get,
+  PUT: replace,
+  PATCH: patch,
+  DELETE: remove,
+};
+
+function deleteOptions(req: FastifyRequest, query: Query): DeleteOptions {
+  let body: Record<string, any> = {};
+  const raw = req.body as Buffer | undefined;
+  if (raw && raw.length > 0) {
+    const decoded = decodeBody(raw, req.headers['content-type'] || 'application/json');
+    if (decoded && typeof decoded === 'object') body = decoded as Record<string, any>;
+  }
+  const grace = body.gracePeriodSeconds ?? queryInt('gracePeriodSeconds', query.gracePeriodSeconds);
+  const policy = body.propagationPolicy ?? query.propagationPolicy;
+  if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy)) {
+    throw new StatusError(
+      422,
+      'Invalid',
+      `DeleteOptions is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
+    );
+  }
+  const dryRun = (Array.isArray(body.dryRun) && body.dryRun.includes('All')) || query.dryRun === 'All';
+  return {
+    gracePeriodSeconds: grace,
+    propagationPolicy: policy,
+    orphanDependents:
+      body.orphanDependents ??
+      (query.orphanDependents !== undefined ? queryBool(query.orphanDependents) : undefined),
+    preconditions: body.preconditions,
+    dryRun,
+  };
+}
+
 export const resourcesPlugin: FastifyPluginAsync<ResourcesPluginOptions> = async (app, opts) => {
   const { registry, stores, userOf } = opts;
-
-  const notFound = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource');
-  /** The store a request's one RequestInfo names, or a 404. */
-  const resolve = (info: RequestInfo): Target => {
-    const path = info.resourcePath;
-    const rt = path && registry.get(info.apiGroup, info.apiVersion, path.plural);
-    if (!path || !rt) throw notFound();
-    // A namespace on a cluster-scoped kind, or a namespaced object named without one.
-    if (path.namespace !== undefined && !rt.namespaced && !kindOf(rt).servedUnderNamespace) throw notFound();
-    if (path.namespace === undefined && rt.namespaced && path.name !== undefined) throw notFound();
-    if (
-      path.subresource &&
-      !(rt.subresources.includes(path.subresource) && path.subresource in servedSubresources)
-    )
-      throw notFound();
-    return { rt, store: stores.get(rt)!, path };
+  const watch = ({ req, reply, t, ns, query, user }: Call) => {
+    const { path, store } = t;
+    if (req.method !== 'GET') throw newMethodNotSupported(store.gr, req.method.toLowerCase());
+    if (path.name)
+      query.fieldSelector = [query.fieldSelector, `metadata.name=${path.name}`].filter(Boolean).join(',');
+    const watchOptions = {
+      namespace: ns,
+      filter: store.filter(ns, query),
+      resourceVersion: query.resourceVersion,
+      sendInitialEvents: watchListOptions(query),
+      timeoutSeconds: queryInt('timeoutSeconds', query.timeoutSeconds),
+      allowBookmarks: queryBool(query.allowWatchBookmarks ?? 'false'),
+      representation: negotiate(req.headers.accept),
+      bookmarkIntervalMs: opts.bookmarkIntervalMs,
+      user,
+    };
+    return serveWatch(req, reply, store, watchOptions, opts.logger, opts.watchLimits);
   };
-
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const info = requestInfo(req.raw);
-    const t = resolve(info);
+    const t = resolve(registry, stores, info);
     const query = queryOf(info);
-    const method = req.method;
-    const { path, rt, store } = t;
-    const ns = rt.namespaced ? path.namespace : undefined;
-    if (info.verb === 'watch') {
-      if (method !== 'GET') throw newMethodNotSupported(store.gr, method.toLowerCase());
-      if (path.name)
-        query.fieldSelector = [query.fieldSelector, `metadata.name=${path.name}`].filter(Boolean).join(',');
-      return serveWatch(
-        req,
-        reply,
-        store,
-        {
-          namespace: ns,
-          filter: store.filter(ns, query),
-          resourceVersion: query.resourceVersion,
-          sendInitialEvents: watchListOptions(query),
-          timeoutSeconds: queryInt('timeoutSeconds', query.timeoutSeconds),
-          allowBookmarks: queryBool(query.allowWatchBookmarks ?? 'false'),
-          representation: negotiate(req.headers.accept),
-          bookmarkIntervalMs: opts.bookmarkIntervalMs,
-          user: userOf(req),
-        },
-        opts.logger,
-        opts.watchLimits,
-      );
-    }
-    if (path.subresource) return opts.subresource(req, reply, t, ns, query);
-    if (!path.name) {
-      if (method === 'GET') return list(req, reply, t, ns, query);
-      if (method === 'POST') {
-        const w = managed(writeOptions(query, userOf(req), method), rt, fieldManagerOf(req, query));
-        const created = await store.create(
-          ns,
-          decodeBody(req.body as Buffer, req.headers['content-type']),
-          w,
-        );
-        sendWarnings(reply, w.warnings!);
-        return sendObject(reply, rt, created, negotiate(req.headers.accept), query, 201);
-      }
-      if (method === 'DELETE') {
-        const del = { ...deleteOptions(req, query), user: userOf(req) };
-        const { items, rv } = await store.deleteCollection(
-          ns,
-          { labelSelector: query.labelSelector, fieldSelector: query.fieldSelector },
-          del,
-        );
-        const metadata = { resourceVersion: String(rv) };
-        // The list of what was deleted, its items without apiVersion and kind as any list's.
-        const bare = items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
-        return reply.send({ kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata, items: bare });
-      }
-      throw newMethodNotSupported(store.gr, method.toLowerCase());
-    }
-    const name = path.name;
-    switch (method) {
-      case 'GET':
-        return sendObject(reply, rt, await store.get(ns, name), negotiate(req.headers.accept), query);
-      case 'PUT': {
-        const w = managed(writeOptions(query, userOf(req), method), rt, fieldManagerOf(req, query));
-        const updated = await store.update(
-          ns,
-          name,
-          decodeBody(req.body as Buffer, req.headers['content-type']),
-          undefined,
-          w,
-        );
-        sendWarnings(reply, w.warnings!);
-        return sendObject(reply, rt, updated, negotiate(req.headers.accept), query);
-      }
-      case 'PATCH': {
-        const w = writeOptions(query, userOf(req), method);
-        const res = await patchResource(req, t, ns, name, undefined, w, query);
-        sendWarnings(reply, w.warnings!);
-        return sendObject(reply, rt, res.obj, negotiate(req.headers.accept), query, res.created ? 201 : 200);
-      }
-      case 'DELETE': {
-        const del = { ...deleteOptions(req, query), user: userOf(req) };
-        const res = await store.delete(ns, name, del);
-        // As Kubernetes: 202 only when the object stays and the caller set orphanDependents=false.
-        const code = !res.deleted && del.orphanDependents === false ? 202 : 200;
-        if (res.deleted && !rt.returnDeletedObject) return reply.code(code).send(deletedStatus(rt, res.obj));
-        return sendObject(reply, rt, res.obj, { as: 'object', yaml: false }, query, code);
-      }
-      default:
-        throw newMethodNotSupported(store.gr, method.toLowerCase());
-    }
+    const ns = t.rt.namespaced ? t.path.namespace : undefined;
+    if (info.verb !== 'watch' && t.path.subresource) return opts.subresource(req, reply, t, ns, query);
+    const call = { req, reply, t, ns, query, user: userOf(req) };
+    if (info.verb === 'watch') return watch(call);
+    const verb = own<(c: Call) => Promise<unknown>>(t.path.name ? objectVerbs : collectionVerbs, req.method);
+    if (!verb) throw newMethodNotSupported(t.store.gr, req.method.toLowerCase());
+    return verb(call);
   };
-
-  const list = async (
-    req: FastifyRequest,
-    reply: FastifyReply,
-    t: Target,
-    ns: string | undefined,
-    query: Query,
-  ) => {
-    const rep = negotiate(req.headers.accept);
-    const res = await t.store.list(ns, {
-      labelSelector: query.labelSelector,
-      fieldSelector: query.fieldSelector,
-      limit: queryInt('limit', query.limit),
-      continue: query.continue,
-      resourceVersion: query.resourceVersion,
-      resourceVersionMatch: query.resourceVersionMatch,
-    });
-    const rv = String(res.rv);
-    if (rep.as === 'Table') {
-      return reply.send(
-        toTable(
-          t.rt,
-          res.entries.map((e) => e.obj),
-          {
-            include: parseIncludeObject(query.includeObject),
-            version: rep.version,
-            resourceVersion: rv,
-            continue: res.continue,
-            remaining: res.remaining,
-          },
-        ),
-      );
-    }
-    const meta: Record<string, unknown> = { resourceVersion: rv };
-    if (res.continue) meta.continue = res.continue;
-    if (res.remaining !== undefined && res.continue) meta.remainingItemCount = res.remaining;
-    if (rep.as === 'PartialObjectMetadata') {
-      return reply.send({
-        kind: 'PartialObjectMetadataList',
-        apiVersion: `meta.k8s.io/${rep.version}`,
-        metadata: meta,
-        items: res.entries.map((e) => partialMetadata(e.obj, rep.version)),
-      });
-    }
-    // The items without apiVersion and kind, as Kubernetes' lists of built-in kinds.
-    const head = `{"kind":"${t.rt.kind}List","apiVersion":"${apiVersionOf(t.rt)}","metadata":${JSON.stringify(meta)},"items":[`;
-    const json = `${head}${res.entries.map(itemJson).join(',')}]}`;
-    if (rep.yaml) return reply.header('content-type', 'application/yaml').send(toYaml(JSON.parse(json)));
-    return reply.header('content-type', 'application/json').send(json);
-  };
-
-  function deleteOptions(req: FastifyRequest, query: Query): DeleteOptions {
-    let body: Record<string, any> = {};
-    const raw = req.body as Buffer | undefined;
-    if (raw && raw.length > 0) {
-      const decoded = decodeBody(raw, req.headers['content-type'] || 'application/json');
-      if (decoded && typeof decoded === 'object') body = decoded as Record<string, any>;
-    }
-    const grace = body.gracePeriodSeconds ?? queryInt('gracePeriodSeconds', query.gracePeriodSeconds);
-    const policy = body.propagationPolicy ?? query.propagationPolicy;
-    if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy)) {
-      throw new StatusError(
-        422,
-        'Invalid',
-        `DeleteOptions is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
-      );
-    }
-    const dryRun = (Array.isArray(body.dryRun) && body.dryRun.includes('All')) || query.dryRun === 'All';
-    return {
-      gracePeriodSeconds: grace,
-      propagationPolicy: policy,
-      orphanDependents:
-        body.orphanDependents ??
-        (query.orphanDependents !== undefined ? queryBool(query.orphanDependents) : undefined),
-      preconditions: body.preconditions,
-      dryRun,
-    };
-  }
-
   // Routing only picks these handlers; what a request names comes from its RequestInfo.
   app.all('/api/v1/*', handle);
   app.all('/apis/:group/:version/*', handle);
