@@ -18,6 +18,7 @@ import {
   StatusError,
 } from '../api/status.js';
 import {
+  type Admission,
   applyDefaults,
   checkSchema,
   checkTypeMeta,
@@ -29,7 +30,6 @@ import {
 import type { UserInfo } from './authn.js';
 import { CompactedError, type EtcdStore, type StoredObject } from './etcd.js';
 import { compileFilter, type ObjectFilter } from './filter.js';
-import type { Admission } from './kinds/kind.js';
 import type { Strategy, SubresourceUpdate } from './strategy.js';
 import type { CacheEntry, WatchCache } from './watch-cache.js';
 

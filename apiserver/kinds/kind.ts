@@ -4,9 +4,7 @@
  * up once (kinds/index.ts) and call its hooks; a kind without an entry gets
  * the generic behaviour throughout.
  */
-import type { KubeObject } from '../../api/meta.js';
-import type { GroupResource } from '../../api/status.js';
-import type { UserInfo } from '../authn.js';
+import type { Admission } from '../admission.js';
 import type { Authorizer } from '../authz.js';
 import type { ServiceAllocator } from '../service-alloc.js';
 import type { ResourceStore } from '../store.js';
@@ -21,36 +19,6 @@ export interface AdmissionContext {
   authorizer(): Authorizer;
   /** Whether this apiserver issues service account tokens (pods then get the token volume). */
   mountServiceAccountToken: boolean;
-}
-
-/** A kind's admission steps, in the order the store runs them. */
-export interface Admission {
-  /**
-   * Runs first on every delete, the apiserver's own included, and throws to
-   * refuse it (NamespaceLifecycle keeps the system namespaces).
-   */
-  admitDelete?(name: string, gr: GroupResource): void;
-  /**
-   * Mutating admission of create only (the ServiceAccount plugin for pods):
-   * runs after defaults and before validation, so what it adds is
-   * validated, and on dry-run too. It may read other objects; it claims
-   * nothing (that is `admit`).
-   */
-  mutateOnCreate?(obj: KubeObject): Promise<void>;
-  /**
-   * Validating admission of updates that depends on who writes (the
-   * CertificateApproval and CertificateSigning plugins): runs after the
-   * strategy and validation, on dry-run too, and throws to refuse. Writes
-   * without a user (the apiserver's own) are not checked.
-   */
-  admitUpdate?(obj: KubeObject, old: KubeObject, subresource: string | undefined, user: UserInfo): void;
-  /**
-   * The last step before the write, not on dry-run: claims resources
-   * outside the object (service IPs and node ports) and may fill fields;
-   * its claims are rolled back if the write does not land. On create, and
-   * on updates of the main resource.
-   */
-  admit?(obj: KubeObject, old: KubeObject | undefined): Promise<{ rollback(): Promise<void> }>;
 }
 
 export interface Kind {
