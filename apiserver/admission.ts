@@ -9,7 +9,7 @@ import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../api/registry.js';
-import { type FieldError, newBadRequest, newInvalid } from '../api/status.js';
+import { type FieldError, type GroupResource, newBadRequest, newInvalid } from '../api/status.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../api/validation.js';
 import type { UserInfo } from './authn.js';
 
@@ -187,4 +187,37 @@ export async function runValidatingAdmission(
   a: AdmissionAttributes,
 ): Promise<void> {
   for (const plugin of chain) await plugin(a);
+}
+
+/**
+ * A kind's own admission steps (declared in its entry under kinds/), in the
+ * order the store runs them; every kind also passes the validating chain.
+ */
+export interface Admission {
+  /**
+   * Runs first on every delete, the apiserver's own included, and throws to
+   * refuse it (NamespaceLifecycle keeps the system namespaces).
+   */
+  admitDelete?(name: string, gr: GroupResource): void;
+  /**
+   * Mutating admission of create only (the ServiceAccount plugin for pods):
+   * runs after defaults and before validation, so what it adds is
+   * validated, and on dry-run too. It may read other objects; it claims
+   * nothing (that is `admit`).
+   */
+  mutateOnCreate?(obj: KubeObject): Promise<void>;
+  /**
+   * Validating admission of updates that depends on who writes (the
+   * CertificateApproval and CertificateSigning plugins): runs after the
+   * strategy and validation, on dry-run too, and throws to refuse. Writes
+   * without a user (the apiserver's own) are not checked.
+   */
+  admitUpdate?(obj: KubeObject, old: KubeObject, subresource: string | undefined, user: UserInfo): void;
+  /**
+   * The last step before the write, not on dry-run: claims resources
+   * outside the object (service IPs and node ports) and may fill fields;
+   * its claims are rolled back if the write does not land. On create, and
+   * on updates of the main resource.
+   */
+  admit?(obj: KubeObject, old: KubeObject | undefined): Promise<{ rollback(): Promise<void> }>;
 }

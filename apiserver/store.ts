@@ -5,19 +5,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../api/meta.js';
+import { own } from '../api/plain.js';
 import { apiVersionOf, type ResourceType } from '../api/registry.js';
 import {
   type GroupResource,
   newAlreadyExists,
   newBadRequest,
   newConflict,
-  newForbidden,
   newNotFound,
   newResourceExpired,
   optimisticLockMessage,
   StatusError,
 } from '../api/status.js';
 import {
+  type Admission,
   applyDefaults,
   checkSchema,
   checkTypeMeta,
@@ -29,7 +30,7 @@ import {
 import type { UserInfo } from './authn.js';
 import { CompactedError, type EtcdStore, type StoredObject } from './etcd.js';
 import { compileFilter, type ObjectFilter } from './filter.js';
-import type { Strategy } from './strategy.js';
+import type { Strategy, SubresourceUpdate } from './strategy.js';
 import type { CacheEntry, WatchCache } from './watch-cache.js';
 
 export interface WriteOptions {
@@ -95,26 +96,8 @@ export interface ResourceStoreOptions {
   strategy: Strategy;
   namespaceGuard: NamespaceGuard;
   now?: () => Date;
-  /**
-   * Async admission that claims resources outside the object (service IPs
-   * and node ports) and may fill fields; its claims are rolled back if the
-   * write does not land.
-   */
-  admit?: (obj: KubeObject, old: KubeObject | undefined) => Promise<{ rollback(): Promise<void> }>;
-  /**
-   * Mutating admission of create only (the ServiceAccount plugin for pods):
-   * runs after defaults and before validation, so what it adds is
-   * validated, and on dry-run too. It may read other objects; it claims
-   * nothing (that is `admit`).
-   */
-  mutateOnCreate?: (obj: KubeObject) => Promise<void>;
-  /**
-   * Validating admission of updates that depends on who writes (the
-   * CertificateApproval and CertificateSigning plugins): runs after the
-   * strategy and validation, on dry-run too, and throws to refuse. Writes
-   * without a user (the apiserver's own) are not checked.
-   */
-  admitUpdate?: (obj: KubeObject, old: KubeObject, subresource: string | undefined, user: UserInfo) => void;
+  /** The kind's own admission steps (kinds/), bound to what they read. */
+  admission?: Admission;
   /** The validating admission chain every write by a user passes (RBAC escalation, NodeRestriction...). */
   validators?: readonly ValidatingAdmission[];
 }
@@ -155,17 +138,7 @@ function decodeContinue(token: string): ContinueToken {
   }
 }
 
-/** Finalizers that hold an object whose deletion has begun. */
-function pendingFinalizers(obj: KubeObject): number {
-  const spec = obj.spec as { finalizers?: string[] } | undefined;
-  const nsFinalizers = obj.kind === 'Namespace' ? (spec?.finalizers?.length ?? 0) : 0;
-  return (obj.metadata.finalizers?.length ?? 0) + nsFinalizers;
-}
-
 const maxUpdateAttempts = 16;
-
-/** Namespaces that may never be deleted. */
-export const immortalNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export class ResourceStore {
   readonly rt: ResourceType;
@@ -174,9 +147,7 @@ export class ResourceStore {
   private readonly etcd: EtcdStore;
   private readonly strategy: Strategy;
   private readonly namespaceGuard: NamespaceGuard;
-  private readonly admit: ResourceStoreOptions['admit'];
-  private readonly mutateOnCreate: ResourceStoreOptions['mutateOnCreate'];
-  private readonly admitUpdate: ResourceStoreOptions['admitUpdate'];
+  private readonly admission: Admission;
   private readonly validators: readonly ValidatingAdmission[];
   private readonly now: () => Date;
 
@@ -187,9 +158,7 @@ export class ResourceStore {
     this.cache = opts.cache;
     this.strategy = opts.strategy;
     this.namespaceGuard = opts.namespaceGuard;
-    this.admit = opts.admit;
-    this.mutateOnCreate = opts.mutateOnCreate;
-    this.admitUpdate = opts.admitUpdate;
+    this.admission = opts.admission ?? {};
     this.validators = opts.validators ?? [];
     this.now = opts.now ?? (() => new Date());
   }
@@ -317,7 +286,7 @@ export class ResourceStore {
     delete meta.managedFields;
     this.strategy.prepareForCreate(obj, opts.user);
     applyDefaults(this.rt, obj);
-    await this.mutateOnCreate?.(obj);
+    await this.admission.mutateOnCreate?.(obj);
     validate(this.rt, obj);
     if (sentManagedFields !== undefined && opts.keepManagedFields) meta.managedFields = sentManagedFields;
     opts.manage?.(obj, undefined);
@@ -334,7 +303,7 @@ export class ResourceStore {
         dryRun: !!opts.dryRun,
       });
     if (opts.dryRun) return obj;
-    const claims = await this.admit?.(obj, undefined);
+    const claims = await this.admission.admit?.(obj, undefined);
     for (let attempt = 0; ; attempt++) {
       const res = await this.etcd.create(this.key(meta.namespace, meta.name!), obj).catch(async (err) => {
         await claims?.rollback();
@@ -413,7 +382,7 @@ export class ResourceStore {
       if (pinned !== undefined && pinned !== cur.rv) throw newConflict(this.gr, name, optimisticLockMessage);
       this.prepareUpdate(obj, cur.obj, subresource);
       if (opts.user) {
-        this.admitUpdate?.(obj, cur.obj, subresource, opts.user);
+        this.admission.admitUpdate?.(obj, cur.obj, subresource, opts.user);
         await runValidatingAdmission(this.validators, {
           operation: 'UPDATE',
           rt: this.rt,
@@ -426,11 +395,16 @@ export class ResourceStore {
           dryRun: !!opts.dryRun,
         });
       }
-      const claims = subresource === undefined && !opts.dryRun ? await this.admit?.(obj, cur.obj) : undefined;
+      const claims =
+        subresource === undefined && !opts.dryRun ? await this.admission.admit?.(obj, cur.obj) : undefined;
       opts.manage?.(obj, cur.obj);
       if (sameObject(obj, cur.obj)) return cur.obj;
       if (opts.dryRun) return obj;
-      if (obj.metadata.deletionTimestamp && pendingFinalizers(obj) === 0 && !this.waitsForGrace(obj)) {
+      if (
+        obj.metadata.deletionTimestamp &&
+        this.strategy.pendingFinalizers(obj) === 0 &&
+        !this.waitsForGrace(obj)
+      ) {
         const res = await this.etcd.delete(key, cur.rv);
         if (res.ok) return res.stored.obj;
       } else {
@@ -460,22 +434,15 @@ export class ResourceStore {
       m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
     else delete m.deletionGracePeriodSeconds;
     delete m.selfLink;
-    if (subresource === 'status') this.strategy.prepareForStatusUpdate(obj, old);
-    else if (subresource === 'approval') this.strategy.prepareForApprovalUpdate(obj, old);
-    else if (subresource === 'ephemeralcontainers')
-      this.strategy.prepareForEphemeralContainersUpdate(obj, old);
-    else if (subresource === 'finalize') {
-      // Only a namespace's spec.finalizers may change through /finalize.
-      const finalizers = (obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
-      for (const k of Object.keys(obj)) delete obj[k];
-      Object.assign(obj, structuredClone(old));
-      obj.spec = { ...(old.spec as object), finalizers };
-    } else if (subresource === 'binding') {
-      // Binding sets spec.nodeName (which a plain update may never change) and the
-      // PodScheduled condition; the binding handler built both from the current pod.
-    } else this.strategy.prepareForUpdate(obj, old);
+    // A subresource without an update of its own (scale, applied to) updates the main resource.
+    const through =
+      subresource === undefined
+        ? undefined
+        : own<SubresourceUpdate>(this.strategy.subresourceUpdates, subresource);
+    if (through) through.prepare(obj, old);
+    else this.strategy.prepareForUpdate(obj, old);
     applyDefaults(this.rt, obj);
-    if (subresource !== 'binding') validate(this.rt, obj, old, subresource);
+    if (!through?.skipValidation) validate(this.rt, obj, old, subresource);
     // A finalizer may be removed while deleting, never added.
     if (o.deletionTimestamp) {
       const before = new Set(o.finalizers ?? []);
@@ -495,9 +462,7 @@ export class ResourceStore {
   }
 
   async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
-    // As Kubernetes' NamespaceLifecycle admission: the system namespaces stay.
-    if (this.rt.kind === 'Namespace' && immortalNamespaces.includes(name))
-      throw newForbidden(this.gr, name, 'this namespace may not be deleted');
+    this.admission.admitDelete?.(name, this.gr);
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < maxUpdateAttempts; attempt++) {
       const cur = await this.etcd.get(key);
@@ -535,7 +500,7 @@ export class ResourceStore {
       if (policy === 'Orphan' && !obj.metadata.deletionTimestamp) fin.add('orphan');
       if (fin.size > 0) obj.metadata.finalizers = [...fin];
       const grace = this.strategy.gracePeriod(obj, opts.gracePeriodSeconds);
-      if (pendingFinalizers(obj) > 0 || grace > 0) {
+      if (this.strategy.pendingFinalizers(obj) > 0 || grace > 0) {
         // Graceful: mark the object; its owner (kubelet, controllers) finishes the job.
         const now = this.now();
         const prevGrace = obj.metadata.deletionGracePeriodSeconds;
@@ -543,11 +508,10 @@ export class ResourceStore {
           obj.metadata.deletionTimestamp = timestamp(new Date(now.getTime() + grace * 1000));
           obj.metadata.deletionGracePeriodSeconds = grace;
         }
-        if (obj.kind === 'Namespace')
-          (obj.status as { phase?: string }) = { ...(obj.status as object), phase: 'Terminating' };
+        this.strategy.prepareForGracefulDelete(obj);
         if (sameObject(obj, cur.obj)) return { obj: cur.obj, deleted: false };
         if (opts.dryRun) return { obj, deleted: false };
-        if (pendingFinalizers(obj) === 0 && grace === 0) {
+        if (this.strategy.pendingFinalizers(obj) === 0 && grace === 0) {
           const res = await this.etcd.delete(key, cur.rv);
           if (res.ok) return { obj: res.stored.obj, deleted: true };
           continue;

@@ -41,6 +41,23 @@ async function runChecks(checks: Record<string, HealthCheck>): Promise<[string, 
   );
 }
 
+/**
+ * One health endpoint's answer, as Kubernetes' healthz writes it: `ok`, or
+ * with `verbose` (or any failed check) a line per check and a verdict; 500
+ * when a check failed. The apiserver serves its endpoints with this too.
+ */
+export async function healthResponse(
+  checks: Record<string, HealthCheck>,
+  name: string,
+  verbose: boolean,
+): Promise<{ code: number; body: string }> {
+  const results = await runChecks(checks);
+  const ok = results.every(([, v]) => v);
+  if (!verbose && ok) return { code: 200, body: 'ok' };
+  const lines = results.map(([n, v]) => `[${v ? '+' : '-'}]${n} ${v ? 'ok' : 'failed'}`);
+  return { code: ok ? 200 : 500, body: `${lines.join('\n')}\n${name} check ${ok ? 'passed' : 'failed'}\n` };
+}
+
 export class HealthServer {
   private readonly o: HealthServerOptions;
   private server?: http.Server;
@@ -60,15 +77,8 @@ export class HealthServer {
         res.end(body);
       };
       const health = async (checks: Record<string, HealthCheck>, name: string) => {
-        const results = await runChecks(checks);
-        const ok = results.every(([, v]) => v);
-        if (!url.searchParams.has('verbose') && ok) return send(200, 'text/plain; charset=utf-8', 'ok');
-        const lines = results.map(([n, v]) => `[${v ? '+' : '-'}]${n} ${v ? 'ok' : 'failed'}`);
-        send(
-          ok ? 200 : 500,
-          'text/plain; charset=utf-8',
-          `${lines.join('\n')}\n${name} check ${ok ? 'passed' : 'failed'}\n`,
-        );
+        const { code, body } = await healthResponse(checks, name, url.searchParams.has('verbose'));
+        send(code, 'text/plain; charset=utf-8', body);
       };
       const route = async () => {
         if (url.pathname === '/healthz' || url.pathname === '/livez')

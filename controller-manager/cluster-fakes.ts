@@ -11,7 +11,7 @@ import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../api/registry.js';
 import { newAlreadyExists, newNotFound, StatusError } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
-import { mergePatch } from '../apiserver/patch.js';
+import { mergePatch } from '../apiserver/json-patch.js';
 import { FakeClock } from '../client/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import { keyOf } from '../client/indexer.js';

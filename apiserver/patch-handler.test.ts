@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
 import { builtinRegistry } from '../api/types/index.js';
-import { scaleOf } from './patching.js';
+import { scaleOf } from './patch-handler.js';
 
 const rt = (name: string) => builtinRegistry.resolve(name)!;
 

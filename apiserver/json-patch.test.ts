@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { StatusError } from '../api/status.js';
-import { jsonPatch, mergePatch } from './patch.js';
+import { jsonPatch, mergePatch } from './json-patch.js';
 
 describe('mergePatch (RFC 7386)', () => {
   it.each([

@@ -1,5 +1,6 @@
 /**
- * Patch formats: JSON merge patch (RFC 7386) and JSON patch (RFC 6902).
+ * Patch formats: JSON merge patch (RFC 7386) and JSON patch (RFC 6902),
+ * the two Kubernetes takes from evanphx/json-patch (hence the file's name).
  * Both are pure functions over plain JSON values; a bad patch is a 400
  * (malformed) or 422 (a test op or a path that does not apply), as in
  * Kubernetes. Keys are data: a path or key `__proto__` names an own

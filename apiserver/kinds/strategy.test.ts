@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../api/meta.js';
-import { builtinRegistry } from '../api/types/index.js';
-import { podType } from '../api/types/pod.js';
-import { strategyFor } from './strategy.js';
+import type { KubeObject } from '../../api/meta.js';
+import { builtinRegistry } from '../../api/types/index.js';
+import { podType } from '../../api/types/pod.js';
+import { strategyFor } from './index.js';
 
 const pod = (ephemeral: string[] = []) =>
   ({
@@ -25,7 +25,7 @@ describe('the Pod strategy through ephemeralcontainers', () => {
     next.metadata.labels = { app: 'other' };
     (next.spec as { containers: { image: string }[] }).containers[0].image = 'evil';
     next.status = { phase: 'Failed' };
-    strategyFor(podType).prepareForEphemeralContainersUpdate(next, old);
+    strategyFor(podType).subresourceUpdates.ephemeralcontainers.prepare(next, old);
     expect(next.spec).toEqual(pod(['debugger']).spec);
     expect(next.status).toEqual({ phase: 'Running' });
     expect(next.metadata).toMatchObject({ generation: 4, labels: { app: 'web' } });
@@ -34,15 +34,13 @@ describe('the Pod strategy through ephemeralcontainers', () => {
   it('leaves generation alone when the ephemeral containers are the same', () => {
     const old = pod(['debugger']);
     const next = pod(['debugger']);
-    strategyFor(podType).prepareForEphemeralContainersUpdate(next, old);
+    strategyFor(podType).subresourceUpdates.ephemeralcontainers.prepare(next, old);
     expect(next.metadata.generation).toBe(3);
   });
 
-  it('is refused for kinds without the subresource', () => {
-    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } as KubeObject;
-    expect(() =>
-      strategyFor(builtinRegistry.get('', 'v1', 'configmaps')!).prepareForEphemeralContainersUpdate(cm, cm),
-    ).toThrow(/ConfigMap has no ephemeralcontainers subresource/);
+  it('is no update of kinds without the subresource', () => {
+    const updates = strategyFor(builtinRegistry.get('', 'v1', 'configmaps')!).subresourceUpdates;
+    expect(Object.keys(updates)).toEqual(['status']);
   });
 });
 
@@ -81,7 +79,7 @@ describe('the PersistentVolume strategy', () => {
     },
   ])('through /status: $name', ({ status, want }) => {
     const obj = pv(status);
-    strategyFor(pvType, at(t1)).prepareForStatusUpdate(
+    strategyFor(pvType, at(t1)).subresourceUpdates.status.prepare(
       obj,
       pv({ phase: 'Pending', lastPhaseTransitionTime: t0 }),
     );

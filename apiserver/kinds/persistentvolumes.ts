@@ -1,0 +1,34 @@
+/** PersistentVolumes: their phase's lastPhaseTransitionTime (api/types/storage.ts). */
+import {
+  type PersistentVolume,
+  preparePersistentVolumeForCreate,
+  preparePersistentVolumeForStatusUpdate,
+} from '../../api/types/storage.js';
+import { timestamp } from '../store.js';
+import type { Kind } from './kind.js';
+
+export const persistentVolumes: Kind = {
+  strategy: (base, now) => {
+    const status = base.subresourceUpdates.status;
+    return {
+      ...base,
+      prepareForCreate(obj, user) {
+        base.prepareForCreate(obj, user);
+        preparePersistentVolumeForCreate(obj as PersistentVolume, timestamp(now()));
+      },
+      subresourceUpdates: {
+        ...base.subresourceUpdates,
+        status: {
+          prepare(obj, old) {
+            status.prepare(obj, old);
+            preparePersistentVolumeForStatusUpdate(
+              obj as PersistentVolume,
+              old as PersistentVolume,
+              timestamp(now()),
+            );
+          },
+        },
+      },
+    };
+  },
+};

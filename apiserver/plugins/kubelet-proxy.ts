@@ -1,0 +1,43 @@
+/**
+ * pods/{name}/exec, attach and portforward: websocket upgrades joined to
+ * the pod's kubelet (kubelet-proxy.ts). Upgrades never reach fastify's
+ * routes or hooks, so the gate and the audit record are called here.
+ */
+import type http from 'node:http';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { Access } from '../access.js';
+import type { AuditLog } from '../audit.js';
+import { type KubeletClient, registerKubeletUpgradeProxy } from '../kubelet-proxy.js';
+import type { Storage } from '../storage.js';
+
+export interface KubeletProxyPluginOptions {
+  kubelet: KubeletClient;
+  store: Storage['store'];
+  logger: Logger;
+  /** Authenticates and authorizes each upgrade, and starts its audit record. */
+  access: Access;
+  /** Where audit records go, if anywhere. */
+  audit: AuditLog | undefined;
+  /** The plain loopback server, if any: every request there is the admin, neither gated nor audited. */
+  insecure?: http.Server;
+}
+
+export const kubeletProxyPlugin: FastifyPluginAsync<KubeletProxyPluginOptions> = async (app, o) => {
+  const pods = o.store('', 'v1', 'pods')!;
+  const nodes = o.store('', 'v1', 'nodes');
+  const { kubelet, logger, access, audit } = o;
+  registerKubeletUpgradeProxy(app.server, {
+    pods,
+    nodes,
+    kubelet,
+    logger,
+    gate: (req) => access.gate(req),
+    // Upgrades never reach fastify's onResponse: the proxy reports how each one ended.
+    audited: (req, code) => {
+      const rec = access.auditRecord(req);
+      if (audit && rec) audit.record(req, rec, code);
+    },
+  });
+  if (o.insecure) registerKubeletUpgradeProxy(o.insecure, { pods, nodes, kubelet, logger });
+};

@@ -1,0 +1,219 @@
+/**
+ * The storage half of the apiserver: one etcd client, one watch cache and
+ * one store per resource, each store wired to its kind's strategy and
+ * admission (kinds/) and to the validating admission chain every write by a
+ * user passes; and what keeps etcd tidy (default namespaces, compaction).
+ */
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import type { Registry, ResourceType } from '../api/registry.js';
+import { type GroupResource, isAlreadyExists, isNotFound, newForbidden, newNotFound } from '../api/status.js';
+import { realClock } from '../client/clock.js';
+import type { ValidatingAdmission } from './admission.js';
+import type { Authorizer, RbacAuthorizer } from './authz.js';
+import { codecFor, type parseEncryptionConfig } from './encryption.js';
+import { EtcdStore, type EtcdTLS } from './etcd.js';
+import { kindOf, strategyFor } from './kinds/index.js';
+import type { AdmissionContext } from './kinds/kind.js';
+import { defaultNamespaces } from './kinds/namespaces.js';
+import { nodeRestriction } from './node-restriction.js';
+import { rbacEscalation } from './rbac-escalation.js';
+import { ServiceAllocator } from './service-alloc.js';
+import { type NamespaceGuard, ResourceStore } from './store.js';
+import { WatchCache } from './watch-cache.js';
+
+export interface StorageOptions {
+  etcdServers: string[];
+  etcdTLS?: EtcdTLS;
+  encryption?: ReturnType<typeof parseEncryptionConfig>;
+  watchCacheSize: number;
+  serviceClusterIPRange: string;
+  serviceNodePortRange: string;
+  /** Issues service account tokens: pods get the token volume. */
+  mountServiceAccountToken: boolean;
+  /** NodeRestriction goes with the Node authorizer, as Kubernetes pairs them. */
+  nodeRestriction: boolean;
+  registry: Registry;
+  logger: Logger;
+  /** Counts stored values a list or watch leaves out because they cannot be decoded. */
+  decodeErrors: Counter<'resource'>;
+  /** The authorizers, built from the stores after them; called at request time only. */
+  authorization: () => { authorizer: Authorizer; rbac?: RbacAuthorizer };
+}
+
+export interface Storage {
+  etcd: EtcdStore;
+  caches: WatchCache[];
+  stores: Map<ResourceType, ResourceStore>;
+  /** The store of a kind this server serves. */
+  store(group: string, version: string, plural: string): ResourceStore | undefined;
+  serviceAllocator: ServiceAllocator;
+}
+
+/** The etcd client, caches and stores; nothing runs until the caches' loops start. */
+export function buildStorage(o: StorageOptions): Storage {
+  const { registry, logger } = o;
+  const etcd = newEtcd(o);
+  const stores = new Map<ResourceType, ResourceStore>();
+  const store = (group: string, version: string, plural: string) => {
+    const rt = registry.get(group, version, plural);
+    return rt && stores.get(rt);
+  };
+  const serviceAllocator = new ServiceAllocator(
+    etcd,
+    { clusterIPRange: o.serviceClusterIPRange, nodePortRange: o.serviceNodePortRange },
+    logger,
+  );
+  const ctx: AdmissionContext = {
+    store,
+    serviceAllocator,
+    authorizer: () => o.authorization().authorizer,
+    mountServiceAccountToken: o.mountServiceAccountToken,
+  };
+  const validators = validatingChain(o, store);
+  const namespaceGuard = namespaceLifecycle(store);
+  const caches: WatchCache[] = [];
+  for (const rt of registry.all) {
+    const cache = new WatchCache({
+      etcd,
+      prefix: `/registry/${rt.plural}/`,
+      capacity: o.watchCacheSize,
+      logger,
+    });
+    caches.push(cache);
+    const admission = kindOf(rt).admission?.(ctx);
+    stores.set(
+      rt,
+      new ResourceStore({
+        rt,
+        etcd,
+        cache,
+        strategy: strategyFor(rt),
+        namespaceGuard,
+        admission,
+        validators,
+      }),
+    );
+  }
+  return { etcd, caches, stores, store, serviceAllocator };
+}
+
+function newEtcd(o: StorageOptions): EtcdStore {
+  const groupOf = new Map(o.registry.all.map((rt) => [rt.plural, rt.group]));
+  const codecs = new Map<string, ReturnType<typeof codecFor>>();
+  const encryption = o.encryption;
+  return new EtcdStore({
+    endpoints: o.etcdServers,
+    tls: o.etcdTLS,
+    logger: o.logger,
+    // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
+    onUndecodable: (key) => o.decodeErrors.inc({ resource: key.split('/')[2] ?? '' }),
+    codecFor: encryption
+      ? (key) => {
+          // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
+          const plural = key.split('/')[2] ?? '';
+          let codec = codecs.get(plural);
+          if (!codec) {
+            codec = codecFor(encryption, plural, groupOf.get(plural) ?? '');
+            codecs.set(plural, codec);
+          }
+          return codec;
+        }
+      : undefined,
+  });
+}
+
+/** The validating admission chain, in order; each plugin picks the kinds it handles. */
+function validatingChain(o: StorageOptions, store: Storage['store']): ValidatingAdmission[] {
+  const validators: ValidatingAdmission[] = [];
+  validators.push(
+    rbacEscalation({ rbac: () => o.authorization().rbac, authorizer: () => o.authorization().authorizer }),
+  );
+  /** A core object, or undefined when there is none (admission reads these, as Kubernetes' listers). */
+  const lookup = (plural: string, ns: string | undefined, name: string) =>
+    store('', 'v1', plural)!
+      .get(ns, name)
+      .catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  if (o.nodeRestriction) validators.push(nodeRestriction({ node: (n) => lookup('nodes', undefined, n) }));
+  return validators;
+}
+
+/** NamespaceLifecycle for new objects: their namespace exists and is not being terminated. */
+function namespaceLifecycle(store: Storage['store']): NamespaceGuard {
+  return async (ns: string, gr: GroupResource, name: string) => {
+    const nsStore = store('', 'v1', 'namespaces')!;
+    let obj = nsStore.cache.items.get(nsStore.key(undefined, ns))?.obj;
+    if (!obj) {
+      try {
+        obj = await nsStore.get(undefined, ns);
+      } catch (err) {
+        if (isNotFound(err)) throw newNotFound({ group: '', resource: 'namespaces' }, ns);
+        throw err;
+      }
+    }
+    if (obj.metadata.deletionTimestamp) {
+      throw newForbidden(
+        gr,
+        name,
+        `unable to create new content in namespace ${ns} because it is being terminated`,
+      );
+    }
+  };
+}
+
+export async function ensureNamespaces(store: ResourceStore, log: Logger): Promise<void> {
+  for (const name of defaultNamespaces) {
+    try {
+      await store.create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      log.info({ namespace: name }, 'created default namespace');
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+}
+
+/**
+ * Compacts etcd every interval to the revision seen one interval earlier,
+ * as Kubernetes does, and trims the watch caches to match so a watch from a
+ * compacted revision gets 410 Gone.
+ */
+export async function runCompactor(
+  etcd: EtcdStore,
+  caches: WatchCache[],
+  intervalMs: number,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<void> {
+  if (intervalMs <= 0) return;
+  let previous = 0;
+  while (!signal.aborted) {
+    await realClock.sleep(intervalMs, signal);
+    if (signal.aborted) break;
+    try {
+      const current = await etcd.revision();
+      if (previous > 0) {
+        await etcd.compact(previous).catch((err: Error) => {
+          if (!/compacted/.test(err.message)) throw err;
+        });
+        for (const c of caches) c.trimTo(previous);
+        log.info({ revision: previous }, 'compacted etcd');
+      }
+      previous = current;
+    } catch (err) {
+      log.warn({ err }, 'etcd compaction failed; will retry');
+    }
+  }
+}
+
+/** etcd's health for /healthz and /readyz, asked at most once a second. */
+export function etcdHealthCheck(etcd: EtcdStore): () => Promise<boolean> {
+  let ok = false;
+  let checkedAt = 0;
+  return async () => {
+    if (Date.now() - checkedAt > 1000) {
+      ok = await etcd.healthy();
+      checkedAt = Date.now();
+    }
+    return ok;
+  };
+}
