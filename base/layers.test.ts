@@ -62,7 +62,7 @@ const pendingCrossings: { file: string; imports: string; why: string }[] = [
   // Test fakes move to testing/ (the test-support helper).
   {
     file: 'controller-manager/cluster-fakes.ts',
-    imports: 'apiserver/patch.ts',
+    imports: 'apiserver/json-patch.ts',
     why: 'cluster-fakes.ts moves to testing/',
   },
   // bench/ gets a test-support module instead of e2e/ (the test-support helper).
