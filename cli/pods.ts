@@ -8,8 +8,9 @@
  * the first (saying so when there was a choice).
  */
 import type { KubeObject } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
 import { labelSelectorFromObject, labelSelectorFromSet } from '../api/selectors.js';
-import { compareForDeletion, isPodReady, type Pod, podCondition } from '../controller-manager/podutil.js';
+import { compareForDeletion, isPodReady, podCondition } from '../controller-manager/podutil.js';
 import { type CliContext, CliError } from './context.js';
 import { splitSlash } from './objectref.js';
 

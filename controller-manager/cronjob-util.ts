@@ -3,12 +3,11 @@
  * utils): which scheduled time is due, the Job made for it, and which
  * finished Jobs fall outside the history limits. No I/O here.
  */
-import type { CronJob as CronJobSchema } from '../api/types/batch.js';
+import type { CronJob, Job } from '../api/objects.js';
 import type { CronSchedule } from './cronjob-schedule.js';
-import { finishedCondition, type Job } from './job-util.js';
-import { newControllerRef, type Obj, rfc3339 } from './podutil.js';
+import { finishedCondition } from './job-util.js';
+import { newControllerRef, rfc3339 } from './podutil.js';
 
-export type CronJob = Obj<CronJobSchema>;
 export type CronJobStatus = NonNullable<CronJob['status']>;
 
 /** Kubernetes' cap on missed start times before it complains with an Event. */

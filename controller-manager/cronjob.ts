@@ -9,6 +9,7 @@
  * the next scheduled time. Time comes from the injected Clock only.
  */
 
+import type { CronJob, Job } from '../api/objects.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
 import type { ObjectReference } from '../api/types/core-common.js';
 import { timeZoneError } from '../api/types/cron.js';
@@ -18,7 +19,6 @@ import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import { type CronSchedule, parseCronSchedule } from './cronjob-schedule.js';
 import {
-  type CronJob,
   type CronJobStatus,
   dueSchedule,
   isJobFinished,
@@ -28,7 +28,7 @@ import {
   lastSuccessfulTime,
   maxMissedSchedules,
 } from './cronjob-util.js';
-import { finishedCondition, type Job } from './job-util.js';
+import { finishedCondition } from './job-util.js';
 import { clientFor } from './podcontrol.js';
 import { controllerRefOf, rfc3339, stableJson } from './podutil.js';
 

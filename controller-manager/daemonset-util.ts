@@ -9,25 +9,14 @@
  * nodeMatchesPod, TaintToleration's untoleratedTaint), so the controller and
  * the scheduler never disagree about where a daemon pod fits.
  */
-import type { DaemonSet as DaemonSetSchema } from '../api/types/apps.js';
-import type { Node as NodeSchema } from '../api/types/node.js';
+import type { DaemonSet, Node, Pod } from '../api/objects.js';
 import type { Toleration } from '../api/types/pod.js';
 import { nodeMatchesPod } from '../scheduler/plugins/nodeaffinity.js';
 import { untoleratedTaint } from '../scheduler/plugins/tainttoleration.js';
 import { podFromTemplate } from './podcontrol.js';
-import {
-  isPodAvailable,
-  isPodReady,
-  newControllerRef,
-  type Obj,
-  type Pod,
-  scaledValue,
-  templateHash,
-} from './podutil.js';
+import { isPodAvailable, isPodReady, newControllerRef, scaledValue, templateHash } from './podutil.js';
 
-export type DaemonSet = Obj<DaemonSetSchema>;
 export type DaemonSetStatus = NonNullable<DaemonSet['status']>;
-export type Node = Obj<NodeSchema>;
 
 export const revisionHashLabel = 'controller-revision-hash';
 

@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
 import type { Taint } from '../api/types/node.js';
 import { DaemonSetController } from './daemonset.js';
 import {
   currentHash,
-  type DaemonSet,
   daemonTolerations,
-  type Node,
   podsByNode,
   podsToRollOut,
   revisionHashLabel,
   targetNodeName,
 } from './daemonset-util.js';
-import { type ControllerRevision, revisionData } from './history.js';
-import type { Pod } from './podutil.js';
+import { revisionData } from './history.js';
 import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
 import { ownerRef, pod, template } from './workload-fixtures.js';
 

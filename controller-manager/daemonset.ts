@@ -10,6 +10,7 @@
  * `controller-revision-hash` label. Creates and deletes go through
  * expectations and slow-start batches like the ReplicaSet's.
  */
+import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { isConflict } from '../api/status.js';
 import { keyOf } from '../client/indexer.js';
@@ -19,10 +20,8 @@ import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
   currentHash,
-  type DaemonSet,
   type DaemonSetStatus,
   daemonSetStatus,
-  type Node,
   type NodeVerdict,
   newDaemonPod,
   nodeShouldRunDaemonPod,
@@ -31,7 +30,7 @@ import {
   revisionHashLabel,
 } from './daemonset-util.js';
 import { ControllerExpectations, slowStartBatch } from './expectations.js';
-import { type ControllerRevision, ownedRevisions, syncRevisions, truncateHistory } from './history.js';
+import { ownedRevisions, syncRevisions, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
@@ -40,7 +39,7 @@ import {
   type PodControl,
   RealPodControl,
 } from './podcontrol.js';
-import { availableAt, newControllerRef, nextAvailableIn, type Pod, stableJson } from './podutil.js';
+import { availableAt, newControllerRef, nextAvailableIn, stableJson } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 
 export interface DaemonSetControllerOptions {

@@ -5,12 +5,10 @@
  * may scale each ReplicaSet, proportional scaling, and the status with its
  * Available and Progressing conditions. No I/O here.
  */
-import type { Deployment as DeploymentSchema } from '../api/types/apps.js';
+import type { Condition, Deployment, ReplicaSet } from '../api/objects.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
-import { type Condition, type Obj, rfc3339, scaledValue, stableJson } from './podutil.js';
-import type { ReplicaSet } from './replicaset.js';
+import { rfc3339, scaledValue, stableJson } from './podutil.js';
 
-export type Deployment = Obj<DeploymentSchema>;
 export type DeploymentStatus = NonNullable<Deployment['status']>;
 
 export const podTemplateHashLabel = 'pod-template-hash';

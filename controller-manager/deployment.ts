@@ -9,6 +9,7 @@
  * Available and Progressing conditions (progressDeadlineSeconds).
  * The arithmetic lives in deployment-util.ts.
  */
+import type { Deployment, Pod, ReplicaSet } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { isAlreadyExists } from '../api/status.js';
 import type { EventRecorder } from '../client/events.js';
@@ -19,7 +20,6 @@ import { type ControllerContext, QueueController } from './controller.js';
 import {
   calculateStatus,
   copiedAnnotations,
-  type Deployment,
   deploymentComplete,
   desiredReplicasAnnotation,
   findNewReplicaSet,
@@ -43,8 +43,7 @@ import {
   withProgress,
 } from './deployment-util.js';
 import { claimObjects, clientFor, type MetaPatcher, metaPatcher } from './podcontrol.js';
-import { controllerRefOf, newControllerRef, type Pod, templateHash } from './podutil.js';
-import type { ReplicaSet } from './replicaset.js';
+import { controllerRefOf, newControllerRef, templateHash } from './podutil.js';
 
 export interface DeploymentControllerOptions {
   deployments?: ResourceClient<Deployment>;

@@ -4,15 +4,11 @@
  * targetPorts per pod), and the services a pod may belong to. Pure functions
  * over cached objects; no I/O.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Pod, Service } from '../api/objects.js';
 import { labelSelectorFromSet } from '../api/selectors.js';
-import type { Pod as PodSchema } from '../api/types/pod.js';
-import type { ServicePort, Service as ServiceSchema } from '../api/types/service.js';
+import type { ServicePort } from '../api/types/service.js';
 import type { Indexer } from '../client/indexer.js';
 import { namespaceIndex } from '../client/indexer.js';
-
-export type Pod = PodSchema & KubeObject;
-export type Service = ServiceSchema & KubeObject;
 
 export const headlessLabel = 'service.kubernetes.io/headless';
 

@@ -7,9 +7,8 @@
  * the services that select the pod (before and after), so Endpoints follow
  * readiness at once.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Endpoints, Pod, Service } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
-import type { Endpoints as EndpointsSchema } from '../api/types/service.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
@@ -19,19 +18,16 @@ import {
   isHeadless,
   isPodReady,
   managesEndpoints,
-  type Pod,
   podReference,
   podsForService,
   portsSignature,
   type ResolvedPort,
   resolvePorts,
-  type Service,
   servicesForPod,
   shouldPodBeInEndpoints,
 } from './endpoint-pods.js';
 
-type Endpoints = EndpointsSchema & KubeObject;
-type Subset = NonNullable<EndpointsSchema['subsets']>[number];
+type Subset = NonNullable<Endpoints['subsets']>[number];
 type Address = NonNullable<Subset['addresses']>[number];
 
 /** The subsets of a service's Endpoints: a pure function of the service and its pods. */

@@ -11,9 +11,8 @@
  * waits (requeues) while the cache is older than that, instead of creating
  * a slice twice.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { EndpointSlice, Pod, Service } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
-import type { EndpointSlice as SliceSchema } from '../api/types/discovery.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
@@ -22,19 +21,16 @@ import {
   endpointLabels,
   isPodReady,
   managesEndpoints,
-  type Pod,
   podReference,
   podsForService,
   portsSignature,
   type ResolvedPort,
   resolvePorts,
-  type Service,
   servicesForPod,
   shouldPodBeInEndpoints,
 } from './endpoint-pods.js';
 
-type EndpointSlice = SliceSchema & KubeObject;
-type Endpoint = NonNullable<SliceSchema['endpoints']>[number];
+type Endpoint = NonNullable<EndpointSlice['endpoints']>[number];
 
 export const serviceNameLabel = 'kubernetes.io/service-name';
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';

@@ -14,13 +14,11 @@
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
+import type { ControllerRevision } from '../api/objects.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
-import type { ControllerRevision as ControllerRevisionSchema } from '../api/types/apps.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
 import type { ResourceClient } from '../client/resource.js';
-import { controllerRefOf, newControllerRef, type Obj } from './podutil.js';
-
-export type ControllerRevision = Obj<ControllerRevisionSchema>;
+import { controllerRefOf, newControllerRef } from './podutil.js';
 
 /** The patch a revision records: the whole template, replacing whatever is there. */
 export function revisionData(template: PodTemplateSpec | undefined): Record<string, unknown> {

@@ -3,10 +3,9 @@
  * indexes an Indexed job still needs, when a failed pod may be replaced
  * (exponential backoff), and the status with Complete/Failed conditions.
  */
-import type { Job as JobSchema } from '../api/types/batch.js';
-import { type Condition, isPodActive, isPodReady, type Obj, type Pod, rfc3339 } from './podutil.js';
+import type { Condition, Job, Pod } from '../api/objects.js';
+import { isPodActive, isPodReady, rfc3339 } from './podutil.js';
 
-export type Job = Obj<JobSchema>;
 export type JobStatus = NonNullable<Job['status']>;
 
 export const completionIndexAnnotation = 'batch.kubernetes.io/job-completion-index';

@@ -7,6 +7,7 @@
  * through expectations and slow-start batches like the ReplicaSet's.
  * Deleting finished jobs after ttlSecondsAfterFinished is ttlafterfinished.ts.
  */
+import type { Job, Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
@@ -22,7 +23,6 @@ import {
   failure,
   finishedCondition,
   isIndexed,
-  type Job,
   jobStatus,
   missingIndexes,
   type PodCounts,
@@ -37,7 +37,7 @@ import {
   podFromTemplate,
   RealPodControl,
 } from './podcontrol.js';
-import { compareForDeletion, newControllerRef, type Pod, stableJson } from './podutil.js';
+import { compareForDeletion, newControllerRef, stableJson } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 
 export interface JobControllerOptions {

@@ -14,18 +14,15 @@
  * run out (counted from the taint's timeAdded): marked with a
  * DisruptionTarget condition, then deleted, so their controllers replace them.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Lease, Node, Pod } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
-import type { Lease as LeaseSchema } from '../api/types/coordination.js';
 import type { Taint } from '../api/types/node.js';
-import type { Pod as PodSchema } from '../api/types/pod.js';
 import { nodeNameIndex } from '../client/indexer.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
   conditionTaints,
   isConditionTaint,
-  type Node,
   readyStatus,
   TokenBucket,
   tolerationMs,
@@ -33,9 +30,6 @@ import {
   zoneQPS,
   zoneStates,
 } from './nodelifecycle-taints.js';
-
-type Lease = LeaseSchema & KubeObject;
-type Pod = PodSchema & KubeObject;
 
 const leaseNamespace = 'kube-node-lease';
 const component = 'node-controller';

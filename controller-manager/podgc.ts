@@ -8,13 +8,10 @@
  *   DisruptionTarget condition first;
  * - force-deletes terminating pods that were never scheduled.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
-import type { Pod as PodSchema } from '../api/types/pod.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
-
-type Pod = PodSchema & KubeObject;
 
 export const gcCheckPeriodMs = 20_000;
 export const quarantineMs = 40_000;

@@ -4,14 +4,9 @@
  * reference of an object, and the ranking ReplicaSets use to pick pods to
  * delete. No I/O here.
  */
-import type { Static } from '@sinclair/typebox';
-import type { Condition as ConditionSchema, KubeObject, OwnerReference } from '../api/meta.js';
-import type { PodCondition, Pod as PodSchema, PodTemplateSpec } from '../api/types/pod.js';
-
-/** A stored object of a kind: the schema types leave metadata optional, the store never does. */
-export type Obj<T> = T & KubeObject;
-export type Pod = Obj<PodSchema>;
-export type Condition = Static<typeof ConditionSchema>;
+import type { KubeObject, OwnerReference } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
+import type { PodCondition, PodTemplateSpec } from '../api/types/pod.js';
 
 /** The owner reference with controller: true, if any. */
 export function controllerRefOf(obj: KubeObject): OwnerReference | undefined {

@@ -11,9 +11,9 @@
  * and how that kind's selector reads.
  */
 import type { KubeObject } from '../api/meta.js';
+import type { Condition, Pod, ReplicaSet } from '../api/objects.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../api/selectors.js';
 import { isConflict } from '../api/status.js';
-import type { ReplicaSet as ReplicaSetSchema } from '../api/types/apps.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -31,18 +31,13 @@ import {
 } from './podcontrol.js';
 import {
   availableAt,
-  type Condition,
   compareForDeletion,
   isPodActive,
   isPodAvailable,
   isPodReady,
   newControllerRef,
-  type Obj,
-  type Pod,
   rfc3339,
 } from './podutil.js';
-
-export type ReplicaSet = Obj<ReplicaSetSchema>;
 
 /** At most this many pods are created or deleted in one sync (Kubernetes' burstReplicas). */
 export const burstReplicas = 500;

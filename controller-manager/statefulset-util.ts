@@ -11,15 +11,12 @@
  * carries the name of the revision it was made from in the
  * `controller-revision-hash` label.
  */
-import type { StatefulSet as StatefulSetSchema } from '../api/types/apps.js';
+import type { PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
-import type { PersistentVolumeClaim as PVCSchema } from '../api/types/storage.js';
 import { podFromTemplate } from './podcontrol.js';
-import { isPodAvailable, isPodReady, newControllerRef, type Obj, type Pod, templateHash } from './podutil.js';
+import { isPodAvailable, isPodReady, newControllerRef, templateHash } from './podutil.js';
 
-export type StatefulSet = Obj<StatefulSetSchema>;
 export type StatefulSetStatus = NonNullable<StatefulSet['status']>;
-export type PersistentVolumeClaim = Obj<PVCSchema>;
 
 export const revisionLabel = 'controller-revision-hash';
 export const podNameLabel = 'statefulset.kubernetes.io/pod-name';

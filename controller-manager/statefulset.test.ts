@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import { newAlreadyExists } from '../api/status.js';
-import { type ControllerRevision, revisionData } from './history.js';
-import type { Pod } from './podutil.js';
+import { revisionData } from './history.js';
 import { StatefulSetController } from './statefulset.js';
-import {
-  type PersistentVolumeClaim,
-  podIndexLabel,
-  podNameLabel,
-  revisionLabel,
-  type StatefulSet,
-  updateRevisionOf,
-} from './statefulset-util.js';
+import { podIndexLabel, podNameLabel, revisionLabel, updateRevisionOf } from './statefulset-util.js';
 import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
 import { ownerRef, pod, template } from './workload-fixtures.js';
 

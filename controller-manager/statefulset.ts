@@ -9,6 +9,7 @@
  * the partition; OnDelete waits for the user. The plan of each sync is the
  * pure `planStatefulSet`; writes go through expectations.
  */
+import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { isAlreadyExists, isConflict } from '../api/status.js';
 import { keyOf } from '../client/indexer.js';
@@ -17,13 +18,7 @@ import type { ResourceClient } from '../client/resource.js';
 import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import { ControllerExpectations, slowStartBatch } from './expectations.js';
-import {
-  type ControllerRevision,
-  ownedRevisions,
-  syncRevisions,
-  templateOf,
-  truncateHistory,
-} from './history.js';
+import { ownedRevisions, syncRevisions, templateOf, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
@@ -32,16 +27,14 @@ import {
   type PodControl,
   RealPodControl,
 } from './podcontrol.js';
-import { availableAt, newControllerRef, nextAvailableIn, type Pod, stableJson } from './podutil.js';
+import { availableAt, newControllerRef, nextAvailableIn, stableJson } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 import {
   claimsFor,
   newStatefulPod,
   ordinalOf,
-  type PersistentVolumeClaim,
   planStatefulSet,
   revisionOf,
-  type StatefulSet,
   type StatefulSetStatus,
   statefulSetStatus,
   updateRevisionOf,

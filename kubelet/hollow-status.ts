@@ -3,13 +3,9 @@
  * registers, the status it reports for a pod it "runs", and the fake pod IP
  * ranges it hands out. Nothing here talks to the apiserver.
  */
-import type { KubeObject } from '../api/meta.js';
-import type { Node as NodeSchema, Taint } from '../api/types/node.js';
-import type { ContainerStatus, PodCondition, Pod as PodSchema, PodStatus } from '../api/types/pod.js';
-
-/** Nodes and pods as stored objects: metadata always present. */
-export type Node = NodeSchema & KubeObject;
-export type Pod = PodSchema & KubeObject;
+import type { Node, Pod } from '../api/objects.js';
+import type { Taint } from '../api/types/node.js';
+import type { ContainerStatus, PodCondition, PodStatus } from '../api/types/pod.js';
 
 export const hollowKubeletVersion = 'v1.32.0-nanokube';
 export const hollowRuntimeVersion = 'hollow://0.1.0';

@@ -21,6 +21,7 @@
  *   node lifecycle controller.
  */
 import type { Logger } from 'pino';
+import type { Node, Pod } from '../api/objects.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/status.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
 import { builtinRegistry } from '../api/types/index.js';
@@ -38,8 +39,6 @@ import {
   hollowNodeIP,
   hollowPodRange,
   isReportedRunning,
-  type Node,
-  type Pod,
   PodIPAllocator,
   refreshedConditions,
   runningPodStatus,

@@ -7,6 +7,7 @@
  * saying why, per node reason, and waits in the queue for a cluster event.
  */
 import type { Logger } from 'pino';
+import type { Pod } from '../api/objects.js';
 import type { Clock } from '../client/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import type { SchedulerCache } from './cache.js';
@@ -16,7 +17,6 @@ import type { NodeInfo, PodInfo } from './nodeinfo.js';
 import type { Nominator } from './nominator.js';
 import type { QueuedPodInfo, SchedulingQueue } from './queue.js';
 import type { Framework } from './runtime.js';
-import type { Pod } from './types.js';
 
 /** Writes of the scheduler other than binding (which is a plugin's). */
 export interface PodStatusWriter {

@@ -8,6 +8,7 @@
  * by applying the revision's own patch.
  */
 import type { KubeObject } from '../../api/meta.js';
+import type { ControllerRevision } from '../../api/objects.js';
 import type { ResourceType } from '../../api/registry.js';
 import type { PodTemplateSpec } from '../../api/types/pod.js';
 import {
@@ -16,7 +17,7 @@ import {
   revisionAnnotation,
   revisionOf,
 } from '../../controller-manager/deployment-util.js';
-import { type ControllerRevision, ownedRevisions, templateOf } from '../../controller-manager/history.js';
+import { ownedRevisions, templateOf } from '../../controller-manager/history.js';
 import { controllerRefOf, stableJson } from '../../controller-manager/podutil.js';
 import { type CliContext, CliError } from '../context.js';
 import { formatTable } from '../table.js';

@@ -4,6 +4,7 @@
  * on metadata.name), and preferred node affinity (Score, weights summed).
  */
 
+import type { Node, Pod } from '../../api/objects.js';
 import {
   type ClusterEvent,
   type CycleState,
@@ -18,7 +19,6 @@ import {
   Status,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
-import type { Node, Pod } from '../types.js';
 
 export const nodeAffinityName = 'NodeAffinity';
 export const errReasonNodeAffinity = "node(s) didn't match Pod's node affinity/selector";

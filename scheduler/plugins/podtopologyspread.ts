@@ -10,6 +10,7 @@
  */
 
 import type { LabelSelector } from '../../api/meta.js';
+import type { Pod } from '../../api/objects.js';
 import { own } from '../../api/plain.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../../api/selectors.js';
 import {
@@ -26,7 +27,6 @@ import {
   Status,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
-import type { Pod } from '../types.js';
 import { nodeMatchesPod } from './nodeaffinity.js';
 import { untoleratedTaint } from './tainttoleration.js';
 
