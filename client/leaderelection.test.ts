@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { newAlreadyExists, newConflict, newNotFound, StatusError } from '../api/status.js';
+import { microTime } from '../api/time.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
 import { FakeClock } from './clock.js';
 import {
@@ -8,7 +9,6 @@ import {
   type LeaderElectorOptions,
   type LeaseClient,
   type LeaseObject,
-  microTime,
 } from './leaderelection.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -37,6 +37,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/status.js';
+import { microTime } from '../api/time.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { type Clock, realClock } from './clock.js';
@@ -103,11 +104,6 @@ const allowed: Record<ElectionState, readonly ElectionState[]> = {
 
 /** Candidates' retry waits are stretched by up to this factor so they do not move in step. */
 const jitterFactor = 1.2;
-
-/** A MicroTime as the apiserver writes it: `2026-01-01T00:00:00.000000Z`. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, '000Z');
-}
 
 type Attempt = 'acquired' | 'held' | 'failed';
 

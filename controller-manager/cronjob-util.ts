@@ -4,9 +4,10 @@
  * finished Jobs fall outside the history limits. No I/O here.
  */
 import type { CronJob, Job } from '../api/objects.js';
+import { metaTime } from '../api/time.js';
 import type { CronSchedule } from './cronjob-schedule.js';
 import { finishedCondition } from './job-util.js';
-import { newControllerRef, rfc3339 } from './podutil.js';
+import { newControllerRef } from './podutil.js';
 
 export type CronJobStatus = NonNullable<CronJob['status']>;
 
@@ -65,7 +66,7 @@ export function jobFromTemplate(cj: CronJob, scheduledMs: number): Job {
       labels: t.metadata?.labels ?? {},
       annotations: {
         ...(t.metadata?.annotations ?? {}),
-        [scheduledTimestampAnnotation]: rfc3339(scheduledMs),
+        [scheduledTimestampAnnotation]: metaTime(scheduledMs),
       },
       ownerReferences: [newControllerRef(cj, 'batch/v1', 'CronJob')],
     },

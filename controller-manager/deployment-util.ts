@@ -6,8 +6,9 @@
  * Available and Progressing conditions. No I/O here.
  */
 import type { Condition, Deployment, ReplicaSet } from '../api/objects.js';
+import { metaTime } from '../api/time.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
-import { rfc3339, scaledValue, stableJson } from './podutil.js';
+import { scaledValue, stableJson } from './podutil.js';
 
 export type DeploymentStatus = NonNullable<Deployment['status']>;
 
@@ -202,7 +203,7 @@ export function getCondition(s: DeploymentStatus | undefined, type: string): Con
 }
 
 export function newCondition(type: string, status: string, reason: string, message: string, nowMs: number) {
-  const t = rfc3339(nowMs);
+  const t = metaTime(nowMs);
   return { type, status, reason, message, lastUpdateTime: t, lastTransitionTime: t };
 }
 

@@ -4,7 +4,8 @@
  * (exponential backoff), and the status with Complete/Failed conditions.
  */
 import type { Condition, Job, Pod } from '../api/objects.js';
-import { isPodActive, isPodReady, rfc3339 } from './podutil.js';
+import { metaTime } from '../api/time.js';
+import { isPodActive, isPodReady } from './podutil.js';
 
 export type JobStatus = NonNullable<Job['status']>;
 
@@ -127,7 +128,7 @@ export function complete(job: Job, c: PodCounts): boolean {
 }
 
 function condition(type: string, reason: string, message: string, nowMs: number): Condition {
-  const t = rfc3339(nowMs);
+  const t = metaTime(nowMs);
   return { type, status: 'True', reason, message, lastProbeTime: t, lastTransitionTime: t };
 }
 
@@ -145,7 +146,7 @@ export function jobStatus(
     failed: c.failed.length,
     ready: c.active.filter(isPodReady).length,
   };
-  s.startTime ??= rfc3339(nowMs);
+  s.startTime ??= metaTime(nowMs);
   if (isIndexed(job)) s.completedIndexes = formatIndexes([...c.succeededIndexes]);
   if (finished && !finishedCondition(job)) {
     const conds = (s.conditions ?? []).filter((x) => x.type !== finished.type);
@@ -155,7 +156,7 @@ export function jobStatus(
       conds.push(condition(target, finished.reason, finished.message, nowMs));
     conds.push(condition(finished.type, finished.reason, finished.message, nowMs));
     s.conditions = conds;
-    if (finished.type === 'Complete') s.completionTime = rfc3339(nowMs);
+    if (finished.type === 'Complete') s.completionTime = metaTime(nowMs);
   }
   return s;
 }

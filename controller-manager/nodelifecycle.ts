@@ -16,6 +16,7 @@
  */
 import type { Lease, Node, Pod } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import type { Taint } from '../api/types/node.js';
 import { nodeNameIndex } from '../client/indexer.js';
 import { ResourceClient } from '../client/resource.js';
@@ -40,8 +41,6 @@ interface Health {
   renewTime?: string;
   heartbeat?: string;
 }
-
-const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class NodeLifecycleController extends QueueController {
   private readonly nodes;
@@ -122,7 +121,7 @@ export class NodeLifecycleController extends QueueController {
     const name = node.metadata.name!;
     const next = structuredClone(node);
     const conditions = next.status?.conditions ?? [];
-    const at = rfc3339(now);
+    const at = metaTime(now);
     if (!conditions.some((c) => c.type === 'Ready'))
       conditions.push({
         type: 'Ready',
@@ -199,7 +198,7 @@ export class NodeLifecycleController extends QueueController {
         this.queue.addAfter(name, limiter.waitMs());
         continue;
       }
-      added.push({ ...w, timeAdded: rfc3339(now) });
+      added.push({ ...w, timeAdded: metaTime(now) });
     }
     if (added.length === 0 && kept.length === have.length) return node;
     const next = structuredClone(node);
@@ -239,7 +238,7 @@ export class NodeLifecycleController extends QueueController {
       status: 'True',
       reason: 'DeletionByTaintManager',
       message: 'Taint manager: deleting due to NoExecute taint',
-      lastTransitionTime: rfc3339(now),
+      lastTransitionTime: metaTime(now),
     });
     next.status = { ...next.status, conditions };
     try {

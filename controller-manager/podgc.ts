@@ -10,6 +10,7 @@
  */
 import type { Pod } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 
@@ -102,7 +103,7 @@ export class PodGCController extends QueueController {
       status: 'True',
       reason: 'DeletionByPodGC',
       message: 'PodGC: node no longer exists',
-      lastTransitionTime: new Date(this.ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      lastTransitionTime: metaTime(this.ctx.clock.now()),
     });
     next.status = { ...next.status, phase: 'Failed', conditions };
     try {

@@ -165,8 +165,3 @@ export function scaledValue(v: number | string | undefined, total: number, round
   const exact = (Number(m[1]) * total) / 100;
   return roundUp ? Math.ceil(exact) : Math.floor(exact);
 }
-
-/** An RFC 3339 time with whole seconds, as Kubernetes writes them. */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}

@@ -14,6 +14,7 @@ import type { KubeObject } from '../api/meta.js';
 import type { Condition, Pod, ReplicaSet } from '../api/objects.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../api/selectors.js';
 import { isConflict } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -36,7 +37,6 @@ import {
   isPodAvailable,
   isPodReady,
   newControllerRef,
-  rfc3339,
 } from './podutil.js';
 
 /** At most this many pods are created or deleted in one sync (Kubernetes' burstReplicas). */
@@ -110,7 +110,7 @@ export function calculateReplicaSetStatus(
       status: 'True',
       reason: manageError.create ? 'FailedCreate' : 'FailedDelete',
       message: manageError.message,
-      lastTransitionTime: prev?.lastTransitionTime ?? rfc3339(nowMs),
+      lastTransitionTime: prev?.lastTransitionTime ?? metaTime(nowMs),
     });
   }
   const status: ReplicaSetStatus = {

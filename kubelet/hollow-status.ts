@@ -4,6 +4,7 @@
  * ranges it hands out. Nothing here talks to the apiserver.
  */
 import type { Node, Pod } from '../api/objects.js';
+import { metaTime } from '../api/time.js';
 import type { Taint } from '../api/types/node.js';
 import type { ContainerStatus, PodCondition, PodStatus } from '../api/types/pod.js';
 
@@ -17,11 +18,6 @@ export interface HollowCapacity {
   memory: string;
   pods: number | string;
   'ephemeral-storage'?: string;
-}
-
-/** metav1.Time: RFC 3339 in whole seconds. */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**
@@ -97,7 +93,7 @@ export interface HollowNodeSpec {
 }
 
 function nodeConditions(now: number): NonNullable<NonNullable<Node['status']>['conditions']> {
-  const t = rfc3339(now);
+  const t = metaTime(now);
   const cond = (type: string, status: string, reason: string, message: string) => ({
     type,
     status,
@@ -165,7 +161,7 @@ export function hollowNode(spec: HollowNodeSpec, now: number): Node {
 
 /** Node status as a heartbeat refreshes it: the same, with new heartbeat times. */
 export function refreshedConditions(node: Node, now: number): Node['status'] {
-  const t = rfc3339(now);
+  const t = metaTime(now);
   const conditions = (node.status?.conditions ?? nodeConditions(now)).map((c) => ({
     ...c,
     lastHeartbeatTime: t,
@@ -191,8 +187,8 @@ export function isReportedRunning(pod: Pod): boolean {
  */
 export function runningPodStatus(pod: Pod, hostIP: string, podIP: string, now: number): PodStatus {
   const prev = pod.status ?? {};
-  const t = rfc3339(now);
-  const started = prev.startTime ?? rfc3339(now);
+  const t = metaTime(now);
+  const started = prev.startTime ?? metaTime(now);
   const id = (name = '') => `hollow://${pod.metadata.uid ?? pod.metadata.name}/${name}`;
   const running = (pod.spec?.containers ?? []).map(
     (c): ContainerStatus => ({

@@ -23,13 +23,14 @@
 import type { Logger } from 'pino';
 import type { Node, Pod } from '../api/objects.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/status.js';
+import { microTime } from '../api/time.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
 import { builtinRegistry } from '../api/types/index.js';
 import type { Taint } from '../api/types/node.js';
 import { type Clock, realClock } from '../client/clock.js';
 import { keyOf, splitKey } from '../client/indexer.js';
 import { SharedInformer } from '../client/informer.js';
-import { type LeaseObject, microTime } from '../client/leaderelection.js';
+import type { LeaseObject } from '../client/leaderelection.js';
 import { ResourceClient } from '../client/resource.js';
 import type { RestClient } from '../client/rest.js';
 import { RateLimitingQueue, runWorkers } from '../client/workqueue.js';

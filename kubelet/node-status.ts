@@ -17,10 +17,10 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
+import { metaTime, microTime } from '../api/time.js';
 import type { Lease } from '../api/types/coordination.js';
 import type { Node, NodeCondition } from '../api/types/node.js';
 import type { Clock } from '../client/clock.js';
-import { microTime } from '../client/leaderelection.js';
 import type { ResourceClient } from '../client/resource.js';
 import type { Runtime } from './runtime/runtime.js';
 
@@ -51,8 +51,6 @@ const readOr = (file: string, fallback = '') => {
     return fallback;
   }
 };
-
-const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class NodeStatusManager {
   private node?: Node;
@@ -221,7 +219,7 @@ export class NodeStatusManager {
     const text = JSON.stringify(status);
     const due = this.o.clock.now() - this.lastPostedAt >= (this.o.reportIntervalMs ?? 60_000);
     if (text === this.lastPosted && !due) return;
-    const now = rfc3339(this.o.clock.now());
+    const now = metaTime(this.o.clock.now());
     const old = this.node?.status?.conditions ?? [];
     for (const c of status.conditions ?? []) {
       const before = old.find((o) => o.type === c.type);
