@@ -10,6 +10,7 @@
  */
 
 import type { CronJob, Job } from '../api/objects.js';
+import { stableJson } from '../api/stable-json.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
 import { metaTime } from '../api/time.js';
 import type { ObjectReference } from '../api/types/core-common.js';
@@ -31,7 +32,7 @@ import {
 } from './cronjob-util.js';
 import { finishedCondition } from './job-util.js';
 import { clientFor } from './podcontrol.js';
-import { controllerRefOf, stableJson } from './podutil.js';
+import { controllerRefOf } from './podutil.js';
 
 /** A little past the scheduled time, so the clock has surely reached it (Kubernetes: 100 ms). */
 const requeueSlackMs = 100;

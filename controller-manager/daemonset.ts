@@ -12,6 +12,7 @@
  */
 import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
+import { stableJson } from '../api/stable-json.js';
 import { isConflict } from '../api/status.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
@@ -39,7 +40,7 @@ import {
   type PodControl,
   RealPodControl,
 } from './podcontrol.js';
-import { availableAt, newControllerRef, nextAvailableIn, stableJson } from './podutil.js';
+import { availableAt, newControllerRef, nextAvailableIn } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 
 export interface DaemonSetControllerOptions {

@@ -6,9 +6,10 @@
  * Available and Progressing conditions. No I/O here.
  */
 import type { Condition, Deployment, ReplicaSet } from '../api/objects.js';
+import { stableJson } from '../api/stable-json.js';
 import { metaTime } from '../api/time.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
-import { scaledValue, stableJson } from './podutil.js';
+import { scaledValue } from './podutil.js';
 
 export type DeploymentStatus = NonNullable<Deployment['status']>;
 

@@ -110,16 +110,3 @@ export function endpointLabels(svc: Service): Record<string, string> {
   if (isHeadless(svc)) labels[headlessLabel] = '';
   return labels;
 }
-
-/** Stable JSON: object keys sorted, so equal values compare equal. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.entries(x)
-            .filter(([, y]) => y !== undefined)
-            .sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : x,
-  );
-}

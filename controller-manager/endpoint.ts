@@ -8,11 +8,11 @@
  * readiness at once.
  */
 import type { Endpoints, Pod, Service } from '../api/objects.js';
+import { stableJson } from '../api/stable-json.js';
 import { isNotFound } from '../api/status.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
-  canonical,
   endpointHostname,
   endpointLabels,
   isHeadless,
@@ -96,7 +96,7 @@ export class EndpointsController extends QueueController {
       onAdd: forPod,
       onUpdate: (old, pod) => {
         forPod(pod);
-        if (canonical(old.metadata.labels) !== canonical(pod.metadata.labels)) forPod(old);
+        if (stableJson(old.metadata.labels) !== stableJson(pod.metadata.labels)) forPod(old);
       },
       onDelete: forPod,
     });
@@ -120,8 +120,8 @@ export class EndpointsController extends QueueController {
     const labels = endpointLabels(svc);
     if (
       current &&
-      canonical(current.subsets ?? []) === canonical(subsets) &&
-      canonical(current.metadata.labels ?? {}) === canonical(labels)
+      stableJson(current.subsets ?? []) === stableJson(subsets) &&
+      stableJson(current.metadata.labels ?? {}) === stableJson(labels)
     )
       return;
     const want: Endpoints = {

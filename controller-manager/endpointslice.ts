@@ -12,11 +12,11 @@
  * a slice twice.
  */
 import type { EndpointSlice, Pod, Service } from '../api/objects.js';
+import { stableJson } from '../api/stable-json.js';
 import { isNotFound } from '../api/status.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
-  canonical,
   endpointHostname,
   endpointLabels,
   isPodReady,
@@ -110,7 +110,7 @@ export class EndpointSliceController extends QueueController {
       onAdd: forPod,
       onUpdate: (old, pod) => {
         forPod(pod);
-        if (canonical(old.metadata.labels) !== canonical(pod.metadata.labels)) forPod(old);
+        if (stableJson(old.metadata.labels) !== stableJson(pod.metadata.labels)) forPod(old);
       },
       onDelete: forPod,
     });
@@ -160,7 +160,7 @@ export class EndpointSliceController extends QueueController {
       let i = unused.findIndex(
         (s) =>
           portsSignature((s.ports ?? []) as ResolvedPort[]) === sig &&
-          canonical(s.endpoints ?? []) === canonical(w.endpoints),
+          stableJson(s.endpoints ?? []) === stableJson(w.endpoints),
       );
       if (i < 0) i = unused.findIndex((s) => portsSignature((s.ports ?? []) as ResolvedPort[]) === sig);
       if (i < 0 && unused.length > want.length - toWrite.length - 1) i = 0;
@@ -201,13 +201,13 @@ export class EndpointSliceController extends QueueController {
     };
     if (w.slice) {
       const same = (a: EndpointSlice, b: EndpointSlice) =>
-        canonical([
+        stableJson([
           a.endpoints ?? [],
           a.ports ?? [],
           a.metadata.labels ?? {},
           a.metadata.ownerReferences ?? [],
         ]) ===
-        canonical([
+        stableJson([
           b.endpoints ?? [],
           b.ports ?? [],
           b.metadata.labels ?? {},

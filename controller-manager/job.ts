@@ -9,6 +9,7 @@
  */
 import type { Job, Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
+import { stableJson } from '../api/stable-json.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -37,7 +38,7 @@ import {
   podFromTemplate,
   RealPodControl,
 } from './podcontrol.js';
-import { compareForDeletion, newControllerRef, stableJson } from './podutil.js';
+import { compareForDeletion, newControllerRef } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 
 export interface JobControllerOptions {

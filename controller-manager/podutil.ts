@@ -6,6 +6,7 @@
  */
 import type { KubeObject, OwnerReference } from '../api/meta.js';
 import type { Pod } from '../api/objects.js';
+import { stableJson } from '../api/stable-json.js';
 import type { PodCondition, PodTemplateSpec } from '../api/types/pod.js';
 
 /** The owner reference with controller: true, if any. */
@@ -116,18 +117,6 @@ export function fnv32a(text: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h >>> 0;
-}
-
-/** JSON with object keys sorted, so equal values hash equally. */
-export function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 /** rand.SafeEncodeString's alphabet: no vowels, no look-alikes, so hashes never spell words. */

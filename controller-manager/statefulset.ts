@@ -11,6 +11,7 @@
  */
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
+import { stableJson } from '../api/stable-json.js';
 import { isAlreadyExists, isConflict } from '../api/status.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
@@ -27,7 +28,7 @@ import {
   type PodControl,
   RealPodControl,
 } from './podcontrol.js';
-import { availableAt, newControllerRef, nextAvailableIn, stableJson } from './podutil.js';
+import { availableAt, newControllerRef, nextAvailableIn } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 import {
   claimsFor,

@@ -10,6 +10,7 @@
 import type { KubeObject } from '../../api/meta.js';
 import type { ControllerRevision } from '../../api/objects.js';
 import type { ResourceType } from '../../api/registry.js';
+import { stableJson } from '../../api/stable-json.js';
 import type { PodTemplateSpec } from '../../api/types/pod.js';
 import {
   equalIgnoreHash,
@@ -18,7 +19,7 @@ import {
   revisionOf,
 } from '../../controller-manager/deployment-util.js';
 import { ownedRevisions, templateOf } from '../../controller-manager/history.js';
-import { controllerRefOf, stableJson } from '../../controller-manager/podutil.js';
+import { controllerRefOf } from '../../controller-manager/podutil.js';
 import { type CliContext, CliError } from '../context.js';
 import { formatTable } from '../table.js';
 import { describePodTemplate } from './pod-template.js';
