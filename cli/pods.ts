@@ -10,7 +10,7 @@
 import type { KubeObject } from '../api/meta.js';
 import type { Pod } from '../api/objects.js';
 import { labelSelectorFromObject, labelSelectorFromSet } from '../api/selectors.js';
-import { compareForDeletion, isPodReady, podCondition } from '../controller-manager/podutil.js';
+import { compareForDeletion, isPodReady, podCondition } from '../api/types/pod-facts.js';
 import { type CliContext, CliError } from './context.js';
 import { splitSlash } from './objectref.js';
 

@@ -3,11 +3,12 @@
  * utils): which scheduled time is due, the Job made for it, and which
  * finished Jobs fall outside the history limits. No I/O here.
  */
+
+import { newControllerRef } from '../api/meta.js';
 import type { CronJob, Job } from '../api/objects.js';
 import { metaTime } from '../api/time.js';
 import type { CronSchedule } from './cronjob-schedule.js';
 import { finishedCondition } from './job-util.js';
-import { newControllerRef } from './podutil.js';
 
 export type CronJobStatus = NonNullable<CronJob['status']>;
 

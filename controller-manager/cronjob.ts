@@ -9,6 +9,7 @@
  * the next scheduled time. Time comes from the injected Clock only.
  */
 
+import { controllerRefOf } from '../api/meta.js';
 import type { CronJob, Job } from '../api/objects.js';
 import { stableJson } from '../api/stable-json.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
@@ -32,7 +33,6 @@ import {
 } from './cronjob-util.js';
 import { finishedCondition } from './job-util.js';
 import { clientFor } from './podcontrol.js';
-import { controllerRefOf } from './podutil.js';
 
 /** A little past the scheduled time, so the clock has surely reached it (Kubernetes: 100 ms). */
 const requeueSlackMs = 100;

@@ -9,12 +9,15 @@
  * nodeMatchesPod, TaintToleration's untoleratedTaint), so the controller and
  * the scheduler never disagree about where a daemon pod fits.
  */
+
+import { newControllerRef } from '../api/meta.js';
 import type { DaemonSet, Node, Pod } from '../api/objects.js';
 import type { Toleration } from '../api/types/pod.js';
+import { isPodAvailable, isPodReady } from '../api/types/pod-facts.js';
 import { nodeMatchesPod } from '../scheduler/plugins/nodeaffinity.js';
 import { untoleratedTaint } from '../scheduler/plugins/tainttoleration.js';
 import { podFromTemplate } from './podcontrol.js';
-import { isPodAvailable, isPodReady, newControllerRef, scaledValue, templateHash } from './podutil.js';
+import { scaledValue, templateHash } from './workload-util.js';
 
 export type DaemonSetStatus = NonNullable<DaemonSet['status']>;
 

@@ -10,10 +10,13 @@
  * `controller-revision-hash` label. Creates and deletes go through
  * expectations and slow-start batches like the ReplicaSet's.
  */
+
+import { newControllerRef } from '../api/meta.js';
 import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { stableJson } from '../api/stable-json.js';
 import { isConflict } from '../api/status.js';
+import { availableAt, nextAvailableIn } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -40,7 +43,6 @@ import {
   type PodControl,
   RealPodControl,
 } from './podcontrol.js';
-import { availableAt, newControllerRef, nextAvailableIn } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 
 export interface DaemonSetControllerOptions {

@@ -9,7 +9,7 @@ import type { Condition, Deployment, ReplicaSet } from '../api/objects.js';
 import { stableJson } from '../api/stable-json.js';
 import { metaTime } from '../api/time.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
-import { scaledValue } from './podutil.js';
+import { scaledValue } from './workload-util.js';
 
 export type DeploymentStatus = NonNullable<Deployment['status']>;
 

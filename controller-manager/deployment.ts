@@ -9,6 +9,8 @@
  * Available and Progressing conditions (progressDeadlineSeconds).
  * The arithmetic lives in deployment-util.ts.
  */
+
+import { controllerRefOf, newControllerRef } from '../api/meta.js';
 import type { Deployment, Pod, ReplicaSet } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { isAlreadyExists } from '../api/status.js';
@@ -43,7 +45,7 @@ import {
   withProgress,
 } from './deployment-util.js';
 import { claimObjects, clientFor, type MetaPatcher, metaPatcher } from './podcontrol.js';
-import { controllerRefOf, newControllerRef, templateHash } from './podutil.js';
+import { templateHash } from './workload-util.js';
 
 export interface DeploymentControllerOptions {
   deployments?: ResourceClient<Deployment>;

@@ -29,10 +29,6 @@ export function isHeadless(svc: Service): boolean {
   return svc.spec?.clusterIP === 'None';
 }
 
-export function isPodReady(pod: Pod): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
 /**
  * Whether a pod may appear at all: it has an IP and has not finished; a
  * terminating pod only where `includeTerminating` (EndpointSlices always,

@@ -10,13 +10,13 @@
 import type { Endpoints, Pod, Service } from '../api/objects.js';
 import { stableJson } from '../api/stable-json.js';
 import { isNotFound } from '../api/status.js';
+import { isPodReady } from '../api/types/pod-facts.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
   endpointHostname,
   endpointLabels,
   isHeadless,
-  isPodReady,
   managesEndpoints,
   podReference,
   podsForService,

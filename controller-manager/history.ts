@@ -13,12 +13,11 @@
  * otherwise (their data is immutable in the API).
  */
 import type { Logger } from 'pino';
-import type { KubeObject } from '../api/meta.js';
+import { controllerRefOf, type KubeObject, newControllerRef } from '../api/meta.js';
 import type { ControllerRevision } from '../api/objects.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
 import type { ResourceClient } from '../client/resource.js';
-import { controllerRefOf, newControllerRef } from './podutil.js';
 
 /** The patch a revision records: the whole template, replacing whatever is there. */
 export function revisionData(template: PodTemplateSpec | undefined): Record<string, unknown> {

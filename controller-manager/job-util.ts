@@ -5,7 +5,7 @@
  */
 import type { Condition, Job, Pod } from '../api/objects.js';
 import { metaTime } from '../api/time.js';
-import { isPodActive, isPodReady } from './podutil.js';
+import { isPodActive, isPodReady, podCondition } from '../api/types/pod-facts.js';
 
 export type JobStatus = NonNullable<Job['status']>;
 
@@ -93,7 +93,7 @@ function finishedAt(pod: Pod): number {
     if (!Number.isNaN(f)) t = Math.max(t, f);
   }
   if (t) return t;
-  const ready = pod.status?.conditions?.find((x) => x.type === 'Ready');
+  const ready = podCondition(pod, 'Ready');
   const r = Date.parse(ready?.lastTransitionTime ?? '');
   return Number.isNaN(r) ? Date.parse(pod.metadata.creationTimestamp ?? '') || 0 : r;
 }

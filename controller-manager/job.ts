@@ -7,9 +7,12 @@
  * through expectations and slow-start batches like the ReplicaSet's.
  * Deleting finished jobs after ttlSecondsAfterFinished is ttlafterfinished.ts.
  */
+
+import { newControllerRef } from '../api/meta.js';
 import type { Job, Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { stableJson } from '../api/stable-json.js';
+import { compareForDeletion } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -38,7 +41,6 @@ import {
   podFromTemplate,
   RealPodControl,
 } from './podcontrol.js';
-import { compareForDeletion, newControllerRef } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 
 export interface JobControllerOptions {

@@ -18,6 +18,7 @@ import type { Lease, Node, Pod } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
 import { metaTime } from '../api/time.js';
 import type { Taint } from '../api/types/node.js';
+import { podCondition } from '../api/types/pod-facts.js';
 import { nodeNameIndex } from '../client/indexer.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
@@ -153,7 +154,7 @@ export class NodeLifecycleController extends QueueController {
 
   /** MarkPodsNotReady: a pod on a node that is gone silent is not Ready. */
   private async markPodNotReady(pod: Pod, at: string): Promise<void> {
-    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    const ready = podCondition(pod, 'Ready');
     if (
       !ready ||
       ready.status === 'False' ||

@@ -11,10 +11,13 @@
  * carries the name of the revision it was made from in the
  * `controller-revision-hash` label.
  */
+
+import { newControllerRef } from '../api/meta.js';
 import type { PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
+import { isPodAvailable, isPodReady } from '../api/types/pod-facts.js';
 import { podFromTemplate } from './podcontrol.js';
-import { isPodAvailable, isPodReady, newControllerRef, templateHash } from './podutil.js';
+import { templateHash } from './workload-util.js';
 
 export type StatefulSetStatus = NonNullable<StatefulSet['status']>;
 

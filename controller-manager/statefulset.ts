@@ -9,10 +9,13 @@
  * the partition; OnDelete waits for the user. The plan of each sync is the
  * pure `planStatefulSet`; writes go through expectations.
  */
+
+import { newControllerRef } from '../api/meta.js';
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { stableJson } from '../api/stable-json.js';
 import { isAlreadyExists, isConflict } from '../api/status.js';
+import { availableAt, nextAvailableIn } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -28,7 +31,6 @@ import {
   type PodControl,
   RealPodControl,
 } from './podcontrol.js';
-import { availableAt, newControllerRef, nextAvailableIn } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 import {
   claimsFor,

@@ -7,7 +7,7 @@
  * (without the pod-template-hash label) and the annotations, into a set
  * by applying the revision's own patch.
  */
-import type { KubeObject } from '../../api/meta.js';
+import { controllerRefOf, type KubeObject } from '../../api/meta.js';
 import type { ControllerRevision } from '../../api/objects.js';
 import type { ResourceType } from '../../api/registry.js';
 import { stableJson } from '../../api/stable-json.js';
@@ -19,7 +19,6 @@ import {
   revisionOf,
 } from '../../controller-manager/deployment-util.js';
 import { ownedRevisions, templateOf } from '../../controller-manager/history.js';
-import { controllerRefOf } from '../../controller-manager/podutil.js';
 import { type CliContext, CliError } from '../context.js';
 import { formatTable } from '../table.js';
 import { describePodTemplate } from './pod-template.js';

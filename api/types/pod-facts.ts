@@ -1,30 +1,12 @@
 /**
- * Pure facts about pods and owners that the workload controllers share:
- * active, ready, available (ready for minReadySeconds), the controller
- * reference of an object, and the ranking ReplicaSets use to pick pods to
- * delete. No I/O here.
+ * Pure facts about pods that the workload controllers and nkctl share:
+ * active, terminating, ready, available (ready for minReadySeconds), and the
+ * ranking ReplicaSets use to pick pods to delete first (which `nkctl attach`
+ * reverses).
+ * No I/O here.
  */
-import type { KubeObject, OwnerReference } from '../api/meta.js';
-import type { Pod } from '../api/objects.js';
-import { stableJson } from '../api/stable-json.js';
-import type { PodCondition, PodTemplateSpec } from '../api/types/pod.js';
-
-/** The owner reference with controller: true, if any. */
-export function controllerRefOf(obj: KubeObject): OwnerReference | undefined {
-  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
-}
-
-/** The reference a controller puts on what it makes: controller, blocks the owner's foreground deletion. */
-export function newControllerRef(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
-  return {
-    apiVersion,
-    kind,
-    name: owner.metadata.name!,
-    uid: owner.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
+import type { Pod } from '../objects.js';
+import type { PodCondition } from './pod-schema.js';
 
 /** Running or pending, not terminating: what counts towards replicas. */
 export function isPodActive(pod: Pod): boolean {
@@ -107,50 +89,4 @@ export function compareForDeletion(a: Pod, b: Pod): number {
   const cb = ts(b.metadata.creationTimestamp);
   if (ca !== cb) return cb - ca; // newer first
   return (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
-}
-
-/** 32-bit FNV-1a of a string. */
-export function fnv32a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-/** rand.SafeEncodeString's alphabet: no vowels, no look-alikes, so hashes never spell words. */
-const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
-
-export function safeEncode(n: number): string {
-  const s = String(n);
-  let out = '';
-  for (let i = 0; i < s.length; i++) out += safeAlphabet[s.charCodeAt(i) % safeAlphabet.length];
-  return out;
-}
-
-/**
- * The pod-template-hash (and controller-revision-hash): a short stable hash
- * of a pod template, with the collision count mixed in when there is one.
- */
-export function templateHash(template: PodTemplateSpec | undefined, collisionCount?: number): string {
-  const seed = stableJson(template ?? {}) + (collisionCount ? `#${collisionCount}` : '');
-  return safeEncode(fnv32a(seed));
-}
-
-/**
- * Resolves an int-or-percent against a total, rounding percents up or down,
- * as intstr.GetScaledValueFromIntOrPercent.
- */
-export function scaledValue(v: number | string | undefined, total: number, roundUp: boolean): number {
-  if (v === undefined) return 0;
-  if (typeof v === 'number') return v;
-  const m = /^(\d+)%$/.exec(v);
-  if (!m) {
-    const n = Number(v);
-    if (Number.isInteger(n)) return n;
-    throw new Error(`invalid int-or-percent "${v}"`);
-  }
-  const exact = (Number(m[1]) * total) / 100;
-  return roundUp ? Math.ceil(exact) : Math.floor(exact);
 }
