@@ -12,6 +12,7 @@
 
 import { newControllerRef } from '../api/meta.js';
 import type { DaemonSet, Node, Pod } from '../api/objects.js';
+import { controllerRevisionHashLabel } from '../api/rollout.js';
 import type { Toleration } from '../api/types/pod.js';
 import { isPodAvailable, isPodReady } from '../api/types/pod-facts.js';
 import { nodeMatchesPod } from '../scheduler/plugins/nodeaffinity.js';
@@ -20,8 +21,6 @@ import { podFromTemplate } from './podcontrol.js';
 import { scaledValue, templateHash } from './workload-util.js';
 
 export type DaemonSetStatus = NonNullable<DaemonSet['status']>;
-
-export const revisionHashLabel = 'controller-revision-hash';
 
 /**
  * What Kubernetes adds to every daemon pod, so node conditions that keep
@@ -50,7 +49,9 @@ function withDaemonTolerations(own: Toleration[] | undefined): Toleration[] {
 /** The pod for `nodeName`: template labels plus the revision hash, pinned there by required node affinity. */
 export function newDaemonPod(ds: DaemonSet, nodeName: string, hash: string): Pod {
   const ref = newControllerRef(ds, 'apps/v1', 'DaemonSet');
-  const pod = podFromTemplate(ds.spec?.template, ds, ref, { labels: { [revisionHashLabel]: hash } });
+  const pod = podFromTemplate(ds.spec?.template, ds, ref, {
+    labels: { [controllerRevisionHashLabel]: hash },
+  });
   const spec = pod.spec!;
   spec.tolerations = withDaemonTolerations(spec.tolerations);
   spec.affinity = {
@@ -118,7 +119,8 @@ const created = (p: Pod) => Date.parse(p.metadata.creationTimestamp ?? '') || 0;
 export const byCreation = (a: Pod, b: Pod) =>
   created(a) - created(b) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
 
-export const isUpdated = (pod: Pod, hash: string) => pod.metadata.labels?.[revisionHashLabel] === hash;
+export const isUpdated = (pod: Pod, hash: string) =>
+  pod.metadata.labels?.[controllerRevisionHashLabel] === hash;
 const live = (pods: Pod[] | undefined) => (pods ?? []).filter((p) => !p.metadata.deletionTimestamp);
 
 /**

@@ -13,6 +13,7 @@
 
 import { newControllerRef } from '../api/meta.js';
 import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
+import { controllerRevisionHashLabel, ownedRevisions } from '../api/rollout.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { stableJson } from '../api/stable-json.js';
 import { isConflict } from '../api/status.js';
@@ -31,10 +32,9 @@ import {
   nodeShouldRunDaemonPod,
   podsByNode,
   podsToRollOut,
-  revisionHashLabel,
 } from './daemonset-util.js';
 import { ControllerExpectations, slowStartBatch } from './expectations.js';
-import { ownedRevisions, syncRevisions, truncateHistory } from './history.js';
+import { syncRevisions, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
@@ -155,7 +155,7 @@ export class DaemonSetController extends QueueController {
     const status = daemonSetStatus(ds, verdicts, byNode, hash, now);
     if (stableJson(ds.status ?? {}) !== stableJson(status)) await this.writeStatus(ds, status);
     const live = new Set(
-      [hash, ...pods.map((p) => p.metadata.labels?.[revisionHashLabel] ?? '')].map(
+      [hash, ...pods.map((p) => p.metadata.labels?.[controllerRevisionHashLabel] ?? '')].map(
         (h) => `${ds.metadata.name}-${h}`,
       ),
     );

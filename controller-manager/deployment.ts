@@ -12,6 +12,13 @@
 
 import { controllerRefOf, newControllerRef } from '../api/meta.js';
 import type { Deployment, Pod, ReplicaSet } from '../api/objects.js';
+import {
+  desiredReplicasAnnotation,
+  maxReplicasAnnotation,
+  podTemplateHashLabel,
+  revisionAnnotation,
+  revisionOf,
+} from '../api/rollout.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { isAlreadyExists } from '../api/status.js';
 import type { EventRecorder } from '../client/events.js';
@@ -23,23 +30,18 @@ import {
   calculateStatus,
   copiedAnnotations,
   deploymentComplete,
-  desiredReplicasAnnotation,
   findNewReplicaSet,
   getCondition,
   hasProgressDeadline,
   isSaturated,
-  maxReplicasAnnotation,
   maxSurge,
   newCondition,
   newRSNewReplicas,
   oldestFirst,
   planOldScaleDown,
   planProportional,
-  podTemplateHashLabel,
   progressDeadlineAt,
   replicasOf,
-  revisionAnnotation,
-  revisionOf,
   sameDeploymentStatus,
   setCondition,
   withProgress,

@@ -14,6 +14,7 @@
 
 import { newControllerRef } from '../api/meta.js';
 import type { PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
+import { controllerRevisionHashLabel } from '../api/rollout.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
 import { isPodAvailable, isPodReady } from '../api/types/pod-facts.js';
 import { podFromTemplate } from './podcontrol.js';
@@ -21,7 +22,6 @@ import { templateHash } from './workload-util.js';
 
 export type StatefulSetStatus = NonNullable<StatefulSet['status']>;
 
-export const revisionLabel = 'controller-revision-hash';
 export const podNameLabel = 'statefulset.kubernetes.io/pod-name';
 export const podIndexLabel = 'apps.kubernetes.io/pod-index';
 
@@ -72,7 +72,11 @@ export function newStatefulPod(
   const ref = newControllerRef(sts, 'apps/v1', 'StatefulSet');
   const pod = podFromTemplate(template, sts, ref, {
     name,
-    labels: { [podNameLabel]: name, [podIndexLabel]: String(ordinal), [revisionLabel]: revision },
+    labels: {
+      [podNameLabel]: name,
+      [podIndexLabel]: String(ordinal),
+      [controllerRevisionHashLabel]: revision,
+    },
   });
   const spec = pod.spec!;
   spec.hostname = name;
@@ -91,7 +95,7 @@ const finished = (p: Pod) => p.status?.phase === 'Failed' || p.status?.phase ===
 const terminating = (p: Pod) => !!p.metadata.deletionTimestamp;
 /** Running and Ready and not going away: what OrderedReady waits for. */
 export const isHealthy = (p: Pod) => p.status?.phase === 'Running' && isPodReady(p) && !terminating(p);
-export const revisionOf = (p: Pod) => p.metadata.labels?.[revisionLabel];
+export const revisionOf = (p: Pod) => p.metadata.labels?.[controllerRevisionHashLabel];
 
 export interface StatefulSetPlan {
   /** Ordinals whose pod (and claims) to create. */

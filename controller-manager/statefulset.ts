@@ -12,6 +12,7 @@
 
 import { newControllerRef } from '../api/meta.js';
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
+import { ownedRevisions, templateOf } from '../api/rollout.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { stableJson } from '../api/stable-json.js';
 import { isAlreadyExists, isConflict } from '../api/status.js';
@@ -22,7 +23,7 @@ import type { ResourceClient } from '../client/resource.js';
 import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import { ControllerExpectations, slowStartBatch } from './expectations.js';
-import { ownedRevisions, syncRevisions, templateOf, truncateHistory } from './history.js';
+import { syncRevisions, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
