@@ -6,6 +6,7 @@
 import type { Condition, Job, Pod } from '../api/objects.js';
 import { metaTime } from '../api/time.js';
 import { isPodActive, isPodReady, podCondition } from '../api/types/pod-facts.js';
+import { exponentialBackoff } from '../client/backoff.js';
 
 export type JobStatus = NonNullable<Job['status']>;
 
@@ -102,7 +103,7 @@ function finishedAt(pod: Pod): number {
 export function backoffUntil(failed: Pod[]): number {
   if (failed.length === 0) return 0;
   const last = Math.max(...failed.map(finishedAt));
-  const delay = Math.min(baseBackoffMs * 2 ** (failed.length - 1), maxBackoffMs);
+  const delay = exponentialBackoff(baseBackoffMs, failed.length - 1, maxBackoffMs);
   return last + delay;
 }
 

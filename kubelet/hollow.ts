@@ -27,6 +27,7 @@ import { microTime } from '../api/time.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
 import { builtinRegistry } from '../api/types/index.js';
 import type { Taint } from '../api/types/node.js';
+import { exponentialBackoff } from '../client/backoff.js';
 import { type Clock, realClock } from '../client/clock.js';
 import { keyOf, splitKey } from '../client/indexer.js';
 import { SharedInformer } from '../client/informer.js';
@@ -137,7 +138,7 @@ export async function runHollowNodes(opts: HollowNodesOptions): Promise<void> {
         return;
       } catch (err) {
         log.warn({ err, node: st.name, attempt }, 'registering hollow node failed; retrying');
-        await clock.sleep(Math.min(10_000, 200 * 2 ** attempt), signal);
+        await clock.sleep(exponentialBackoff(200, attempt, 10_000), signal);
       }
     }
   };

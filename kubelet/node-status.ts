@@ -20,6 +20,7 @@ import { StatusError } from '../api/status.js';
 import { metaTime, microTime } from '../api/time.js';
 import type { Lease } from '../api/types/coordination.js';
 import type { Node, NodeCondition } from '../api/types/node.js';
+import { exponentialBackoff } from '../client/backoff.js';
 import type { Clock } from '../client/clock.js';
 import type { ResourceClient } from '../client/resource.js';
 import type { Runtime } from './runtime/runtime.js';
@@ -90,7 +91,7 @@ export class NodeStatusManager {
         return;
       } catch (err) {
         this.log.warn({ err }, 'registering the node failed; retrying');
-        await this.o.clock.sleep(Math.min(7000, 200 * 2 ** attempt), signal);
+        await this.o.clock.sleep(exponentialBackoff(200, attempt, 7000), signal);
       }
     }
   }
