@@ -57,7 +57,8 @@ export function nextAvailableIn(pods: Pod[], minReadySeconds: number, nowMs: num
 
 const phaseRank: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
 
-function restarts(pod: Pod): number {
+/** The most restarts of any of the pod's containers. */
+export function podRestarts(pod: Pod): number {
   return (pod.status?.containerStatuses ?? []).reduce((n, c) => Math.max(n, c.restartCount ?? 0), 0);
 }
 
@@ -84,7 +85,7 @@ export function compareForDeletion(a: Pod, b: Pod): number {
     const rb = ts(podCondition(b, 'Ready')?.lastTransitionTime);
     if (ra !== rb) return rb - ra; // ready more recently goes first
   }
-  if (restarts(a) !== restarts(b)) return restarts(b) - restarts(a);
+  if (podRestarts(a) !== podRestarts(b)) return podRestarts(b) - podRestarts(a);
   const ca = ts(a.metadata.creationTimestamp);
   const cb = ts(b.metadata.creationTimestamp);
   if (ca !== cb) return cb - ca; // newer first
