@@ -21,7 +21,7 @@
  *   node lifecycle controller.
  */
 import type { Logger } from 'pino';
-import type { Node, Pod } from '../api/objects.js';
+import type { Lease, Node, Pod } from '../api/objects.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/status.js';
 import { microTime } from '../api/time.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
@@ -31,7 +31,6 @@ import { exponentialBackoff } from '../client/backoff.js';
 import { type Clock, realClock } from '../client/clock.js';
 import { keyOf, splitKey } from '../client/indexer.js';
 import { SharedInformer } from '../client/informer.js';
-import type { LeaseObject } from '../client/leaderelection.js';
 import { ResourceClient } from '../client/resource.js';
 import type { RestClient } from '../client/rest.js';
 import { RateLimitingQueue, runWorkers } from '../client/workqueue.js';
@@ -76,7 +75,7 @@ interface HollowNodeState {
   ip: string;
   ips: PodIPAllocator;
   node: Node;
-  lease?: LeaseObject;
+  lease?: Lease;
 }
 
 const resource = (plural: string, group = '') => {
@@ -107,7 +106,7 @@ export async function runHollowNodes(opts: HollowNodesOptions): Promise<void> {
   };
   const { rest, logger: log, signal, clock } = o;
   const nodes = new ResourceClient<Node>(rest, resource('nodes'));
-  const leases = new ResourceClient<LeaseObject>(
+  const leases = new ResourceClient<Lease>(
     rest,
     resource('leases', 'coordination.k8s.io'),
     'kube-node-lease',
@@ -246,7 +245,7 @@ async function registerNode(nodes: ResourceClient<Node>, node: Node, signal: Abo
 
 interface HeartbeatOptions {
   nodes: ResourceClient<Node>;
-  leases: ResourceClient<LeaseObject>;
+  leases: ResourceClient<Lease>;
   clock: Clock;
   log: Logger;
   signal: AbortSignal;
