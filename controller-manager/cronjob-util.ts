@@ -3,7 +3,6 @@
  * utils): which scheduled time is due, the Job made for it, and which
  * finished Jobs fall outside the history limits. No I/O here.
  */
-
 import { newControllerRef } from '../api/meta.js';
 import type { CronJob, Job } from '../api/objects.js';
 import { metaTime } from '../api/time.js';

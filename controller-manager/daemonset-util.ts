@@ -9,7 +9,6 @@
  * nodeMatchesPod, TaintToleration's untoleratedTaint), so the controller and
  * the scheduler never disagree about where a daemon pod fits.
  */
-
 import { newControllerRef } from '../api/meta.js';
 import type { DaemonSet, Node, Pod } from '../api/objects.js';
 import { controllerRevisionHashLabel } from '../api/rollout.js';

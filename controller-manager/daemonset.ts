@@ -10,7 +10,6 @@
  * `controller-revision-hash` label. Creates and deletes go through
  * expectations and slow-start batches like the ReplicaSet's.
  */
-
 import { newControllerRef } from '../api/meta.js';
 import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
 import { controllerRevisionHashLabel, ownedRevisions } from '../api/rollout.js';

@@ -9,7 +9,6 @@
  * Available and Progressing conditions (progressDeadlineSeconds).
  * The arithmetic lives in deployment-util.ts.
  */
-
 import { controllerRefOf, newControllerRef } from '../api/meta.js';
 import type { Deployment, Pod, ReplicaSet } from '../api/objects.js';
 import {

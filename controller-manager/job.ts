@@ -7,7 +7,6 @@
  * through expectations and slow-start batches like the ReplicaSet's.
  * Deleting finished jobs after ttlSecondsAfterFinished is ttlafterfinished.ts.
  */
-
 import { newControllerRef } from '../api/meta.js';
 import type { Job, Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';

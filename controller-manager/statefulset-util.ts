@@ -11,7 +11,6 @@
  * carries the name of the revision it was made from in the
  * `controller-revision-hash` label.
  */
-
 import { newControllerRef } from '../api/meta.js';
 import type { PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import { controllerRevisionHashLabel } from '../api/rollout.js';

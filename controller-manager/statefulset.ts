@@ -9,7 +9,6 @@
  * the partition; OnDelete waits for the user. The plan of each sync is the
  * pure `planStatefulSet`; writes go through expectations.
  */
-
 import { newControllerRef } from '../api/meta.js';
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import { ownedRevisions, templateOf } from '../api/rollout.js';

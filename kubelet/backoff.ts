@@ -13,7 +13,6 @@
  *   not in backoff and its next delay starts over. So a container that ran
  *   ten minutes (with the 5 min default) restarts at once again.
  */
-
 import { doubledBackoff } from '../client/backoff.js';
 import { type Clock, realClock } from '../client/clock.js';
 

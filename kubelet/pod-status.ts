@@ -4,7 +4,6 @@
  * Kubernetes' kubelet computes them (getPhase, GeneratePodReadyCondition...),
  * IPs and QoS.
  */
-
 import { stableJson } from '../api/stable-json.js';
 import {
   type ContainerStatus,
