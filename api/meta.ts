@@ -134,3 +134,20 @@ export interface KubeList<O = KubeObject> {
   metadata: ListMeta;
   items: O[];
 }
+
+/** The owner reference with controller: true, if any. */
+export function controllerRefOf(obj: KubeObject): OwnerReference | undefined {
+  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
+}
+
+/** The reference a controller puts on what it makes: controller, blocks the owner's foreground deletion. */
+export function newControllerRef(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}

@@ -17,11 +17,11 @@
  * Everything runs on 127.0.0.1, and every loop is bounded.
  */
 import pino from 'pino';
+import type { Pod } from '../api/objects.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
 import { cleanup, startApiserver, startEtcd, startHollowNodes, startScheduler } from '../e2e/harness.js';
-import type { Pod } from '../scheduler/types.js';
 import { percentile } from './apiserver.js';
 
 export interface SchedulerBenchOptions {

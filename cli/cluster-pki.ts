@@ -27,6 +27,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import { isNotFound } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import { ensureEncryptionConfig } from '../base/encryption-config.js';
 import {
   apiserverKubeletClientCert,
@@ -227,9 +228,7 @@ export function bootstrapTokenSecret(
   const data: Record<string, string> = {
     'token-id': id,
     'token-secret': secret,
-    ...(ttlMs > 0
-      ? { expiration: new Date((o.now ?? Date.now()) + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }
-      : {}),
+    ...(ttlMs > 0 ? { expiration: metaTime((o.now ?? Date.now()) + ttlMs) } : {}),
     'usage-bootstrap-authentication': 'true',
     'usage-bootstrap-signing': 'true',
     ...(o.groups ? { 'auth-extra-groups': o.groups } : {}),

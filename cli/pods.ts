@@ -8,8 +8,9 @@
  * the first (saying so when there was a choice).
  */
 import type { KubeObject } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
 import { labelSelectorFromObject, labelSelectorFromSet } from '../api/selectors.js';
-import { compareForDeletion, isPodReady, type Pod, podCondition } from '../controller-manager/podutil.js';
+import { compareForDeletion, isPodReady, podCondition, podRestarts } from '../api/types/pod-facts.js';
 import { type CliContext, CliError } from './context.js';
 import { splitSlash } from './objectref.js';
 
@@ -41,8 +42,6 @@ export function podSelectorOf(kind: string, obj: KubeObject): string {
 
 const loggingPhase: Record<string, number> = { Running: 0, Unknown: 1, Pending: 2 };
 const time = (t: string | null | undefined) => (t ? Date.parse(t) : Number.POSITIVE_INFINITY);
-const restarts = (p: Pod) =>
-  Math.max(0, ...(p.status?.containerStatuses ?? []).map((c) => c.restartCount ?? 0));
 
 /**
  * kubectl's ByLogging: assigned, then running before unknown before
@@ -61,7 +60,7 @@ export function compareForLogs(a: Pod, b: Pod): number {
     const rb = time(podCondition(b, 'Ready')?.lastTransitionTime);
     if (ra !== rb) return ra - rb;
   }
-  if (restarts(a) !== restarts(b)) return restarts(b) - restarts(a);
+  if (podRestarts(a) !== podRestarts(b)) return podRestarts(b) - podRestarts(a);
   return time(a.metadata.creationTimestamp) - time(b.metadata.creationTimestamp);
 }
 

@@ -21,6 +21,7 @@ import { format } from 'node:util';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { isNotFound } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import type { ObjectReference } from '../api/types/core-common.js';
 import type { Event } from '../api/types/event.js';
 import { builtinRegistry } from '../api/types/index.js';
@@ -99,11 +100,6 @@ interface Recent {
 interface Write {
   op: 'create' | 'patch';
   event: CoreEvent;
-}
-
-/** metav1.Time: RFC 3339 in whole seconds. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** The reference an Event makes to `obj`: kind, namespace, name, uid, apiVersion, resourceVersion. */
@@ -212,7 +208,7 @@ export class EventRecorder {
     const seen = this.recent.get(key);
     if (seen && now - seen.lastSeen < this.o.foldWindowMs) {
       seen.lastSeen = now;
-      seen.event = { ...seen.event, count: (seen.event.count ?? 1) + 1, lastTimestamp: rfc3339(now) };
+      seen.event = { ...seen.event, count: (seen.event.count ?? 1) + 1, lastTimestamp: metaTime(now) };
       this.enqueue({ op: 'patch', event: seen.event });
       return;
     }
@@ -232,7 +228,7 @@ export class EventRecorder {
     let nanos = BigInt(now) * 1_000_000n;
     if (nanos <= this.lastNanos) nanos = this.lastNanos + 1n;
     this.lastNanos = nanos;
-    const stamp = rfc3339(now);
+    const stamp = metaTime(now);
     return {
       apiVersion: 'v1',
       kind: 'Event',

@@ -1,22 +1,18 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { Lease } from '../api/objects.js';
 import { newAlreadyExists, newConflict, newNotFound, StatusError } from '../api/status.js';
+import { microTime } from '../api/time.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
 import { FakeClock } from './clock.js';
-import {
-  LeaderElector,
-  type LeaderElectorOptions,
-  type LeaseClient,
-  type LeaseObject,
-  microTime,
-} from './leaderelection.js';
+import { LeaderElector, type LeaderElectorOptions, type LeaseClient } from './leaderelection.js';
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 const gr = { group: 'coordination.k8s.io', resource: 'leases' };
 
 /** An in-memory Lease store with resourceVersion checks, shared by the clients made from it. */
 class LeaseStore {
-  readonly leases = new Map<string, LeaseObject>();
+  readonly leases = new Map<string, Lease>();
   readonly calls: { verb: string; name: string; holder?: string }[] = [];
   private rv = 100;
   /** When set, every call fails with it. */
@@ -24,7 +20,7 @@ class LeaseStore {
   /** When set, every call hangs until its signal aborts. */
   hang = false;
 
-  put(ns: string, name: string, spec: LeaseSpec): LeaseObject {
+  put(ns: string, name: string, spec: LeaseSpec): Lease {
     const lease = { metadata: { name, namespace: ns, resourceVersion: String(++this.rv) }, spec };
     this.leases.set(`${ns}/${name}`, lease);
     return structuredClone(lease);
@@ -62,7 +58,7 @@ class FakeLeaseClient implements LeaseClient {
     return new FakeLeaseClient(this.store, namespace);
   }
 
-  get(name: string, opts?: { signal?: AbortSignal }): Promise<LeaseObject> {
+  get(name: string, opts?: { signal?: AbortSignal }): Promise<Lease> {
     return this.store.call('get', name, undefined, opts?.signal, () => {
       const lease = this.store.leases.get(`${this.ns}/${name}`);
       if (!lease) throw newNotFound(gr, name);
@@ -70,7 +66,7 @@ class FakeLeaseClient implements LeaseClient {
     });
   }
 
-  create(obj: LeaseObject, opts?: { signal?: AbortSignal }): Promise<LeaseObject> {
+  create(obj: Lease, opts?: { signal?: AbortSignal }): Promise<Lease> {
     const name = obj.metadata.name!;
     return this.store.call('create', name, obj.spec?.holderIdentity, opts?.signal, () => {
       if (this.store.leases.has(`${this.ns}/${name}`)) throw newAlreadyExists(gr, name);
@@ -78,7 +74,7 @@ class FakeLeaseClient implements LeaseClient {
     });
   }
 
-  update(obj: LeaseObject, opts?: { signal?: AbortSignal }): Promise<LeaseObject> {
+  update(obj: Lease, opts?: { signal?: AbortSignal }): Promise<Lease> {
     const name = obj.metadata.name!;
     return this.store.call('update', name, obj.spec?.holderIdentity, opts?.signal, () => {
       const cur = this.store.leases.get(`${this.ns}/${name}`);

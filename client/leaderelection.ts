@@ -35,35 +35,34 @@
  *   naming its own identity treats it as its own and renews it at once.
  */
 import type { Logger } from 'pino';
-import type { KubeObject } from '../api/meta.js';
+import type { Lease } from '../api/objects.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/status.js';
+import { microTime } from '../api/time.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { type Clock, realClock } from './clock.js';
 import { ResourceClient, type WriteOptions } from './resource.js';
 import type { RestClient } from './rest.js';
 
-export type LeaseObject = KubeObject & { spec?: LeaseSpec };
-
-/** The calls the elector makes; a ResourceClient<LeaseObject> has them. */
+/** The calls the elector makes; a ResourceClient<Lease> has them. */
 export interface LeaseClient {
   in(namespace: string): LeaseClient;
-  get(name: string, opts?: { signal?: AbortSignal }): Promise<LeaseObject>;
-  create(obj: LeaseObject, opts?: WriteOptions): Promise<LeaseObject>;
-  update(obj: LeaseObject, opts?: WriteOptions): Promise<LeaseObject>;
+  get(name: string, opts?: { signal?: AbortSignal }): Promise<Lease>;
+  create(obj: Lease, opts?: WriteOptions): Promise<Lease>;
+  update(obj: Lease, opts?: WriteOptions): Promise<Lease>;
   /** When present, a follower watches the Lease so that a release wakes it at once. */
   watch?(opts: {
     fieldSelector?: string;
     timeoutSeconds?: number;
     signal?: AbortSignal;
-  }): AsyncIterable<{ type: string; object: LeaseObject }>;
+  }): AsyncIterable<{ type: string; object: Lease }>;
 }
 
 /** A client for Leases over `rest`. */
-export function newLeaseClient(rest: RestClient): ResourceClient<LeaseObject> {
+export function newLeaseClient(rest: RestClient): ResourceClient<Lease> {
   const rt = builtinRegistry.get('coordination.k8s.io', 'v1', 'leases');
   if (!rt) throw new Error('the registry has no coordination.k8s.io/v1 leases');
-  return new ResourceClient<LeaseObject>(rest, rt);
+  return new ResourceClient<Lease>(rest, rt);
 }
 
 export interface LeaderElectorOptions {
@@ -104,11 +103,6 @@ const allowed: Record<ElectionState, readonly ElectionState[]> = {
 /** Candidates' retry waits are stretched by up to this factor so they do not move in step. */
 const jitterFactor = 1.2;
 
-/** A MicroTime as the apiserver writes it: `2026-01-01T00:00:00.000000Z`. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/Z$/, '000Z');
-}
-
 type Attempt = 'acquired' | 'held' | 'failed';
 
 export class LeaderElector {
@@ -123,7 +117,7 @@ export class LeaderElector {
   private observedTime = 0;
   private reportedLeader = '';
   /** Our last successful write, for renewals and release. */
-  private held?: LeaseObject;
+  private held?: Lease;
   /** When the last successful acquire or renew was sent. */
   private renewedAt = 0;
 
@@ -296,7 +290,7 @@ export class LeaderElector {
     const sentAt = clock.now();
     const { signal, done } = this.attemptSignal(outer, deadline);
     try {
-      let current: LeaseObject;
+      let current: Lease;
       try {
         current = await this.leases.get(this.o.name, { signal });
       } catch (err) {
@@ -310,7 +304,7 @@ export class LeaderElector {
       const holder = spec.holderIdentity ?? '';
       const ours = holder === this.o.identity;
       if (holder && !ours && clock.now() < this.expiresAt()) return 'held';
-      const next: LeaseObject = { ...current, spec: this.nextSpec(spec, ours, sentAt) };
+      const next: Lease = { ...current, spec: this.nextSpec(spec, ours, sentAt) };
       const written = await this.leases.update(next, { signal });
       if (!ours) this.log.info({ from: holder || undefined }, 'took over the lease');
       this.wrote(written, sentAt);
@@ -325,7 +319,7 @@ export class LeaderElector {
     }
   }
 
-  private newLease(now: number): LeaseObject {
+  private newLease(now: number): Lease {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -347,7 +341,7 @@ export class LeaderElector {
     };
   }
 
-  private wrote(lease: LeaseObject, sentAt: number): void {
+  private wrote(lease: Lease, sentAt: number): void {
     this.held = lease;
     this.renewedAt = sentAt;
     this.observe(lease.spec ?? {});

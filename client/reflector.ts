@@ -14,6 +14,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { isGone, StatusError } from '../api/status.js';
+import { doubledBackoff } from './backoff.js';
 import { type Clock, realClock } from './clock.js';
 import type { ResourceClient } from './resource.js';
 
@@ -73,7 +74,7 @@ export class Reflector<T extends KubeObject> {
         if (healthy) backoff = 0;
         else {
           // A watch that ends at once, with nothing, must not spin.
-          backoff = backoff ? Math.min(backoff * 2, 30_000) : 200;
+          backoff = doubledBackoff(backoff, 200, 30_000);
           await this.clock.sleep(backoff, signal);
         }
       } catch (err) {
@@ -87,13 +88,13 @@ export class Reflector<T extends KubeObject> {
           // A fresh list whose watch is at once too old again means the server is
           // churning (or restarting); relist, but not in a tight loop.
           if (++gonesInARow > 1) {
-            backoff = backoff ? Math.min(backoff * 2, 30_000) : 800;
+            backoff = doubledBackoff(backoff, 800, 30_000);
             await this.clock.sleep(backoff, signal);
           }
           continue;
         }
         gonesInARow = 0;
-        backoff = backoff ? Math.min(backoff * 2, 30_000) : 800;
+        backoff = doubledBackoff(backoff, 800, 30_000);
         this.log.warn({ err: (err as Error).message, retryInMs: backoff }, 'list/watch failed; backing off');
         await this.clock.sleep(backoff * (0.8 + Math.random() * 0.4), signal);
         // A failed list leaves needList set; a failed watch resumes from the last rv.

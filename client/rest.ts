@@ -16,6 +16,7 @@ import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { StatusError } from '../api/status.js';
+import { exponentialBackoff } from './backoff.js';
 import { type Clock, realClock } from './clock.js';
 
 export interface RestConfig {
@@ -202,7 +203,7 @@ export class RestClient {
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       if (opts.signal?.aborted) throw new StatusError(499, '', 'request aborted');
       if (attempt > 0)
-        await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2), opts.signal);
+        await sleep(exponentialBackoff(50, attempt, 2000) * (0.5 + Math.random() / 2), opts.signal);
       const server = this.server;
       try {
         const res = await this.once(server, opts);

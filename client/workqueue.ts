@@ -16,6 +16,7 @@
  * level-triggered, so the next start lists them again).
  */
 import type { Logger } from 'pino';
+import { exponentialBackoff } from './backoff.js';
 import { type Clock, realClock, type TimerHandle } from './clock.js';
 
 /** A FIFO with O(1) push and shift (Array#shift is O(n)). */
@@ -263,7 +264,7 @@ export class ItemExponentialFailureRateLimiter<T = string> implements RateLimite
   when(item: T): number {
     const exp = this.failures.get(item) ?? 0;
     this.failures.set(item, exp + 1);
-    return Math.min(this.baseMs * 2 ** exp, this.maxMs);
+    return exponentialBackoff(this.baseMs, exp, this.maxMs);
   }
 
   forget(item: T): void {

@@ -10,12 +10,11 @@
  * - an orphan enqueues every owner whose selector matches it, so one of them
  *   adopts it; an orphan whose labels changed does the same.
  */
-import type { KubeObject } from '../api/meta.js';
+import { controllerRefOf, type KubeObject } from '../api/meta.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { type Indexer, keyOf } from '../client/indexer.js';
 import type { EventHandler } from '../client/informer.js';
 import type { ControllerExpectations } from './expectations.js';
-import { controllerRefOf } from './podutil.js';
 
 export interface ChildHandlerOptions<O extends KubeObject, C extends KubeObject> {
   ownerKind: string;

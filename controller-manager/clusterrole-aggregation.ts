@@ -10,13 +10,12 @@
  * field manager, only when they differ.
  */
 import type { KubeObject } from '../api/meta.js';
+import type { ClusterRole } from '../api/objects.js';
 import { apiVersionOf } from '../api/registry.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
-import { type ClusterRole as ClusterRoleSchema, type PolicyRule, rbacGroup } from '../api/types/rbac.js';
+import { type PolicyRule, rbacGroup } from '../api/types/rbac.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
-
-type ClusterRole = ClusterRoleSchema & KubeObject;
 
 /** The field manager of the applied rules, Kubernetes' name for it. */
 export const aggregationFieldManager = 'clusterrole-aggregation-controller';

@@ -3,12 +3,12 @@
  * utils): which scheduled time is due, the Job made for it, and which
  * finished Jobs fall outside the history limits. No I/O here.
  */
-import type { CronJob as CronJobSchema } from '../api/types/batch.js';
+import { newControllerRef } from '../api/meta.js';
+import type { CronJob, Job } from '../api/objects.js';
+import { metaTime } from '../api/time.js';
 import type { CronSchedule } from './cronjob-schedule.js';
-import { finishedCondition, type Job } from './job-util.js';
-import { newControllerRef, type Obj, rfc3339 } from './podutil.js';
+import { finishedCondition } from './job-util.js';
 
-export type CronJob = Obj<CronJobSchema>;
 export type CronJobStatus = NonNullable<CronJob['status']>;
 
 /** Kubernetes' cap on missed start times before it complains with an Event. */
@@ -66,7 +66,7 @@ export function jobFromTemplate(cj: CronJob, scheduledMs: number): Job {
       labels: t.metadata?.labels ?? {},
       annotations: {
         ...(t.metadata?.annotations ?? {}),
-        [scheduledTimestampAnnotation]: rfc3339(scheduledMs),
+        [scheduledTimestampAnnotation]: metaTime(scheduledMs),
       },
       ownerReferences: [newControllerRef(cj, 'batch/v1', 'CronJob')],
     },

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { CronJob, Job } from '../api/objects.js';
 import { newAlreadyExists, newNotFound } from '../api/status.js';
 import { CronJobController } from './cronjob.js';
-import { type CronJob, scheduledTimestampAnnotation } from './cronjob-util.js';
-import type { Job } from './job-util.js';
+import { scheduledTimestampAnnotation } from './cronjob-util.js';
 import { FakeClient, newTestContext, newUid, testEpoch } from './workload-fakes.js';
 import { iso, ownerRef } from './workload-fixtures.js';
 

@@ -9,7 +9,11 @@
  * the next scheduled time. Time comes from the injected Clock only.
  */
 
+import { controllerRefOf } from '../api/meta.js';
+import type { CronJob, Job } from '../api/objects.js';
+import { stableJson } from '../api/stable-json.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import type { ObjectReference } from '../api/types/core-common.js';
 import { timeZoneError } from '../api/types/cron.js';
 import type { SharedInformer } from '../client/informer.js';
@@ -18,7 +22,6 @@ import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import { type CronSchedule, parseCronSchedule } from './cronjob-schedule.js';
 import {
-  type CronJob,
   type CronJobStatus,
   dueSchedule,
   isJobFinished,
@@ -28,9 +31,8 @@ import {
   lastSuccessfulTime,
   maxMissedSchedules,
 } from './cronjob-util.js';
-import { finishedCondition, type Job } from './job-util.js';
+import { finishedCondition } from './job-util.js';
 import { clientFor } from './podcontrol.js';
-import { controllerRefOf, rfc3339, stableJson } from './podutil.js';
 
 /** A little past the scheduled time, so the clock has surely reached it (Kubernetes: 100 ms). */
 const requeueSlackMs = 100;
@@ -205,7 +207,7 @@ export class CronJobController extends QueueController {
     try {
       const job = await this.jobClient.in(cj.metadata.namespace).create(jobFromTemplate(cj, due.scheduled));
       this.log.info(
-        { cronjob: key, job: job.metadata.name, scheduled: rfc3339(due.scheduled) },
+        { cronjob: key, job: job.metadata.name, scheduled: metaTime(due.scheduled) },
         'created job',
       );
       this.recorder.event(cj, 'Normal', 'SuccessfulCreate', `Created job ${job.metadata.name}`);
@@ -217,7 +219,7 @@ export class CronJobController extends QueueController {
         throw err;
       }
     }
-    status.lastScheduleTime = rfc3339(due.scheduled);
+    status.lastScheduleTime = metaTime(due.scheduled);
   }
 
   private async cleanupHistory(cj: CronJob, jobs: Job[]): Promise<void> {

@@ -20,6 +20,7 @@
  */
 import type { KubeObject } from '../api/meta.js';
 import { isNotFound } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import {
   type CertificateSigningRequest,
   type CertificateSigningRequestCondition,
@@ -130,7 +131,7 @@ export function withCondition(
   c: Pick<CertificateSigningRequestCondition, 'type' | 'reason' | 'message'>,
 ): CSR {
   const next = typedCopy(csr);
-  const lastUpdateTime = new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const lastUpdateTime = metaTime(clock.now());
   next.status = {
     ...next.status,
     conditions: [...(next.status?.conditions ?? []), { ...c, status: 'True', lastUpdateTime }],

@@ -9,26 +9,17 @@
  * nodeMatchesPod, untoleratedTaint), so the controller and the scheduler
  * never disagree about where a daemon pod fits.
  */
+
+import { newControllerRef } from '../api/meta.js';
+import type { DaemonSet, Node, Pod } from '../api/objects.js';
+import { controllerRevisionHashLabel } from '../api/rollout.js';
 import { nodeMatchesPod, untoleratedTaint } from '../api/scheduling.js';
-import type { DaemonSet as DaemonSetSchema } from '../api/types/apps.js';
-import type { Node as NodeSchema } from '../api/types/node.js';
 import type { Toleration } from '../api/types/pod.js';
+import { isPodAvailable, isPodReady } from '../api/types/pod-facts.js';
 import { podFromTemplate } from './podcontrol.js';
-import {
-  isPodAvailable,
-  isPodReady,
-  newControllerRef,
-  type Obj,
-  type Pod,
-  scaledValue,
-  templateHash,
-} from './podutil.js';
+import { scaledValue, templateHash } from './workload-util.js';
 
-export type DaemonSet = Obj<DaemonSetSchema>;
 export type DaemonSetStatus = NonNullable<DaemonSet['status']>;
-export type Node = Obj<NodeSchema>;
-
-export const revisionHashLabel = 'controller-revision-hash';
 
 /**
  * What Kubernetes adds to every daemon pod, so node conditions that keep
@@ -57,7 +48,9 @@ function withDaemonTolerations(own: Toleration[] | undefined): Toleration[] {
 /** The pod for `nodeName`: template labels plus the revision hash, pinned there by required node affinity. */
 export function newDaemonPod(ds: DaemonSet, nodeName: string, hash: string): Pod {
   const ref = newControllerRef(ds, 'apps/v1', 'DaemonSet');
-  const pod = podFromTemplate(ds.spec?.template, ds, ref, { labels: { [revisionHashLabel]: hash } });
+  const pod = podFromTemplate(ds.spec?.template, ds, ref, {
+    labels: { [controllerRevisionHashLabel]: hash },
+  });
   const spec = pod.spec!;
   spec.tolerations = withDaemonTolerations(spec.tolerations);
   spec.affinity = {
@@ -125,7 +118,8 @@ const created = (p: Pod) => Date.parse(p.metadata.creationTimestamp ?? '') || 0;
 export const byCreation = (a: Pod, b: Pod) =>
   created(a) - created(b) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
 
-export const isUpdated = (pod: Pod, hash: string) => pod.metadata.labels?.[revisionHashLabel] === hash;
+export const isUpdated = (pod: Pod, hash: string) =>
+  pod.metadata.labels?.[controllerRevisionHashLabel] === hash;
 const live = (pods: Pod[] | undefined) => (pods ?? []).filter((p) => !p.metadata.deletionTimestamp);
 
 /**

@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
+import { controllerRevisionHashLabel, revisionData } from '../api/rollout.js';
 import type { Taint } from '../api/types/node.js';
 import { DaemonSetController } from './daemonset.js';
 import {
   currentHash,
-  type DaemonSet,
   daemonTolerations,
-  type Node,
   podsByNode,
   podsToRollOut,
-  revisionHashLabel,
   targetNodeName,
 } from './daemonset-util.js';
-import { type ControllerRevision, revisionData } from './history.js';
-import type { Pod } from './podutil.js';
 import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
 import { ownerRef, pod, template } from './workload-fixtures.js';
 
@@ -54,7 +51,7 @@ function daemonPod(
   return pod(name, {
     owner: ownerRef('DaemonSet', d),
     nodeName,
-    labels: { app: 'web', [revisionHashLabel]: o.hash ?? currentHash(d) },
+    labels: { app: 'web', [controllerRevisionHashLabel]: o.hash ?? currentHash(d) },
     ...o,
   });
 }
@@ -100,7 +97,7 @@ describe('DaemonSetController', () => {
     expect(podControl.created.map(targetNodeName).sort()).toEqual(['n1', 'n2']);
     const p = podControl.created[0];
     expect(p.metadata.generateName).toBe('agent-');
-    expect(p.metadata.labels).toEqual({ app: 'web', [revisionHashLabel]: currentHash(d) });
+    expect(p.metadata.labels).toEqual({ app: 'web', [controllerRevisionHashLabel]: currentHash(d) });
     expect(p.metadata.ownerReferences?.[0]).toMatchObject({
       kind: 'DaemonSet',
       name: 'agent',

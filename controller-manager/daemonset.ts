@@ -10,8 +10,13 @@
  * `controller-revision-hash` label. Creates and deletes go through
  * expectations and slow-start batches like the ReplicaSet's.
  */
+import { newControllerRef } from '../api/meta.js';
+import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
+import { controllerRevisionHashLabel, ownedRevisions } from '../api/rollout.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
+import { stableJson } from '../api/stable-json.js';
 import { isConflict } from '../api/status.js';
+import { availableAt, nextAvailableIn } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -19,19 +24,16 @@ import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
   currentHash,
-  type DaemonSet,
   type DaemonSetStatus,
   daemonSetStatus,
-  type Node,
   type NodeVerdict,
   newDaemonPod,
   nodeShouldRunDaemonPod,
   podsByNode,
   podsToRollOut,
-  revisionHashLabel,
 } from './daemonset-util.js';
 import { ControllerExpectations, slowStartBatch } from './expectations.js';
-import { type ControllerRevision, ownedRevisions, syncRevisions, truncateHistory } from './history.js';
+import { syncRevisions, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
@@ -40,7 +42,6 @@ import {
   type PodControl,
   RealPodControl,
 } from './podcontrol.js';
-import { availableAt, newControllerRef, nextAvailableIn, type Pod, stableJson } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 
 export interface DaemonSetControllerOptions {
@@ -153,7 +154,7 @@ export class DaemonSetController extends QueueController {
     const status = daemonSetStatus(ds, verdicts, byNode, hash, now);
     if (stableJson(ds.status ?? {}) !== stableJson(status)) await this.writeStatus(ds, status);
     const live = new Set(
-      [hash, ...pods.map((p) => p.metadata.labels?.[revisionHashLabel] ?? '')].map(
+      [hash, ...pods.map((p) => p.metadata.labels?.[controllerRevisionHashLabel] ?? '')].map(
         (h) => `${ds.metadata.name}-${h}`,
       ),
     );

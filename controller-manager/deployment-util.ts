@@ -1,57 +1,28 @@
 /**
  * Pure pieces of the Deployment controller (after Kubernetes'
- * deployment/util): revisions and their annotations, which ReplicaSet runs
- * the current template, maxSurge/maxUnavailable, how far a rolling update
- * may scale each ReplicaSet, proportional scaling, and the status with its
- * Available and Progressing conditions. No I/O here.
+ * deployment/util): which ReplicaSet runs the current template,
+ * maxSurge/maxUnavailable, how far a rolling update may scale each
+ * ReplicaSet, proportional scaling, and the status with its Available and
+ * Progressing conditions. No I/O here. Revision numbers, their annotations
+ * and template equality are in api/rollout.ts, which `nkctl rollout` shares.
  */
-import type { Deployment as DeploymentSchema } from '../api/types/apps.js';
-import type { PodTemplateSpec } from '../api/types/pod.js';
-import { type Condition, type Obj, rfc3339, scaledValue, stableJson } from './podutil.js';
-import type { ReplicaSet } from './replicaset.js';
-
-export type Deployment = Obj<DeploymentSchema>;
-export type DeploymentStatus = NonNullable<Deployment['status']>;
-
-export const podTemplateHashLabel = 'pod-template-hash';
-export const revisionAnnotation = 'deployment.kubernetes.io/revision';
-export const desiredReplicasAnnotation = 'deployment.kubernetes.io/desired-replicas';
-export const maxReplicasAnnotation = 'deployment.kubernetes.io/max-replicas';
-/** Annotations of a Deployment that are not copied to its ReplicaSets. */
-const notCopied = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  revisionAnnotation,
-  'deployment.kubernetes.io/revision-history',
+import type { Condition, Deployment, ReplicaSet } from '../api/objects.js';
+import {
+  deploymentOwnAnnotations,
   desiredReplicasAnnotation,
+  equalIgnoreHash,
   maxReplicasAnnotation,
-  'deprecated.deployment.rollback.to',
-]);
+} from '../api/rollout.js';
+import { stableJson } from '../api/stable-json.js';
+import { metaTime } from '../api/time.js';
+import { scaledValue } from './workload-util.js';
+
+export type DeploymentStatus = NonNullable<Deployment['status']>;
 
 /** progressDeadlineSeconds of MaxInt32 means "no deadline". */
 const noDeadline = 2147483647;
 
 export const replicasOf = (o: { spec?: { replicas?: number } }) => o.spec?.replicas ?? 1;
-
-export function revisionOf(o: { metadata: { annotations?: Record<string, string> } }): number {
-  const n = Number.parseInt(o.metadata.annotations?.[revisionAnnotation] ?? '', 10);
-  return Number.isNaN(n) ? 0 : n;
-}
-
-/** True when two templates are equal apart from the pod-template-hash label. */
-export function equalIgnoreHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
-  const strip = (t: PodTemplateSpec | undefined) => {
-    const c = structuredClone(t ?? {});
-    // kubectl rollout undo sends creationTimestamp: null inside the template.
-    if (c.metadata) delete c.metadata.creationTimestamp;
-    if (c.metadata && Object.keys(c.metadata).length === 0) delete c.metadata;
-    if (c.metadata?.labels) {
-      delete c.metadata.labels[podTemplateHashLabel];
-      if (Object.keys(c.metadata.labels).length === 0) delete c.metadata.labels;
-    }
-    return stableJson(c);
-  };
-  return strip(a) === strip(b);
-}
 
 const byCreation = (a: ReplicaSet, b: ReplicaSet) =>
   (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
@@ -68,7 +39,9 @@ export function oldestFirst(rsList: ReplicaSet[]): ReplicaSet[] {
 
 /** Annotations a ReplicaSet takes from its Deployment (everything but the controller's own). */
 export function copiedAnnotations(d: Deployment): Record<string, string> {
-  return Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !notCopied.has(k)));
+  return Object.fromEntries(
+    Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !deploymentOwnAnnotations.has(k)),
+  );
 }
 
 export function isRollingUpdate(d: Deployment): boolean {
@@ -204,7 +177,7 @@ export function getCondition(s: DeploymentStatus | undefined, type: string): Con
 }
 
 export function newCondition(type: string, status: string, reason: string, message: string, nowMs: number) {
-  const t = rfc3339(nowMs);
+  const t = metaTime(nowMs);
   return { type, status, reason, message, lastUpdateTime: t, lastTransitionTime: t };
 }
 

@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { Deployment, ReplicaSet } from '../api/objects.js';
 import { DeploymentController } from './deployment.js';
 import {
   calculateStatus,
-  type Deployment,
   fenceposts,
   planOldScaleDown,
   planProportional,
   withProgress,
 } from './deployment-util.js';
-import type { ReplicaSet } from './replicaset.js';
 import { FakeClient, newTestContext, newUid, testEpoch } from './workload-fakes.js';
 import { iso, ownerRef, template } from './workload-fixtures.js';
 

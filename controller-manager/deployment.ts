@@ -9,6 +9,15 @@
  * Available and Progressing conditions (progressDeadlineSeconds).
  * The arithmetic lives in deployment-util.ts.
  */
+import { controllerRefOf, newControllerRef } from '../api/meta.js';
+import type { Deployment, Pod, ReplicaSet } from '../api/objects.js';
+import {
+  desiredReplicasAnnotation,
+  maxReplicasAnnotation,
+  podTemplateHashLabel,
+  revisionAnnotation,
+  revisionOf,
+} from '../api/rollout.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { isAlreadyExists } from '../api/status.js';
 import type { EventRecorder } from '../client/events.js';
@@ -19,32 +28,25 @@ import { type ControllerContext, QueueController } from './controller.js';
 import {
   calculateStatus,
   copiedAnnotations,
-  type Deployment,
   deploymentComplete,
-  desiredReplicasAnnotation,
   findNewReplicaSet,
   getCondition,
   hasProgressDeadline,
   isSaturated,
-  maxReplicasAnnotation,
   maxSurge,
   newCondition,
   newRSNewReplicas,
   oldestFirst,
   planOldScaleDown,
   planProportional,
-  podTemplateHashLabel,
   progressDeadlineAt,
   replicasOf,
-  revisionAnnotation,
-  revisionOf,
   sameDeploymentStatus,
   setCondition,
   withProgress,
 } from './deployment-util.js';
 import { claimObjects, clientFor, type MetaPatcher, metaPatcher } from './podcontrol.js';
-import { controllerRefOf, newControllerRef, type Pod, templateHash } from './podutil.js';
-import type { ReplicaSet } from './replicaset.js';
+import { templateHash } from './workload-util.js';
 
 export interface DeploymentControllerOptions {
   deployments?: ResourceClient<Deployment>;

@@ -1,5 +1,5 @@
+import type { Pod, Service } from '../api/objects.js';
 /** Services and pods for the endpoints and endpointslice controller tests. */
-import type { Pod, Service } from './endpoint-pods.js';
 
 export function svcOf(spec: Service['spec'] = {}, name = 'web'): Service {
   return {

@@ -4,15 +4,11 @@
  * targetPorts per pod), and the services a pod may belong to. Pure functions
  * over cached objects; no I/O.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Pod, Service } from '../api/objects.js';
 import { labelSelectorFromSet } from '../api/selectors.js';
-import type { Pod as PodSchema } from '../api/types/pod.js';
-import type { ServicePort, Service as ServiceSchema } from '../api/types/service.js';
+import type { ServicePort } from '../api/types/service.js';
 import type { Indexer } from '../client/indexer.js';
 import { namespaceIndex } from '../client/indexer.js';
-
-export type Pod = PodSchema & KubeObject;
-export type Service = ServiceSchema & KubeObject;
 
 export const headlessLabel = 'service.kubernetes.io/headless';
 
@@ -31,10 +27,6 @@ export function managesEndpoints(svc: Service): boolean {
 
 export function isHeadless(svc: Service): boolean {
   return svc.spec?.clusterIP === 'None';
-}
-
-export function isPodReady(pod: Pod): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /**
@@ -113,17 +105,4 @@ export function endpointLabels(svc: Service): Record<string, string> {
   const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}) };
   if (isHeadless(svc)) labels[headlessLabel] = '';
   return labels;
-}
-
-/** Stable JSON: object keys sorted, so equal values compare equal. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(
-          Object.entries(x)
-            .filter(([, y]) => y !== undefined)
-            .sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : x,
-  );
 }

@@ -7,31 +7,27 @@
  * the services that select the pod (before and after), so Endpoints follow
  * readiness at once.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Endpoints, Pod, Service } from '../api/objects.js';
+import { stableJson } from '../api/stable-json.js';
 import { isNotFound } from '../api/status.js';
-import type { Endpoints as EndpointsSchema } from '../api/types/service.js';
+import { isPodReady } from '../api/types/pod-facts.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
-  canonical,
   endpointHostname,
   endpointLabels,
   isHeadless,
-  isPodReady,
   managesEndpoints,
-  type Pod,
   podReference,
   podsForService,
   portsSignature,
   type ResolvedPort,
   resolvePorts,
-  type Service,
   servicesForPod,
   shouldPodBeInEndpoints,
 } from './endpoint-pods.js';
 
-type Endpoints = EndpointsSchema & KubeObject;
-type Subset = NonNullable<EndpointsSchema['subsets']>[number];
+type Subset = NonNullable<Endpoints['subsets']>[number];
 type Address = NonNullable<Subset['addresses']>[number];
 
 /** The subsets of a service's Endpoints: a pure function of the service and its pods. */
@@ -100,7 +96,7 @@ export class EndpointsController extends QueueController {
       onAdd: forPod,
       onUpdate: (old, pod) => {
         forPod(pod);
-        if (canonical(old.metadata.labels) !== canonical(pod.metadata.labels)) forPod(old);
+        if (stableJson(old.metadata.labels) !== stableJson(pod.metadata.labels)) forPod(old);
       },
       onDelete: forPod,
     });
@@ -124,8 +120,8 @@ export class EndpointsController extends QueueController {
     const labels = endpointLabels(svc);
     if (
       current &&
-      canonical(current.subsets ?? []) === canonical(subsets) &&
-      canonical(current.metadata.labels ?? {}) === canonical(labels)
+      stableJson(current.subsets ?? []) === stableJson(subsets) &&
+      stableJson(current.metadata.labels ?? {}) === stableJson(labels)
     )
       return;
     const want: Endpoints = {

@@ -11,30 +11,26 @@
  * waits (requeues) while the cache is older than that, instead of creating
  * a slice twice.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { EndpointSlice, Pod, Service } from '../api/objects.js';
+import { stableJson } from '../api/stable-json.js';
 import { isNotFound } from '../api/status.js';
-import type { EndpointSlice as SliceSchema } from '../api/types/discovery.js';
+import { isPodReady } from '../api/types/pod-facts.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
-  canonical,
   endpointHostname,
   endpointLabels,
-  isPodReady,
   managesEndpoints,
-  type Pod,
   podReference,
   podsForService,
   portsSignature,
   type ResolvedPort,
   resolvePorts,
-  type Service,
   servicesForPod,
   shouldPodBeInEndpoints,
 } from './endpoint-pods.js';
 
-type EndpointSlice = SliceSchema & KubeObject;
-type Endpoint = NonNullable<SliceSchema['endpoints']>[number];
+type Endpoint = NonNullable<EndpointSlice['endpoints']>[number];
 
 export const serviceNameLabel = 'kubernetes.io/service-name';
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
@@ -114,7 +110,7 @@ export class EndpointSliceController extends QueueController {
       onAdd: forPod,
       onUpdate: (old, pod) => {
         forPod(pod);
-        if (canonical(old.metadata.labels) !== canonical(pod.metadata.labels)) forPod(old);
+        if (stableJson(old.metadata.labels) !== stableJson(pod.metadata.labels)) forPod(old);
       },
       onDelete: forPod,
     });
@@ -164,7 +160,7 @@ export class EndpointSliceController extends QueueController {
       let i = unused.findIndex(
         (s) =>
           portsSignature((s.ports ?? []) as ResolvedPort[]) === sig &&
-          canonical(s.endpoints ?? []) === canonical(w.endpoints),
+          stableJson(s.endpoints ?? []) === stableJson(w.endpoints),
       );
       if (i < 0) i = unused.findIndex((s) => portsSignature((s.ports ?? []) as ResolvedPort[]) === sig);
       if (i < 0 && unused.length > want.length - toWrite.length - 1) i = 0;
@@ -205,13 +201,13 @@ export class EndpointSliceController extends QueueController {
     };
     if (w.slice) {
       const same = (a: EndpointSlice, b: EndpointSlice) =>
-        canonical([
+        stableJson([
           a.endpoints ?? [],
           a.ports ?? [],
           a.metadata.labels ?? {},
           a.metadata.ownerReferences ?? [],
         ]) ===
-        canonical([
+        stableJson([
           b.endpoints ?? [],
           b.ports ?? [],
           b.metadata.labels ?? {},

@@ -13,35 +13,12 @@
  * otherwise (their data is immutable in the API).
  */
 import type { Logger } from 'pino';
-import type { KubeObject } from '../api/meta.js';
+import { controllerRefOf, type KubeObject, newControllerRef } from '../api/meta.js';
+import type { ControllerRevision } from '../api/objects.js';
+import { revisionData } from '../api/rollout.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
-import type { ControllerRevision as ControllerRevisionSchema } from '../api/types/apps.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
 import type { ResourceClient } from '../client/resource.js';
-import { controllerRefOf, newControllerRef, type Obj } from './podutil.js';
-
-export type ControllerRevision = Obj<ControllerRevisionSchema>;
-
-/** The patch a revision records: the whole template, replacing whatever is there. */
-export function revisionData(template: PodTemplateSpec | undefined): Record<string, unknown> {
-  return { spec: { template: { ...structuredClone(template ?? {}), $patch: 'replace' } } };
-}
-
-/** The pod template a revision records. */
-export function templateOf(rev: ControllerRevision): PodTemplateSpec {
-  const t = structuredClone(
-    (rev.data as { spec?: { template?: Record<string, unknown> } })?.spec?.template ?? {},
-  );
-  delete t.$patch;
-  return t as PodTemplateSpec;
-}
-
-/** The revisions `owner` controls, oldest first. */
-export function ownedRevisions(owner: KubeObject, all: ControllerRevision[]): ControllerRevision[] {
-  return all
-    .filter((r) => controllerRefOf(r)?.uid === owner.metadata.uid)
-    .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
-}
 
 export interface SyncRevisionsOptions {
   owner: KubeObject;
@@ -49,7 +26,7 @@ export interface SyncRevisionsOptions {
   template: PodTemplateSpec | undefined;
   /** `<owner>-<hash of the template>`. */
   name: string;
-  /** The owner's revisions, oldest first (`ownedRevisions`). */
+  /** The owner's revisions, oldest first (api/rollout.ts `ownedRevisions`). */
   revisions: ControllerRevision[];
   client: ResourceClient<ControllerRevision>;
   log: Logger;

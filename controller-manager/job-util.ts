@@ -3,10 +3,11 @@
  * indexes an Indexed job still needs, when a failed pod may be replaced
  * (exponential backoff), and the status with Complete/Failed conditions.
  */
-import type { Job as JobSchema } from '../api/types/batch.js';
-import { type Condition, isPodActive, isPodReady, type Obj, type Pod, rfc3339 } from './podutil.js';
+import type { Condition, Job, Pod } from '../api/objects.js';
+import { metaTime } from '../api/time.js';
+import { isPodActive, isPodReady, podCondition } from '../api/types/pod-facts.js';
+import { exponentialBackoff } from '../client/backoff.js';
 
-export type Job = Obj<JobSchema>;
 export type JobStatus = NonNullable<Job['status']>;
 
 export const completionIndexAnnotation = 'batch.kubernetes.io/job-completion-index';
@@ -93,7 +94,7 @@ function finishedAt(pod: Pod): number {
     if (!Number.isNaN(f)) t = Math.max(t, f);
   }
   if (t) return t;
-  const ready = pod.status?.conditions?.find((x) => x.type === 'Ready');
+  const ready = podCondition(pod, 'Ready');
   const r = Date.parse(ready?.lastTransitionTime ?? '');
   return Number.isNaN(r) ? Date.parse(pod.metadata.creationTimestamp ?? '') || 0 : r;
 }
@@ -102,7 +103,7 @@ function finishedAt(pod: Pod): number {
 export function backoffUntil(failed: Pod[]): number {
   if (failed.length === 0) return 0;
   const last = Math.max(...failed.map(finishedAt));
-  const delay = Math.min(baseBackoffMs * 2 ** (failed.length - 1), maxBackoffMs);
+  const delay = exponentialBackoff(baseBackoffMs, failed.length - 1, maxBackoffMs);
   return last + delay;
 }
 
@@ -128,7 +129,7 @@ export function complete(job: Job, c: PodCounts): boolean {
 }
 
 function condition(type: string, reason: string, message: string, nowMs: number): Condition {
-  const t = rfc3339(nowMs);
+  const t = metaTime(nowMs);
   return { type, status: 'True', reason, message, lastProbeTime: t, lastTransitionTime: t };
 }
 
@@ -146,7 +147,7 @@ export function jobStatus(
     failed: c.failed.length,
     ready: c.active.filter(isPodReady).length,
   };
-  s.startTime ??= rfc3339(nowMs);
+  s.startTime ??= metaTime(nowMs);
   if (isIndexed(job)) s.completedIndexes = formatIndexes([...c.succeededIndexes]);
   if (finished && !finishedCondition(job)) {
     const conds = (s.conditions ?? []).filter((x) => x.type !== finished.type);
@@ -156,7 +157,7 @@ export function jobStatus(
       conds.push(condition(target, finished.reason, finished.message, nowMs));
     conds.push(condition(finished.type, finished.reason, finished.message, nowMs));
     s.conditions = conds;
-    if (finished.type === 'Complete') s.completionTime = rfc3339(nowMs);
+    if (finished.type === 'Complete') s.completionTime = metaTime(nowMs);
   }
   return s;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { Job } from '../api/objects.js';
 import { JobController } from './job.js';
-import { formatIndexes, type Job } from './job-util.js';
+import { formatIndexes } from './job-util.js';
 import { TTLAfterFinishedController } from './ttlafterfinished.js';
 import { FakeClient, FakePodControl, newTestContext, testEpoch } from './workload-fakes.js';
 import { iso, ownerRef, pod } from './workload-fixtures.js';

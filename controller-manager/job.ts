@@ -7,7 +7,11 @@
  * through expectations and slow-start batches like the ReplicaSet's.
  * Deleting finished jobs after ttlSecondsAfterFinished is ttlafterfinished.ts.
  */
+import { newControllerRef } from '../api/meta.js';
+import type { Job, Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
+import { stableJson } from '../api/stable-json.js';
+import { compareForDeletion } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -22,7 +26,6 @@ import {
   failure,
   finishedCondition,
   isIndexed,
-  type Job,
   jobStatus,
   missingIndexes,
   type PodCounts,
@@ -37,7 +40,6 @@ import {
   podFromTemplate,
   RealPodControl,
 } from './podcontrol.js';
-import { compareForDeletion, newControllerRef, type Pod, stableJson } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 
 export interface JobControllerOptions {

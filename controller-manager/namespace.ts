@@ -14,6 +14,7 @@
 import type { KubeObject } from '../api/meta.js';
 import type { ResourceType } from '../api/registry.js';
 import { isNotFound, StatusError } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 
@@ -104,7 +105,7 @@ export class NamespaceController extends QueueController {
 
   /** Status conditions as Kubernetes sets them while content remains. */
   private async updateConditions(ns: Namespace, left: Remaining): Promise<void> {
-    const now = new Date(this.ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = metaTime(this.ctx.clock.now());
     const counts = Object.entries(left.counts).map(([r, n]) => `${r} has ${n} resource instances`);
     const fins = Object.entries(left.finalizers).map(([f, n]) => `${f} in ${n} resource instances`);
     const want = [

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../api/meta.js';
-import type { Node as NodeSchema } from '../api/types/node.js';
-
-type Node = NodeSchema & KubeObject;
-
+import type { Node } from '../api/objects.js';
 import { testCluster } from './cluster-fakes.js';
 import { CidrSet, NodeIpamController } from './nodeipam.js';
 

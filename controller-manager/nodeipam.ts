@@ -10,9 +10,8 @@
  * only when the write fails or the Node is gone.
  */
 
-import type { KubeObject } from '../api/meta.js';
+import type { Node } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
-import type { Node as NodeSchema } from '../api/types/node.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 
@@ -80,8 +79,6 @@ export class CidrSet {
     return off / this.blockSize;
   }
 }
-
-type Node = NodeSchema & KubeObject;
 
 export function ipToNumber(ip: string): number {
   return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);

@@ -3,14 +3,14 @@
  * Ready condition calls for, when a pod's tolerations let it be evicted,
  * zone disruption states and the eviction rate limiter. No I/O.
  */
-import type { KubeObject } from '../api/meta.js';
+
+import type { Node } from '../api/objects.js';
 import { tolerates } from '../api/scheduling.js';
-import type { Node as NodeSchema, Taint } from '../api/types/node.js';
+import type { Taint } from '../api/types/node.js';
 import type { Toleration } from '../api/types/pod.js';
 import { taintNodeNotReady, taintNodeUnreachable } from '../api/types/pod-defaults.js';
 import type { Clock } from '../client/clock.js';
 
-export type Node = NodeSchema & KubeObject;
 export { taintNodeNotReady, taintNodeUnreachable };
 
 export const zoneLabel = 'topology.kubernetes.io/zone';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
+import type { Node } from '../api/objects.js';
 import { testCluster } from './cluster-fakes.js';
 import { NodeLifecycleController } from './nodelifecycle.js';
-import { type Node, TokenBucket, tolerationMs, zoneOf, zoneQPS, zoneStates } from './nodelifecycle-taints.js';
+import { TokenBucket, tolerationMs, zoneOf, zoneQPS, zoneStates } from './nodelifecycle-taints.js';
 
 const unreachable = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
 

@@ -14,18 +14,17 @@
  * run out (counted from the taint's timeAdded): marked with a
  * DisruptionTarget condition, then deleted, so their controllers replace them.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Lease, Node, Pod } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
-import type { Lease as LeaseSchema } from '../api/types/coordination.js';
+import { metaTime } from '../api/time.js';
 import type { Taint } from '../api/types/node.js';
-import type { Pod as PodSchema } from '../api/types/pod.js';
+import { podCondition } from '../api/types/pod-facts.js';
 import { nodeNameIndex } from '../client/indexer.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
   conditionTaints,
   isConditionTaint,
-  type Node,
   readyStatus,
   TokenBucket,
   tolerationMs,
@@ -33,9 +32,6 @@ import {
   zoneQPS,
   zoneStates,
 } from './nodelifecycle-taints.js';
-
-type Lease = LeaseSchema & KubeObject;
-type Pod = PodSchema & KubeObject;
 
 const leaseNamespace = 'kube-node-lease';
 const component = 'node-controller';
@@ -46,8 +42,6 @@ interface Health {
   renewTime?: string;
   heartbeat?: string;
 }
-
-const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class NodeLifecycleController extends QueueController {
   private readonly nodes;
@@ -128,7 +122,7 @@ export class NodeLifecycleController extends QueueController {
     const name = node.metadata.name!;
     const next = structuredClone(node);
     const conditions = next.status?.conditions ?? [];
-    const at = rfc3339(now);
+    const at = metaTime(now);
     if (!conditions.some((c) => c.type === 'Ready'))
       conditions.push({
         type: 'Ready',
@@ -160,7 +154,7 @@ export class NodeLifecycleController extends QueueController {
 
   /** MarkPodsNotReady: a pod on a node that is gone silent is not Ready. */
   private async markPodNotReady(pod: Pod, at: string): Promise<void> {
-    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+    const ready = podCondition(pod, 'Ready');
     if (
       !ready ||
       ready.status === 'False' ||
@@ -205,7 +199,7 @@ export class NodeLifecycleController extends QueueController {
         this.queue.addAfter(name, limiter.waitMs());
         continue;
       }
-      added.push({ ...w, timeAdded: rfc3339(now) });
+      added.push({ ...w, timeAdded: metaTime(now) });
     }
     if (added.length === 0 && kept.length === have.length) return node;
     const next = structuredClone(node);
@@ -245,7 +239,7 @@ export class NodeLifecycleController extends QueueController {
       status: 'True',
       reason: 'DeletionByTaintManager',
       message: 'Taint manager: deleting due to NoExecute taint',
-      lastTransitionTime: rfc3339(now),
+      lastTransitionTime: metaTime(now),
     });
     next.status = { ...next.status, conditions };
     try {

@@ -11,7 +11,8 @@
  *   leaving children of other controllers alone.
  */
 import type { Logger } from 'pino';
-import type { KubeObject, OwnerReference } from '../api/meta.js';
+import { controllerRefOf, type KubeObject, type OwnerReference } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
 import type { Registry } from '../api/registry.js';
 import type { ParsedLabelSelector } from '../api/selectors.js';
 import { isNotFound } from '../api/status.js';
@@ -19,7 +20,6 @@ import type { PodTemplateSpec } from '../api/types/pod.js';
 import type { EventRecorder } from '../client/events.js';
 import { ResourceClient } from '../client/resource.js';
 import type { RestClient } from '../client/rest.js';
-import { controllerRefOf, type Pod } from './podutil.js';
 
 export interface PodControl {
   /** Creates `pod` (built by `podFromTemplate`) on behalf of `owner`. */

@@ -8,13 +8,11 @@
  *   DisruptionTarget condition first;
  * - force-deletes terminating pods that were never scheduled.
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
-import type { Pod as PodSchema } from '../api/types/pod.js';
+import { metaTime } from '../api/time.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
-
-type Pod = PodSchema & KubeObject;
 
 export const gcCheckPeriodMs = 20_000;
 export const quarantineMs = 40_000;
@@ -105,7 +103,7 @@ export class PodGCController extends QueueController {
       status: 'True',
       reason: 'DeletionByPodGC',
       message: 'PodGC: node no longer exists',
-      lastTransitionTime: new Date(this.ctx.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      lastTransitionTime: metaTime(this.ctx.clock.now()),
     });
     next.status = { ...next.status, phase: 'Failed', conditions };
     try {

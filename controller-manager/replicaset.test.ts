@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { ReplicaSet } from '../api/objects.js';
 import { slowStartBatch } from './expectations.js';
-import { type ReplicaSet, ReplicaSetController } from './replicaset.js';
+import { ReplicaSetController } from './replicaset.js';
 import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
 import { ownerRef, pod, template } from './workload-fixtures.js';
 

@@ -10,10 +10,18 @@
  * (replicationcontroller.ts): a `ReplicatedKind` says which kind it manages
  * and how that kind's selector reads.
  */
-import type { KubeObject } from '../api/meta.js';
+import { type KubeObject, newControllerRef } from '../api/meta.js';
+import type { Condition, Pod, ReplicaSet } from '../api/objects.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../api/selectors.js';
 import { isConflict } from '../api/status.js';
-import type { ReplicaSet as ReplicaSetSchema } from '../api/types/apps.js';
+import { metaTime } from '../api/time.js';
+import {
+  availableAt,
+  compareForDeletion,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+} from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
@@ -29,20 +37,6 @@ import {
   podFromTemplate,
   RealPodControl,
 } from './podcontrol.js';
-import {
-  availableAt,
-  type Condition,
-  compareForDeletion,
-  isPodActive,
-  isPodAvailable,
-  isPodReady,
-  newControllerRef,
-  type Obj,
-  type Pod,
-  rfc3339,
-} from './podutil.js';
-
-export type ReplicaSet = Obj<ReplicaSetSchema>;
 
 /** At most this many pods are created or deleted in one sync (Kubernetes' burstReplicas). */
 export const burstReplicas = 500;
@@ -115,7 +109,7 @@ export function calculateReplicaSetStatus(
       status: 'True',
       reason: manageError.create ? 'FailedCreate' : 'FailedDelete',
       message: manageError.message,
-      lastTransitionTime: prev?.lastTransitionTime ?? rfc3339(nowMs),
+      lastTransitionTime: prev?.lastTransitionTime ?? metaTime(nowMs),
     });
   }
   const status: ReplicaSetStatus = {

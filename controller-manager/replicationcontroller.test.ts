@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OwnerReference } from '../api/meta.js';
-import type { ReplicaSet } from './replicaset.js';
-import { newReplicationManager, type ReplicationController } from './replicationcontroller.js';
+import type { ReplicaSet, ReplicationController } from '../api/objects.js';
+import { newReplicationManager } from './replicationcontroller.js';
 import { workloadControllers } from './workload-controllers.js';
 import { FakeClient, FakePodControl, newTestContext, newUid } from './workload-fakes.js';
 import { pod, template } from './workload-fixtures.js';

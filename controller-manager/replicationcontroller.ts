@@ -6,13 +6,10 @@
  * expectations, status and garbage collection are the ReplicaSet's.
  */
 import type { KubeObject } from '../api/meta.js';
+import type { ReplicationController } from '../api/objects.js';
 import { labelSelectorFromSet, nothing } from '../api/selectors.js';
-import type { ReplicationController as ReplicationControllerSchema } from '../api/types/core.js';
 import type { ControllerContext } from './controller.js';
-import type { Obj } from './podutil.js';
 import { ReplicaSetController, type ReplicaSetControllerOptions, type ReplicatedKind } from './replicaset.js';
-
-export type ReplicationController = Obj<ReplicationControllerSchema>;
 
 export const replicationControllerKind: ReplicatedKind = {
   controller: 'replicationcontroller',

@@ -7,12 +7,10 @@
  * edited. Without --root-ca-file it does not run. Keyed by namespace name.
  */
 import type { KubeObject } from '../api/meta.js';
+import type { ConfigMap } from '../api/objects.js';
 import { isAlreadyExists, isNotFound } from '../api/status.js';
-import type { ConfigMap as ConfigMapSchema } from '../api/types/core.js';
 import { ResourceClient } from '../client/resource.js';
 import { type Controller, type ControllerContext, QueueController } from './controller.js';
-
-type ConfigMap = ConfigMapSchema & KubeObject;
 
 export const rootCACertPublisherName = 'root-ca-cert-publisher';
 /** The name apiserver/serviceaccount-admission.ts puts in the token volume. */

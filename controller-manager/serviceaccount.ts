@@ -4,12 +4,10 @@
  * as when they name none. Keyed by namespace name.
  */
 import type { KubeObject } from '../api/meta.js';
+import type { ServiceAccount } from '../api/objects.js';
 import { isAlreadyExists } from '../api/status.js';
-import type { ServiceAccount as ServiceAccountSchema } from '../api/types/secret.js';
 import { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
-
-type ServiceAccount = ServiceAccountSchema & KubeObject;
 
 export const defaultServiceAccountName = 'default';
 

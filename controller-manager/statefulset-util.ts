@@ -11,17 +11,16 @@
  * carries the name of the revision it was made from in the
  * `controller-revision-hash` label.
  */
-import type { StatefulSet as StatefulSetSchema } from '../api/types/apps.js';
+import { newControllerRef } from '../api/meta.js';
+import type { PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
+import { controllerRevisionHashLabel } from '../api/rollout.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
-import type { PersistentVolumeClaim as PVCSchema } from '../api/types/storage.js';
+import { isPodAvailable, isPodReady } from '../api/types/pod-facts.js';
 import { podFromTemplate } from './podcontrol.js';
-import { isPodAvailable, isPodReady, newControllerRef, type Obj, type Pod, templateHash } from './podutil.js';
+import { templateHash } from './workload-util.js';
 
-export type StatefulSet = Obj<StatefulSetSchema>;
 export type StatefulSetStatus = NonNullable<StatefulSet['status']>;
-export type PersistentVolumeClaim = Obj<PVCSchema>;
 
-export const revisionLabel = 'controller-revision-hash';
 export const podNameLabel = 'statefulset.kubernetes.io/pod-name';
 export const podIndexLabel = 'apps.kubernetes.io/pod-index';
 
@@ -72,7 +71,11 @@ export function newStatefulPod(
   const ref = newControllerRef(sts, 'apps/v1', 'StatefulSet');
   const pod = podFromTemplate(template, sts, ref, {
     name,
-    labels: { [podNameLabel]: name, [podIndexLabel]: String(ordinal), [revisionLabel]: revision },
+    labels: {
+      [podNameLabel]: name,
+      [podIndexLabel]: String(ordinal),
+      [controllerRevisionHashLabel]: revision,
+    },
   });
   const spec = pod.spec!;
   spec.hostname = name;
@@ -91,7 +94,7 @@ const finished = (p: Pod) => p.status?.phase === 'Failed' || p.status?.phase ===
 const terminating = (p: Pod) => !!p.metadata.deletionTimestamp;
 /** Running and Ready and not going away: what OrderedReady waits for. */
 export const isHealthy = (p: Pod) => p.status?.phase === 'Running' && isPodReady(p) && !terminating(p);
-export const revisionOf = (p: Pod) => p.metadata.labels?.[revisionLabel];
+export const revisionOf = (p: Pod) => p.metadata.labels?.[controllerRevisionHashLabel];
 
 export interface StatefulSetPlan {
   /** Ordinals whose pod (and claims) to create. */

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
+import { controllerRevisionHashLabel, revisionData } from '../api/rollout.js';
 import { newAlreadyExists } from '../api/status.js';
-import { type ControllerRevision, revisionData } from './history.js';
-import type { Pod } from './podutil.js';
 import { StatefulSetController } from './statefulset.js';
-import {
-  type PersistentVolumeClaim,
-  podIndexLabel,
-  podNameLabel,
-  revisionLabel,
-  type StatefulSet,
-  updateRevisionOf,
-} from './statefulset-util.js';
+import { podIndexLabel, podNameLabel, updateRevisionOf } from './statefulset-util.js';
 import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
 import { ownerRef, pod, template } from './workload-fixtures.js';
 
@@ -46,7 +39,7 @@ function member(
   return pod(`web-${ordinal}`, {
     owner: ownerRef('StatefulSet', s),
     nodeName: 'n1',
-    labels: { app: 'web', [revisionLabel]: o.revision ?? updateRevisionOf(s) },
+    labels: { app: 'web', [controllerRevisionHashLabel]: o.revision ?? updateRevisionOf(s) },
     ...o,
   });
 }
@@ -141,7 +134,7 @@ describe('StatefulSetController', () => {
       app: 'web',
       [podNameLabel]: 'web-0',
       [podIndexLabel]: '0',
-      [revisionLabel]: updateRevisionOf(s),
+      [controllerRevisionHashLabel]: updateRevisionOf(s),
     });
     expect(p.spec).toMatchObject({ hostname: 'web-0', subdomain: 'nginx' });
     expect(p.spec?.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'data-web-0' } }]);
@@ -295,7 +288,7 @@ describe('StatefulSetController', () => {
     const stray = pod('web-x', { owner: ownerRef('StatefulSet', s) });
     const orphanStray = pod('web-extra');
     const orphan = pod('web-1', {
-      labels: { app: 'web', [revisionLabel]: updateRevisionOf(s) },
+      labels: { app: 'web', [controllerRevisionHashLabel]: updateRevisionOf(s) },
       nodeName: 'n1',
     });
     const { c, podControl, names, podPatcher } = setup(s, [member(s, 0), stray, orphanStray, orphan]);
@@ -330,7 +323,7 @@ describe('StatefulSetController', () => {
     expect(below.names()).toEqual(['web-0']);
     const p = below.podControl.created[0];
     expect(p.spec?.containers?.[0].image).toBe('nginx:1');
-    expect(p.metadata.labels?.[revisionLabel]).toBe('web-old');
+    expect(p.metadata.labels?.[controllerRevisionHashLabel]).toBe('web-old');
     const above = setup(
       s,
       [member(s, 0, { revision: 'web-old' }), member(s, 1, { revision: 'web-old' })],
@@ -339,7 +332,9 @@ describe('StatefulSetController', () => {
     );
     await above.c.sync('default/web');
     expect(above.podControl.created[0].spec?.containers?.[0].image).toBe('busybox');
-    expect(above.podControl.created[0].metadata.labels?.[revisionLabel]).toBe(updateRevisionOf(s));
+    expect(above.podControl.created[0].metadata.labels?.[controllerRevisionHashLabel]).toBe(
+      updateRevisionOf(s),
+    );
     expect(above.revisionClient.calls.filter((x) => x.verb !== 'delete')).toEqual([]);
   });
 

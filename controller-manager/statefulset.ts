@@ -9,21 +9,20 @@
  * the partition; OnDelete waits for the user. The plan of each sync is the
  * pure `planStatefulSet`; writes go through expectations.
  */
+import { newControllerRef } from '../api/meta.js';
+import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
+import { ownedRevisions, templateOf } from '../api/rollout.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
+import { stableJson } from '../api/stable-json.js';
 import { isAlreadyExists, isConflict } from '../api/status.js';
+import { availableAt, nextAvailableIn } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import { ControllerExpectations, slowStartBatch } from './expectations.js';
-import {
-  type ControllerRevision,
-  ownedRevisions,
-  syncRevisions,
-  templateOf,
-  truncateHistory,
-} from './history.js';
+import { syncRevisions, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
@@ -32,16 +31,13 @@ import {
   type PodControl,
   RealPodControl,
 } from './podcontrol.js';
-import { availableAt, newControllerRef, nextAvailableIn, type Pod, stableJson } from './podutil.js';
 import { burstReplicas } from './replicaset.js';
 import {
   claimsFor,
   newStatefulPod,
   ordinalOf,
-  type PersistentVolumeClaim,
   planStatefulSet,
   revisionOf,
-  type StatefulSet,
   type StatefulSetStatus,
   statefulSetStatus,
   updateRevisionOf,

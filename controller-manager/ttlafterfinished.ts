@@ -4,12 +4,13 @@
  * re-checks with `queue.addAfter` until then.
  */
 
+import type { Job } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
 import { splitKey } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
-import { finishedCondition, type Job } from './job-util.js';
+import { finishedCondition } from './job-util.js';
 import { clientFor } from './podcontrol.js';
 
 /** When a finished job with a TTL expires (ms), or undefined. */

@@ -7,6 +7,7 @@
 import pino from 'pino';
 import { Registry as MetricsRegistry } from 'prom-client';
 import type { KubeObject } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { FakeClock } from '../client/clock.js';
 import type { EventRecorder } from '../client/events.js';
@@ -16,7 +17,6 @@ import type { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
 import type { ControllerContext } from './controller.js';
 import type { MetaPatcher, PodControl } from './podcontrol.js';
-import type { Pod } from './podutil.js';
 
 export interface RecordedEvent {
   object: string;

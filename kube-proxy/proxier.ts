@@ -17,6 +17,7 @@
 import type { Logger } from 'pino';
 import { Gauge, Histogram, type Registry as MetricsRegistry } from 'prom-client';
 import type { KubeObject } from '../api/meta.js';
+import { doubledBackoff } from '../client/backoff.js';
 import type { Clock } from '../client/clock.js';
 import type { SharedInformer } from '../client/informer.js';
 import { type Conntrack, staleUdpEntries } from './conntrack.js';
@@ -143,7 +144,7 @@ export class Proxier {
         await this.syncOnce();
         backoff = 0;
       } catch (err) {
-        backoff = Math.min(backoff ? backoff * 2 : 1000, 30_000);
+        backoff = doubledBackoff(backoff, 1000, 30_000);
         this.o.logger.error({ err }, 'syncing proxy rules failed; a full resync follows');
       }
     }

@@ -13,6 +13,7 @@
  *   not in backoff and its next delay starts over. So a container that ran
  *   ten minutes (with the 5 min default) restarts at once again.
  */
+import { doubledBackoff } from '../client/backoff.js';
 import { type Clock, realClock } from '../client/clock.js';
 
 interface Entry {
@@ -42,7 +43,7 @@ export class Backoff {
     const e = this.entries.get(key);
     if (!e || this.expired(e, now)) this.entries.set(key, { delayMs: this.initialMs, lastUpdate: now });
     else {
-      e.delayMs = Math.min(e.delayMs * 2, this.maxMs);
+      e.delayMs = doubledBackoff(e.delayMs, this.initialMs, this.maxMs);
       e.lastUpdate = now;
     }
   }

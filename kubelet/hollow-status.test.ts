@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { Pod } from '../api/objects.js';
 import {
   hollowNode,
   hollowNodeIP,
   hollowPodRange,
   isReportedRunning,
-  type Pod,
   PodIPAllocator,
   runningPodStatus,
 } from './hollow-status.js';

@@ -3,13 +3,10 @@
  * registers, the status it reports for a pod it "runs", and the fake pod IP
  * ranges it hands out. Nothing here talks to the apiserver.
  */
-import type { KubeObject } from '../api/meta.js';
-import type { Node as NodeSchema, Taint } from '../api/types/node.js';
-import type { ContainerStatus, PodCondition, Pod as PodSchema, PodStatus } from '../api/types/pod.js';
-
-/** Nodes and pods as stored objects: metadata always present. */
-export type Node = NodeSchema & KubeObject;
-export type Pod = PodSchema & KubeObject;
+import type { Node, Pod } from '../api/objects.js';
+import { metaTime } from '../api/time.js';
+import type { Taint } from '../api/types/node.js';
+import type { ContainerStatus, PodCondition, PodStatus } from '../api/types/pod.js';
 
 export const hollowKubeletVersion = 'v1.32.0-nanokube';
 export const hollowRuntimeVersion = 'hollow://0.1.0';
@@ -21,11 +18,6 @@ export interface HollowCapacity {
   memory: string;
   pods: number | string;
   'ephemeral-storage'?: string;
-}
-
-/** metav1.Time: RFC 3339 in whole seconds. */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**
@@ -101,7 +93,7 @@ export interface HollowNodeSpec {
 }
 
 function nodeConditions(now: number): NonNullable<NonNullable<Node['status']>['conditions']> {
-  const t = rfc3339(now);
+  const t = metaTime(now);
   const cond = (type: string, status: string, reason: string, message: string) => ({
     type,
     status,
@@ -169,7 +161,7 @@ export function hollowNode(spec: HollowNodeSpec, now: number): Node {
 
 /** Node status as a heartbeat refreshes it: the same, with new heartbeat times. */
 export function refreshedConditions(node: Node, now: number): Node['status'] {
-  const t = rfc3339(now);
+  const t = metaTime(now);
   const conditions = (node.status?.conditions ?? nodeConditions(now)).map((c) => ({
     ...c,
     lastHeartbeatTime: t,
@@ -195,8 +187,8 @@ export function isReportedRunning(pod: Pod): boolean {
  */
 export function runningPodStatus(pod: Pod, hostIP: string, podIP: string, now: number): PodStatus {
   const prev = pod.status ?? {};
-  const t = rfc3339(now);
-  const started = prev.startTime ?? rfc3339(now);
+  const t = metaTime(now);
+  const started = prev.startTime ?? metaTime(now);
   const id = (name = '') => `hollow://${pod.metadata.uid ?? pod.metadata.name}/${name}`;
   const running = (pod.spec?.containers ?? []).map(
     (c): ContainerStatus => ({

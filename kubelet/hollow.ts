@@ -21,14 +21,16 @@
  *   node lifecycle controller.
  */
 import type { Logger } from 'pino';
+import type { Lease, Node, Pod } from '../api/objects.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/status.js';
+import { microTime } from '../api/time.js';
 import type { LeaseSpec } from '../api/types/coordination.js';
 import { builtinRegistry } from '../api/types/index.js';
 import type { Taint } from '../api/types/node.js';
+import { exponentialBackoff } from '../client/backoff.js';
 import { type Clock, realClock } from '../client/clock.js';
 import { keyOf, splitKey } from '../client/indexer.js';
 import { SharedInformer } from '../client/informer.js';
-import { type LeaseObject, microTime } from '../client/leaderelection.js';
 import { ResourceClient } from '../client/resource.js';
 import type { RestClient } from '../client/rest.js';
 import { RateLimitingQueue, runWorkers } from '../client/workqueue.js';
@@ -38,8 +40,6 @@ import {
   hollowNodeIP,
   hollowPodRange,
   isReportedRunning,
-  type Node,
-  type Pod,
   PodIPAllocator,
   refreshedConditions,
   runningPodStatus,
@@ -75,7 +75,7 @@ interface HollowNodeState {
   ip: string;
   ips: PodIPAllocator;
   node: Node;
-  lease?: LeaseObject;
+  lease?: Lease;
 }
 
 const resource = (plural: string, group = '') => {
@@ -106,7 +106,7 @@ export async function runHollowNodes(opts: HollowNodesOptions): Promise<void> {
   };
   const { rest, logger: log, signal, clock } = o;
   const nodes = new ResourceClient<Node>(rest, resource('nodes'));
-  const leases = new ResourceClient<LeaseObject>(
+  const leases = new ResourceClient<Lease>(
     rest,
     resource('leases', 'coordination.k8s.io'),
     'kube-node-lease',
@@ -137,7 +137,7 @@ export async function runHollowNodes(opts: HollowNodesOptions): Promise<void> {
         return;
       } catch (err) {
         log.warn({ err, node: st.name, attempt }, 'registering hollow node failed; retrying');
-        await clock.sleep(Math.min(10_000, 200 * 2 ** attempt), signal);
+        await clock.sleep(exponentialBackoff(200, attempt, 10_000), signal);
       }
     }
   };
@@ -245,7 +245,7 @@ async function registerNode(nodes: ResourceClient<Node>, node: Node, signal: Abo
 
 interface HeartbeatOptions {
   nodes: ResourceClient<Node>;
-  leases: ResourceClient<LeaseObject>;
+  leases: ResourceClient<Lease>;
   clock: Clock;
   log: Logger;
   signal: AbortSignal;

@@ -13,6 +13,7 @@
  */
 
 import type { Logger } from 'pino';
+import { metaTime } from '../api/time.js';
 import type { Pod, PodCondition } from '../api/types/pod.js';
 import { ExecError, exec } from '../base/exec.js';
 import type { Clock } from '../client/clock.js';
@@ -68,7 +69,7 @@ export interface ShutdownDeps {
 
 /** Marks every non-terminal pod (static ones have no pod object to mark) Failed; then waits `drainMs`. */
 export async function terminatePodsForShutdown(d: ShutdownDeps): Promise<number> {
-  const now = new Date(d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const now = metaTime(d.clock.now());
   let marked = 0;
   for (const pod of d.pods) {
     const phase = pod.status?.phase;

@@ -17,10 +17,11 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
+import { metaTime, microTime } from '../api/time.js';
 import type { Lease } from '../api/types/coordination.js';
 import type { Node, NodeCondition } from '../api/types/node.js';
+import { exponentialBackoff } from '../client/backoff.js';
 import type { Clock } from '../client/clock.js';
-import { microTime } from '../client/leaderelection.js';
 import type { ResourceClient } from '../client/resource.js';
 import type { Runtime } from './runtime/runtime.js';
 
@@ -51,8 +52,6 @@ const readOr = (file: string, fallback = '') => {
     return fallback;
   }
 };
-
-const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class NodeStatusManager {
   private node?: Node;
@@ -92,7 +91,7 @@ export class NodeStatusManager {
         return;
       } catch (err) {
         this.log.warn({ err }, 'registering the node failed; retrying');
-        await this.o.clock.sleep(Math.min(7000, 200 * 2 ** attempt), signal);
+        await this.o.clock.sleep(exponentialBackoff(200, attempt, 7000), signal);
       }
     }
   }
@@ -221,7 +220,7 @@ export class NodeStatusManager {
     const text = JSON.stringify(status);
     const due = this.o.clock.now() - this.lastPostedAt >= (this.o.reportIntervalMs ?? 60_000);
     if (text === this.lastPosted && !due) return;
-    const now = rfc3339(this.o.clock.now());
+    const now = metaTime(this.o.clock.now());
     const old = this.node?.status?.conditions ?? [];
     for (const c of status.conditions ?? []) {
       const before = old.find((o) => o.type === c.type);

@@ -5,6 +5,7 @@
  * syncs, so a restarted kubelet reads the same state.
  */
 import { createHash } from 'node:crypto';
+import { metaTime } from '../api/time.js';
 import type { Container, Pod } from '../api/types/pod.js';
 import {
   type ContainerInfo,
@@ -111,5 +112,5 @@ export function containerHash(c: Container): string {
 export function toTime(iso: string | undefined): string | undefined {
   if (!iso) return undefined;
   const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return Number.isNaN(ms) ? undefined : metaTime(ms);
 }

@@ -4,6 +4,7 @@
  * Kubernetes' kubelet computes them (getPhase, GeneratePodReadyCondition...),
  * IPs and QoS.
  */
+import { stableJson } from '../api/stable-json.js';
 import {
   type ContainerStatus,
   type Pod,
@@ -230,17 +231,5 @@ export function mergeTransitions(next: PodStatus, old: PodStatus | undefined, no
 
 /** True when two statuses differ in anything the kubelet writes. */
 export function statusChanged(next: PodStatus, old: PodStatus | undefined): boolean {
-  return canonical(next) !== canonical(old ?? {});
-}
-
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(
-          Object.entries(val)
-            .filter(([, x]) => x !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : 1)),
-        )
-      : val,
-  );
+  return stableJson(next) !== stableJson(old ?? {});
 }

@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { metaTime } from '../api/time.js';
 import type { Container, EphemeralContainer, Pod, PodStatus } from '../api/types/pod.js';
 import type { Clock } from '../client/clock.js';
 import type { Backoff } from './backoff.js';
@@ -80,7 +81,7 @@ const podRef = (pod: Pod) => ({
   uid: pod.metadata?.uid,
 });
 
-const now = (clock: Clock) => new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const now = (clock: Clock) => metaTime(clock.now());
 
 export class PodSyncer {
   /** Waiting reasons by pod uid, then container name; only the syncer knows them. */

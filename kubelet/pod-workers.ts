@@ -19,6 +19,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import type { Pod, PodStatus } from '../api/types/pod.js';
 import type { Clock } from '../client/clock.js';
 import type { SharedInformer } from '../client/informer.js';
@@ -164,7 +165,7 @@ export class PodWorkers {
     const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
     const mirror = await this.syncMirror(key);
     if (result.status) {
-      const now = new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const now = metaTime(this.o.clock.now());
       this.staticStatus.set(uid, mergeTransitions(result.status, this.staticStatus.get(uid), now));
       if (mirror) await this.writeStatus(pod, result.status, mirror);
     }
@@ -220,7 +221,7 @@ export class PodWorkers {
     // Keyed by the object written to: a new mirror needs the status again.
     const uid = (target ?? pod).metadata?.uid ?? '';
     const current = target ?? this.pods.get(uid) ?? pod;
-    const now = new Date(this.o.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = metaTime(this.o.clock.now());
     const status = mergeTransitions(computed, current.status, now);
     const text = JSON.stringify(status);
     if (!statusChanged(status, pick(current.status, status)) || this.lastWritten.get(uid) === text) return;

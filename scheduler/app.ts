@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
+import type { Node, Pod } from '../api/objects.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { type Clock, realClock } from '../client/clock.js';
 import { type ConnectFlags, connect } from '../client/connect.js';
@@ -39,7 +40,7 @@ import { SelectorSpread } from './plugins/selectorspread.js';
 import { TaintToleration } from './plugins/tainttoleration.js';
 import { SchedulingQueue } from './queue.js';
 import { Scheduler } from './scheduling-loop.js';
-import { defaultSchedulerName, type Node, type Pod } from './types.js';
+import { defaultSchedulerName } from './types.js';
 
 export interface SchedulerConfig {
   connect: ConnectFlags;

@@ -13,9 +13,10 @@
  * - Pods on a node the cache has not seen (yet) are kept and counted once
  *   the node arrives; a deleted node's pods wait the same way.
  */
+import type { Node, Pod } from '../api/objects.js';
 import type { Handle } from './framework.js';
 import { NodeInfo, PodInfo } from './nodeinfo.js';
-import { isTerminal, type Node, type Pod, podKey } from './types.js';
+import { isTerminal, podKey } from './types.js';
 
 interface PodState {
   info: PodInfo;

@@ -5,12 +5,13 @@
  * cluster event for the queue.
  */
 import type { KubeObject } from '../api/meta.js';
+import type { Node, Pod } from '../api/objects.js';
 import type { EventHandler } from '../client/informer.js';
 import type { SchedulerCache } from './cache.js';
 import { PodInfo } from './nodeinfo.js';
 import type { Nominator } from './nominator.js';
 import type { SchedulingQueue } from './queue.js';
-import { isTerminal, type Node, type Pod, podKey } from './types.js';
+import { isTerminal, podKey } from './types.js';
 
 export interface HandlerDeps {
   cache: SchedulerCache;

@@ -4,6 +4,7 @@
  * the first rejecting filter, skip what PreFilter/PreScore said to skip,
  * weight and sum normalized scores).
  */
+import type { Pod } from '../api/objects.js';
 import {
   type BindPlugin,
   type ClusterEvent,
@@ -25,7 +26,6 @@ import {
   Status,
 } from './framework.js';
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
-import type { Pod } from './types.js';
 
 const is = <T>(p: Plugin, method: string): p is Plugin & T =>
   typeof (p as unknown as Record<string, unknown>)[method] === 'function';

@@ -11,8 +11,8 @@
  *   assumed on its node before Bind starts).
  * Plugins must not keep per-pod state on themselves: it goes in CycleState.
  */
+import type { Pod } from '../api/objects.js';
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
-import type { Pod } from './types.js';
 
 export enum Code {
   /** The plugin is fine with the pod (or node). */

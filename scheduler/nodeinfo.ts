@@ -9,14 +9,13 @@
  */
 
 import type { LabelSelector } from '../api/meta.js';
+import type { Node, Pod } from '../api/objects.js';
 import { own } from '../api/plain.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../api/selectors.js';
 import {
   addResource,
   controllerUid,
   emptyResource,
-  type Node,
-  type Pod,
   podKey,
   podPriority,
   podRequests,

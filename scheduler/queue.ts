@@ -12,11 +12,12 @@
  * If an event arrives while a pod is in flight and it then fails, it goes to
  * backoffQ rather than unschedulable, so the event is not missed.
  */
+import type { Pod } from '../api/objects.js';
 import type { Clock, TimerHandle } from '../client/clock.js';
 import type { ClusterEvent } from './framework.js';
 import { KeyedHeap } from './heap.js';
 import { PodInfo } from './nodeinfo.js';
-import { type Pod, podKey } from './types.js';
+import { podKey } from './types.js';
 
 export interface QueuedPodInfo {
   info: PodInfo;

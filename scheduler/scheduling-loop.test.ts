@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { Pod } from '../api/objects.js';
 import { FakeClock } from '../client/clock.js';
 import { SchedulerCache } from './cache.js';
 import type { Plugin } from './framework.js';
@@ -14,7 +15,6 @@ import { TaintToleration } from './plugins/tainttoleration.js';
 import { SchedulingQueue } from './queue.js';
 import { numFeasibleNodesToFind, Scheduler } from './scheduling-loop.js';
 import { makeNode, makePod } from './testing.js';
-import type { Pod } from './types.js';
 
 const logger = pino({ level: 'silent' });
 const flush = async () => {

@@ -7,6 +7,8 @@
  * saying why, per node reason, and waits in the queue for a cluster event.
  */
 import type { Logger } from 'pino';
+import type { Pod } from '../api/objects.js';
+import { metaTime } from '../api/time.js';
 import type { Clock } from '../client/clock.js';
 import type { EventRecorder } from '../client/events.js';
 import type { SchedulerCache } from './cache.js';
@@ -16,7 +18,6 @@ import type { SchedulerMetrics } from './metrics.js';
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
 import type { Nominator } from './nominator.js';
 import type { QueuedPodInfo, SchedulingQueue } from './queue.js';
-import type { Pod } from './types.js';
 
 /** Writes of the scheduler other than binding (which is a plugin's). */
 export interface PodStatusWriter {
@@ -268,7 +269,7 @@ export class Scheduler {
           reason,
           message,
           lastProbeTime: null,
-          lastTransitionTime: cur?.status === 'False' ? cur.lastTransitionTime : rfc3339(this.o.clock.now()),
+          lastTransitionTime: cur?.status === 'False' ? cur.lastTransitionTime : metaTime(this.o.clock.now()),
         },
       ],
     };
@@ -277,10 +278,6 @@ export class Scheduler {
       this.log.warn({ err, pod: `${ns}/${name}` }, 'writing the PodScheduled condition failed');
     });
   }
-}
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** The highest total; ties broken uniformly at random (reservoir sampling), as Kubernetes does. */

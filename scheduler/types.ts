@@ -5,14 +5,9 @@
  * counts): exact for any realistic cluster and fast to add up in the filter
  * loop; they are parsed from the quantities once per pod (api/quantity.ts).
  */
-import type { KubeObject } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
 import { quantityToMilli, quantityToValue } from '../api/quantity.js';
-import type { Node as NodeSchema } from '../api/types/node.js';
-import type { Container, Pod as PodSchema } from '../api/types/pod.js';
-
-/** Nodes and pods as stored objects: metadata always present. */
-export type Node = NodeSchema & KubeObject;
-export type Pod = PodSchema & KubeObject;
+import type { Container } from '../api/types/pod.js';
 
 export const defaultSchedulerName = 'default-scheduler';
 

@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
 import { Str, Struct, T, Time } from '../schema.js';
+import { stableJson } from '../stable-json.js';
 import type { FieldError } from '../status.js';
 import { invalidError, notSupportedError } from '../validation.js';
 
@@ -46,15 +47,7 @@ export function oneOf(field: string, value: string | undefined, allowed: readonl
 
 /** Deep equality of JSON values, ignoring key order; undefined members count as absent. */
 export function sameValue(a: unknown, b: unknown): boolean {
-  const canonical = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(canonical);
-    if (v === null || typeof v !== 'object') return v;
-    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
-    return Object.fromEntries(
-      entries.sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canonical(x)]),
-    );
-  };
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+  return stableJson(a) === stableJson(b);
 }
 
 /** "field is immutable" when `now` differs from `before`. */

@@ -12,6 +12,7 @@ import { column } from '../printers.js';
 import type { ResourceType } from '../registry.js';
 import { List, Str, Struct } from '../schema.js';
 import type { FieldError } from '../status.js';
+import { metaTime } from '../time.js';
 import {
   child,
   index,
@@ -251,7 +252,7 @@ export function validateBinding(obj: Binding, old: Binding | undefined, namespac
 function createdAt(ts: string | null | undefined): string {
   const ms = ts ? Date.parse(ts) : Number.NaN;
   if (Number.isNaN(ms)) return '0001-01-01T00:00:00Z';
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return metaTime(ms);
 }
 
 /** Roles list only Name and Created At: no Age column, as Kubernetes prints them. */

@@ -1,8 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { Pod } from '../../api/objects.js';
 import { StatusError } from '../../api/status.js';
 import { FakeClock } from '../../client/clock.js';
-import { type DrainFlags, evictPod, type Pod, type PodApi, planDrain, podDeleteStatus } from './drain.js';
+import { type DrainFlags, evictPod, type PodApi, planDrain, podDeleteStatus } from './drain.js';
 
 const flags = (f: Partial<DrainFlags> = {}): DrainFlags => ({ gracePeriod: '-1', timeout: '0s', ...f });
 const owner = (kind: string, name: string, apiVersion = 'apps/v1') => [

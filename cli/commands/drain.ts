@@ -14,16 +14,12 @@
  * them. Running it again after a refusal or a timeout is safe.
  */
 import { Command } from 'commander';
-import type { KubeObject } from '../../api/meta.js';
+import type { Pod } from '../../api/objects.js';
 import { isNotFound, StatusError } from '../../api/status.js';
-import type { Pod as PodType } from '../../api/types/pod.js';
 import { boolFlag, parseDuration } from '../../base/component-main.js';
 import { type Clock, realClock } from '../../client/clock.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { setUnschedulable } from './cordon.js';
-
-/** A pod as the API returns it: metadata always there. */
-export type Pod = KubeObject & Pick<PodType, 'spec' | 'status'>;
 
 export interface DrainFlags {
   ignoreDaemonsets?: boolean;

@@ -12,8 +12,8 @@
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
 import type { ResourceType } from '../../api/registry.js';
+import { metaTime } from '../../api/time.js';
 import { boolFlag, parseDuration } from '../../base/component-main.js';
-import { rfc3339 } from '../../controller-manager/podutil.js';
 import { type CliContext, CliError, cliContext, errorLine } from '../context.js';
 import { shownName, splitSlash } from '../objectref.js';
 import { checkHasHistory, historyText, revisionsOf, undo } from '../rollout/history.js';
@@ -188,7 +188,7 @@ const restart: Change = (t, obj) => {
     throw new CliError(
       `${resourceName(t.rt)} "${t.name}" can't restart paused deployment (run rollout resume first)`,
     );
-  const restartedAt = rfc3339(Date.now());
+  const restartedAt = metaTime(Date.now());
   return {
     spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } },
   };

@@ -10,15 +10,13 @@
  */
 import { Command } from 'commander';
 import type { KubeObject } from '../../api/meta.js';
+import type { Node } from '../../api/objects.js';
 import { quantityToMilli } from '../../api/quantity.js';
 import type { Summary } from '../../api/stats.js';
-import type { Node as NodeType } from '../../api/types/node.js';
 import { boolFlag } from '../../base/component-main.js';
 import { type Clock, realClock } from '../../client/clock.js';
 import { type CliContext, CliError, cliContext } from '../context.js';
 import { formatTable } from '../table.js';
-
-type Node = KubeObject & Pick<NodeType, 'status'>;
 
 /** CPU in nanocores and memory (working set) in bytes. */
 export interface Usage {

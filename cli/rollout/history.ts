@@ -7,17 +7,20 @@
  * (without the pod-template-hash label) and the annotations, into a set
  * by applying the revision's own patch.
  */
-import type { KubeObject } from '../../api/meta.js';
+import { controllerRefOf, type KubeObject } from '../../api/meta.js';
+import type { ControllerRevision } from '../../api/objects.js';
 import type { ResourceType } from '../../api/registry.js';
-import type { PodTemplateSpec } from '../../api/types/pod.js';
 import {
+  deploymentOwnAnnotations,
   equalIgnoreHash,
+  ownedRevisions,
   podTemplateHashLabel,
   revisionAnnotation,
   revisionOf,
-} from '../../controller-manager/deployment-util.js';
-import { type ControllerRevision, ownedRevisions, templateOf } from '../../controller-manager/history.js';
-import { controllerRefOf, stableJson } from '../../controller-manager/podutil.js';
+  templateOf,
+} from '../../api/rollout.js';
+import { stableJson } from '../../api/stable-json.js';
+import type { PodTemplateSpec } from '../../api/types/pod.js';
 import { type CliContext, CliError } from '../context.js';
 import { formatTable } from '../table.js';
 import { describePodTemplate } from './pod-template.js';
@@ -104,16 +107,6 @@ export function undoTarget(revisions: Revision[], toRevision: number): Revision 
   return revisions.length >= 2 ? revisions[revisions.length - 2] : undefined;
 }
 
-/** Annotations a Deployment keeps through an undo; the others come from the ReplicaSet. */
-const keptAnnotations = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  revisionAnnotation,
-  'deployment.kubernetes.io/revision-history',
-  'deployment.kubernetes.io/desired-replicas',
-  'deployment.kubernetes.io/max-replicas',
-  'deprecated.deployment.rollback.to',
-]);
-
 /** Rolls back; returns what kubectl prints after the name ("rolled back", or why it skipped). */
 export async function undo(
   ctx: CliContext,
@@ -145,9 +138,9 @@ export async function undo(
     delete template.metadata?.labels?.[podTemplateHashLabel];
     const annotations: Record<string, string> = {};
     for (const [k, v] of Object.entries(obj.metadata.annotations ?? {}))
-      if (keptAnnotations.has(k)) annotations[k] = v;
+      if (deploymentOwnAnnotations.has(k)) annotations[k] = v;
     for (const [k, v] of Object.entries(target.source.metadata.annotations ?? {}))
-      if (!keptAnnotations.has(k)) annotations[k] = v;
+      if (!deploymentOwnAnnotations.has(k)) annotations[k] = v;
     await client.patch(obj.metadata.name!, 'json', [
       { op: 'replace', path: '/spec/template', value: template },
       { op: 'replace', path: '/metadata/annotations', value: annotations },

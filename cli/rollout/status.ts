@@ -6,6 +6,7 @@
  * without rollouts) is a CliError.
  */
 import type { KubeObject } from '../../api/meta.js';
+import { revisionAnnotation } from '../../api/rollout.js';
 import type { ResourceClient } from '../../client/resource.js';
 import { CliError } from '../context.js';
 
@@ -29,7 +30,7 @@ function deploymentStatus(d: Workload, revision: number): RolloutState {
   const name = d.metadata.name;
   const s = d.status ?? {};
   if (revision > 0) {
-    const running = Number(d.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+    const running = Number(d.metadata.annotations?.[revisionAnnotation] ?? 0);
     if (running !== revision)
       throw new CliError(
         `desired revision (${revision}) is different from the running revision (${running})`,

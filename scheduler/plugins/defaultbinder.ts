@@ -1,7 +1,7 @@
 /** DefaultBinder: binds through the pods/binding subresource. */
+import type { Pod } from '../../api/objects.js';
 import type { BindPlugin, CycleState, Result } from '../framework.js';
 import { Status } from '../framework.js';
-import type { Pod } from '../types.js';
 
 export const defaultBinderName = 'DefaultBinder';
 

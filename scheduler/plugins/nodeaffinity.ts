@@ -4,6 +4,7 @@
  * on metadata.name), and preferred node affinity (Score, weights summed).
  */
 
+import type { Pod } from '../../api/objects.js';
 import { nodeMatchesPod, termMatches } from '../../api/scheduling.js';
 import {
   type ClusterEvent,
@@ -19,7 +20,6 @@ import {
   Status,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
-import type { Pod } from '../types.js';
 
 export const nodeAffinityName = 'NodeAffinity';
 export const errReasonNodeAffinity = "node(s) didn't match Pod's node affinity/selector";

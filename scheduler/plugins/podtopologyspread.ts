@@ -10,6 +10,7 @@
  */
 
 import type { LabelSelector } from '../../api/meta.js';
+import type { Pod } from '../../api/objects.js';
 import { own } from '../../api/plain.js';
 import { nodeMatchesPod, untoleratedTaint } from '../../api/scheduling.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../../api/selectors.js';
@@ -27,7 +28,6 @@ import {
   Status,
 } from '../framework.js';
 import type { NodeInfo, PodInfo } from '../nodeinfo.js';
-import type { Pod } from '../types.js';
 
 export const podTopologySpreadName = 'PodTopologySpread';
 export const errReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints";
