@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Taint } from '../api/types/node.js';
+import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from '../testing/workload-fakes.js';
+import { ownerRef, pod, template } from '../testing/workload-fixtures.js';
 import { DaemonSetController } from './daemonset.js';
 import {
   currentHash,
@@ -13,8 +15,6 @@ import {
 } from './daemonset-util.js';
 import { type ControllerRevision, revisionData } from './history.js';
 import type { Pod } from './podutil.js';
-import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
-import { ownerRef, pod, template } from './workload-fixtures.js';
 
 function ds(extra: Partial<NonNullable<DaemonSet['spec']>> = {}): DaemonSet {
   return {

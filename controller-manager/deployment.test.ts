@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClient, newTestContext, newUid, testEpoch } from '../testing/workload-fakes.js';
+import { iso, ownerRef, template } from '../testing/workload-fixtures.js';
 import { DeploymentController } from './deployment.js';
 import {
   calculateStatus,
@@ -9,8 +11,6 @@ import {
   withProgress,
 } from './deployment-util.js';
 import type { ReplicaSet } from './replicaset.js';
-import { FakeClient, newTestContext, newUid, testEpoch } from './workload-fakes.js';
-import { iso, ownerRef, template } from './workload-fixtures.js';
 
 function deployment(replicas: number, strategy: any = {}, image = 'v1'): Deployment {
   return {

@@ -4,7 +4,7 @@ import type { Node as NodeSchema } from '../api/types/node.js';
 
 type Node = NodeSchema & KubeObject;
 
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import { CidrSet, NodeIpamController } from './nodeipam.js';
 
 const node = (name: string, podCIDR?: string): Node => ({

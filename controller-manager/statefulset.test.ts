@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newAlreadyExists } from '../api/status.js';
+import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from '../testing/workload-fakes.js';
+import { ownerRef, pod, template } from '../testing/workload-fixtures.js';
 import { type ControllerRevision, revisionData } from './history.js';
 import type { Pod } from './podutil.js';
 import { StatefulSetController } from './statefulset.js';
@@ -11,8 +13,6 @@ import {
   type StatefulSet,
   updateRevisionOf,
 } from './statefulset-util.js';
-import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
-import { ownerRef, pod, template } from './workload-fixtures.js';
 
 function sts(replicas: number, extra: Partial<NonNullable<StatefulSet['spec']>> = {}): StatefulSet {
   return {

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../client/clock.js';
+import { makeNode, makePod } from '../testing/scheduler-fixtures.js';
 import { SchedulerCache } from './cache.js';
 import type { Plugin } from './framework.js';
 import { noMetrics } from './metrics.js';
@@ -13,7 +14,6 @@ import { TaintToleration } from './plugins/tainttoleration.js';
 import { SchedulingQueue } from './queue.js';
 import { Framework } from './runtime.js';
 import { numFeasibleNodesToFind, Scheduler } from './scheduler.js';
-import { makeNode, makePod } from './testing.js';
 import type { Pod } from './types.js';
 
 const logger = pino({ level: 'silent' });

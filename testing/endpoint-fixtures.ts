@@ -1,5 +1,5 @@
 /** Services and pods for the endpoints and endpointslice controller tests. */
-import type { Pod, Service } from './endpoint-pods.js';
+import type { Pod, Service } from '../controller-manager/endpoint-pods.js';
 
 export function svcOf(spec: Service['spec'] = {}, name = 'web'): Service {
   return {

@@ -2,7 +2,7 @@
  * Small object builders for the workload controllers' unit tests.
  */
 import type { OwnerReference } from '../api/meta.js';
-import type { Pod } from './podutil.js';
+import type { Pod } from '../controller-manager/podutil.js';
 import { newUid, testEpoch } from './workload-fakes.js';
 
 export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
