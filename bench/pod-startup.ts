@@ -18,9 +18,9 @@
  * node names. Every wait is bounded.
  */
 import { randomBytes } from 'node:crypto';
-import { api, cleanup, startApiserver, startEtcd, startKubelet, watchStream } from '../e2e/harness.js';
-import { docker, freePodCIDR, nodeContainers, removeNodeContainers } from '../e2e/kubelet-helpers.js';
 import { firstHost } from '../kubelet/runtime/docker.js';
+import { api, cleanup, startApiserver, startEtcd, startKubelet, watchStream } from '../testing/harness.js';
+import { docker, freePodCIDR, nodeContainers, removeNodeContainers } from '../testing/kubelet-helpers.js';
 import { percentile } from './apiserver.js';
 import { table } from './table.js';
 

@@ -20,8 +20,8 @@ import pino from 'pino';
 import { builtinRegistry } from '../api/types/index.js';
 import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
-import { cleanup, startApiserver, startEtcd, startHollowNodes, startScheduler } from '../e2e/harness.js';
 import type { Pod } from '../scheduler/types.js';
+import { cleanup, startApiserver, startEtcd, startHollowNodes, startScheduler } from '../testing/harness.js';
 import { percentile } from './apiserver.js';
 
 export interface SchedulerBenchOptions {

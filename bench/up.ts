@@ -15,8 +15,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { freePorts, makeTempDir, run } from '../e2e/harness.js';
-import { docker, nkctlEnv, removeNodeContainers } from '../e2e/kubelet-helpers.js';
+import { freePorts, makeTempDir, run } from '../testing/harness.js';
+import { docker, nkctlEnv, removeNodeContainers } from '../testing/kubelet-helpers.js';
 import { percentile } from './apiserver.js';
 import { table } from './table.js';
 

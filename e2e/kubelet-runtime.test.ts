@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerRuntime, firstHost } from '../kubelet/runtime/docker.js';
 import { Labels, NotFoundError } from '../kubelet/runtime/runtime.js';
-import { docker, freePodCIDR, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { docker, freePodCIDR, removeNodeContainers, testNodeName } from '../testing/kubelet-helpers.js';
 
 const rt = new DockerRuntime();
 const node = testNodeName('rt');

@@ -1,6 +1,7 @@
 /**
- * Helpers for e2e tests: real etcd and apiserver processes on free loopback
- * ports, a kubeconfig, the real kubectl, small HTTP and watch helpers.
+ * The cluster harness of the e2e tests and the benchmarks: real etcd and
+ * apiserver processes on free loopback ports, a kubeconfig, the real
+ * kubectl, small HTTP and watch helpers.
  *
  * Contract: everything these helpers start (processes, temp dirs, watches) is
  * tracked by this module, and `cleanup()` ends all of it: watches aborted,
@@ -262,7 +263,7 @@ async function waitHttpReady(p: Tracked, url: string, logPath: string, timeoutMs
 }
 
 const repoRoot = (() => {
-  // Works from e2e/ (vitest) and from dist/e2e/ (compiled).
+  // Works from testing/ (vitest) and from dist/testing/ (compiled).
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);
@@ -673,7 +674,7 @@ export interface Kubelet {
  * (the Node is registered, the pod network made, the pod informer synced).
  * Needs Docker; the containers and network it makes carry the label
  * nanokube.io/node=<nodeName>, and removing them is the test's job
- * (e2e/kubelet-helpers.ts removeNodeContainers).
+ * (testing/kubelet-helpers.ts removeNodeContainers).
  */
 export async function startKubelet({
   apiserverUrl,
