@@ -29,8 +29,8 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
-import { cleanup, startApiserver, startEtcd } from '../e2e/harness.js';
-import { startSecureApiserver } from '../e2e/secure-apiserver.js';
+import { cleanup, startApiserver, startEtcd } from '../testing/harness.js';
+import { startSecureApiserver } from '../testing/secure-apiserver.js';
 import { table } from './table.js';
 
 export interface ApiserverBenchOptions {

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBinder } from '../e2e/controllers-workloads-binder.js';
+import { startBinder } from '../testing/binder.js';
 import {
   api,
   cleanup,
@@ -20,7 +20,7 @@ import {
   startEtcd,
   startHollowNodes,
   startScheduler,
-} from '../e2e/harness.js';
+} from '../testing/harness.js';
 
 export interface DeploymentScaleOptions {
   steps: number[];

@@ -27,7 +27,7 @@ import { SharedInformer } from '../client/informer.js';
 import type { ListerWatcher } from '../client/reflector.js';
 import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
-import { cleanup, startApiserver, startEtcd } from '../e2e/harness.js';
+import { cleanup, startApiserver, startEtcd } from '../testing/harness.js';
 
 export interface InformerBenchOptions {
   pods: number;

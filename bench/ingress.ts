@@ -8,8 +8,8 @@
  */
 import http from 'node:http';
 import autocannon from 'autocannon';
-import { type DockerCluster, startDockerCluster } from '../e2e/docker-cluster.js';
-import { waitFor } from '../e2e/harness.js';
+import { type DockerCluster, startDockerCluster } from '../testing/docker-cluster.js';
+import { waitFor } from '../testing/harness.js';
 import { table } from './table.js';
 
 export interface IngressBenchResult {

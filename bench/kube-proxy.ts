@@ -14,11 +14,11 @@ import { builtinRegistry } from '../api/types/index.js';
 import { realClock } from '../client/clock.js';
 import { InformerFactory } from '../client/informer.js';
 import { RestClient } from '../client/rest.js';
-import { cleanup, run, startApiserver, startEtcd } from '../e2e/harness.js';
 import { ExecIptables } from '../kube-proxy/iptables.js';
 import type { ServicePort } from '../kube-proxy/model.js';
 import { Proxier, writeRules } from '../kube-proxy/proxier.js';
 import { renderRules, sepChain } from '../kube-proxy/rules.js';
+import { cleanup, run, startApiserver, startEtcd } from '../testing/harness.js';
 import { percentile } from './apiserver.js';
 import { table } from './table.js';
 

@@ -19,8 +19,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { firstHost } from '../base/docker.js';
-import { api, cleanup, startApiserver, startEtcd, startKubelet, watchStream } from '../e2e/harness.js';
-import { docker, freePodCIDR, nodeContainers, removeNodeContainers } from '../e2e/kubelet-helpers.js';
+import { api, cleanup, startApiserver, startEtcd, startKubelet, watchStream } from '../testing/harness.js';
+import { docker, freePodCIDR, nodeContainers, removeNodeContainers } from '../testing/kubelet-helpers.js';
 import { percentile } from './apiserver.js';
 import { table } from './table.js';
 

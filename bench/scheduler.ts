@@ -21,7 +21,7 @@ import type { Pod } from '../api/objects.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
-import { cleanup, startApiserver, startEtcd, startHollowNodes, startScheduler } from '../e2e/harness.js';
+import { cleanup, startApiserver, startEtcd, startHollowNodes, startScheduler } from '../testing/harness.js';
 import { percentile } from './apiserver.js';
 
 export interface SchedulerBenchOptions {

@@ -15,8 +15,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { freePorts, makeTempDir, run } from '../e2e/harness.js';
-import { docker, nkctlEnv, removeNodeContainers } from '../e2e/kubelet-helpers.js';
+import { componentArgs } from '../base/command-lines.js';
+import { freePorts, makeTempDir, run } from '../testing/harness.js';
+import { docker, nkctlEnv, removeNodeContainers } from '../testing/kubelet-helpers.js';
 import { percentile } from './apiserver.js';
 import { table } from './table.js';
 
@@ -150,12 +151,15 @@ async function etcdStart(): Promise<number> {
   const t0 = performance.now();
   const etcd = spawn(
     'etcd',
-    [
-      ...['--data-dir', path.join(dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url],
-      ...['--listen-peer-urls', `http://127.0.0.1:${peer}`],
-      ...['--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`],
-      ...['--initial-cluster', `default=http://127.0.0.1:${peer}`],
-    ],
+    componentArgs({
+      component: 'etcd',
+      dataDir: path.join(dir, 'data'),
+      listenClientUrls: url,
+      advertiseClientUrls: url,
+      listenPeerUrls: `http://127.0.0.1:${peer}`,
+      initialAdvertisePeerUrls: `http://127.0.0.1:${peer}`,
+      initialCluster: `default=http://127.0.0.1:${peer}`,
+    }),
     { stdio: 'ignore' },
   );
   try {

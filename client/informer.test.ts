@@ -4,11 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
 import { builtinRegistry } from '../api/types/index.js';
+import { capturingLogger, eventually, FakeListerWatcher, flush } from '../testing/listwatch-fakes.js';
 import { FakeClock } from './clock.js';
 import { keyOf } from './indexer.js';
 import { type EventHandler, InformerFactory, SharedInformer } from './informer.js';
 import { RestClient } from './rest.js';
-import { capturingLogger, eventually, FakeListerWatcher, flush } from './testing.js';
 
 type Seen = string[];
 

@@ -3,11 +3,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeList, KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
+import { capturingLogger, eventually, FakeListerWatcher, flush } from '../testing/listwatch-fakes.js';
 import { FakeClock } from './clock.js';
 import { keyOf } from './indexer.js';
 import { type ListerWatcher, Reflector, type ReflectorSink } from './reflector.js';
 import type { ListOptions } from './resource.js';
-import { capturingLogger, eventually, FakeListerWatcher, flush } from './testing.js';
 
 /** A sink that records `replace a@1,b@2 @rv`, `add a@1`, `update a@2`, `delete a@3`. */
 function recordingSink(): ReflectorSink<KubeObject> & { calls: string[] } {

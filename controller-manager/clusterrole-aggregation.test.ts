@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
 import type { ClusterRole, PolicyRule } from '../api/types/rbac.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import { aggregationFieldManager, ClusterRoleAggregationController } from './clusterrole-aggregation.js';
 
 const role = (

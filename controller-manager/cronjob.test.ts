@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { CronJob, Job } from '../api/objects.js';
 import { newAlreadyExists, newNotFound } from '../api/status.js';
+import { FakeClient, newTestContext, newUid, testEpoch } from '../testing/workload-fakes.js';
+import { iso, ownerRef } from '../testing/workload-fixtures.js';
 import { CronJobController } from './cronjob.js';
 import { scheduledTimestampAnnotation } from './cronjob-util.js';
-import { FakeClient, newTestContext, newUid, testEpoch } from './workload-fakes.js';
-import { iso, ownerRef } from './workload-fixtures.js';
 
 const minute = 60_000;
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatusError } from '../api/status.js';
 import { makeCSR } from '../base/pki.js';
 import type { RestClient } from '../client/rest.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import {
   CSRApprovingController,
   restSubjectAccessReviewer,

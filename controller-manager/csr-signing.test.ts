@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CertificateRequestInfo, type CertPaths, ensureCA, makeCSR } from '../base/pki.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import type { ControllerManagerConfig } from './controller.js';
 import {
   type CSR,

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js';
 import { controllerRevisionHashLabel, revisionData } from '../api/rollout.js';
 import type { Taint } from '../api/types/node.js';
+import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from '../testing/workload-fakes.js';
+import { ownerRef, pod, template } from '../testing/workload-fixtures.js';
 import { DaemonSetController } from './daemonset.js';
 import {
   currentHash,
@@ -10,8 +12,6 @@ import {
   podsToRollOut,
   targetNodeName,
 } from './daemonset-util.js';
-import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
-import { ownerRef, pod, template } from './workload-fixtures.js';
 
 function ds(extra: Partial<NonNullable<DaemonSet['spec']>> = {}): DaemonSet {
   return {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment, ReplicaSet } from '../api/objects.js';
+import { FakeClient, newTestContext, newUid, testEpoch } from '../testing/workload-fakes.js';
+import { iso, ownerRef, template } from '../testing/workload-fixtures.js';
 import { DeploymentController } from './deployment.js';
 import {
   calculateStatus,
@@ -8,8 +10,6 @@ import {
   planProportional,
   withProgress,
 } from './deployment-util.js';
-import { FakeClient, newTestContext, newUid, testEpoch } from './workload-fakes.js';
-import { iso, ownerRef, template } from './workload-fixtures.js';
 
 function deployment(replicas: number, strategy: any = {}, image = 'v1'): Deployment {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
+import { podOf, svcOf } from '../testing/endpoint-fixtures.js';
 import { computeSubsets, EndpointsController } from './endpoint.js';
-import { podOf, svcOf } from './endpoint-fixtures.js';
 
 const ips = (list?: { ip?: string }[]) => (list ?? []).map((a) => a.ip);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { testCluster } from './cluster-fakes.js';
-import { podOf, svcOf } from './endpoint-fixtures.js';
+import { testCluster } from '../testing/cluster-fakes.js';
+import { podOf, svcOf } from '../testing/endpoint-fixtures.js';
 import { desiredSlices, EndpointSliceController } from './endpointslice.js';
 
 describe('desiredSlices', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, OwnerReference } from '../api/meta.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import { GarbageCollector } from './garbagecollector.js';
 
 const ref = (owner: KubeObject, block = true): OwnerReference => ({

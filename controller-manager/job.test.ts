@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../api/objects.js';
+import { FakeClient, FakePodControl, newTestContext, testEpoch } from '../testing/workload-fakes.js';
+import { iso, ownerRef, pod } from '../testing/workload-fixtures.js';
 import { JobController } from './job.js';
 import { formatIndexes } from './job-util.js';
 import { TTLAfterFinishedController } from './ttlafterfinished.js';
-import { FakeClient, FakePodControl, newTestContext, testEpoch } from './workload-fakes.js';
-import { iso, ownerRef, pod } from './workload-fixtures.js';
 
 function job(spec: Partial<NonNullable<Job['spec']>> = {}, status?: Job['status']): Job {
   return {

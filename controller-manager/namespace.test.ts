@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import { NamespaceController } from './namespace.js';
 
 const terminating = (name: string): KubeObject => ({

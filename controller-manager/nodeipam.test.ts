@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Node } from '../api/objects.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import { CidrSet, NodeIpamController } from './nodeipam.js';
 
 const node = (name: string, podCIDR?: string): Node => ({

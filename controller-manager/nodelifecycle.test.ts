@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
 import type { Node } from '../api/objects.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import { NodeLifecycleController } from './nodelifecycle.js';
 import { TokenBucket, tolerationMs, zoneOf, zoneQPS, zoneStates } from './nodelifecycle-taints.js';
 

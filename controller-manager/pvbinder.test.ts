@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import { localPathProvisionerName, type PV, type PVC, provisionedByAnnotation } from './localpath.js';
 import { PersistentVolumeBinder } from './pvbinder.js';
 import { findBestVolume } from './pvmatch.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplicaSet } from '../api/objects.js';
+import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from '../testing/workload-fakes.js';
+import { ownerRef, pod, template } from '../testing/workload-fixtures.js';
 import { slowStartBatch } from './expectations.js';
 import { ReplicaSetController } from './replicaset.js';
-import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
-import { ownerRef, pod, template } from './workload-fixtures.js';
 
 function rs(
   name: string,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { OwnerReference } from '../api/meta.js';
 import type { ReplicaSet, ReplicationController } from '../api/objects.js';
+import { FakeClient, FakePodControl, newTestContext, newUid } from '../testing/workload-fakes.js';
+import { pod, template } from '../testing/workload-fixtures.js';
 import { newReplicationManager } from './replicationcontroller.js';
 import { workloadControllers } from './workload-controllers.js';
-import { FakeClient, FakePodControl, newTestContext, newUid } from './workload-fakes.js';
-import { pod, template } from './workload-fixtures.js';
 
 function rc(
   name: string,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newAlreadyExists, StatusError } from '../api/status.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import {
   newRootCACertPublisher,
   RootCACertPublisher,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newAlreadyExists } from '../api/status.js';
-import { testCluster } from './cluster-fakes.js';
+import { testCluster } from '../testing/cluster-fakes.js';
 import { ServiceAccountsController } from './serviceaccount.js';
 
 describe('ServiceAccountsController', () => {

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '../api/objects.js';
 import { controllerRevisionHashLabel, revisionData } from '../api/rollout.js';
 import { newAlreadyExists } from '../api/status.js';
+import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from '../testing/workload-fakes.js';
+import { ownerRef, pod, template } from '../testing/workload-fixtures.js';
 import { StatefulSetController } from './statefulset.js';
 import { podIndexLabel, podNameLabel, updateRevisionOf } from './statefulset-util.js';
-import { FakeClient, FakePodControl, newTestContext, newUid, testEpoch } from './workload-fakes.js';
-import { ownerRef, pod, template } from './workload-fixtures.js';
 
 function sts(replicas: number, extra: Partial<NonNullable<StatefulSet['spec']>> = {}): StatefulSet {
   return {

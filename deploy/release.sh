@@ -12,8 +12,11 @@
 #   bin/pause           the pod sandbox's static binary
 #   app/                package.json, dist/, deploy/ and the production node_modules
 #
+# app/dist/ is compiled here from tsconfig.build.json, what ships: no unit
+# test, no test support (testing/), no e2e/ or bench/.
+#
 # NK_RELEASE_VERSION sets VERSION (an upgrade drill makes a second release).
-# Needs `npm run build` done (setup.sh does it) and gcc with static glibc.
+# Needs the dev dependencies installed (tsc) and gcc with static glibc.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,7 +34,7 @@ while [[ $# -gt 0 ]]; do
       shift
       ;;
     -h | --help)
-      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -46,10 +49,19 @@ done
 source "$repo/deploy/lib.sh"
 use_project_node "$repo"
 
-[[ -f $repo/dist/cli/main.js ]] || die "no dist/ yet: run npm run build"
 node="$(readlink -f "$(command -v node)")"
 arch="$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')"
-hash="$(cd "$repo" && { find dist deploy -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum package-lock.json "$node"; } | sha256sum | cut -c1-12)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+root="$work/nanokube"
+mkdir -p "$root/bin" "$root/app"
+"$repo/node_modules/.bin/tsc" -p "$repo/tsconfig.build.json" --outDir "$root/app/dist" ||
+  die "tsc -p tsconfig.build.json failed"
+hash="$({
+  (cd "$root/app" && find dist -type f -print0 | sort -z | xargs -0 sha256sum)
+  (cd "$repo" && find deploy -type f -print0 | sort -z | xargs -0 sha256sum)
+  (cd "$repo" && sha256sum package-lock.json "$node")
+} | sha256sum | cut -c1-12)"
 version="${NK_RELEASE_VERSION:-$(node -p 'require(process.argv[1]).version' "$repo/package.json")-$hash}"
 file="$out/nanokube-$version-linux-$arch.tar.gz"
 if [[ -f $file ]]; then
@@ -58,15 +70,11 @@ if [[ -f $file ]]; then
   exit 0
 fi
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-root="$work/nanokube"
-mkdir -p "$root/bin" "$root/app"
 cp "$node" "$root/bin/node"
 compile_pause "$root/bin/pause"
 cp "$repo/deploy/install.sh" "$root/install.sh"
 echo "$version" >"$root/VERSION"
-(cd "$repo" && cp -a package.json dist deploy "$root/app/")
+(cd "$repo" && cp -a package.json deploy "$root/app/")
 copy_production_modules "$repo" "$root/app"
 mkdir -p "$out"
 tar -C "$work" -czf "$file.part" nanokube

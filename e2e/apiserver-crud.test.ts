@@ -3,9 +3,9 @@
 // process on a real etcd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
+import { type Api, api, cleanup, type EtcdCluster, startApiserver, startEtcd } from '../testing/harness.js';
 import { configMap, ensureNamespace, etcdModRevision, names, pod } from './apiserver-fixtures.js';
 import { kinds } from './apiserver-kinds.js';
-import { type Api, api, cleanup, type EtcdCluster, startApiserver, startEtcd } from './harness.js';
 
 let etcd: EtcdCluster;
 let client: Api;

@@ -3,8 +3,16 @@
 
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Api,
+  type Apiserver,
+  api,
+  cleanup,
+  startApiserver,
+  startEtcd,
+  waitFor,
+} from '../testing/harness.js';
 import { configMap, ensureNamespace, pod } from './apiserver-fixtures.js';
-import { type Api, type Apiserver, api, cleanup, startApiserver, startEtcd, waitFor } from './harness.js';
 
 let client: Api;
 let server: Apiserver;

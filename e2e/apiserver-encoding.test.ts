@@ -3,8 +3,8 @@
 // agents that get indented JSON, the status a new PersistentVolume(Claim) is served with, and
 // watches that send their initial events (sendInitialEvents) ending with an annotated bookmark.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Api, api, cleanup, startApiserver, startEtcd, watchStream } from '../testing/harness.js';
 import { configMap, ensureNamespace } from './apiserver-fixtures.js';
-import { type Api, api, cleanup, startApiserver, startEtcd, watchStream } from './harness.js';
 
 let client: Api;
 let url: string;

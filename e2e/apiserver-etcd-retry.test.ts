@@ -7,7 +7,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStore } from '../apiserver/etcd.js';
-import { cleanup, type EtcdCluster, startEtcd } from './harness.js';
+import { cleanup, type EtcdCluster, startEtcd } from '../testing/harness.js';
 
 let etcd: EtcdCluster;
 let store: EtcdStore;

@@ -4,7 +4,7 @@
  * gauge read from /metrics.
  */
 import type { KubeObject } from '../api/meta.js';
-import { type Api, etcdctl } from './harness.js';
+import { type Api, etcdctl } from '../testing/harness.js';
 
 type Labels = Record<string, string>;
 

@@ -1,7 +1,6 @@
 // Several apiservers on one etcd behave as one; readyz follows etcd; a
 // three-member etcd keeps serving with one member gone. Real processes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configMap, ensureNamespace, names } from './apiserver-fixtures.js';
 import {
   type Api,
   type Apiserver,
@@ -15,7 +14,8 @@ import {
   type WatchStream,
   waitFor,
   watchStream,
-} from './harness.js';
+} from '../testing/harness.js';
+import { configMap, ensureNamespace, names } from './apiserver-fixtures.js';
 
 afterAll(cleanup);
 

@@ -1,8 +1,8 @@
 // Bad input through HTTP against a real apiserver process on a real etcd:
 // each is refused with the Kubernetes Status and code, and nothing is written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Api, api, cleanup, startApiserver, startEtcd } from '../testing/harness.js';
 import { configMap, ensureNamespace, names } from './apiserver-fixtures.js';
-import { type Api, api, cleanup, startApiserver, startEtcd } from './harness.js';
 
 let client: Api;
 

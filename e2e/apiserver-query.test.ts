@@ -2,6 +2,7 @@
 // through HTTP against a real apiserver process on a real etcd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../api/meta.js';
+import { type Api, api, cleanup, startApiserver, startEtcd } from '../testing/harness.js';
 import {
   configMap,
   deployment,
@@ -11,7 +12,6 @@ import {
   replicaSet,
   statefulSet,
 } from './apiserver-fixtures.js';
-import { type Api, api, cleanup, startApiserver, startEtcd } from './harness.js';
 
 let client: Api;
 

@@ -2,7 +2,6 @@
 // and exactness from a resourceVersion, selector transitions, bookmarks,
 // 410 Gone after compaction, timeoutSeconds, and teardown on disconnect.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configMap, ensureNamespace, etcdModRevision, metricValue, pod } from './apiserver-fixtures.js';
 import {
   type Api,
   api,
@@ -14,7 +13,8 @@ import {
   type WatchStream,
   waitFor,
   watchStream,
-} from './harness.js';
+} from '../testing/harness.js';
+import { configMap, ensureNamespace, etcdModRevision, metricValue, pod } from './apiserver-fixtures.js';
 
 let etcd: EtcdCluster;
 let url: string;

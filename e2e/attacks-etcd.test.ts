@@ -11,8 +11,8 @@ import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCSR } from '../base/pki.js';
-import { cleanup, kubectl, kubectlPath, makeTempDir, run, waitFor } from './harness.js';
-import { nkctlEnv } from './kubelet-helpers.js';
+import { cleanup, kubectl, kubectlPath, makeTempDir, run, waitFor } from '../testing/harness.js';
+import { nkctlEnv } from '../testing/kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let env: NodeJS.ProcessEnv;

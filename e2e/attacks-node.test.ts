@@ -20,9 +20,9 @@ import {
   startEtcd,
   startKubelet,
   waitFor,
-} from './harness.js';
-import { freePodCIDR, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
-import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
+} from '../testing/harness.js';
+import { freePodCIDR, removeNodeContainers, testNodeName } from '../testing/kubelet-helpers.js';
+import { type SecureApiserver, startSecureApiserver } from '../testing/secure-apiserver.js';
 
 let etcd: EtcdCluster;
 let secure: SecureApiserver;

@@ -8,8 +8,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureServiceAccountKey } from '../base/pki.js';
-import { cleanup, type EtcdCluster, makeTempDir, startEtcd } from './harness.js';
-import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
+import { cleanup, type EtcdCluster, makeTempDir, startEtcd } from '../testing/harness.js';
+import { type SecureApiserver, startSecureApiserver } from '../testing/secure-apiserver.js';
 
 let etcd: EtcdCluster;
 let secure: SecureApiserver;

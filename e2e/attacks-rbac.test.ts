@@ -3,8 +3,15 @@
 // hold, against a real TLS apiserver with RBAC, a real etcd and the real kubectl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureServiceAccountKey } from '../base/pki.js';
-import { cleanup, kubectl, makeTempDir, startControllerManager, startEtcd, waitFor } from './harness.js';
-import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
+import {
+  cleanup,
+  kubectl,
+  makeTempDir,
+  startControllerManager,
+  startEtcd,
+  waitFor,
+} from '../testing/harness.js';
+import { type SecureApiserver, startSecureApiserver } from '../testing/secure-apiserver.js';
 
 const rbac = '/apis/rbac.authorization.k8s.io/v1';
 const ns = 'team';

@@ -15,10 +15,10 @@ import { SharedInformer } from '../client/informer.js';
 import type { ListerWatcher } from '../client/reflector.js';
 import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
+import { type Api, api, cleanup, type EtcdCluster, startEtcd, waitFor } from '../testing/harness.js';
+import { type SecureApiserver, startSecureApiserver } from '../testing/secure-apiserver.js';
 import { configMap, ensureNamespace } from './apiserver-fixtures.js';
 import { capturingLogger, settle } from './client-helpers.js';
-import { type Api, api, cleanup, type EtcdCluster, startEtcd, waitFor } from './harness.js';
-import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
 
 const maxWatches = 5;
 const maxPerUser = 3;

@@ -8,8 +8,8 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, type EtcdCluster, freePorts, makeTempDir, startEtcd, waitFor } from './harness.js';
-import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
+import { cleanup, type EtcdCluster, freePorts, makeTempDir, startEtcd, waitFor } from '../testing/harness.js';
+import { type SecureApiserver, startSecureApiserver } from '../testing/secure-apiserver.js';
 
 let etcd: EtcdCluster;
 let secure: SecureApiserver;

@@ -14,8 +14,8 @@ import {
   startControllerManager,
   startEtcd,
   waitFor,
-} from './harness.js';
-import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
+} from '../testing/harness.js';
+import { type SecureApiserver, startSecureApiserver } from '../testing/secure-apiserver.js';
 
 let dir: string;
 let etcd: EtcdCluster;

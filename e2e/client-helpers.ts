@@ -11,7 +11,7 @@ import { isAlreadyExists, isConflict, isNotFound, StatusError } from '../api/sta
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
-import { sleep, waitFor } from './harness.js';
+import { sleep, waitFor } from '../testing/harness.js';
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
 export function seededRandom(seed: number): () => number {

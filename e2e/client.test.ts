@@ -10,6 +10,16 @@ import { builtinRegistry } from '../api/types/index.js';
 import { SharedInformer } from '../client/informer.js';
 import { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
+import {
+  type Apiserver,
+  cleanup,
+  type EtcdCluster,
+  sleep,
+  startApiserver,
+  startEtcd,
+  waitFor,
+  watchStream,
+} from '../testing/harness.js';
 import { deployment, pod } from './apiserver-fixtures.js';
 import {
   capturingLogger,
@@ -21,16 +31,6 @@ import {
   startProxy,
   versions,
 } from './client-helpers.js';
-import {
-  type Apiserver,
-  cleanup,
-  type EtcdCluster,
-  sleep,
-  startApiserver,
-  startEtcd,
-  waitFor,
-  watchStream,
-} from './harness.js';
 
 const seed = Number(process.env.NK_SEED ?? Date.now() % 1_000_000);
 const rand = seededRandom(seed);

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, kubectl, makeTempDir, type RunResult } from '../testing/harness.js';
 import { type ClientsCluster, fixtures, startClientsCluster } from './clients/cluster.js';
 import {
   crud,
@@ -17,7 +18,6 @@ import {
   expected,
   type Seen,
 } from './clients/expected.js';
-import { cleanup, kubectl, makeTempDir, type RunResult } from './harness.js';
 
 const ns = fixtures.namespace;
 let cluster: ClientsCluster;

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup } from '../testing/harness.js';
 import { type ClientsCluster, fixtures, startClientsCluster } from './clients/cluster.js';
 import {
   crud,
@@ -14,7 +15,6 @@ import {
   expected,
   type Seen,
 } from './clients/expected.js';
-import { cleanup } from './harness.js';
 
 const ns = fixtures.namespace;
 let cluster: ClientsCluster;

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, run } from '../testing/harness.js';
 import { type ClientsCluster, fixturesPath, startClientsCluster } from './clients/cluster.js';
 import { crud, expected, scenarioNames } from './clients/expected.js';
-import { cleanup, run } from './harness.js';
 
 const python = '/usr/bin/python3';
 const script = path.join(import.meta.dirname, 'clients', 'scenarios.py');

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, kubectlPath, run, waitFor } from '../testing/harness.js';
 import {
   type ClientName,
   type ExecSeen,
@@ -25,7 +26,6 @@ import {
   streamExpected,
   streamPods,
 } from './clients/streams.js';
-import { kubectl, kubectlPath, run, waitFor } from './harness.js';
 import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
 
 const python = '/usr/bin/python3';

@@ -6,7 +6,7 @@
 // would be a bug of its own).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from './harness.js';
+import { run } from '../testing/harness.js';
 
 // Every component's main.ts runs under runComponent, which sets the policy; the scheduler stands for them.
 const scheduler = [

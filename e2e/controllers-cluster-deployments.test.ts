@@ -24,7 +24,7 @@ import {
   startScheduler,
   waitFor,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 let client: Api;
 let kubeconfig: string;

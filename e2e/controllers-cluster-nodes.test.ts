@@ -13,7 +13,7 @@ import {
   startControllerManager,
   startEtcd,
   waitFor,
-} from './harness.js';
+} from '../testing/harness.js';
 
 let client: Api;
 let renewing: ReturnType<typeof setInterval> | undefined;

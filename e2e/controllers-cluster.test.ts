@@ -14,7 +14,7 @@ import {
   startControllerManager,
   startEtcd,
   waitFor,
-} from './harness.js';
+} from '../testing/harness.js';
 
 const controllers = [
   'nodeipam',

@@ -6,7 +6,7 @@
 // print Kubernetes' columns, and delete with its pods.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Binder, startBinder } from './controllers-workloads-binder.js';
+import { type Binder, startBinder } from '../testing/binder.js';
 import {
   type Api,
   api,
@@ -21,7 +21,7 @@ import {
   startHollowNodes,
   waitFor,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 const ns = 'default';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, startControllerManager, waitFor } from './harness.js';
+import { makeTempDir, startControllerManager, waitFor } from '../testing/harness.js';
 import { busybox, KubeletCluster } from './kubelet-cluster.js';
 
 let k: KubeletCluster;

@@ -17,7 +17,7 @@ import {
   startEtcd,
   waitFor,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 let client: Api;
 let root: string;

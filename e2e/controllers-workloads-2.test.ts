@@ -22,7 +22,7 @@ import {
   waitFor,
   watchStream,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 let apiserver: Apiserver;
 let client: Api;

@@ -2,7 +2,7 @@
 // against a real etcd and apiserver, with hollow nodes running the pods and
 // the real kubectl driving rollouts. One cluster for the whole file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Binder, startBinder } from './controllers-workloads-binder.js';
+import { type Binder, startBinder } from '../testing/binder.js';
 import {
   type Api,
   api,
@@ -17,7 +17,7 @@ import {
   startHollowNodes,
   waitFor,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 let client: Api;
 let kubeconfig: string;

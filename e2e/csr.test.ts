@@ -7,8 +7,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { cleanup, type EtcdCluster, kubectl, makeTempDir, run, startEtcd, waitFor } from './harness.js';
-import { type SecureApiserver, startSecureApiserver } from './secure-apiserver.js';
+import {
+  cleanup,
+  type EtcdCluster,
+  kubectl,
+  makeTempDir,
+  run,
+  startEtcd,
+  waitFor,
+} from '../testing/harness.js';
+import { type SecureApiserver, startSecureApiserver } from '../testing/secure-apiserver.js';
 
 let dir: string;
 let etcd: EtcdCluster;

@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import path from 'node:path';
 import * as packet from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, api, cleanup, freePorts, startApiserver, startEtcd, waitFor } from './harness.js';
+import { type Api, api, cleanup, freePorts, startApiserver, startEtcd, waitFor } from '../testing/harness.js';
 
 let client: Api;
 let dnsPort: number;

@@ -1,9 +1,16 @@
 import http from 'node:http';
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Apiserver,
+  cleanup,
+  type EtcdCluster,
+  logTail,
+  startApiserver,
+  startEtcd,
+} from '../testing/harness.js';
+import { startSecureApiserver } from '../testing/secure-apiserver.js';
 import { seededRandom } from './client-helpers.js';
-import { type Apiserver, cleanup, type EtcdCluster, logTail, startApiserver, startEtcd } from './harness.js';
-import { startSecureApiserver } from './secure-apiserver.js';
 
 let etcd: EtcdCluster;
 let apiserver: Apiserver;

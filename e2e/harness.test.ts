@@ -12,7 +12,7 @@ import {
   startEtcd,
   watchStream,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 afterAll(cleanup);
 

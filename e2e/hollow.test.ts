@@ -12,7 +12,7 @@ import {
   startEtcd,
   startHollowNodes,
   waitFor,
-} from './harness.js';
+} from '../testing/harness.js';
 
 let apiserver: Apiserver;
 let client: Api;

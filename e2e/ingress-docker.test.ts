@@ -10,8 +10,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DockerCluster, startDockerCluster } from './docker-cluster.js';
-import { kubectl, makeTempDir, run, sleep, waitFor } from './harness.js';
+import { type DockerCluster, startDockerCluster } from '../testing/docker-cluster.js';
+import { kubectl, makeTempDir, run, sleep, waitFor } from '../testing/harness.js';
 import { busybox, ready } from './kubelet-cluster.js';
 
 let c: DockerCluster;

@@ -6,7 +6,16 @@
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, api, cleanup, freePort, run, startApiserver, startEtcd, waitFor } from './harness.js';
+import {
+  type Api,
+  api,
+  cleanup,
+  freePort,
+  run,
+  startApiserver,
+  startEtcd,
+  waitFor,
+} from '../testing/harness.js';
 
 const bridge = 'nkp-br0';
 const gateway = '10.244.250.1';

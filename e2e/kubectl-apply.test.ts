@@ -19,7 +19,7 @@ import {
   startApiserver,
   startEtcd,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 const hasKubectl = existsSync('/usr/bin/kubectl');
 

@@ -23,7 +23,7 @@ import {
   startEtcd,
   waitFor,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 const hasKubectl = existsSync('/usr/bin/kubectl');
 

@@ -19,8 +19,13 @@ import {
   startKubelet,
   waitFor,
   writeKubeconfig,
-} from './harness.js';
-import { freePodCIDR, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+} from '../testing/harness.js';
+import {
+  freePodCIDR,
+  nodeContainers,
+  removeNodeContainers,
+  testNodeName,
+} from '../testing/kubelet-helpers.js';
 
 export const busybox = 'nanokube/busybox:1';
 const podsPath = '/api/v1/namespaces/default/pods';

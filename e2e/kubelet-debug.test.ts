@@ -7,7 +7,7 @@
  * refuses to remove or change one (422) while the pod itself refuses to add one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl } from './harness.js';
+import { kubectl } from '../testing/harness.js';
 import { busybox, KubeletCluster, ready } from './kubelet-cluster.js';
 
 let k: KubeletCluster;

@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectlPath, type RunResult, run } from './harness.js';
+import { kubectlPath, type RunResult, run } from '../testing/harness.js';
 import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
 
 let k: KubeletCluster;

@@ -16,7 +16,7 @@ import * as k8s from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { sleep, waitFor } from './harness.js';
+import { sleep, waitFor } from '../testing/harness.js';
 import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
 
 let k: KubeletCluster;

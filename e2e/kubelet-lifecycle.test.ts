@@ -9,9 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, makeTempDir, sleep, waitFor } from './harness.js';
+import { kubectl, makeTempDir, sleep, waitFor } from '../testing/harness.js';
+import { dockerExec, dockerKill, nodeContainers } from '../testing/kubelet-helpers.js';
 import { busybox, containerStatus, KubeletCluster, ready, running } from './kubelet-cluster.js';
-import { dockerExec, dockerKill, nodeContainers } from './kubelet-helpers.js';
 
 const podsPath = '/api/v1/namespaces/default/pods';
 let k: KubeletCluster;

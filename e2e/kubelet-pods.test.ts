@@ -8,9 +8,9 @@
  * pods on one shared cluster, so they run concurrently.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, kubectlPath, run, waitFor } from './harness.js';
+import { kubectl, kubectlPath, run, waitFor } from '../testing/harness.js';
+import { hairpinModeOf, nodeContainers } from '../testing/kubelet-helpers.js';
 import { busybox, containerStatus, KubeletCluster, ready, running } from './kubelet-cluster.js';
-import { hairpinModeOf, nodeContainers } from './kubelet-helpers.js';
 
 let k: KubeletCluster;
 

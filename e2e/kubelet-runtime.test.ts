@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstHost } from '../base/docker.js';
 import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels, NotFoundError } from '../kubelet/runtime/runtime.js';
-import { docker, freePodCIDR, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { docker, freePodCIDR, removeNodeContainers, testNodeName } from '../testing/kubelet-helpers.js';
 
 const rt = new DockerRuntime();
 const node = testNodeName('rt');

@@ -8,9 +8,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, makeTempDir, waitFor } from './harness.js';
+import { kubectl, makeTempDir, waitFor } from '../testing/harness.js';
+import { nodeContainers } from '../testing/kubelet-helpers.js';
 import { busybox, KubeletCluster, ready, running } from './kubelet-cluster.js';
-import { nodeContainers } from './kubelet-helpers.js';
 
 let k: KubeletCluster;
 const manifests = makeTempDir('nanokube-static-');

@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { kubectl, kubectlPath } from './harness.js';
+import { kubectl, kubectlPath } from '../testing/harness.js';
 import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
 
 let k: KubeletCluster;

@@ -12,8 +12,8 @@ import { exec, type Lab } from '../lab/compose.js';
 import { type DrillName, drillNames, runDrill } from '../lab/drills.js';
 import { down, up } from '../lab/lab.js';
 import { table } from '../lab/table.js';
-import { freePort, kubectl, makeTempDir, run } from './harness.js';
-import { docker } from './kubelet-helpers.js';
+import { freePort, kubectl, makeTempDir, run } from '../testing/harness.js';
+import { docker } from '../testing/kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let lab: Lab;

@@ -12,7 +12,6 @@ import type { KubeObject } from '../api/meta.js';
 import { EventRecorder, newEventClient } from '../client/events.js';
 import { LeaderElector, newLeaseClient } from '../client/leaderelection.js';
 import { RestClient } from '../client/rest.js';
-import { ensureNamespace } from './apiserver-fixtures.js';
 import {
   type Api,
   type Apiserver,
@@ -24,7 +23,8 @@ import {
   startApiserver,
   startEtcd,
   waitFor,
-} from './harness.js';
+} from '../testing/harness.js';
+import { ensureNamespace } from './apiserver-fixtures.js';
 
 const fixture = path.join(
   path.dirname(fileURLToPath(import.meta.url)),

@@ -8,7 +8,15 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, cleanup, makeTempDir, run, startApiserver, startEtcd, writeKubeconfig } from './harness.js';
+import {
+  api,
+  cleanup,
+  makeTempDir,
+  run,
+  startApiserver,
+  startEtcd,
+  writeKubeconfig,
+} from '../testing/harness.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let dir: string;

@@ -28,8 +28,14 @@ import {
 } from '../cli/launcher.js';
 import { formatTable } from '../cli/table.js';
 import { RestClient } from '../client/rest.js';
-import { cleanup, crashesIn, kubectl, run, sleep, waitFor } from './harness.js';
-import { docker, nkctlEnv, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { cleanup, crashesIn, kubectl, run, sleep, waitFor } from '../testing/harness.js';
+import {
+  docker,
+  nkctlEnv,
+  nodeContainers,
+  removeNodeContainers,
+  testNodeName,
+} from '../testing/kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 /** Issue 23: a component killed with -9 answers its health check again within this. */

@@ -20,7 +20,7 @@ import {
   startApiserver,
   startEtcd,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let server: string;

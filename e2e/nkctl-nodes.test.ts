@@ -20,7 +20,7 @@ import {
   startHollowNodes,
   startScheduler,
   waitFor,
-} from './harness.js';
+} from '../testing/harness.js';
 import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');

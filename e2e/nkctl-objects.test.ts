@@ -22,7 +22,7 @@ import {
   startEtcd,
   waitFor,
   writeKubeconfig,
-} from './harness.js';
+} from '../testing/harness.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let client: Api;

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, etcdctl, kubectl, run, waitFor } from './harness.js';
-import { nkctlEnv, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { cleanup, etcdctl, kubectl, run, waitFor } from '../testing/harness.js';
+import { nkctlEnv, removeNodeContainers, testNodeName } from '../testing/kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let env: NodeJS.ProcessEnv;

@@ -8,8 +8,14 @@ import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, kubectl, run, waitFor } from './harness.js';
-import { docker, nkctlEnv, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { cleanup, kubectl, run, waitFor } from '../testing/harness.js';
+import {
+  docker,
+  nkctlEnv,
+  nodeContainers,
+  removeNodeContainers,
+  testNodeName,
+} from '../testing/kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let env: NodeJS.ProcessEnv;

@@ -13,9 +13,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, logTail, run, startControllerManager, startScheduler, waitFor } from './harness.js';
+import {
+  kubectl,
+  logTail,
+  run,
+  startControllerManager,
+  startScheduler,
+  waitFor,
+} from '../testing/harness.js';
+import { docker } from '../testing/kubelet-helpers.js';
 import { busybox, KubeletCluster, running } from './kubelet-cluster.js';
-import { docker } from './kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 /** A second tag of the one image, our own, so no other test file removes it under us. */

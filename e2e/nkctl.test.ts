@@ -3,8 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, kubectl, makeTempDir, run, waitFor } from './harness.js';
-import { nkctlEnv, nodeContainers, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { cleanup, kubectl, makeTempDir, run, waitFor } from '../testing/harness.js';
+import { nkctlEnv, nodeContainers, removeNodeContainers, testNodeName } from '../testing/kubelet-helpers.js';
 
 const nkctlJs = path.resolve('dist/cli/main.js');
 let env: NodeJS.ProcessEnv;

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, run } from './harness.js';
-import { docker, nkctlEnv } from './kubelet-helpers.js';
+import { cleanup, run } from '../testing/harness.js';
+import { docker, nkctlEnv } from '../testing/kubelet-helpers.js';
 
 const readme = readFileSync(path.resolve('README.md'), 'utf8');
 let env: NodeJS.ProcessEnv;

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from './harness.js';
+import { run } from '../testing/harness.js';
 
 const installed = path.resolve('.node/bin/node');
 

@@ -13,7 +13,7 @@ import {
   startHollowNodes,
   startScheduler,
   waitFor,
-} from './harness.js';
+} from '../testing/harness.js';
 
 let client: Api;
 const schedulers: Scheduler[] = [];

@@ -15,7 +15,7 @@ import {
   startHollowNodes,
   startScheduler,
   waitFor,
-} from './harness.js';
+} from '../testing/harness.js';
 
 let apiserver: Apiserver;
 let client: Api;

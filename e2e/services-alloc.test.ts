@@ -1,7 +1,7 @@
 // ClusterIP and NodePort allocation in the apiserver, against real etcd and
 // two real apiserver processes creating at the same moment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, api, cleanup, startApiserver, startEtcd, waitFor } from './harness.js';
+import { type Api, api, cleanup, startApiserver, startEtcd, waitFor } from '../testing/harness.js';
 
 let a: Api;
 let b: Api;

@@ -15,8 +15,8 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DockerCluster, startDockerCluster } from './docker-cluster.js';
-import { type Api, kubectl, sleep, waitFor } from './harness.js';
+import { type DockerCluster, startDockerCluster } from '../testing/docker-cluster.js';
+import { type Api, kubectl, sleep, waitFor } from '../testing/harness.js';
 import { busybox, ready, running } from './kubelet-cluster.js';
 
 let cluster: DockerCluster;

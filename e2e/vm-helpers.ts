@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import path from 'node:path';
-import { run } from './harness.js';
+import { run } from '../testing/harness.js';
 
 export interface Vm {
   name: string;

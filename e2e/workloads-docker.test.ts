@@ -17,9 +17,9 @@ import {
   startKubelet,
   startScheduler,
   waitFor,
-} from './harness.js';
+} from '../testing/harness.js';
+import { docker, freePodCIDR, removeNodeContainers, testNodeName } from '../testing/kubelet-helpers.js';
 import { busybox, KubeletCluster, ready, running } from './kubelet-cluster.js';
-import { docker, freePodCIDR, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
 
 let k: KubeletCluster;
 let joiner: string | undefined;

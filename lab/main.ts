@@ -5,6 +5,7 @@
  *   node dist/lab/main.js up              build the image, docker compose up, wait
  *   node dist/lab/main.js drill [NAME...] run drills (default: all), print what they measured
  *   node dist/lab/main.js down            remove containers, network and volumes
+ *   node dist/lab/main.js command-line ROLE   (in a lab container) the flags ROLE runs with
  *
  * Environment: NANOKUBE_LAB_PORT (16443), NANOKUBE_LAB_PROJECT (nanokube-lab),
  * NANOKUBE_LAB_SUBNET (172.29.0.0/24), NANOKUBE_LAB_HOME (whose .kube/config
@@ -14,6 +15,7 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { repoRoot } from '../cli/launcher.js';
+import { labCommandLine, labRoles } from './command-line.js';
 import type { Lab } from './compose.js';
 import { type DrillName, type DrillResult, drillNames, runDrill } from './drills.js';
 import { down, up } from './lab.js';
@@ -72,6 +74,16 @@ program
     process.stdout.write(`${table(results)}\n`);
     process.stdout.write(`${JSON.stringify({ lab: 'drills', results })}\n`);
     if (results.some((r) => r.problems.length > 0)) process.exitCode = 1;
+  });
+
+program
+  .command('command-line')
+  .description(
+    `in a lab container (deploy/lab/entrypoint.sh): the flags ROLE runs with, one a line (${labRoles.join(', ')})`,
+  )
+  .argument('<role>', 'the component')
+  .action((role: string) => {
+    process.stdout.write(`${labCommandLine(role, process.env)}\n`);
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../client/clock.js';
+import { makePod } from '../testing/scheduler-fixtures.js';
 import type { ClusterEvent } from './framework.js';
 import { SchedulingQueue } from './queue.js';
-import { makePod } from './testing.js';
 
 const events = new Map<string, Set<ClusterEvent>>([
   ['NodeAffinity', new Set<ClusterEvent>(['NodeAdd', 'NodeUpdate'])],

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Pod } from '../api/objects.js';
 import { FakeClock } from '../client/clock.js';
+import { makeNode, makePod } from '../testing/scheduler-fixtures.js';
 import { SchedulerCache } from './cache.js';
 import type { Plugin } from './framework.js';
 import { Framework } from './framework-runtime.js';
@@ -14,7 +15,6 @@ import { BalancedAllocation, NodeResourcesFit } from './plugins/noderesources.js
 import { TaintToleration } from './plugins/tainttoleration.js';
 import { SchedulingQueue } from './queue.js';
 import { numFeasibleNodesToFind, Scheduler } from './scheduling-loop.js';
-import { makeNode, makePod } from './testing.js';
 
 const logger = pino({ level: 'silent' });
 const flush = async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makePod } from './testing.js';
+import { makePod } from '../testing/scheduler-fixtures.js';
 import { podRequests } from './types.js';
 
 const c = (name: string, cpu: string, extra: object = {}) => ({

@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import { certificatePem, requestPem } from '../../testing/pem-fixtures.js';
 import type { KubeObject } from '../meta.js';
 import { formatFieldError } from '../validation.js';
 import {
@@ -14,8 +15,6 @@ import {
   prepareCSRForStatusUpdate,
   prepareCSRForUpdate,
 } from './certificates-strategy.js';
-
-import { certificatePem, requestPem } from './pem-fixtures.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const certificate = b64(certificatePem);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ago, cell, ev, node, obj, port, pv, pvc, rt, secret, svc } from '../../testing/core-fixtures.js';
 import type { KubeObject } from '../meta.js';
-import { ago, cell, ev, node, obj, port, pv, pvc, rt, secret, svc } from './core-fixtures.js';
 
 describe('core/v1 table cells', () => {
   const lb = (ingress: Record<string, string>[], extra = {}) =>

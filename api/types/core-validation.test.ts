@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import {
+  ago,
+  b64,
+  ev,
+  node,
+  obj,
+  port,
+  problems,
+  pv,
+  pvc,
+  secret,
+  svc,
+} from '../../testing/core-fixtures.js';
 import type { KubeObject } from '../meta.js';
-import { ago, b64, ev, node, obj, port, problems, pv, pvc, secret, svc } from './core-fixtures.js';
 
 const bigValue = b64('x'.repeat(1024 * 1024 + 1));
 

@@ -1,9 +1,22 @@
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import {
+  ago,
+  b64,
+  defaulted,
+  ev,
+  node,
+  obj,
+  port,
+  pv,
+  pvc,
+  rt,
+  secret,
+  svc,
+} from '../../testing/core-fixtures.js';
 import type { KubeObject } from '../meta.js';
 import { coreTypes } from './core.js';
-import { ago, b64, defaulted, ev, node, obj, port, pv, pvc, rt, secret, svc } from './core-fixtures.js';
 
 // Whoever validates requests registers the formats; the schema tests need date-time.
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => !Number.isNaN(Date.parse(v)));

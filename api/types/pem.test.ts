@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { certificatePem, requestPem } from '../../testing/pem-fixtures.js';
 import { isDerSequence, pemBlocks } from './pem.js';
-import { certificatePem, requestPem } from './pem-fixtures.js';
 
 describe('pemBlocks', () => {
   it('finds every block, with its type and whether it has headers', () => {

@@ -1,7 +1,7 @@
 /**
  * Where an installed nanokube lives on a machine (deploy/install.sh,
- * `nkctl install`), and the flags each of its systemd units runs with.
- * Pure: install.ts writes what these functions return.
+ * `nkctl install`), and the settings each of its systemd units runs with
+ * (base/command-lines.ts spells the flags). Pure: install.ts writes what these functions return.
  *
  *   /opt/nanokube/releases/VERSION   an unpacked release (bin/node, app/)
  *   /opt/nanokube/current            the release the units run
@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { componentArgs } from '../../base/command-lines.js';
 import { etcdPkiFiles } from '../../base/pki.js';
 
 export interface Layout {
@@ -127,20 +128,21 @@ export function etcdArgs(
   cluster: { members: EtcdMember[]; state: 'new' | 'existing' },
 ): string[] {
   const p = pkiFiles(l);
-  return [
-    ...['--name', i.nodeName, '--data-dir', join(l.state, 'etcd')],
-    ...['--listen-client-urls', `${url(i.nodeIP, etcdClientPort)},${url('127.0.0.1', etcdClientPort)}`],
-    ...['--advertise-client-urls', url(i.nodeIP, etcdClientPort)],
-    ...['--listen-peer-urls', url(i.nodeIP, etcdPeerPort)],
-    ...['--initial-advertise-peer-urls', url(i.nodeIP, etcdPeerPort)],
-    ...['--initial-cluster', cluster.members.map((m) => `${m.name}=${m.peerURL}`).join(',')],
-    ...['--initial-cluster-state', cluster.state, '--initial-cluster-token', 'nanokube'],
-    ...['--cert-file', p.etcdServer.cert, '--key-file', p.etcdServer.key],
-    ...['--trusted-ca-file', p.etcdCA.cert, '--client-cert-auth'],
-    ...['--peer-cert-file', p.etcdPeer.cert, '--peer-key-file', p.etcdPeer.key],
-    ...['--peer-trusted-ca-file', p.etcdCA.cert, '--peer-client-cert-auth'],
-    ...['--snapshot-count', '10000', '--logger', 'zap'],
-  ];
+  return componentArgs({
+    component: 'etcd',
+    name: i.nodeName,
+    dataDir: join(l.state, 'etcd'),
+    listenClientUrls: `${url(i.nodeIP, etcdClientPort)},${url('127.0.0.1', etcdClientPort)}`,
+    advertiseClientUrls: url(i.nodeIP, etcdClientPort),
+    listenPeerUrls: url(i.nodeIP, etcdPeerPort),
+    initialAdvertisePeerUrls: url(i.nodeIP, etcdPeerPort),
+    initialCluster: cluster.members.map((m) => `${m.name}=${m.peerURL}`).join(','),
+    initialClusterState: cluster.state,
+    initialClusterToken: 'nanokube',
+    tls: { ca: p.etcdCA.cert, server: p.etcdServer, peer: p.etcdPeer },
+    snapshotCount: 10000,
+    logger: 'zap',
+  });
 }
 
 /** etcdctl's settings for this master's etcd (environment, as the snapshot unit uses them). */
@@ -157,34 +159,44 @@ export function etcdctlEnv(l: Layout): Record<string, string> {
 
 export function apiserverArgs(l: Layout, i: Installed): string[] {
   const p = pkiFiles(l);
-  return [
-    ...['--etcd-servers', url('127.0.0.1', etcdClientPort), '--etcd-cafile', p.etcdCA.cert],
-    ...['--etcd-certfile', p.etcdClient.cert, '--etcd-keyfile', p.etcdClient.key],
-    ...['--bind-address', '0.0.0.0', '--secure-port', String(apiPort), '--advertise-address', i.nodeIP],
-    ...['--tls-cert-file', p.apiserver.cert, '--tls-private-key-file', p.apiserver.key],
-    ...['--client-ca-file', p.ca.cert, '--authorization-mode', 'Node,RBAC'],
+  return componentArgs({
+    component: 'apiserver',
+    etcdServers: url('127.0.0.1', etcdClientPort),
+    etcdTLS: { ca: p.etcdCA.cert, client: p.etcdClient },
+    bindAddress: '0.0.0.0',
+    securePort: apiPort,
+    advertiseAddress: i.nodeIP,
+    tls: p.apiserver,
+    clientCAFile: p.ca.cert,
+    authorizationMode: 'Node,RBAC',
     // As kubeadm: requests without credentials are system:anonymous, which RBAC lets read
     // only kube-public/cluster-info (how a joining machine finds the CA) and health.
-    '--anonymous-auth',
-    '--enable-bootstrap-token-auth',
-    ...['--service-account-signing-key-file', p.serviceAccountKey],
-    ...['--kubelet-client-certificate', p.kubeletClient.cert, '--kubelet-client-key', p.kubeletClient.key],
-    ...['--encryption-provider-config', p.encryptionConfig],
-    ...['--audit-log-path', join(l.logs, 'audit.log')],
-  ];
+    anonymousAuth: true,
+    enableBootstrapTokenAuth: true,
+    serviceAccountSigningKeyFile: p.serviceAccountKey,
+    kubeletClient: p.kubeletClient,
+    encryptionProviderConfig: p.encryptionConfig,
+    auditLogPath: join(l.logs, 'audit.log'),
+  });
 }
 
 export function controllerManagerArgs(l: Layout): string[] {
   const p = pkiFiles(l);
-  return [
-    ...['--kubeconfig', p.kubeconfig('controller-manager'), '--root-ca-file', p.ca.cert],
-    ...['--cluster-signing-cert-file', p.ca.cert, '--cluster-signing-key-file', p.ca.key],
-    ...['--bind-address', '127.0.0.1'],
-  ];
+  return componentArgs({
+    component: 'controller-manager',
+    api: { kubeconfig: p.kubeconfig('controller-manager') },
+    rootCAFile: p.ca.cert,
+    clusterSigning: p.ca,
+    bindAddress: '127.0.0.1',
+  });
 }
 
 export function schedulerArgs(l: Layout): string[] {
-  return ['--kubeconfig', pkiFiles(l).kubeconfig('scheduler'), '--bind-address', '127.0.0.1'];
+  return componentArgs({
+    component: 'scheduler',
+    api: { kubeconfig: pkiFiles(l).kubeconfig('scheduler') },
+    bindAddress: '127.0.0.1',
+  });
 }
 
 /**
@@ -195,34 +207,34 @@ export function kubeletArgs(l: Layout, i: Installed): string[] {
   const p = pkiFiles(l);
   const identity =
     i.role === 'master'
-      ? [
-          ...['--kubeconfig', p.kubeconfig('kubelet')],
-          ...['--tls-cert-file', p.kubelet.cert, '--tls-private-key-file', p.kubelet.key],
-        ]
-      : [
-          ...[
-            '--bootstrap-kubeconfig',
-            p.kubeconfig('bootstrap-kubelet'),
-            '--kubeconfig',
-            p.kubeconfig('kubelet'),
-          ],
-          ...['--cert-dir', join(l.state, 'kubelet', 'pki')],
-        ];
-  return [
+      ? { tls: p.kubelet }
+      : { bootstrapKubeconfig: p.kubeconfig('bootstrap-kubelet'), certDir: join(l.state, 'kubelet', 'pki') };
+  return componentArgs({
+    component: 'kubelet',
+    api: { kubeconfig: p.kubeconfig('kubelet') },
     ...identity,
-    ...['--client-ca-file', p.ca.cert, '--authorization-mode', 'Webhook'],
-    ...['--node-name', i.nodeName, '--node-ip', i.nodeIP, '--address', i.nodeIP],
-    ...['--root-dir', join(l.state, 'kubelet'), '--pod-manifest-path', join(l.etc, 'manifests')],
+    clientCAFile: p.ca.cert,
+    authorizationMode: 'Webhook',
+    nodeName: i.nodeName,
+    nodeIP: i.nodeIP,
+    address: i.nodeIP,
+    rootDir: join(l.state, 'kubelet'),
+    podManifestPath: join(l.etc, 'manifests'),
     // A reboot takes the node's pods out of Services before their containers stop.
-    ...['--shutdown-grace-period', '5s'],
-  ];
+    shutdownGracePeriod: '5s',
+  });
 }
 
 /** kube-proxy: its own certificate on a master; on a worker, the node's (as the lab's workers do). */
 export function kubeProxyArgs(l: Layout, i: Installed): string[] {
   const p = pkiFiles(l);
   const kubeconfig = i.role === 'master' ? p.kubeconfig('kube-proxy') : p.kubeconfig('kubelet');
-  return ['--kubeconfig', kubeconfig, '--node-name', i.nodeName, '--healthz-bind-address', '127.0.0.1:10256'];
+  return componentArgs({
+    component: 'kube-proxy',
+    api: { kubeconfig },
+    nodeName: i.nodeName,
+    healthzBindAddress: '127.0.0.1:10256',
+  });
 }
 
 /** The address each unit answers health on, and how long it may take to start. */

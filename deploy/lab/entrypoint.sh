@@ -28,7 +28,6 @@ role="${1:-}"
 shift || true
 app=/opt/nanokube/current/app
 export PATH="/opt/nanokube/current/bin:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
-log_level="${LOG_LEVEL:-info}"
 
 say() { echo "lab $role: $*" >&2; }
 die() {
@@ -38,6 +37,15 @@ die() {
 
 # The address this container has on the lab network.
 own_ip() { ip -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1]; exit }'; }
+
+# flags_of ROLE VAR: the flags ROLE runs with into the array VAR, from the one
+# builder of the components' command lines (lab/command-line.ts reads the
+# settings above from the environment, and NODE_NAME, NODE_IP, ETCD_DATA_DIR).
+flags_of() {
+  local out
+  out="$(node "$app/dist/lab/main.js" command-line "$1")" || die "no command line for $1"
+  mapfile -t "$2" <<<"$out"
+}
 
 # etcd's PKI (the pki role makes it): a CA of etcd's own, as kubeadm has, that
 # signs the members' serving and peer certificates and the apiservers' client
@@ -68,22 +76,13 @@ case "$role" in
         --data-dir "$data" --initial-cluster "$ETCD_CLUSTER" \
         --initial-cluster-token nanokube-lab --initial-advertise-peer-urls "https://$name:2380"
     fi
-    exec etcd --name "$name" --data-dir "$data" \
-      --listen-client-urls https://0.0.0.0:2379 --advertise-client-urls "https://$name:2379" \
-      --listen-peer-urls https://0.0.0.0:2380 --initial-advertise-peer-urls "https://$name:2380" \
-      --cert-file "$pki/etcd-server.crt" --key-file "$pki/etcd-server.key" \
-      --client-cert-auth --trusted-ca-file "$pki/etcd/ca.crt" \
-      --peer-cert-file "$pki/etcd-peer.crt" --peer-key-file "$pki/etcd-peer.key" \
-      --peer-client-cert-auth --peer-trusted-ca-file "$pki/etcd/ca.crt" \
-      --initial-cluster "$ETCD_CLUSTER" --initial-cluster-token nanokube-lab \
-      --initial-cluster-state new --logger zap "$@"
+    NODE_NAME="$name" ETCD_DATA_DIR="$data" flags_of etcd flags
+    exec etcd "${flags[@]}" "$@"
     ;;
 
   apiserver)
-    exec node "$app/dist/apiserver/main.js" --etcd-servers "$ETCD_SERVERS" \
-      --etcd-cafile "$pki/etcd/ca.crt" \
-      --etcd-certfile "$pki/apiserver-etcd-client.crt" --etcd-keyfile "$pki/apiserver-etcd-client.key" \
-      --bind-address 0.0.0.0 --port 8080 --advertise-address "$(own_ip)" --log-level "$log_level" "$@"
+    NODE_IP="$(own_ip)" flags_of apiserver flags
+    exec node "$app/dist/apiserver/main.js" "${flags[@]}" "$@"
     ;;
 
   balancer)
@@ -123,14 +122,13 @@ CFG
     ;;
 
   controller-manager)
-    exec node "$app/dist/controller-manager/main.js" --master "$MASTER" \
-      --node-monitor-grace-period "${NODE_MONITOR_GRACE_PERIOD:-40s}" \
-      --bind-address 0.0.0.0 --log-level "$log_level" "$@"
+    flags_of controller-manager flags
+    exec node "$app/dist/controller-manager/main.js" "${flags[@]}" "$@"
     ;;
 
   scheduler)
-    exec node "$app/dist/scheduler/main.js" --master "$MASTER" \
-      --bind-address 0.0.0.0 --log-level "$log_level" "$@"
+    flags_of scheduler flags
+    exec node "$app/dist/scheduler/main.js" "${flags[@]}" "$@"
     ;;
 
   worker)
@@ -168,30 +166,22 @@ CFG
     # client certificates both ways; else plain HTTP to MASTER.
     # With a bootstrap kubeconfig there, the node joins as kubeadm join does:
     # its kubelet asks for its own certificate, and kube-proxy then uses it.
-    if [[ -n ${PKI_DIR:-} && -f $PKI_DIR/bootstrap-kubelet.kubeconfig ]]; then
-      joined=/var/lib/nanokube/kubelet.kubeconfig
-      proxy_api=(--kubeconfig "$joined")
-      kubelet_api=(--bootstrap-kubeconfig "$PKI_DIR/bootstrap-kubelet.kubeconfig" --kubeconfig "$joined"
-        --cert-dir /var/lib/nanokube/pki --client-ca-file "$PKI_DIR/ca.crt" --authorization-mode Webhook)
-    elif [[ -n ${PKI_DIR:-} ]]; then
-      proxy_api=(--kubeconfig "$PKI_DIR/kube-proxy.kubeconfig")
-      kubelet_api=(--kubeconfig "$PKI_DIR/kubelet.kubeconfig"
-        --tls-cert-file "$PKI_DIR/kubelet.crt" --tls-private-key-file "$PKI_DIR/kubelet.key"
-        --client-ca-file "$PKI_DIR/ca.crt" --authorization-mode Webhook)
-    else
-      proxy_api=(--master "$MASTER")
-      kubelet_api=(--master "$MASTER")
+    NODE_NAME="$node_name" NODE_IP="$ip" flags_of kube-proxy proxy_flags
+    NODE_NAME="$node_name" NODE_IP="$ip" flags_of kubelet kubelet_flags
+    # A joining node's kube-proxy waits for the kubelet's certificate: the
+    # kubeconfig it uses is the one the kubelet writes then.
+    wait_for=""
+    if [[ " ${kubelet_flags[*]} " == *" --bootstrap-kubeconfig "* ]]; then
+      for i in "${!proxy_flags[@]}"; do
+        if [[ ${proxy_flags[i]} == --kubeconfig ]]; then wait_for="${proxy_flags[i + 1]}"; fi
+      done
     fi
     mkdir -p /var/lib/nanokube
     (
-      # A joining node's kube-proxy waits for the kubelet's certificate.
-      if [[ -n ${joined:-} ]]; then until [[ -f $joined ]]; do sleep 1; done; fi
-      exec node "$app/dist/kube-proxy/main.js" "${proxy_api[@]}" --node-name "$node_name" \
-        --healthz-bind-address 0.0.0.0:10256 --log-level "$log_level"
+      if [[ -n $wait_for ]]; then until [[ -f $wait_for ]]; do sleep 1; done; fi
+      exec node "$app/dist/kube-proxy/main.js" "${proxy_flags[@]}"
     ) >>"$(out kube-proxy)" 2>&1 &
-    node "$app/dist/kubelet/main.js" "${kubelet_api[@]}" --node-name "$node_name" \
-      --node-ip "$ip" --address "$ip" --healthz-bind-address 0.0.0.0 \
-      --log-level "$log_level" "$@" >>"$(out kubelet)" 2>&1 &
+    node "$app/dist/kubelet/main.js" "${kubelet_flags[@]}" "$@" >>"$(out kubelet)" 2>&1 &
     # If either ends, end the container so its restart policy starts it again.
     wait -n
     rc=$?

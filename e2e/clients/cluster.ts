@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureServiceAccountKey } from '../../base/pki.js';
-import { type EtcdCluster, etcdctl, makeTempDir, startEtcd } from '../harness.js';
-import { type SecureApiserver, startSecureApiserver } from '../secure-apiserver.js';
+import { type EtcdCluster, etcdctl, makeTempDir, startEtcd } from '../../testing/harness.js';
+import { type SecureApiserver, startSecureApiserver } from '../../testing/secure-apiserver.js';
 
 export interface KindFixture {
   kind: string;

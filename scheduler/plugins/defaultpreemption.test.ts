@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { handleOf, info, makeNode, makePod, newState, nodeInfo } from '../../testing/scheduler-fixtures.js';
 import { Code, Status } from '../framework.js';
 import { Framework } from '../framework-runtime.js';
 import { noMetrics } from '../metrics.js';
 import { Nominator } from '../nominator.js';
-import { handleOf, info, makeNode, makePod, newState, nodeInfo } from '../testing.js';
 import { DefaultBinder } from './defaultbinder.js';
 import { DefaultPreemption, pickCandidate } from './defaultpreemption.js';
 import { NodeResourcesFit } from './noderesources.js';

@@ -1,8 +1,8 @@
 // NodeUnschedulable, NodeName, NodePorts and TaintToleration: small filters, one table each.
 import { describe, expect, it } from 'vitest';
 import { tolerates } from '../../api/scheduling.js';
+import { info, makeNode, makePod, newState, nodeInfo } from '../../testing/scheduler-fixtures.js';
 import { Code } from '../framework.js';
-import { info, makeNode, makePod, newState, nodeInfo } from '../testing.js';
 import { NodeName } from './nodename.js';
 import { NodePorts } from './nodeports.js';
 import { NodeUnschedulable } from './nodeunschedulable.js';

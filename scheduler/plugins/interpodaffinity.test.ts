@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { handleOf, info, makeNode, makePod, newState, nodeInfo } from '../../testing/scheduler-fixtures.js';
 import { Code } from '../framework.js';
-import { handleOf, info, makeNode, makePod, newState, nodeInfo } from '../testing.js';
 import { InterPodAffinity } from './interpodaffinity.js';
 
 const term = (app: string, topologyKey = 'kubernetes.io/hostname', extra: object = {}) => ({

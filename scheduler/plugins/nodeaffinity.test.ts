@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { info, makeNode, makePod, newState, nodeInfo } from '../../testing/scheduler-fixtures.js';
 import { Code } from '../framework.js';
-import { info, makeNode, makePod, newState, nodeInfo } from '../testing.js';
 import { NodeAffinity } from './nodeaffinity.js';
 
 const node = makeNode('n1', { labels: { zone: 'a', disk: 'ssd', cores: '16' } });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { handleOf, info, makeNode, makePod, newState, nodeInfo } from '../../testing/scheduler-fixtures.js';
 import { Code } from '../framework.js';
-import { handleOf, info, makeNode, makePod, newState, nodeInfo } from '../testing.js';
 import { PodTopologySpread } from './podtopologyspread.js';
 
 const web = (name: string, node?: string) => makePod(name, { labels: { app: 'web' }, node });

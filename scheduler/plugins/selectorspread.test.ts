@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { handleOf, info, makeNode, makePod, newState, nodeInfo } from '../../testing/scheduler-fixtures.js';
 import { Code } from '../framework.js';
-import { handleOf, info, makeNode, makePod, newState, nodeInfo } from '../testing.js';
 import { SelectorSpread } from './selectorspread.js';
 
 const owned = (name: string, node?: string, uid = 'rs-1') => {

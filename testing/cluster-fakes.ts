@@ -17,7 +17,7 @@ import type { EventRecorder } from '../client/events.js';
 import { keyOf } from '../client/indexer.js';
 import { InformerFactory, type SharedInformer } from '../client/informer.js';
 import type { RequestOptions, RestClient } from '../client/rest.js';
-import type { ControllerContext, ControllerManagerConfig } from './controller.js';
+import type { ControllerContext, ControllerManagerConfig } from '../controller-manager/controller.js';
 
 interface Target {
   rt: ResourceType;

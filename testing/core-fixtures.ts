@@ -2,9 +2,9 @@
  * Builders and helpers shared by the core/v1 kind tests (core.test.ts,
  * core-validation.test.ts, core-columns.test.ts). Test support only.
  */
-import type { KubeObject } from '../meta.js';
-import type { ResourceType } from '../registry.js';
-import { coreTypes } from './core.js';
+import type { KubeObject } from '../api/meta.js';
+import type { ResourceType } from '../api/registry.js';
+import { coreTypes } from '../api/types/core.js';
 
 export const now = new Date('2024-05-01T12:00:00Z');
 export const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000).toISOString();

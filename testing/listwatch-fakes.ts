@@ -6,8 +6,8 @@
 import pino from 'pino';
 import type { KubeList, KubeObject } from '../api/meta.js';
 import { builtinRegistry } from '../api/types/index.js';
-import type { ListerWatcher } from './reflector.js';
-import type { ListOptions, WatchEvent, WatchOptions } from './resource.js';
+import type { ListerWatcher } from '../client/reflector.js';
+import type { ListOptions, WatchEvent, WatchOptions } from '../client/resource.js';
 
 /** Lets pending promises and I/O callbacks run until `check` holds. */
 export async function eventually(check: () => boolean, what = 'condition'): Promise<void> {

@@ -15,8 +15,8 @@ import { keyOf } from '../client/indexer.js';
 import { InformerFactory } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { RestClient } from '../client/rest.js';
-import type { ControllerContext } from './controller.js';
-import type { MetaPatcher, PodControl } from './podcontrol.js';
+import type { ControllerContext } from '../controller-manager/controller.js';
+import type { MetaPatcher, PodControl } from '../controller-manager/podcontrol.js';
 
 export interface RecordedEvent {
   object: string;

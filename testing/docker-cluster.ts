@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { componentArgs } from '../base/command-lines.js';
 import { firstHost } from '../base/docker.js';
 import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels } from '../kubelet/runtime/runtime.js';
@@ -65,8 +66,13 @@ export async function startDockerCluster(prefix: string, addons: string[] = []):
     process.execPath,
     [
       proxyJs,
-      ...['--master', apiserver.url, '--node-name', node],
-      ...['--healthz-bind-address', `127.0.0.1:${healthPort}`, '--iptables-min-sync-period', '200ms'],
+      ...componentArgs({
+        component: 'kube-proxy',
+        api: { master: apiserver.url },
+        nodeName: node,
+        healthzBindAddress: `127.0.0.1:${healthPort}`,
+        iptablesMinSyncPeriod: '200ms',
+      }),
     ],
     { stdio: 'ignore' },
   );

@@ -1,6 +1,7 @@
 /**
- * Helpers for e2e tests: real etcd and apiserver processes on free loopback
- * ports, a kubeconfig, the real kubectl, small HTTP and watch helpers.
+ * The cluster harness of the e2e tests and the benchmarks: real etcd and
+ * apiserver processes on free loopback ports, a kubeconfig, the real
+ * kubectl, small HTTP and watch helpers.
  *
  * Contract: everything these helpers start (processes, temp dirs, watches) is
  * tracked by this module, and `cleanup()` ends all of it: watches aborted,
@@ -20,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { type ApiAccess, componentArgs } from '../base/command-lines.js';
 
 /** How long a process has after SIGTERM before SIGKILL. */
 const STOP_GRACE_MS = 5_000;
@@ -261,8 +263,12 @@ async function waitHttpReady(p: Tracked, url: string, logPath: string, timeoutMs
   }
 }
 
+/** A kubeconfig when the test gives one, else plain HTTP to the apiserver. */
+const apiAccess = (apiserverUrl: string, kubeconfig?: string): ApiAccess =>
+  kubeconfig ? { kubeconfig } : { master: apiserverUrl };
+
 const repoRoot = (() => {
-  // Works from e2e/ (vitest) and from dist/e2e/ (compiled).
+  // Works from testing/ (vitest) and from dist/testing/ (compiled).
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);
@@ -329,13 +335,19 @@ async function startEtcdOnce(count: number): Promise<EtcdCluster> {
   const initialCluster = specs.map((s) => `${s.name}=${s.peerUrl}`).join(',');
 
   const started = specs.map((spec) => {
-    const args = [
-      ...['--name', spec.name, '--data-dir', spec.dataDir, '--logger', 'zap'],
-      ...['--listen-client-urls', spec.clientUrl, '--advertise-client-urls', spec.clientUrl],
-      ...['--listen-peer-urls', spec.peerUrl, '--initial-advertise-peer-urls', spec.peerUrl],
-      ...['--initial-cluster', initialCluster, '--initial-cluster-token', token],
-      ...['--initial-cluster-state', 'new'],
-    ];
+    const args = componentArgs({
+      component: 'etcd',
+      name: spec.name,
+      dataDir: spec.dataDir,
+      listenClientUrls: spec.clientUrl,
+      advertiseClientUrls: spec.clientUrl,
+      listenPeerUrls: spec.peerUrl,
+      initialAdvertisePeerUrls: spec.peerUrl,
+      initialCluster,
+      initialClusterState: 'new',
+      initialClusterToken: token,
+      logger: 'zap',
+    });
     let proc = spawnLogged('etcd', args, spec.logPath, { graceMs: ETCD_STOP_GRACE_MS });
     const healthy = () =>
       waitHttpReady(proc, `${spec.clientUrl}/health`, spec.logPath, 20_000, `etcd member ${spec.name}`);
@@ -419,19 +431,18 @@ export async function startApiserver({
 }): Promise<Apiserver> {
   const main = path.join(repoRoot, 'dist/apiserver/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
-  const servers = Array.isArray(etcdServers) ? etcdServers.join(',') : etcdServers;
   const dir = makeTempDir('nanokube-apiserver-');
   const logPath = path.join(dir, 'apiserver.log');
   const port = fixedPort ?? (await freePort());
   const args = [
     main,
-    '--etcd-servers',
-    servers,
-    '--port',
-    String(port),
-    '--bind-address',
-    '127.0.0.1',
-    ...extraArgs,
+    ...componentArgs({
+      component: 'apiserver',
+      etcdServers,
+      bindAddress: '127.0.0.1',
+      port,
+      extra: extraArgs,
+    }),
   ];
   const proc = spawnLogged(process.execPath, args, logPath, { env });
   const url = `http://127.0.0.1:${port}`;
@@ -495,19 +506,19 @@ export async function startHollowNodes({
   const logPath = path.join(dir, 'hollow-nodes.log');
   const args = [
     main,
-    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
-    ...['--nodes', String(nodes), '--node-name-prefix', prefix, '--first-index', String(firstIndex)],
-    ...['--cpu', cpu, '--memory', memory, '--pods', String(pods)],
-    ...(Object.keys(labels).length
-      ? [
-          '--node-labels',
-          Object.entries(labels)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(','),
-        ]
-      : []),
-    ...(taints.length ? ['--register-with-taints', taints.join(',')] : []),
-    ...extraArgs,
+    ...componentArgs({
+      component: 'hollow-nodes',
+      api: apiAccess(apiserverUrl, kubeconfig),
+      nodes,
+      nodeNamePrefix: prefix,
+      firstIndex,
+      cpu,
+      memory,
+      pods,
+      nodeLabels: labels,
+      registerWithTaints: taints,
+      extra: extraArgs,
+    }),
   ];
   const proc = spawnLogged(process.execPath, args, logPath);
   const names = Array.from({ length: nodes }, (_, i) => `${prefix}${firstIndex + i}`);
@@ -575,10 +586,14 @@ export async function startScheduler({
   const port = await freePort();
   const args = [
     main,
-    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
-    ...(leaderElect ? ['--leader-elect'] : ['--leader-elect=false']),
-    ...['--secure-port', String(port), '--bind-address', '127.0.0.1'],
-    ...extraArgs,
+    ...componentArgs({
+      component: 'scheduler',
+      api: apiAccess(apiserverUrl, kubeconfig),
+      leaderElect,
+      bindAddress: '127.0.0.1',
+      securePort: port,
+      extra: extraArgs,
+    }),
   ];
   const proc = spawnLogged(process.execPath, args, logPath);
   const url = `http://127.0.0.1:${port}`;
@@ -628,11 +643,15 @@ export async function startControllerManager({
   const port = await freePort();
   const args = [
     main,
-    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
-    ...(leaderElect ? ['--leader-elect'] : ['--leader-elect=false']),
-    ...['--secure-port', String(port), '--bind-address', '127.0.0.1'],
-    ...['--controllers', controllers.join(',')],
-    ...extraArgs,
+    ...componentArgs({
+      component: 'controller-manager',
+      api: apiAccess(apiserverUrl, kubeconfig),
+      leaderElect,
+      controllers,
+      bindAddress: '127.0.0.1',
+      securePort: port,
+      extra: extraArgs,
+    }),
   ];
   const proc = spawnLogged(process.execPath, args, logPath);
   const url = `http://127.0.0.1:${port}`;
@@ -673,7 +692,7 @@ export interface Kubelet {
  * (the Node is registered, the pod network made, the pod informer synced).
  * Needs Docker; the containers and network it makes carry the label
  * nanokube.io/node=<nodeName>, and removing them is the test's job
- * (e2e/kubelet-helpers.ts removeNodeContainers).
+ * (testing/kubelet-helpers.ts removeNodeContainers).
  */
 export async function startKubelet({
   apiserverUrl,
@@ -696,10 +715,17 @@ export async function startKubelet({
   const [port, healthPort] = await freePorts(2);
   const args = [
     main,
-    ...(kubeconfig ? ['--kubeconfig', kubeconfig] : ['--master', apiserverUrl]),
-    ...['--node-name', nodeName, '--node-ip', '127.0.0.1', '--root-dir', rootDir, '--pod-cidr', podCIDR],
-    ...['--port', String(port), '--healthz-port', String(healthPort)],
-    ...extraArgs,
+    ...componentArgs({
+      component: 'kubelet',
+      api: apiAccess(apiserverUrl, kubeconfig),
+      nodeName,
+      nodeIP: '127.0.0.1',
+      podCIDR,
+      rootDir,
+      port,
+      healthzPort: healthPort,
+      extra: extraArgs,
+    }),
   ];
   const healthUrl = `http://127.0.0.1:${healthPort}`;
   let proc = spawnLogged(process.execPath, args, logPath);

@@ -1,8 +1,8 @@
 /** Small builders for the scheduler's unit tests. */
 import type { Node, Pod } from '../api/objects.js';
 import type { Taint } from '../api/types/node.js';
-import { CycleState, type Handle } from './framework.js';
-import { NodeInfo, PodInfo } from './nodeinfo.js';
+import { CycleState, type Handle } from '../scheduler/framework.js';
+import { NodeInfo, PodInfo } from '../scheduler/nodeinfo.js';
 
 export function makeNode(
   name: string,
