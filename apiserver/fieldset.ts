@@ -10,8 +10,10 @@
  * a list is split; a list without them is atomic (one leaf), as is a struct
  * marked `x-kubernetes-map-type: atomic` (a label selector).
  */
+
 import type { TSchema } from '@sinclair/typebox';
 import { hasOwn, own, setOwn } from '../api/plain.js';
+import { stableJson } from '../api/stable-json.js';
 import { childSchema, itemSchema } from './strategic-merge.js';
 
 export type Path = string[];
@@ -35,18 +37,6 @@ const joinedOf = (p: Path) => (p.length === 0 ? undefined : joinPath(p));
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** JSON with object keys sorted, so equal values compare equal. */
-export function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (isObj(v))
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => v[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v);
-}
 
 /** A map-valued field (labels, data): its keys are not declared by the schema. */
 function isMapSchema(s: TSchema | undefined): boolean {

@@ -14,9 +14,11 @@
  * Pure functions over plain objects; the apiserver calls them inside its
  * read-modify-write so the result is checked and stored as any update is.
  */
+
 import type { TSchema } from '@sinclair/typebox';
 import type { KubeObject } from '../api/meta.js';
 import { own, setOwn } from '../api/plain.js';
+import { stableJson } from '../api/stable-json.js';
 import { StatusError } from '../api/status.js';
 import {
   type FieldSet,
@@ -29,7 +31,6 @@ import {
   printPath,
   removeAll,
   splitPath,
-  stableJson,
   toFieldsV1,
 } from './fieldset.js';
 import { childSchema, itemSchema } from './strategic-merge.js';

@@ -3,16 +3,18 @@
  * merge patch and server-side apply, on the object and on its status and
  * scale subresources; and the field manager every write is recorded under.
  */
+
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { KubeObject } from '../api/meta.js';
 import { apiVersionOf, type ResourceType } from '../api/registry.js';
 import { type FieldError, newBadRequest, newInvalid, StatusError } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import { checkSchema, checkTypeMeta } from './admission.js';
 import { jsonPatch, mergePatch } from './json-patch.js';
 import { recordUpdate, serverSideApply, type Writer } from './managedfields.js';
 import { decodeBody, mediaType, patchTypeOf, queryBool } from './request.js';
-import { type ResourceStore, timestamp, type WriteOptions } from './store.js';
+import type { ResourceStore, WriteOptions } from './store.js';
 import { strategicMergePatch } from './strategic-merge.js';
 
 type Query = Record<string, string | undefined>;
@@ -96,7 +98,7 @@ export function writerFor(rt: ResourceType, manager: string, subresource: string
     apiVersion: apiVersionOf(rt),
     subresource,
     resetsStatus: rt.subresources.includes('status'),
-    now: timestamp(new Date()),
+    now: metaTime(),
   };
 }
 

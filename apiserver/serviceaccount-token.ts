@@ -7,6 +7,7 @@
  * tokens while the service account (and the bound pod) still exist with
  * the same uid.
  */
+
 import {
   createHash,
   createPrivateKey,
@@ -20,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../api/meta.js';
 import { newBadRequest, newConflict, StatusError } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import type { UserInfo } from './authn.js';
 import { decodeBody } from './request.js';
 
@@ -277,7 +279,7 @@ export function registerTokenRequest(
         metadata: {
           name,
           namespace: ns,
-          creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          creationTimestamp: metaTime(),
         },
         spec: {
           audiences:
@@ -285,7 +287,7 @@ export function registerTokenRequest(
           expirationSeconds: Math.round((expires.getTime() - Date.now()) / 1000),
           boundObjectRef: ref ?? null,
         },
-        status: { token, expirationTimestamp: expires.toISOString().replace(/\.\d+Z$/, 'Z') },
+        status: { token, expirationTimestamp: metaTime(expires.getTime()) },
       };
     },
   );

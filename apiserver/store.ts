@@ -3,6 +3,7 @@
  * strategy plugged in. Compare-and-swap failures become Kubernetes Status
  * errors here, at the storage boundary.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../api/meta.js';
 import { own } from '../api/plain.js';
@@ -17,6 +18,7 @@ import {
   optimisticLockMessage,
   StatusError,
 } from '../api/status.js';
+import { metaTime } from '../api/time.js';
 import {
   type Admission,
   applyDefaults,
@@ -103,10 +105,6 @@ export interface ResourceStoreOptions {
 }
 
 /** RFC 3339 with second precision, as metav1.Time marshals. */
-export function timestamp(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 const nameChars = 'bcdfghjklmnpqrstvwxz2456789';
 /** Five characters as Kubernetes' utilrand.String(5): for generateName and generated volume names. */
 export function randomSuffix(): string {
@@ -277,7 +275,7 @@ export class ResourceStore {
     const generated = !meta.name && !!meta.generateName;
     if (generated) meta.name = meta.generateName + randomSuffix();
     meta.uid = randomUUID();
-    meta.creationTimestamp = timestamp(this.now());
+    meta.creationTimestamp = metaTime(this.now().getTime());
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -505,7 +503,7 @@ export class ResourceStore {
         const now = this.now();
         const prevGrace = obj.metadata.deletionGracePeriodSeconds;
         if (!obj.metadata.deletionTimestamp || (prevGrace !== undefined && grace < prevGrace)) {
-          obj.metadata.deletionTimestamp = timestamp(new Date(now.getTime() + grace * 1000));
+          obj.metadata.deletionTimestamp = metaTime(now.getTime() + grace * 1000);
           obj.metadata.deletionGracePeriodSeconds = grace;
         }
         this.strategy.prepareForGracefulDelete(obj);

@@ -1,11 +1,13 @@
 /**
  * Small object builders for the workload controllers' unit tests.
  */
+
 import type { OwnerReference } from '../api/meta.js';
 import type { Pod } from '../api/objects.js';
+import { metaTime } from '../api/time.js';
 import { newUid, testEpoch } from './workload-fakes.js';
 
-export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const iso = metaTime;
 
 export interface PodOptions {
   ns?: string;

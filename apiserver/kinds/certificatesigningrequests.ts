@@ -4,6 +4,7 @@
  * admission plugins (csr-admission.ts); the rules themselves are in
  * api/types/certificates-strategy.ts.
  */
+import { metaTime } from '../../api/time.js';
 import type { CertificateSigningRequest as CSR } from '../../api/types/certificates.js';
 import {
   prepareCSRForApprovalUpdate,
@@ -12,7 +13,6 @@ import {
   prepareCSRForUpdate,
 } from '../../api/types/certificates-strategy.js';
 import { admitCertificateUpdate } from '../csr-admission.js';
-import { timestamp } from '../store.js';
 import { wholeObject } from '../subresources.js';
 import type { Kind } from './kind.js';
 
@@ -34,14 +34,14 @@ export const certificateSigningRequests: Kind = {
         status: {
           prepare(obj, old) {
             status.prepare(obj, old);
-            prepareCSRForStatusUpdate(obj as CSR, old as CSR, timestamp(now()));
+            prepareCSRForStatusUpdate(obj as CSR, old as CSR, metaTime(now().getTime()));
           },
         },
         approval: {
           // Metadata as through /status; then only the conditions come from the body.
           prepare(obj, old) {
             status.prepare(obj, old);
-            prepareCSRForApprovalUpdate(obj as CSR, old as CSR, timestamp(now()));
+            prepareCSRForApprovalUpdate(obj as CSR, old as CSR, metaTime(now().getTime()));
           },
         },
       },

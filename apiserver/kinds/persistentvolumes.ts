@@ -1,10 +1,10 @@
 /** PersistentVolumes: their phase's lastPhaseTransitionTime (api/types/storage.ts). */
+import { metaTime } from '../../api/time.js';
 import {
   type PersistentVolume,
   preparePersistentVolumeForCreate,
   preparePersistentVolumeForStatusUpdate,
 } from '../../api/types/storage.js';
-import { timestamp } from '../store.js';
 import type { Kind } from './kind.js';
 
 export const persistentVolumes: Kind = {
@@ -14,7 +14,7 @@ export const persistentVolumes: Kind = {
       ...base,
       prepareForCreate(obj, user) {
         base.prepareForCreate(obj, user);
-        preparePersistentVolumeForCreate(obj as PersistentVolume, timestamp(now()));
+        preparePersistentVolumeForCreate(obj as PersistentVolume, metaTime(now().getTime()));
       },
       subresourceUpdates: {
         ...base.subresourceUpdates,
@@ -24,7 +24,7 @@ export const persistentVolumes: Kind = {
             preparePersistentVolumeForStatusUpdate(
               obj as PersistentVolume,
               old as PersistentVolume,
-              timestamp(now()),
+              metaTime(now().getTime()),
             );
           },
         },

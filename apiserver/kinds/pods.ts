@@ -3,13 +3,15 @@
  * create; the binding, eviction, log and ephemeralcontainers subresources
  * (exec, attach and portforward are upgrades: kubelet-proxy.ts).
  */
+
 import { newConflict, StatusError } from '../../api/status.js';
+import { metaTime } from '../../api/time.js';
 import { dropNonEphemeralContainerUpdates, type Pod } from '../../api/types/pod.js';
 import { proxyPodLog } from '../kubelet-proxy.js';
 import { decodeBody } from '../request.js';
 import { successStatus } from '../rest.js';
 import { serviceAccountAdmission, serviceAccountLookup } from '../serviceaccount-admission.js';
-import { type DeleteOptions, timestamp } from '../store.js';
+import type { DeleteOptions } from '../store.js';
 import { specOf } from '../strategy.js';
 import { type Subresource, wholeObject } from '../subresources.js';
 import type { Kind } from './kind.js';
@@ -47,7 +49,7 @@ const binding: Subresource = {
           type: 'PodScheduled',
           status: 'True',
           lastProbeTime: null,
-          lastTransitionTime: timestamp(new Date()),
+          lastTransitionTime: metaTime(),
         });
         cur.status = { ...status, conditions: conds };
         return cur;
