@@ -1,8 +1,10 @@
 // Every file path the README and docs/ name in backticks (a file map row,
 // "see `kubelet/pod-worker.ts`") exists in the tree, so a move or rename
-// that forgets the docs fails here instead of leaving a map that lies.
+// that forgets the docs fails here instead of leaving a map that lies. And
+// the other way round: every production file of a component, of base/ and
+// of client/ is named on its page, so a new file gets a row in the map.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -44,5 +46,42 @@ describe('paths named in the docs', () => {
         if (!existsSync(join(root, folder, m[1]))) missing.push(`${page}: ${m[1]} (in ${folder}/)`);
     }
     expect([...new Set(missing)]).toEqual([]);
+  });
+});
+
+/** Where each folder's files are mapped: a component's own page, the lower layers in architecture.md. */
+const components = [
+  'apiserver',
+  'controller-manager',
+  'scheduler',
+  'kubelet',
+  'kube-proxy',
+  'dns',
+  'ingress',
+];
+const mapPage: Record<string, string> = {
+  ...Object.fromEntries(components.map((c) => [c, `docs/${c}.md`])),
+  base: 'docs/architecture.md',
+  client: 'docs/architecture.md',
+};
+
+/** A folder's production .ts files, relative to it, subfolders included (`kinds/pods.ts`). */
+function productionFiles(folder: string): string[] {
+  return readdirSync(join(root, folder), { recursive: true, encoding: 'utf8' })
+    .map((f) => f.split(sep).join('/'))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.split('/').includes('node_modules'))
+    .sort();
+}
+
+describe('the file maps', () => {
+  it('name every production file of its folder', () => {
+    const unnamed: string[] = [];
+    for (const [folder, page] of Object.entries(mapPage)) {
+      const text = readFileSync(join(root, page), 'utf8');
+      for (const file of productionFiles(folder))
+        if (!text.includes(`\`${file}\``) && !text.includes(`\`${folder}/${file}\``))
+          unnamed.push(`${page}: ${folder}/${file}`);
+    }
+    expect(unnamed).toEqual([]);
   });
 });
