@@ -11,7 +11,9 @@
  *   adopts it; an orphan whose labels changed does the same.
  */
 import { controllerRefOf, type KubeObject } from '../api/meta.js';
+import type { Pod } from '../api/objects.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
+import { availableAt } from '../api/types/pod-facts.js';
 import { type Indexer, keyOf } from '../client/indexer.js';
 import type { EventHandler } from '../client/informer.js';
 import type { ControllerExpectations } from './expectations.js';
@@ -88,5 +90,36 @@ export function childEventHandler<O extends KubeObject, C extends KubeObject>(
       o.expectations?.deletionObserved(ownerKey, keyOf(child));
       o.enqueue(ownerKey);
     },
+  };
+}
+
+/**
+ * The handler of an owner's own informer (Job, DaemonSet, StatefulSet): a
+ * change syncs the owner; a delete only forgets its expectations.
+ */
+export function ownerEventHandler<O extends KubeObject>(
+  enqueue: (owner: O) => void,
+  expectations: ControllerExpectations,
+): EventHandler<O> {
+  return {
+    onAdd: (owner) => enqueue(owner),
+    onUpdate: (_old, owner) => enqueue(owner),
+    onDelete: (owner) => expectations.delete(keyOf(owner)),
+  };
+}
+
+/**
+ * An `onOwnedUpdate` for owners with spec.minReadySeconds: a pod that just
+ * became ready becomes available minReadySeconds later, so its owner syncs
+ * again then.
+ */
+export function requeueWhenAvailable<O extends KubeObject & { spec?: { minReadySeconds?: number } }>(
+  owners: Indexer<O>,
+  addAfter: (ownerKey: string, ms: number) => void,
+): (old: Pod, cur: Pod, ownerKey: string) => void {
+  return (old, cur, key) => {
+    const minReady = owners.get(key)?.spec?.minReadySeconds ?? 0;
+    if (minReady > 0 && availableAt(old, minReady) === undefined && availableAt(cur, minReady))
+      addAfter(key, minReady * 1000);
   };
 }

@@ -15,16 +15,14 @@ import type { ControllerRevision, DaemonSet, Node, Pod } from '../api/objects.js
 import { controllerRevisionHashLabel, ownedRevisions } from '../api/rollout.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { stableJson } from '../api/stable-json.js';
-import { isConflict } from '../api/status.js';
-import { availableAt, nextAvailableIn } from '../api/types/pod-facts.js';
+import { nextAvailableIn } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
-import { childEventHandler } from './childhandlers.js';
+import { childEventHandler, ownerEventHandler, requeueWhenAvailable } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
 import {
   currentHash,
-  type DaemonSetStatus,
   daemonSetStatus,
   type NodeVerdict,
   newDaemonPod,
@@ -32,21 +30,20 @@ import {
   podsByNode,
   podsToRollOut,
 } from './daemonset-util.js';
-import { ControllerExpectations, slowStartBatch } from './expectations.js';
+import { ControllerExpectations, createExpected, deleteExpected } from './expectations.js';
 import { syncRevisions, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
   type MetaPatcher,
-  metaPatcher,
   type PodControl,
-  RealPodControl,
+  type PodWriterOptions,
+  podWriters,
+  updateStatusOf,
 } from './podcontrol.js';
 import { burstReplicas } from './replicaset.js';
 
-export interface DaemonSetControllerOptions {
-  podControl?: PodControl;
-  podPatcher?: MetaPatcher<Pod>;
+export interface DaemonSetControllerOptions extends PodWriterOptions {
   client?: ResourceClient<DaemonSet>;
   revisionClient?: ResourceClient<ControllerRevision>;
 }
@@ -71,29 +68,23 @@ export class DaemonSetController extends QueueController {
     this.expectations = new ControllerExpectations(ctx.clock);
     this.client = opts.client ?? clientFor<DaemonSet>(ctx, 'daemonsets');
     this.revisionClient = opts.revisionClient ?? clientFor<ControllerRevision>(ctx, 'controllerrevisions');
-    const pods = clientFor<Pod>(ctx, 'pods');
-    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('daemonset-controller'));
-    this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
+    ({ podControl: this.podControl, podPatcher: this.podPatcher } = podWriters(
+      ctx,
+      'daemonset-controller',
+      opts,
+    ));
     this.daemonSets = this.informer<DaemonSet>('daemonsets');
     this.pods = this.informer<Pod>('pods');
     this.nodes = this.informer<Node>('nodes');
     this.revisions = this.informer<ControllerRevision>('controllerrevisions');
-    this.daemonSets.addEventHandler({
-      onAdd: (ds) => this.enqueue(ds),
-      onUpdate: (_o, ds) => this.enqueue(ds),
-      onDelete: (ds) => this.expectations.delete(keyOf(ds)),
-    });
+    this.daemonSets.addEventHandler(ownerEventHandler((ds) => this.enqueue(ds), this.expectations));
     this.pods.addEventHandler(
       childEventHandler<DaemonSet, Pod>({
         ownerKind: 'DaemonSet',
         owners: this.daemonSets.store,
         enqueue: (k) => this.enqueue(k),
         expectations: this.expectations,
-        onOwnedUpdate: (old, cur, key) => {
-          const minReady = this.daemonSets.store.get(key)?.spec?.minReadySeconds ?? 0;
-          if (minReady > 0 && availableAt(old, minReady) === undefined && availableAt(cur, minReady))
-            this.queue.addAfter(key, minReady * 1000);
-        },
+        onOwnedUpdate: requeueWhenAvailable(this.daemonSets.store, (k, ms) => this.queue.addAfter(k, ms)),
       }),
     );
     const all = () => {
@@ -152,7 +143,7 @@ export class DaemonSetController extends QueueController {
     }
     const now = this.ctx.clock.now();
     const status = daemonSetStatus(ds, verdicts, byNode, hash, now);
-    if (stableJson(ds.status ?? {}) !== stableJson(status)) await this.writeStatus(ds, status);
+    if (stableJson(ds.status ?? {}) !== stableJson(status)) await updateStatusOf(this.client, ds, status);
     const live = new Set(
       [hash, ...pods.map((p) => p.metadata.labels?.[controllerRevisionHashLabel] ?? '')].map(
         (h) => `${ds.metadata.name}-${h}`,
@@ -211,29 +202,15 @@ export class DaemonSetController extends QueueController {
   }
 
   private async createPods(key: string, ds: DaemonSet, nodes: string[], hash: string): Promise<void> {
-    const res = await slowStartBatch(nodes.length, 1, async (i) => {
-      try {
-        await this.podControl.createPod(newDaemonPod(ds, nodes[i], hash), ds);
-      } catch (err) {
-        this.expectations.creationObserved(key);
-        throw err;
-      }
-    });
-    for (let i = res.attempted; i < nodes.length; i++) this.expectations.creationObserved(key);
-    if (res.error) throw res.error;
+    await createExpected(this.expectations, key, nodes.length, (i) =>
+      this.podControl.createPod(newDaemonPod(ds, nodes[i], hash), ds),
+    );
   }
 
   private async deletePods(key: string, ds: DaemonSet, pods: Pod[]): Promise<void> {
-    const results = await Promise.allSettled(
-      pods.map((p) =>
-        this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, ds).catch((err) => {
-          this.expectations.deletionObserved(key, keyOf(p));
-          throw err;
-        }),
-      ),
+    await deleteExpected(this.expectations, key, pods, (p) =>
+      this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, ds),
     );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 
   /** Deletes the old pods the budget allows; the next sync creates their replacements. */
@@ -250,16 +227,5 @@ export class DaemonSetController extends QueueController {
     this.expectations.expectDeletions(key, victims.map(keyOf));
     this.log.info({ ds: key, deleting: victims.length, hash }, 'rolling update: replacing old pods');
     await this.deletePods(key, ds, victims);
-  }
-
-  private async writeStatus(ds: DaemonSet, status: DaemonSetStatus): Promise<void> {
-    const client = this.client.in(ds.metadata.namespace);
-    try {
-      await client.updateStatus({ ...structuredClone(ds), status });
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-      const fresh = await client.get(ds.metadata.name!);
-      await client.updateStatus({ ...fresh, status });
-    }
   }
 }

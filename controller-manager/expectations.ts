@@ -16,7 +16,9 @@
  * - Deletions are tracked by pod key, so a delete observed twice (or a pod
  *   deleted by someone else) is counted at most once.
  */
+import type { KubeObject } from '../api/meta.js';
 import type { Clock } from '../client/clock.js';
+import { keyOf } from '../client/indexer.js';
 
 /** How long expectations hold before the controller syncs anyway (Kubernetes: 5 minutes). */
 export const expectationsTimeoutMs = 5 * 60 * 1000;
@@ -102,4 +104,51 @@ export async function slowStartBatch(
     remaining -= batch;
   }
   return { successes, attempted: next };
+}
+
+/**
+ * Makes `count` creates for `key` in slow-start batches, after the caller
+ * has recorded them with `expect*`. A create that fails, or that the first
+ * failing batch leaves unattempted, lowers the expectations at once: no
+ * event will come for it. Throws the first error.
+ */
+export async function createExpected(
+  expectations: ControllerExpectations,
+  key: string,
+  count: number,
+  create: (i: number) => Promise<unknown>,
+): Promise<void> {
+  const res = await slowStartBatch(count, 1, async (i) => {
+    try {
+      await create(i);
+    } catch (err) {
+      expectations.creationObserved(key);
+      throw err;
+    }
+  });
+  for (let i = res.attempted; i < count; i++) expectations.creationObserved(key);
+  if (res.error) throw res.error;
+}
+
+/**
+ * Deletes `pods` for `key` all at once, after the caller has recorded them
+ * with `expect*`. A delete that fails lowers the expectations at once (no
+ * event will come for it). Throws the first error once all have settled.
+ */
+export async function deleteExpected<T extends KubeObject>(
+  expectations: ControllerExpectations,
+  key: string,
+  pods: T[],
+  remove: (pod: T) => Promise<unknown>,
+): Promise<void> {
+  const results = await Promise.allSettled(
+    pods.map((p) =>
+      remove(p).catch((err) => {
+        expectations.deletionObserved(key, keyOf(p));
+        throw err;
+      }),
+    ),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -15,9 +15,9 @@ import { compareForDeletion } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
-import { childEventHandler } from './childhandlers.js';
+import { childEventHandler, ownerEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
-import { ControllerExpectations, slowStartBatch } from './expectations.js';
+import { ControllerExpectations, createExpected, deleteExpected } from './expectations.js';
 import {
   backoffUntil,
   complete,
@@ -35,16 +35,14 @@ import {
   claimObjects,
   clientFor,
   type MetaPatcher,
-  metaPatcher,
   type PodControl,
+  type PodWriterOptions,
   podFromTemplate,
-  RealPodControl,
+  podWriters,
 } from './podcontrol.js';
 import { burstReplicas } from './replicaset.js';
 
-export interface JobControllerOptions {
-  podControl?: PodControl;
-  podPatcher?: MetaPatcher<Pod>;
+export interface JobControllerOptions extends PodWriterOptions {
   client?: ResourceClient<Job>;
 }
 
@@ -60,16 +58,10 @@ export class JobController extends QueueController {
     super('job', ctx);
     this.expectations = new ControllerExpectations(ctx.clock);
     this.client = opts.client ?? clientFor<Job>(ctx, 'jobs');
-    const pods = clientFor<Pod>(ctx, 'pods');
-    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('job-controller'));
-    this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
+    ({ podControl: this.podControl, podPatcher: this.podPatcher } = podWriters(ctx, 'job-controller', opts));
     this.jobs = this.informer<Job>('jobs');
     this.pods = this.informer<Pod>('pods');
-    this.jobs.addEventHandler({
-      onAdd: (j) => this.enqueue(j),
-      onUpdate: (_o, j) => this.enqueue(j),
-      onDelete: (j) => this.expectations.delete(keyOf(j)),
-    });
+    this.jobs.addEventHandler(ownerEventHandler((j) => this.enqueue(j), this.expectations));
     this.pods.addEventHandler(
       childEventHandler<Job, Pod>({
         ownerKind: 'Job',
@@ -157,16 +149,9 @@ export class JobController extends QueueController {
     this.expectations.expectCreations(key, count);
     this.log.info({ job: key, active, want, creating: count }, 'too few active pods');
     const ref = newControllerRef(job, 'batch/v1', 'Job');
-    const res = await slowStartBatch(count, 1, async (i) => {
-      try {
-        await this.podControl.createPod(this.newPod(job, ref, isIndexed(job) ? indexes[i] : undefined), job);
-      } catch (err) {
-        this.expectations.creationObserved(key);
-        throw err;
-      }
-    });
-    for (let i = res.attempted; i < count; i++) this.expectations.creationObserved(key);
-    if (res.error) throw res.error;
+    await createExpected(this.expectations, key, count, (i) =>
+      this.podControl.createPod(this.newPod(job, ref, isIndexed(job) ? indexes[i] : undefined), job),
+    );
   }
 
   private newPod(job: Job, ref: ReturnType<typeof newControllerRef>, index?: number): Pod {
@@ -190,15 +175,8 @@ export class JobController extends QueueController {
     if (n <= 0) return;
     const victims = [...active].sort(compareForDeletion).slice(0, n);
     this.expectations.expectDeletions(key, victims.map(keyOf));
-    const results = await Promise.allSettled(
-      victims.map((p) =>
-        this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, job).catch((err) => {
-          this.expectations.deletionObserved(key, keyOf(p));
-          throw err;
-        }),
-      ),
+    await deleteExpected(this.expectations, key, victims, (p) =>
+      this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, job),
     );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 }

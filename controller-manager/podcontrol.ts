@@ -15,7 +15,7 @@ import { controllerRefOf, type KubeObject, type OwnerReference } from '../api/me
 import type { Pod } from '../api/objects.js';
 import type { Registry } from '../api/registry.js';
 import type { ParsedLabelSelector } from '../api/selectors.js';
-import { isNotFound } from '../api/status.js';
+import { isConflict, isNotFound } from '../api/status.js';
 import type { PodTemplateSpec } from '../api/types/pod.js';
 import type { EventRecorder } from '../client/events.js';
 import { ResourceClient } from '../client/resource.js';
@@ -158,4 +158,42 @@ export function clientFor<T extends KubeObject>(
   const rt = ctx.registry.resolve(resource);
   if (!rt) throw new Error(`the registry has no ${resource}`);
   return new ResourceClient<T>(ctx.rest, rt);
+}
+
+/** The options through which unit tests give a pod owner their fakes. */
+export interface PodWriterOptions {
+  podControl?: PodControl;
+  podPatcher?: MetaPatcher<Pod>;
+}
+
+/** A pod owner's writers: the given ones, or the real ones recording Events as `component`. */
+export function podWriters(
+  ctx: { rest: RestClient; registry: Registry; recorder(component: string): EventRecorder },
+  component: string,
+  opts: PodWriterOptions,
+): { podControl: PodControl; podPatcher: MetaPatcher<Pod> } {
+  const pods = clientFor<Pod>(ctx, 'pods');
+  return {
+    podControl: opts.podControl ?? new RealPodControl(pods, ctx.recorder(component)),
+    podPatcher: opts.podPatcher ?? metaPatcher(pods),
+  };
+}
+
+/**
+ * Writes an owner's status from the cached copy; after a Conflict (its spec
+ * changed meanwhile, say a resize) once more on a fresh copy.
+ */
+export async function updateStatusOf<T extends KubeObject & { status?: unknown }>(
+  client: ResourceClient<T>,
+  owner: T,
+  status: T['status'],
+): Promise<void> {
+  const c = client.in(owner.metadata.namespace);
+  try {
+    await c.updateStatus({ ...structuredClone(owner), status });
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    const fresh = await c.get(owner.metadata.name!);
+    await c.updateStatus({ ...fresh, status });
+  }
 }

@@ -13,7 +13,6 @@
 import { type KubeObject, newControllerRef } from '../api/meta.js';
 import type { Condition, Pod, ReplicaSet } from '../api/objects.js';
 import { labelSelectorFromObject, type ParsedLabelSelector } from '../api/selectors.js';
-import { isConflict } from '../api/status.js';
 import { metaTime } from '../api/time.js';
 import {
   availableAt,
@@ -27,15 +26,16 @@ import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
 import { childEventHandler } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
-import { ControllerExpectations, slowStartBatch } from './expectations.js';
+import { ControllerExpectations, createExpected, deleteExpected } from './expectations.js';
 import {
   claimObjects,
   clientFor,
   type MetaPatcher,
-  metaPatcher,
   type PodControl,
+  type PodWriterOptions,
   podFromTemplate,
-  RealPodControl,
+  podWriters,
+  updateStatusOf,
 } from './podcontrol.js';
 
 /** At most this many pods are created or deleted in one sync (Kubernetes' burstReplicas). */
@@ -70,11 +70,9 @@ export const replicaSetKind: ReplicatedKind = {
   selectorOf: (rs) => labelSelectorFromObject((rs as ReplicaSet).spec?.selector),
 };
 
-export interface ReplicaSetControllerOptions {
+export interface ReplicaSetControllerOptions extends PodWriterOptions {
   /** The kind managed; ReplicaSets by default. */
   kind?: ReplicatedKind;
-  podControl?: PodControl;
-  podPatcher?: MetaPatcher<Pod>;
   client?: ResourceClient<ReplicaSet>;
 }
 
@@ -156,9 +154,7 @@ export class ReplicaSetController extends QueueController {
     this.kind = kind;
     this.expectations = new ControllerExpectations(ctx.clock);
     this.client = opts.client ?? clientFor<ReplicaSet>(ctx, kind.resource);
-    const pods = clientFor<Pod>(ctx, 'pods');
-    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder(kind.component));
-    this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
+    ({ podControl: this.podControl, podPatcher: this.podPatcher } = podWriters(ctx, kind.component, opts));
     this.replicaSets = this.informer<ReplicaSet>(kind.resource);
     this.pods = this.informer<Pod>('pods');
     this.replicaSets.addEventHandler({
@@ -234,21 +230,10 @@ export class ReplicaSetController extends QueueController {
     }
     const now = this.ctx.clock.now();
     const status = calculateReplicaSetStatus(rs, pods, now, manageError);
-    if (!sameStatus(rs.status, status)) await this.writeStatus(rs, status);
+    // After a Conflict (the Deployment controller resized it) the status is written on a fresh copy.
+    if (!sameStatus(rs.status, status)) await updateStatusOf(this.client, rs, status);
     this.requeueForAvailability(key, rs, pods, now);
     if (thrown) throw thrown;
-  }
-
-  /** Writes status; after a Conflict (the Deployment controller resized it) once more on a fresh copy. */
-  private async writeStatus(rs: ReplicaSet, status: ReplicaSetStatus): Promise<void> {
-    const client = this.client.in(rs.metadata.namespace);
-    try {
-      await client.updateStatus({ ...structuredClone(rs), status });
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-      const fresh = await client.get(rs.metadata.name!);
-      await client.updateStatus({ ...fresh, status });
-    }
   }
 
   private requeueForAvailability(key: string, rs: ReplicaSet, pods: Pod[], now: number): void {
@@ -270,33 +255,16 @@ export class ReplicaSetController extends QueueController {
       this.expectations.expectCreations(key, n);
       this.log.info({ rs: key, need: want, creating: n }, 'too few replicas');
       const ref = this.controllerRef(rs);
-      const res = await slowStartBatch(n, 1, async () => {
-        try {
-          await this.podControl.createPod(podFromTemplate(rs.spec?.template, rs, ref), rs);
-        } catch (err) {
-          this.expectations.creationObserved(key);
-          throw err;
-        }
-      });
-      // Creates never attempted will never be observed either.
-      for (let i = res.attempted; i < n; i++) this.expectations.creationObserved(key);
-      if (res.error) throw res.error;
+      await createExpected(this.expectations, key, n, () =>
+        this.podControl.createPod(podFromTemplate(rs.spec?.template, rs, ref), rs),
+      );
     } else if (diff > 0) {
       const victims = podsToDelete(pods, Math.min(diff, burstReplicas));
       this.expectations.expectDeletions(key, victims.map(keyOf));
       this.log.info({ rs: key, need: want, deleting: victims.length }, 'too many replicas');
-      const results = await Promise.allSettled(
-        victims.map(async (p) => {
-          try {
-            await this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, rs);
-          } catch (err) {
-            this.expectations.deletionObserved(key, keyOf(p));
-            throw err;
-          }
-        }),
+      await deleteExpected(this.expectations, key, victims, (p) =>
+        this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, rs),
       );
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
     }
   }
 }

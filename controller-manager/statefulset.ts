@@ -14,22 +14,23 @@ import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from
 import { ownedRevisions, templateOf } from '../api/rollout.js';
 import { labelSelectorFromObject } from '../api/selectors.js';
 import { stableJson } from '../api/stable-json.js';
-import { isAlreadyExists, isConflict } from '../api/status.js';
-import { availableAt, nextAvailableIn } from '../api/types/pod-facts.js';
+import { isAlreadyExists } from '../api/status.js';
+import { nextAvailableIn } from '../api/types/pod-facts.js';
 import { keyOf } from '../client/indexer.js';
 import type { SharedInformer } from '../client/informer.js';
 import type { ResourceClient } from '../client/resource.js';
-import { childEventHandler } from './childhandlers.js';
+import { childEventHandler, ownerEventHandler, requeueWhenAvailable } from './childhandlers.js';
 import { type ControllerContext, QueueController } from './controller.js';
-import { ControllerExpectations, slowStartBatch } from './expectations.js';
+import { ControllerExpectations, createExpected, deleteExpected } from './expectations.js';
 import { syncRevisions, truncateHistory } from './history.js';
 import {
   claimObjects,
   clientFor,
   type MetaPatcher,
-  metaPatcher,
   type PodControl,
-  RealPodControl,
+  type PodWriterOptions,
+  podWriters,
+  updateStatusOf,
 } from './podcontrol.js';
 import { burstReplicas } from './replicaset.js';
 import {
@@ -38,15 +39,12 @@ import {
   ordinalOf,
   planStatefulSet,
   revisionOf,
-  type StatefulSetStatus,
   statefulSetStatus,
   updateRevisionOf,
   usesCurrentRevision,
 } from './statefulset-util.js';
 
-export interface StatefulSetControllerOptions {
-  podControl?: PodControl;
-  podPatcher?: MetaPatcher<Pod>;
+export interface StatefulSetControllerOptions extends PodWriterOptions {
   client?: ResourceClient<StatefulSet>;
   claimClient?: ResourceClient<PersistentVolumeClaim>;
   revisionClient?: ResourceClient<ControllerRevision>;
@@ -76,29 +74,23 @@ export class StatefulSetController extends QueueController {
     this.client = opts.client ?? clientFor<StatefulSet>(ctx, 'statefulsets');
     this.claimClient = opts.claimClient ?? clientFor<PersistentVolumeClaim>(ctx, 'persistentvolumeclaims');
     this.revisionClient = opts.revisionClient ?? clientFor<ControllerRevision>(ctx, 'controllerrevisions');
-    const pods = clientFor<Pod>(ctx, 'pods');
-    this.podControl = opts.podControl ?? new RealPodControl(pods, ctx.recorder('statefulset-controller'));
-    this.podPatcher = opts.podPatcher ?? metaPatcher(pods);
+    ({ podControl: this.podControl, podPatcher: this.podPatcher } = podWriters(
+      ctx,
+      'statefulset-controller',
+      opts,
+    ));
     this.statefulSets = this.informer<StatefulSet>('statefulsets');
     this.pods = this.informer<Pod>('pods');
     this.claims = this.informer<PersistentVolumeClaim>('persistentvolumeclaims');
     this.revisions = this.informer<ControllerRevision>('controllerrevisions');
-    this.statefulSets.addEventHandler({
-      onAdd: (s) => this.enqueue(s),
-      onUpdate: (_o, s) => this.enqueue(s),
-      onDelete: (s) => this.expectations.delete(keyOf(s)),
-    });
+    this.statefulSets.addEventHandler(ownerEventHandler((s) => this.enqueue(s), this.expectations));
     this.pods.addEventHandler(
       childEventHandler<StatefulSet, Pod>({
         ownerKind: 'StatefulSet',
         owners: this.statefulSets.store,
         enqueue: (k) => this.enqueue(k),
         expectations: this.expectations,
-        onOwnedUpdate: (old, cur, key) => {
-          const minReady = this.statefulSets.store.get(key)?.spec?.minReadySeconds ?? 0;
-          if (minReady > 0 && availableAt(old, minReady) === undefined && availableAt(cur, minReady))
-            this.queue.addAfter(key, minReady * 1000);
-        },
+        onOwnedUpdate: requeueWhenAvailable(this.statefulSets.store, (k, ms) => this.queue.addAfter(k, ms)),
       }),
     );
   }
@@ -149,7 +141,7 @@ export class StatefulSetController extends QueueController {
     }
     const now = this.ctx.clock.now();
     const status = statefulSetStatus(sts, members, updateRevision, now);
-    if (stableJson(sts.status ?? {}) !== stableJson(status)) await this.writeStatus(sts, status);
+    if (stableJson(sts.status ?? {}) !== stableJson(status)) await updateStatusOf(this.client, sts, status);
     const live = new Set([
       status.currentRevision ?? '',
       updateRevision,
@@ -174,11 +166,8 @@ export class StatefulSetController extends QueueController {
     this.expectations.expect(key, create.length, remove.map(keyOf));
     const results = await Promise.allSettled([
       this.createPods(key, sts, create, revisions),
-      ...remove.map((p) =>
-        this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, sts).catch((err) => {
-          this.expectations.deletionObserved(key, keyOf(p));
-          throw err;
-        }),
+      deleteExpected(this.expectations, key, remove, (p) =>
+        this.podControl.deletePod(p.metadata.namespace ?? '', p.metadata.name!, sts),
       ),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -191,7 +180,7 @@ export class StatefulSetController extends QueueController {
     ordinals: number[],
     revisions: Revisions,
   ): Promise<void> {
-    const res = await slowStartBatch(ordinals.length, 1, async (i) => {
+    await createExpected(this.expectations, key, ordinals.length, async (i) => {
       const ordinal = ordinals[i];
       const rev = usesCurrentRevision(sts, ordinal) ? revisions.current : revisions.update;
       const template = rev === revisions.update ? sts.spec?.template : templateOf(rev);
@@ -199,13 +188,12 @@ export class StatefulSetController extends QueueController {
         await this.ensureClaims(sts, ordinal);
         await this.podControl.createPod(newStatefulPod(sts, ordinal, rev.metadata.name!, template), sts);
       } catch (err) {
-        this.expectations.creationObserved(key);
-        // Made by an earlier sync the cache has not caught up with: its add event is coming.
         if (!isAlreadyExists(err)) throw err;
+        // Made by an earlier sync the cache has not caught up with: its add event is coming. Not an
+        // error, but this create is over, so it lowers the expectations as a failed one does.
+        this.expectations.creationObserved(key);
       }
     });
-    for (let i = res.attempted; i < ordinals.length; i++) this.expectations.creationObserved(key);
-    if (res.error) throw res.error;
   }
 
   /** Creates the ordinal's claims that do not exist yet; existing ones are used as they are. */
@@ -231,17 +219,6 @@ export class StatefulSetController extends QueueController {
         );
         throw err;
       }
-    }
-  }
-
-  private async writeStatus(sts: StatefulSet, status: StatefulSetStatus): Promise<void> {
-    const client = this.client.in(sts.metadata.namespace);
-    try {
-      await client.updateStatus({ ...structuredClone(sts), status });
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-      const fresh = await client.get(sts.metadata.name!);
-      await client.updateStatus({ ...fresh, status });
     }
   }
 }
