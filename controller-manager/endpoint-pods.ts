@@ -1,14 +1,16 @@
 /**
  * What the endpoints and endpointslice controllers share: which pods back a
  * Service, which of their ports each service port resolves to (named
- * targetPorts per pod), and the services a pod may belong to. Pure functions
- * over cached objects; no I/O.
+ * targetPorts per pod), the services a pod may belong to, and the informer
+ * handlers that follow from that. Functions over cached objects; no I/O.
  */
 import type { Pod, Service } from '../api/objects.js';
 import { labelSelectorFromSet } from '../api/selectors.js';
+import { stableJson } from '../api/stable-json.js';
 import type { ServicePort } from '../api/types/service.js';
 import type { Indexer } from '../client/indexer.js';
 import { namespaceIndex } from '../client/indexer.js';
+import type { EventHandler } from '../client/informer.js';
 
 export const headlessLabel = 'service.kubernetes.io/headless';
 
@@ -56,6 +58,35 @@ export function servicesForPod(pod: Pod, services: Indexer<Service>): Service[] 
     .filter(
       (s) => managesEndpoints(s) && labelSelectorFromSet(s.spec!.selector!).matches(pod.metadata.labels),
     );
+}
+
+/**
+ * The service and pod handlers of both controllers: any change of a service
+ * syncs it; a pod change syncs the services that select the pod, and after a
+ * label change also those that selected it before.
+ */
+export function serviceAndPodHandlers(
+  services: Indexer<Service>,
+  enqueue: (svc: Service) => void,
+): { services: EventHandler<Service>; pods: EventHandler<Pod> } {
+  const forPod = (pod: Pod) => {
+    for (const s of servicesForPod(pod, services)) enqueue(s);
+  };
+  return {
+    services: {
+      onAdd: (s) => enqueue(s),
+      onUpdate: (_o, s) => enqueue(s),
+      onDelete: (s) => enqueue(s),
+    },
+    pods: {
+      onAdd: forPod,
+      onUpdate: (old, pod) => {
+        forPod(pod);
+        if (stableJson(old.metadata.labels) !== stableJson(pod.metadata.labels)) forPod(old);
+      },
+      onDelete: forPod,
+    },
+  };
 }
 
 /** FindPort: a numeric targetPort as is; a named one is the pod's container port of that name and protocol. */

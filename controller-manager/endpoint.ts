@@ -23,7 +23,7 @@ import {
   portsSignature,
   type ResolvedPort,
   resolvePorts,
-  servicesForPod,
+  serviceAndPodHandlers,
   shouldPodBeInEndpoints,
 } from './endpoint-pods.js';
 
@@ -84,22 +84,9 @@ export class EndpointsController extends QueueController {
     this.services = this.informer<Service>('services');
     this.pods = this.informer<Pod>('pods');
     this.endpoints = this.informer<Endpoints>('endpoints');
-    this.services.addEventHandler({
-      onAdd: (s) => this.enqueue(s),
-      onUpdate: (_o, s) => this.enqueue(s),
-      onDelete: (s) => this.enqueue(s),
-    });
-    const forPod = (pod: Pod) => {
-      for (const s of servicesForPod(pod, this.services.store)) this.enqueue(s);
-    };
-    this.pods.addEventHandler({
-      onAdd: forPod,
-      onUpdate: (old, pod) => {
-        forPod(pod);
-        if (stableJson(old.metadata.labels) !== stableJson(pod.metadata.labels)) forPod(old);
-      },
-      onDelete: forPod,
-    });
+    const handlers = serviceAndPodHandlers(this.services.store, (s) => this.enqueue(s));
+    this.services.addEventHandler(handlers.services);
+    this.pods.addEventHandler(handlers.pods);
     // Someone else changed or removed what we keep: put it back.
     this.endpoints.addEventHandler({
       onUpdate: (_o, e) => this.enqueue(e),

@@ -26,7 +26,7 @@ import {
   portsSignature,
   type ResolvedPort,
   resolvePorts,
-  servicesForPod,
+  serviceAndPodHandlers,
   shouldPodBeInEndpoints,
 } from './endpoint-pods.js';
 
@@ -98,22 +98,9 @@ export class EndpointSliceController extends QueueController {
             : [],
       },
     });
-    this.services.addEventHandler({
-      onAdd: (s) => this.enqueue(s),
-      onUpdate: (_o, s) => this.enqueue(s),
-      onDelete: (s) => this.enqueue(s),
-    });
-    const forPod = (pod: Pod) => {
-      for (const s of servicesForPod(pod, this.services.store)) this.enqueue(s);
-    };
-    this.pods.addEventHandler({
-      onAdd: forPod,
-      onUpdate: (old, pod) => {
-        forPod(pod);
-        if (stableJson(old.metadata.labels) !== stableJson(pod.metadata.labels)) forPod(old);
-      },
-      onDelete: forPod,
-    });
+    const handlers = serviceAndPodHandlers(this.services.store, (s) => this.enqueue(s));
+    this.services.addEventHandler(handlers.services);
+    this.pods.addEventHandler(handlers.pods);
     const forSlice = (s: EndpointSlice) => {
       const svc = s.metadata.labels?.[serviceNameLabel];
       if (s.metadata.labels?.[managedByLabel] === controllerName && svc)
