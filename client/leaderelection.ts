@@ -34,6 +34,8 @@
  * - Identities must be unique per process: a candidate that reads the Lease
  *   naming its own identity treats it as its own and renews it at once.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Lease } from '../api/objects.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/status.js';
@@ -88,6 +90,49 @@ export interface LeaderElectorOptions {
   onStoppedLeading(): void;
   /** Runs when the observed holder changes to another non-empty identity (ours included). */
   onNewLeader?(identity: string): void;
+}
+
+/** A component's leader-election flags (--leader-elect and the lease timings). */
+export interface LeaderElectionConfig {
+  leaderElect: boolean;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+/**
+ * Runs a component's `work` as kube-scheduler and kube-controller-manager
+ * do: without leaderElect at once, on `signal`; with it, only while this
+ * process (identity `hostname_uuid`) holds the Lease kube-system/`name`.
+ * Rejects when the lease is lost: the component should exit.
+ */
+export async function runLeading(
+  config: LeaderElectionConfig,
+  o: {
+    name: string;
+    rest: RestClient;
+    clock: Clock;
+    logger: Logger;
+    signal: AbortSignal;
+    work: (signal: AbortSignal) => Promise<void>;
+  },
+): Promise<void> {
+  if (!config.leaderElect) return o.work(o.signal);
+  const elector = new LeaderElector({
+    client: newLeaseClient(o.rest),
+    namespace: 'kube-system',
+    name: o.name,
+    identity: `${hostname()}_${randomUUID()}`,
+    leaseDurationMs: config.leaseDurationMs,
+    renewDeadlineMs: config.renewDeadlineMs,
+    retryPeriodMs: config.retryPeriodMs,
+    clock: o.clock,
+    logger: o.logger,
+    onStartedLeading: o.work,
+    onStoppedLeading: () => o.logger.info('stopped leading'),
+  });
+  const outcome = await elector.run(o.signal);
+  if (outcome === 'lost') throw new Error(`lost the ${o.name} lease`);
 }
 
 export type ElectionState = 'follower' | 'candidate' | 'leader' | 'released';

@@ -5,7 +5,6 @@
  * leader election).
  */
 
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -15,17 +14,13 @@ import { type ConnectFlags, connect } from '../client/connect.js';
 import { EventRecorder, newEventClient } from '../client/events.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';
 import { InformerFactory } from '../client/informer.js';
-import { LeaderElector, newLeaseClient } from '../client/leaderelection.js';
+import { type LeaderElectionConfig, runLeading } from '../client/leaderelection.js';
 import type { ControllerContext, ControllerManagerConfig } from './controller.js';
 import { controllerFactories, enabledControllers } from './controllers.js';
 
-export interface ManagerConfig extends ControllerManagerConfig {
+export interface ManagerConfig extends ControllerManagerConfig, LeaderElectionConfig {
   connect: ConnectFlags;
   controllers: string[];
-  leaderElect: boolean;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
   bindAddress: string;
   /** Health and metrics port; 0 picks a free one. */
   port: number;
@@ -80,25 +75,7 @@ export async function runControllerManager(
   };
 
   try {
-    if (!config.leaderElect) {
-      await work(signal);
-      return;
-    }
-    const elector = new LeaderElector({
-      client: newLeaseClient(rest),
-      namespace: 'kube-system',
-      name: 'kube-controller-manager',
-      identity: `${hostname()}_${randomUUID()}`,
-      leaseDurationMs: config.leaseDurationMs,
-      renewDeadlineMs: config.renewDeadlineMs,
-      retryPeriodMs: config.retryPeriodMs,
-      clock,
-      logger,
-      onStartedLeading: work,
-      onStoppedLeading: () => logger.info('stopped leading'),
-    });
-    const outcome = await elector.run(signal);
-    if (outcome === 'lost') throw new Error('lost the kube-controller-manager lease');
+    await runLeading(config, { name: 'kube-controller-manager', rest, clock, logger, signal, work });
   } finally {
     await health.close();
     rest.close();

@@ -7,7 +7,6 @@
  * holds the `kube-scheduler` Lease in kube-system (or always, without leader
  * election). Health and metrics are served on --secure-port (10259).
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
@@ -18,7 +17,7 @@ import { type ConnectFlags, connect } from '../client/connect.js';
 import { EventRecorder, newEventClient } from '../client/events.js';
 import { HealthServer, newMetricsRegistry } from '../client/health.js';
 import { InformerFactory } from '../client/informer.js';
-import { LeaderElector, newLeaseClient } from '../client/leaderelection.js';
+import { type LeaderElectionConfig, runLeading } from '../client/leaderelection.js';
 import { ResourceClient } from '../client/resource.js';
 import type { RestClient } from '../client/rest.js';
 import { SchedulerCache } from './cache.js';
@@ -42,12 +41,8 @@ import { SchedulingQueue } from './queue.js';
 import { Scheduler } from './scheduling-loop.js';
 import { defaultSchedulerName } from './types.js';
 
-export interface SchedulerConfig {
+export interface SchedulerConfig extends LeaderElectionConfig {
   connect: ConnectFlags;
-  leaderElect: boolean;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
   bindAddress: string;
   /** Health and metrics port; 0 picks a free one. */
   port: number;
@@ -174,25 +169,7 @@ export async function runScheduler(
   };
 
   try {
-    if (!config.leaderElect) {
-      await work(signal);
-    } else {
-      const elector = new LeaderElector({
-        client: newLeaseClient(rest),
-        namespace: 'kube-system',
-        name: 'kube-scheduler',
-        identity: `${hostname()}_${randomUUID()}`,
-        leaseDurationMs: config.leaseDurationMs,
-        renewDeadlineMs: config.renewDeadlineMs,
-        retryPeriodMs: config.retryPeriodMs,
-        clock,
-        logger,
-        onStartedLeading: work,
-        onStoppedLeading: () => logger.info('stopped leading'),
-      });
-      const outcome = await elector.run(signal);
-      if (outcome === 'lost') throw new Error('lost the kube-scheduler lease');
-    }
+    await runLeading(config, { name: 'kube-scheduler', rest, clock, logger, signal, work });
   } finally {
     clearInterval(flush);
     signal.removeEventListener('abort', onAbort);
