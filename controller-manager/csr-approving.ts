@@ -17,7 +17,7 @@
  */
 import { isNotFound } from '../api/status.js';
 import { certificatesGroup, kubeAPIServerClientKubeletSigner } from '../api/types/certificates.js';
-import { type CertificateRequestInfo, csrSubject } from '../base/pki.js';
+import type { CertificateRequestInfo } from '../base/pki.js';
 import type { ResourceClient } from '../client/resource.js';
 import type { RestClient } from '../client/rest.js';
 import { type ControllerContext, QueueController } from './controller.js';
@@ -25,7 +25,7 @@ import {
   approvalOf,
   type CSR,
   csrClient,
-  requestPem,
+  readRequest,
   validateKubeletClientCSR,
   withCondition,
 } from './csr-signing.js';
@@ -113,13 +113,8 @@ export class CSRApprovingController extends QueueController {
     if (approved || denied) return;
     // Only kubelet client requests can be recognized: skip the parse for the others.
     if (csr.spec?.signerName !== kubeAPIServerClientKubeletSigner) return;
-    let req: CertificateRequestInfo;
-    try {
-      req = await csrSubject(requestPem(csr));
-    } catch (err) {
-      this.log.warn({ csr: name, err: (err as Error).message }, 'cannot read the certificate request');
-      return;
-    }
+    const req = await readRequest(csr, this.log);
+    if (!req) return;
     const tried: string[] = [];
     for (const r of recognizers) {
       if (!r.recognize(csr, req)) continue;

@@ -18,6 +18,7 @@
  * The request checks live here and csr-approving.ts uses them too, as both
  * of Kubernetes' controllers use pkg/apis/certificates.
  */
+import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { isNotFound } from '../api/status.js';
 import { metaTime } from '../api/time.js';
@@ -142,6 +143,19 @@ export function withCondition(
 /** The PEM the request holds (spec.request is base64 on the wire). */
 export const requestPem = (csr: CSR) => Buffer.from(csr.spec?.request ?? '', 'base64').toString('utf8');
 
+/**
+ * The request's subject and extensions, or undefined (logged) when it does
+ * not parse: it will not parse any better later, so both controllers leave it.
+ */
+export async function readRequest(csr: CSR, log: Logger): Promise<CertificateRequestInfo | undefined> {
+  try {
+    return await csrSubject(requestPem(csr));
+  } catch (err) {
+    log.warn({ csr: csr.metadata.name, err: (err as Error).message }, 'cannot read the certificate request');
+    return undefined;
+  }
+}
+
 export const csrClient = (ctx: ControllerContext) =>
   new ResourceClient<CSR>(ctx.rest, ctx.registry.get(certificatesGroup, 'v1', 'certificatesigningrequests')!);
 
@@ -186,14 +200,8 @@ export class CSRSigningController extends QueueController {
     if (!approved || denied || hasTrueCondition(csr, 'Failed')) return;
     const check = signerChecks[csr.spec?.signerName ?? ''];
     if (!check) return; // another signer's request
-    let req: CertificateRequestInfo;
-    try {
-      req = await csrSubject(requestPem(csr));
-    } catch (err) {
-      // It will not parse any better later: leave it, as nothing here can sign it.
-      this.log.warn({ csr: name, err: (err as Error).message }, 'cannot read the certificate request');
-      return;
-    }
+    const req = await readRequest(csr, this.log);
+    if (!req) return;
     const usages = csr.spec?.usages ?? [];
     const problem = check(req, usages);
     if (problem) {
