@@ -18,6 +18,7 @@ import type { Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.js';
 import { newResourceExpired, newTimeout } from '../api/status.js';
+import { doubledBackoff } from '../client/backoff.js';
 import { realClock } from '../client/clock.js';
 import type { EtcdStore, WatchEvent } from './etcd.js';
 
@@ -127,11 +128,11 @@ export class WatchCache {
 
   /** Lists, then follows the etcd watch; relists if the watch cannot resume. Returns when `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    let backoff = 100;
+    let backoff = 0;
     while (!signal.aborted) {
       try {
         await this.relist();
-        backoff = 100;
+        backoff = 0;
         await new Promise<void>((resolve, reject) => {
           const onAbort = () => resolve();
           signal.addEventListener('abort', onAbort, { once: true });
@@ -153,8 +154,8 @@ export class WatchCache {
       } catch (err) {
         if (signal.aborted) break;
         this.log.warn({ err }, 'watch cache lost its etcd watch; relisting');
+        backoff = doubledBackoff(backoff, 100, 5000);
         await realClock.sleep(backoff, signal);
-        backoff = Math.min(backoff * 2, 5000);
       } finally {
         const w = this.watcher;
         this.watcher = undefined;

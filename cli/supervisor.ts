@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { doubledBackoff } from '../client/backoff.js';
 import { type Clock, realClock } from '../client/clock.js';
 import {
   type ComponentSpec,
@@ -109,6 +110,12 @@ export class Supervisor {
     return { pid: process.pid, components };
   }
 
+  /** The next start waits the current backoff; the one after, twice as long. */
+  private delayRestart(r: Record_, now: number): void {
+    r.nextStartAt = now + r.backoffMs;
+    r.backoffMs = doubledBackoff(r.backoffMs, this.policy.firstBackoffMs, this.policy.maxBackoffMs);
+  }
+
   /** One look at every component, in start order (etcd first), acting on what it finds. */
   async check(): Promise<void> {
     const { deps, policy } = this;
@@ -128,8 +135,7 @@ export class Supervisor {
             `${spec.name} exited (${r.lastExit}); restarting it`,
           );
           r.pid = undefined;
-          r.nextStartAt = now + r.backoffMs;
-          r.backoffMs = Math.min(r.backoffMs * 2, policy.maxBackoffMs);
+          this.delayRestart(r, now);
           changed = true;
         }
         if (now < r.nextStartAt) continue;
@@ -152,8 +158,7 @@ export class Supervisor {
             { component: spec.name, err: (err as Error).message },
             `could not start ${spec.name}`,
           );
-          r.nextStartAt = now + r.backoffMs;
-          r.backoffMs = Math.min(r.backoffMs * 2, policy.maxBackoffMs);
+          this.delayRestart(r, now);
         }
         changed = true;
         continue;
