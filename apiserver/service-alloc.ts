@@ -11,6 +11,7 @@
  * whose create is still in flight is never robbed).
  */
 import type { Logger } from 'pino';
+import { ipToNumber, numberToIp } from '../api/ipv4.js';
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
 import type { EtcdStore } from './etcd.js';
@@ -41,25 +42,17 @@ interface ServiceLike extends KubeObject {
 const ipKey = (ip: string) => `/registry/ipaddresses/${ip}`;
 const portKey = (port: number) => `/registry/servicenodeports/${port}`;
 
-export function ipToInt(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-
-export function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
 /** First and last usable addresses of a CIDR (network and broadcast excluded). */
 export function cidrRange(cidr: string): { first: number; last: number; base: number } {
   const [ip, bits] = cidr.split('/');
   const size = 2 ** (32 - Number(bits));
-  const base = ipToInt(ip) - (ipToInt(ip) % size);
+  const base = ipToNumber(ip) - (ipToNumber(ip) % size);
   return { base, first: base + 1, last: base + size - 2 };
 }
 
 /** The address the `kubernetes` Service gets: the first of the range. */
 export function kubernetesServiceIP(cidr: string): string {
-  return intToIp(cidrRange(cidr).first);
+  return numberToIp(cidrRange(cidr).first);
 }
 
 /** One undo list per admitted write: rolled back if the write does not land. */
@@ -153,7 +146,7 @@ export class ServiceAllocator {
         spec.clusterIPs = prev.spec.clusterIPs ?? [prev.spec.clusterIP];
       } else if (wantsIP) {
         if (spec.clusterIP) {
-          const n = ipToInt(spec.clusterIP);
+          const n = ipToNumber(spec.clusterIP);
           if (n < this.ips.first || n > this.ips.last)
             throw invalid(
               name,
@@ -165,14 +158,14 @@ export class ServiceAllocator {
             throw invalid(name, 'spec.clusterIPs[0]', spec.clusterIP, 'provided IP is already allocated');
           alloc.add(ipKey(spec.clusterIP));
         } else {
-          const n = await this.claimAny(this.ips, (i) => ipKey(intToIp(i)), obj);
+          const n = await this.claimAny(this.ips, (i) => ipKey(numberToIp(i)), obj);
           if (n < 0)
             throw new StatusError(
               500,
               'InternalError',
               'Internal error occurred: failed to allocate a serviceIP: range is full',
             );
-          spec.clusterIP = intToIp(n);
+          spec.clusterIP = numberToIp(n);
           alloc.add(ipKey(spec.clusterIP));
         }
         spec.clusterIPs = [spec.clusterIP];

@@ -10,6 +10,7 @@
  * only when the write fails or the Node is gone.
  */
 
+import { ipToNumber, numberToIp } from '../api/ipv4.js';
 import type { Node } from '../api/objects.js';
 import { isNotFound } from '../api/status.js';
 import { ResourceClient } from '../client/resource.js';
@@ -78,14 +79,6 @@ export class CidrSet {
     if (off < 0 || off % this.blockSize !== 0 || off / this.blockSize >= this.size) return undefined;
     return off / this.blockSize;
   }
-}
-
-export function ipToNumber(ip: string): number {
-  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
-}
-
-export function numberToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }
 
 export class NodeIpamController extends QueueController {
