@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { KubeObject } from '../api/meta.js';
 import type { PersistentVolume, PersistentVolumeClaim } from '../api/types/storage.js';
 import type { StorageClass } from '../api/types/storageclass.js';
+import { claimReference } from './pvmatch.js';
 
 export const localPathProvisionerName = 'nanokube.io/local-path';
 export const defaultLocalPathRoot = '/var/lib/nanokube/local-path';
@@ -49,14 +50,7 @@ export class LocalPathProvisioner implements Provisioner {
         storageClassName: cls.metadata.name,
         mountOptions: cls.mountOptions,
         volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
-        claimRef: {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          namespace: claim.metadata.namespace,
-          name: claim.metadata.name,
-          uid: claim.metadata.uid,
-          resourceVersion: claim.metadata.resourceVersion,
-        },
+        claimRef: claimReference(claim),
       },
     };
   }

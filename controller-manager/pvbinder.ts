@@ -27,7 +27,7 @@ import {
   type PVC,
   provisionedByAnnotation,
 } from './localpath.js';
-import { findBestVolume, refersTo } from './pvmatch.js';
+import { claimReference, findBestVolume, refersTo } from './pvmatch.js';
 
 export const defaultClassName = 'standard';
 const boundByController = 'pv.kubernetes.io/bound-by-controller';
@@ -220,16 +220,7 @@ export class PersistentVolumeBinder extends QueueController {
           resourceVersion: pv.metadata.resourceVersion,
           annotations: { [boundByController]: 'yes' },
         },
-        spec: {
-          claimRef: {
-            apiVersion: 'v1',
-            kind: 'PersistentVolumeClaim',
-            namespace: claim.metadata.namespace,
-            name: claim.metadata.name,
-            uid: claim.metadata.uid,
-            resourceVersion: claim.metadata.resourceVersion,
-          },
-        },
+        spec: { claimRef: claimReference(claim) },
       });
     }
     if (pv.status?.phase !== 'Bound') await this.volumeStatus(pv, { phase: 'Bound' });

@@ -18,6 +18,18 @@ export function refersTo(pv: PV, claim: PVC): boolean {
   return !ref.uid || ref.uid === claim.metadata.uid;
 }
 
+/** The claimRef that binds a volume to `claim` (pinned to the claim's uid and resourceVersion). */
+export function claimReference(claim: PVC) {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    namespace: claim.metadata.namespace,
+    name: claim.metadata.name,
+    uid: claim.metadata.uid,
+    resourceVersion: claim.metadata.resourceVersion,
+  };
+}
+
 const capacityOf = (pv: PV) => pv.spec?.capacity?.storage ?? '0';
 
 /** Whether `pv` satisfies `claim`, apart from who it is bound to. */
