@@ -185,27 +185,20 @@ function flagsOf(c: ComponentFlags): string[] {
         ...(c.etcdTLS
           ? [
               ...['--etcd-cafile', c.etcdTLS.ca],
-              ...['--etcd-certfile', c.etcdTLS.client.cert, '--etcd-keyfile', c.etcdTLS.client.key],
+              ...pair('--etcd-certfile', '--etcd-keyfile', c.etcdTLS.client),
             ]
           : []),
         ...opt('--bind-address', c.bindAddress),
         ...opt('--port', c.port),
         ...opt('--secure-port', c.securePort),
         ...opt('--advertise-address', c.advertiseAddress),
-        ...(c.tls ? ['--tls-cert-file', c.tls.cert, '--tls-private-key-file', c.tls.key] : []),
+        ...pair('--tls-cert-file', '--tls-private-key-file', c.tls),
         ...opt('--client-ca-file', c.clientCAFile),
         ...opt('--authorization-mode', c.authorizationMode),
         ...bare('--anonymous-auth', c.anonymousAuth),
         ...bare('--enable-bootstrap-token-auth', c.enableBootstrapTokenAuth),
         ...opt('--service-account-signing-key-file', c.serviceAccountSigningKeyFile),
-        ...(c.kubeletClient
-          ? [
-              '--kubelet-client-certificate',
-              c.kubeletClient.cert,
-              '--kubelet-client-key',
-              c.kubeletClient.key,
-            ]
-          : []),
+        ...pair('--kubelet-client-certificate', '--kubelet-client-key', c.kubeletClient),
         ...opt('--encryption-provider-config', c.encryptionProviderConfig),
         ...opt('--audit-log-path', c.auditLogPath),
       ];
@@ -215,14 +208,7 @@ function flagsOf(c: ComponentFlags): string[] {
         ...leaderElectFlag(c.leaderElect),
         ...opt('--controllers', c.controllers?.join(',')),
         ...opt('--root-ca-file', c.rootCAFile),
-        ...(c.clusterSigning
-          ? [
-              '--cluster-signing-cert-file',
-              c.clusterSigning.cert,
-              '--cluster-signing-key-file',
-              c.clusterSigning.key,
-            ]
-          : []),
+        ...pair('--cluster-signing-cert-file', '--cluster-signing-key-file', c.clusterSigning),
         ...opt('--node-monitor-grace-period', c.nodeMonitorGracePeriod),
         ...opt('--bind-address', c.bindAddress),
         ...opt('--secure-port', c.securePort),
@@ -239,7 +225,7 @@ function flagsOf(c: ComponentFlags): string[] {
         ...opt('--bootstrap-kubeconfig', c.bootstrapKubeconfig),
         ...apiFlags(c.api),
         ...opt('--cert-dir', c.certDir),
-        ...(c.tls ? ['--tls-cert-file', c.tls.cert, '--tls-private-key-file', c.tls.key] : []),
+        ...pair('--tls-cert-file', '--tls-private-key-file', c.tls),
         ...opt('--client-ca-file', c.clientCAFile),
         ...opt('--authorization-mode', c.authorizationMode),
         ...['--node-name', c.nodeName],
@@ -282,6 +268,10 @@ const opt = (flag: string, value: string | number | undefined): string[] =>
   value === undefined ? [] : [flag, String(value)];
 
 const bare = (flag: string, on: boolean | undefined): string[] => (on ? [flag] : []);
+
+/** A certificate and its key, as two flags, or nothing. */
+const pair = (certFlag: string, keyFlag: string, p: { cert: string; key: string } | undefined): string[] =>
+  p === undefined ? [] : [certFlag, p.cert, keyFlag, p.key];
 
 const apiFlags = (a: ApiAccess): string[] =>
   'kubeconfig' in a ? ['--kubeconfig', a.kubeconfig] : ['--master', a.master];

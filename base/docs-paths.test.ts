@@ -4,11 +4,11 @@
 // the other way round: every production file of a component, of base/ and
 // of client/ is named on its page, so a new file gets a row in the map.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { componentFolders, repoRoot } from '../testing/tree.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = repoRoot;
 const codeFolders = new Set(
   readdirSync(root, { withFileTypes: true })
     .filter(
@@ -50,15 +50,7 @@ describe('paths named in the docs', () => {
 });
 
 /** Where each folder's files are mapped: a component's own page, the lower layers in architecture.md. */
-const components = [
-  'apiserver',
-  'controller-manager',
-  'scheduler',
-  'kubelet',
-  'kube-proxy',
-  'dns',
-  'ingress',
-];
+const components = componentFolders;
 const mapPage: Record<string, string> = {
   ...Object.fromEntries(components.map((c) => [c, `docs/${c}.md`])),
   base: 'docs/architecture.md',

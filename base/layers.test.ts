@@ -4,20 +4,12 @@
 // shared down a layer, not to add an exception.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { componentFolders, repoRoot } from '../testing/tree.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = repoRoot;
 
-const components = [
-  'apiserver',
-  'controller-manager',
-  'scheduler',
-  'kubelet',
-  'kube-proxy',
-  'dns',
-  'ingress',
-] as const;
+const components = componentFolders;
 const everything = ['api', 'client', 'base', ...components, 'cli', 'lab', 'testing', 'e2e', 'bench'];
 
 /** What each top-level folder may import besides itself (relative imports only). */
