@@ -114,7 +114,7 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 function configMap(name: string, namespace: string) {
   return {
@@ -128,7 +128,11 @@ function configMap(name: string, namespace: string) {
 const nameOf = (i: number) => `cm-${String(i).padStart(5, '0')}`;
 
 /** Runs `task(i)` for i in [0, n) with at most `concurrency` at once; rejects on the first failure. */
-async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+export async function pool(
+  n: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < n) await task(next++);
@@ -141,7 +145,7 @@ interface HttpResult {
   body: string;
 }
 
-function http(agent: Agent, method: string, url: string, body?: string): Promise<HttpResult> {
+export function http(agent: Agent, method: string, url: string, body?: string): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) {

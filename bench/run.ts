@@ -12,6 +12,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { report, runApiserverBench } from './apiserver.js';
+import { report as crdReport, runCrdBench } from './crd.js';
 import { report as deploymentScaleReport, runDeploymentScaleBench } from './deployment-scale.js';
 import { report as informerReport, runInformerBench } from './informer.js';
 import { report as ingressReport, runIngressBench } from './ingress.js';
@@ -30,6 +31,10 @@ const benches: Record<string, Bench> = {
   apiserver: {
     description: 'creates, lists and watch fan-out through the apiserver, beside raw etcd',
     run: async () => report(await runApiserverBench()),
+  },
+  crd: {
+    description: 'creates and lists of 5,000 custom objects with a schema, beside as many ConfigMaps',
+    run: async () => crdReport(await runCrdBench()),
   },
   'deployment-scale': {
     description: 'a Deployment scaled 0 → 100 → 1,000 replicas on hollow nodes: time until all are available',
