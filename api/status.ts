@@ -151,6 +151,7 @@ function fieldErrorBody(e: FieldError): string {
     FieldValueDuplicate: 'Duplicate value',
     FieldValueForbidden: 'Forbidden',
     FieldValueTooLong: 'Too long',
+    FieldValueTooMany: 'Too many',
     FieldValueTypeInvalid: 'Invalid value',
     FieldValueNotFound: 'Not found',
   };
