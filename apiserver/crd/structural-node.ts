@@ -11,6 +11,7 @@
  * additionalProperties entry `spec.labels.key`; the embedded-resource and
  * list-type checks use field.Path (`spec.labels[key]`). Both are carried.
  */
+import { RE2JS } from 're2js';
 import { hasOwn, own } from '../../api/plain.js';
 import type { FieldError } from '../../api/status.js';
 import type { JSONSchemaProps } from './structural.js';
@@ -50,24 +51,20 @@ interface Bound {
   badBound: string;
 }
 
-/** Go's Pattern(): RE2 syntax; we compile an ECMAScript RegExp, reading RE2's leading flag group. */
-export function compilePattern(pattern: string): RegExp {
+/** A compiled `pattern`: whether a string has a match anywhere, as Go's MatchString. */
+export interface Pattern {
+  test(s: string): boolean;
+}
+
+/**
+ * Go's Pattern(): RE2 syntax and semantics, through re2js (a port of RE2):
+ * the same flags, `\A`/`\z` and error texts as Kubernetes, and matching in
+ * time linear in the input, so no pattern a CRD carries can stall a request.
+ */
+export function compilePattern(pattern: string): Pattern {
   if (pattern.length > maxPatternLength)
     throw new SyntaxError(`pattern is longer than ${maxPatternLength} characters`);
-  let src = pattern;
-  let flags = '';
-  const lead = /^\(\?([imsU]+)\)/.exec(src);
-  if (lead) {
-    if (lead[1].includes('U')) throw new SyntaxError('invalid or unsupported Perl syntax: `(?U`');
-    flags = [...new Set(lead[1])].join('');
-    src = src.slice(lead[0].length);
-  }
-  src = src.replace(/\\A/g, '^').replace(/\\z/g, '$(?![\\s\\S])');
-  try {
-    return new RegExp(src, `${flags}u`);
-  } catch {
-    return new RegExp(src, flags);
-  }
+  return RE2JS.compile(pattern);
 }
 
 function intRange(format: string): [number, number] {
@@ -107,7 +104,7 @@ export class SchemaNode {
   formatFn: ((s: string) => boolean) | undefined;
   maxLength: number | undefined;
   minLength: number | undefined;
-  pattern: RegExp | undefined;
+  pattern: Pattern | undefined;
   patternText = '';
   patternError = '';
   numberType = '';

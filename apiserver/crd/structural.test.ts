@@ -329,6 +329,21 @@ describe('limits and hostile input', () => {
     expect(messages(s, { spec: { free: v } })).toEqual([]);
   });
 
+  it("matches patterns as Go's RE2 does, in linear time", () => {
+    // A backtracking engine takes exponential time on this input; RE2 does not, so the test finishes.
+    const evil = spec({ s: { type: 'string', pattern: '^(a+)+$' } });
+    expect(messages(evil, { spec: { s: `${'a'.repeat(50_000)}!` } })).toHaveLength(1);
+    // RE2's flag group, \A and \z, and an unanchored match.
+    expect(messages(spec({ s: { type: 'string', pattern: '(?i)\\Aab\\z' } }), { spec: { s: 'AB' } })).toEqual(
+      [],
+    );
+    expect(messages(spec({ s: { type: 'string', pattern: 'b+' } }), { spec: { s: 'abba' } })).toEqual([]);
+    // An invalid pattern reports Go's parse error when a value meets it.
+    expect(messages(spec({ s: { type: 'string', pattern: '(ab' } }), { spec: { s: 'x' } })[0]).toContain(
+      'pattern is invalid: error parsing regexp: missing closing ): `(ab`',
+    );
+  });
+
   it('refuses an over-long pattern in checkStructural', () => {
     const s = spec({ s: { type: 'string', pattern: 'a'.repeat(maxPatternLength + 1) } });
     const errs = checkStructural(s, 'p').map(formatFieldError);
