@@ -94,6 +94,7 @@ export function buildApiserver(
     registry,
     logger,
     decodeErrors: metrics.decodeErrors,
+    metrics: metrics.registry,
     mountServiceAccountToken: config.serviceAccountTokens !== undefined,
     nodeRestriction: config.authorizationModes?.includes('Node') ?? false,
     authorization: () => access,

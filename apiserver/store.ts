@@ -25,6 +25,8 @@ import {
   checkSchema,
   checkTypeMeta,
   type FieldValidation,
+  type MutatingAdmission,
+  runMutatingAdmission,
   runValidatingAdmission,
   type ValidatingAdmission,
   validate,
@@ -102,6 +104,8 @@ export interface ResourceStoreOptions {
   admission?: Admission;
   /** The validating admission chain every write by a user passes (RBAC escalation, NodeRestriction...). */
   validators?: readonly ValidatingAdmission[];
+  /** The mutating admission chain every create and update by a user passes (the mutating webhooks). */
+  mutators?: readonly MutatingAdmission[];
 }
 
 /** RFC 3339 with second precision, as metav1.Time marshals. */
@@ -147,6 +151,7 @@ export class ResourceStore {
   private readonly namespaceGuard: NamespaceGuard;
   private readonly admission: Admission;
   private readonly validators: readonly ValidatingAdmission[];
+  private readonly mutators: readonly MutatingAdmission[];
   private readonly now: () => Date;
 
   constructor(opts: ResourceStoreOptions) {
@@ -158,6 +163,7 @@ export class ResourceStore {
     this.namespaceGuard = opts.namespaceGuard;
     this.admission = opts.admission ?? {};
     this.validators = opts.validators ?? [];
+    this.mutators = opts.mutators ?? [];
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -285,6 +291,18 @@ export class ResourceStore {
     this.strategy.prepareForCreate(obj, opts.user);
     applyDefaults(this.rt, obj);
     await this.admission.mutateOnCreate?.(obj);
+    if (opts.user)
+      await runMutatingAdmission(this.mutators, {
+        operation: 'CREATE',
+        rt: this.rt,
+        namespace: meta.namespace ?? '',
+        name: meta.name ?? '',
+        subresource: '',
+        obj,
+        user: opts.user,
+        dryRun: !!opts.dryRun,
+        warnings: opts.warnings,
+      });
     validate(this.rt, obj);
     if (sentManagedFields !== undefined && opts.keepManagedFields) meta.managedFields = sentManagedFields;
     opts.manage?.(obj, undefined);
@@ -299,6 +317,7 @@ export class ResourceStore {
         obj,
         user: opts.user,
         dryRun: !!opts.dryRun,
+        warnings: opts.warnings,
       });
     if (opts.dryRun) return obj;
     const claims = await this.admission.admit?.(obj, undefined);
@@ -378,7 +397,7 @@ export class ResourceStore {
       const bodyRv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : undefined;
       const pinned = expectedRv ?? (bodyRv !== undefined && bodyRv !== cur.rv ? bodyRv : undefined);
       if (pinned !== undefined && pinned !== cur.rv) throw newConflict(this.gr, name, optimisticLockMessage);
-      this.prepareUpdate(obj, cur.obj, subresource);
+      await this.prepareUpdate(obj, cur.obj, subresource, opts);
       if (opts.user) {
         this.admission.admitUpdate?.(obj, cur.obj, subresource, opts.user);
         await runValidatingAdmission(this.validators, {
@@ -391,6 +410,7 @@ export class ResourceStore {
           old: cur.obj,
           user: opts.user,
           dryRun: !!opts.dryRun,
+          warnings: opts.warnings,
         });
       }
       const claims =
@@ -419,7 +439,12 @@ export class ResourceStore {
     throw newConflict(this.gr, name, 'too many concurrent writers; please retry');
   }
 
-  private prepareUpdate(obj: KubeObject, old: KubeObject, subresource: string | undefined): void {
+  private async prepareUpdate(
+    obj: KubeObject,
+    old: KubeObject,
+    subresource: string | undefined,
+    opts: WriteOptions,
+  ): Promise<void> {
     const m = obj.metadata;
     const o = old.metadata;
     m.uid = o.uid;
@@ -440,6 +465,19 @@ export class ResourceStore {
     if (through) through.prepare(obj, old);
     else this.strategy.prepareForUpdate(obj, old);
     applyDefaults(this.rt, obj);
+    if (opts.user)
+      await runMutatingAdmission(this.mutators, {
+        operation: 'UPDATE',
+        rt: this.rt,
+        namespace: o.namespace ?? '',
+        name: o.name ?? '',
+        subresource: subresource ?? '',
+        obj,
+        old,
+        user: opts.user,
+        dryRun: !!opts.dryRun,
+        warnings: opts.warnings,
+      });
     if (!through?.skipValidation) validate(this.rt, obj, old, subresource);
     // A finalizer may be removed while deleting, never added.
     if (o.deletionTimestamp) {

@@ -10,7 +10,18 @@ import { componentFolders, repoRoot } from '../testing/tree.js';
 const root = repoRoot;
 
 const components = componentFolders;
-const everything = ['api', 'client', 'base', ...components, 'cli', 'lab', 'testing', 'e2e', 'bench'];
+const everything = [
+  'api',
+  'client',
+  'base',
+  ...components,
+  'cli',
+  'lab',
+  'examples',
+  'testing',
+  'e2e',
+  'bench',
+];
 
 /** What each top-level folder may import besides itself (relative imports only). */
 const mayImport: Record<string, readonly string[]> = {
@@ -20,6 +31,8 @@ const mayImport: Record<string, readonly string[]> = {
   ...Object.fromEntries(components.map((c) => [c, ['api', 'client', 'base']])),
   cli: ['api', 'client', 'base'],
   lab: ['api', 'client', 'base', 'cli'],
+  /** Programs that run in a cluster as its users write them: clients, like cli/. */
+  examples: ['api', 'client', 'base'],
   testing: everything.filter((f) => f !== 'e2e' && f !== 'bench'),
   e2e: everything.filter((f) => f !== 'bench'),
   bench: everything.filter((f) => f !== 'e2e'),
