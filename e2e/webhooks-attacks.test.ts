@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCA, issueCert } from '../base/pki.js';
@@ -21,8 +22,10 @@ import {
   type Api,
   api,
   cleanup,
+  freePort,
   kubectl,
   makeTempDir,
+  run,
   sleep,
   startApiserver,
   startEtcd,
@@ -36,6 +39,7 @@ let kubeconfig: string;
 let caBundle: string;
 let hooks: https.Server;
 let base: string;
+let pki: string;
 const hanging = new Set<import('node:http').ServerResponse>();
 /** Requests the test webhooks received, by path. */
 const received = new Map<string, number>();
@@ -88,8 +92,9 @@ const answers: Record<string, Answer> = {
 
 beforeAll(async () => {
   const dir = makeTempDir('nanokube-webhooks-');
-  const ca = await ensureCA(path.join(dir, 'pki'));
-  const cert = await issueCert(path.join(dir, 'pki'), {
+  pki = path.join(dir, 'pki');
+  const ca = await ensureCA(pki);
+  const cert = await issueCert(pki, {
     name: 'webhook',
     commonName: '127.0.0.1',
     sans: ['IP:127.0.0.1'],
@@ -412,6 +417,63 @@ describe('admission webhooks served outside the cluster', () => {
     const r = await client.post('/api/v1/namespaces/wh-unselected/configmaps', cmBody('b', { bad: '1' }));
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     await remove('Validating', 'selected');
+  });
+});
+
+describe('the example webhook behind a Service', () => {
+  /** An address of this host that pods, and an Endpoints object, may name (not loopback). */
+  const hostIP = () =>
+    Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+  it('clientConfig.service reaches dist/examples/admission-webhook.js through the Endpoints', async () => {
+    const ip = hostIP();
+    expect(ip, 'a non-loopback IPv4 address on this host').toBeDefined();
+    const ns = 'wh-svc';
+    await namespace(ns);
+    const cert = await issueCert(pki, {
+      name: 'example-hook',
+      commonName: `example-hook.${ns}.svc`,
+      sans: [`DNS:example-hook.${ns}.svc`],
+    });
+    const port = await freePort();
+    const example = path.resolve('dist/examples/admission-webhook.js');
+    void run(process.execPath, [example], {
+      env: { PORT: String(port), TLS_CERT_FILE: cert.cert, TLS_KEY_FILE: cert.key },
+      timeoutMs: 120_000,
+    });
+    const svc = await client.post(`/api/v1/namespaces/${ns}/services`, {
+      metadata: { name: 'example-hook' },
+      spec: { ports: [{ name: 'https', port: 443, targetPort: port }] },
+    });
+    expect(svc.status, JSON.stringify(svc.body)).toBe(201);
+    const eps = await client.post(`/api/v1/namespaces/${ns}/endpoints`, {
+      metadata: { name: 'example-hook' },
+      subsets: [{ addresses: [{ ip }], ports: [{ name: 'https', port }] }],
+    });
+    expect(eps.status, JSON.stringify(eps.body)).toBe(201);
+    const cfg = configuration('Validating', 'example', [
+      { name: 'example.nanokube.test', path: '/validate' },
+    ]);
+    cfg.webhooks[0].clientConfig = {
+      service: { namespace: ns, name: 'example-hook', path: '/validate' },
+      caBundle,
+    } as never;
+    expect((await client.post(plural('Validating'), cfg)).status).toBe(201);
+    const refused = await waitFor(
+      async () => {
+        const r = await k(['create', 'configmap', `p${Date.now()}`, '-n', ns, '--from-literal=bad-key=1']);
+        return r.code !== 0 && r.stderr.includes('denied') ? r : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the example webhook refusing' },
+    );
+    expect(refused.stderr).toContain(
+      'admission webhook "example.nanokube.test" denied the request: ConfigMap keys may not contain "bad": bad-key',
+    );
+    const ok = await k(['create', 'configmap', 'fine', '-n', ns, '--from-literal=good=1']);
+    expect(ok.code, ok.stderr).toBe(0);
+    await remove('Validating', 'example');
   });
 });
 
