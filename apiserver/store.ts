@@ -21,6 +21,7 @@ import {
 import { metaTime } from '../api/time.js';
 import {
   type Admission,
+  type AdmissionAttributes,
   applyDefaults,
   checkSchema,
   checkTypeMeta,
@@ -291,34 +292,13 @@ export class ResourceStore {
     this.strategy.prepareForCreate(obj, opts.user);
     applyDefaults(this.rt, obj);
     await this.admission.mutateOnCreate?.(obj);
-    if (opts.user)
-      await runMutatingAdmission(this.mutators, {
-        operation: 'CREATE',
-        rt: this.rt,
-        namespace: meta.namespace ?? '',
-        name: meta.name ?? '',
-        subresource: '',
-        obj,
-        user: opts.user,
-        dryRun: !!opts.dryRun,
-        warnings: opts.warnings,
-      });
+    const admitted = this.attributes('CREATE', meta.namespace, meta.name!, undefined, obj, undefined, opts);
+    if (admitted) await runMutatingAdmission(this.mutators, admitted);
     validate(this.rt, obj);
     if (sentManagedFields !== undefined && opts.keepManagedFields) meta.managedFields = sentManagedFields;
     opts.manage?.(obj, undefined);
     if (this.rt.namespaced) await this.namespaceGuard(meta.namespace!, this.gr, meta.name!);
-    if (opts.user)
-      await runValidatingAdmission(this.validators, {
-        operation: 'CREATE',
-        rt: this.rt,
-        namespace: meta.namespace ?? '',
-        name: meta.name ?? '',
-        subresource: '',
-        obj,
-        user: opts.user,
-        dryRun: !!opts.dryRun,
-        warnings: opts.warnings,
-      });
+    if (admitted) await runValidatingAdmission(this.validators, admitted);
     if (opts.dryRun) return obj;
     const claims = await this.admission.admit?.(obj, undefined);
     for (let attempt = 0; ; attempt++) {
@@ -397,21 +377,11 @@ export class ResourceStore {
       const bodyRv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : undefined;
       const pinned = expectedRv ?? (bodyRv !== undefined && bodyRv !== cur.rv ? bodyRv : undefined);
       if (pinned !== undefined && pinned !== cur.rv) throw newConflict(this.gr, name, optimisticLockMessage);
-      await this.prepareUpdate(obj, cur.obj, subresource, opts);
-      if (opts.user) {
-        this.admission.admitUpdate?.(obj, cur.obj, subresource, opts.user);
-        await runValidatingAdmission(this.validators, {
-          operation: 'UPDATE',
-          rt: this.rt,
-          namespace: namespace ?? '',
-          name,
-          subresource: subresource ?? '',
-          obj,
-          old: cur.obj,
-          user: opts.user,
-          dryRun: !!opts.dryRun,
-          warnings: opts.warnings,
-        });
+      const admitted = this.attributes('UPDATE', namespace, name, subresource, obj, cur.obj, opts);
+      await this.prepareUpdate(obj, cur.obj, subresource, admitted);
+      if (admitted) {
+        this.admission.admitUpdate?.(obj, cur.obj, subresource, admitted.user);
+        await runValidatingAdmission(this.validators, admitted);
       }
       const claims =
         subresource === undefined && !opts.dryRun ? await this.admission.admit?.(obj, cur.obj) : undefined;
@@ -443,7 +413,7 @@ export class ResourceStore {
     obj: KubeObject,
     old: KubeObject,
     subresource: string | undefined,
-    opts: WriteOptions,
+    admitted: (AdmissionAttributes & { obj: KubeObject }) | undefined,
   ): Promise<void> {
     const m = obj.metadata;
     const o = old.metadata;
@@ -465,19 +435,7 @@ export class ResourceStore {
     if (through) through.prepare(obj, old);
     else this.strategy.prepareForUpdate(obj, old);
     applyDefaults(this.rt, obj);
-    if (opts.user)
-      await runMutatingAdmission(this.mutators, {
-        operation: 'UPDATE',
-        rt: this.rt,
-        namespace: o.namespace ?? '',
-        name: o.name ?? '',
-        subresource: subresource ?? '',
-        obj,
-        old,
-        user: opts.user,
-        dryRun: !!opts.dryRun,
-        warnings: opts.warnings,
-      });
+    if (admitted) await runMutatingAdmission(this.mutators, admitted);
     if (!through?.skipValidation) validate(this.rt, obj, old, subresource);
     // A finalizer may be removed while deleting, never added.
     if (o.deletionTimestamp) {
@@ -491,6 +449,31 @@ export class ResourceStore {
         );
       }
     }
+  }
+
+  /** What the admission chains see of a create or update by a user; undefined for the apiserver's own writes. */
+  private attributes(
+    operation: 'CREATE' | 'UPDATE',
+    namespace: string | undefined,
+    name: string,
+    subresource: string | undefined,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    opts: WriteOptions,
+  ): (AdmissionAttributes & { obj: KubeObject }) | undefined {
+    if (!opts.user) return undefined;
+    return {
+      operation,
+      rt: this.rt,
+      namespace: namespace ?? '',
+      name,
+      subresource: subresource ?? '',
+      obj,
+      old,
+      user: opts.user,
+      dryRun: !!opts.dryRun,
+      warnings: opts.warnings,
+    };
   }
 
   private waitsForGrace(obj: KubeObject): boolean {
