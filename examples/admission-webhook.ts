@@ -16,8 +16,8 @@
  * - `GET /healthz`: for a readiness probe.
  *
  * The apiserver sends an AdmissionReview (admission.k8s.io/v1) and expects
- * one back with the request's uid (docs/extending.md shows the
- * configurations that point at it).
+ * one back with the request's uid (docs/apiserver.md, "Admission
+ * webhooks"; e2e/webhooks.test.ts deploys it with its configurations).
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
