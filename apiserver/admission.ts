@@ -215,16 +215,18 @@ export async function runValidatingAdmission(
 /**
  * A mutating admission plugin (the mutating webhooks): may change `a.obj`
  * in place, or throw a Status error to refuse. Every store runs the same
- * ordered chain on create and update by a user, after the strategy,
- * defaults and the kind's own mutation and before validation, so what a
- * plugin changes is validated (on dry-run too). A plugin keeps the
- * object's identity (uid, name, namespace, kind); it checks `a.rt` itself.
+ * ordered chain on every write by a user: on create and update after the
+ * strategy, defaults and the kind's own mutation and before validation, so
+ * what a plugin changes is validated (on dry-run too); on delete, where
+ * there is no `a.obj` to change, before the validating chain. A plugin
+ * keeps the object's identity (uid, name, namespace, kind); it checks
+ * `a.rt` itself.
  */
-export type MutatingAdmission = (a: AdmissionAttributes & { obj: KubeObject }) => Promise<void>;
+export type MutatingAdmission = (a: AdmissionAttributes) => Promise<void>;
 
 export async function runMutatingAdmission(
   chain: readonly MutatingAdmission[],
-  a: AdmissionAttributes & { obj: KubeObject },
+  a: AdmissionAttributes,
 ): Promise<void> {
   for (const plugin of chain) await plugin(a);
 }

@@ -501,8 +501,8 @@ export class ResourceStore {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`,
         );
       }
-      if (opts.user)
-        await runValidatingAdmission(this.validators, {
+      if (opts.user) {
+        const admitted: AdmissionAttributes = {
           operation: 'DELETE',
           rt: this.rt,
           namespace: namespace ?? '',
@@ -511,7 +511,10 @@ export class ResourceStore {
           old: cur.obj,
           user: opts.user,
           dryRun: !!opts.dryRun,
-        });
+        };
+        await runMutatingAdmission(this.mutators, admitted);
+        await runValidatingAdmission(this.validators, admitted);
+      }
       const obj = structuredClone(cur.obj);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined);
       const fin = new Set(obj.metadata.finalizers ?? []);

@@ -60,6 +60,10 @@ const answers: Record<string, Answer> = {
   '/validate': (r, res) => res.end(reply(r, validate(r.request, settings))),
   '/mutate': (r, res) => res.end(reply(r, mutate(r.request, settings))),
   '/warn': (r, res) => res.end(reply(r, { allowed: true, warnings: ['this ConfigMap is watched'] })),
+  '/no-delete': (r, res) =>
+    res.end(
+      reply(r, { allowed: false, status: { code: 403, reason: 'Forbidden', message: 'this one stays' } }),
+    ),
   '/hang': (_r, res) => {
     hanging.add(res);
   },
@@ -392,6 +396,28 @@ describe('admission webhooks served outside the cluster', () => {
     );
     const del = await k(['delete', 'validatingwebhookconfiguration', 'lockout']);
     expect(del.code, del.stderr).toBe(0);
+  });
+
+  it('a mutating webhook on DELETE sees the old object and may refuse', async () => {
+    await namespace('wh-delete');
+    expect(
+      (await client.post('/api/v1/namespaces/wh-delete/configmaps', cmBody('keep', { a: '1' }))).status,
+    ).toBe(201);
+    await install('Mutating', 'no-delete', [
+      { name: 'nodelete.nanokube.test', path: '/no-delete', operations: ['DELETE'] },
+    ]);
+    const refused = await waitFor(
+      async () => {
+        const r = await k(['delete', 'configmap', 'keep', '-n', 'wh-delete']);
+        return r.code !== 0 ? r : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the webhook in effect' },
+    );
+    expect(refused.stderr).toContain(
+      'Error from server (Forbidden): admission webhook "nodelete.nanokube.test" denied the request: this one stays',
+    );
+    expect((await client.get('/api/v1/namespaces/wh-delete/configmaps/keep')).status).toBe(200);
+    await remove('Mutating', 'no-delete');
   });
 
   it('only calls webhooks whose namespaceSelector matches', async () => {

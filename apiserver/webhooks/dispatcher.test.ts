@@ -319,6 +319,22 @@ describe('mutating webhooks', () => {
     });
   });
 
+  it('see deletes with the old object, may refuse them, and may not patch them', async () => {
+    const { d, fake } = setup({ mutating: [config('m', [hook('del.example.com', '/del')], true)] });
+    fake.handlers.set('/del', () => ({ allowed: false, status: { code: 403, message: 'keep it' } }));
+    const del = () => attrs({ operation: 'DELETE', obj: undefined, old: cm() });
+    expect((await refusal(d.mutate(del()))).message).toBe(
+      'admission webhook "del.example.com" denied the request: keep it',
+    );
+    expect(fake.calls[0].request).toMatchObject({ operation: 'DELETE', object: null, oldObject: cm() });
+    fake.handlers.set('/del', () => patchOf([{ op: 'add', path: '/data/x', value: 'y' }]));
+    expect((await refusal(d.mutate(del()))).message).toBe(
+      'Internal error occurred: admission webhook "del.example.com" attempted to modify the object, which is not supported for this operation',
+    );
+    fake.handlers.set('/del', () => ({ allowed: true }));
+    await d.mutate(del());
+  });
+
   it('are skipped on failure under Ignore, the object unchanged', async () => {
     const { d } = setup({
       mutating: [config('m', [hook('down.example.com', '/down', { failurePolicy: 'Ignore' })], true)],

@@ -11,7 +11,8 @@
  *   left it; JSON patches are applied (json-patch.ts), the object keeps its
  *   identity (uid, name, namespace, kind) and is checked against its schema
  *   again. A webhook with reinvocationPolicy IfNeeded is called once more
- *   when a later webhook changed the object.
+ *   when a later webhook changed the object. On DELETE they see the old
+ *   object and may refuse, not patch.
  * - validating webhooks are called in parallel; the first refusal in
  *   webhook order is the answer.
  * - `allowed: false` refuses the request with the webhook's status;
@@ -25,7 +26,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry as MetricsRegistry } from 'prom-client';
 import type { KubeObject } from '../../api/meta.js';
 import { isPlainObject, own, setOwn } from '../../api/plain.js';
-import { apiVersionOf } from '../../api/registry.js';
+import { apiVersionOf, type ResourceType } from '../../api/registry.js';
 import { stableJson } from '../../api/stable-json.js';
 import { newBadRequest, newInternalError, newNotFound, StatusError } from '../../api/status.js';
 import type { MutatingWebhook, MutatingWebhookConfiguration } from '../../api/types/admissionregistration.js';
@@ -197,26 +198,30 @@ export class WebhookDispatcher {
   }
 
   /** Calls one mutating webhook and applies its patch to `a.obj`; true when the object changed. */
-  private async callMutating(
-    inv: Invocation,
-    a: AdmissionAttributes & { obj: KubeObject },
-  ): Promise<boolean> {
+  private async callMutating(inv: Invocation, a: AdmissionAttributes): Promise<boolean> {
     const res = await this.invoke(inv, a, a.obj, 'admit');
     if (!res) return false;
     a.warnings?.push(...res.warnings);
     if (!res.allowed) throw rejection(inv.name, res.status);
     if (!res.patch || res.patch.length === 0) return false;
-    const before = stableJson(a.obj);
+    const obj = a.obj;
+    if (!obj)
+      throw newInternalError(
+        new Error(
+          `admission webhook ${JSON.stringify(inv.name)} attempted to modify the object, which is not supported for this operation`,
+        ),
+      );
+    const before = stableJson(obj);
     let patched: unknown;
     try {
-      patched = jsonPatch(a.obj, res.patch);
+      patched = jsonPatch(obj, res.patch);
     } catch (err) {
       throw newInternalError(err);
     }
-    const settled = settle(a, patched, inv.name);
+    const settled = settle(a.rt, obj, patched, inv.name);
     if (stableJson(settled) === before) return false;
-    for (const k of Object.keys(a.obj)) delete (a.obj as Record<string, unknown>)[k];
-    for (const [k, v] of Object.entries(settled)) setOwn(a.obj, k, v);
+    for (const k of Object.keys(obj)) delete (obj as Record<string, unknown>)[k];
+    for (const [k, v] of Object.entries(settled)) setOwn(obj, k, v);
     return true;
   }
 
@@ -333,22 +338,22 @@ const pinnedMeta = [
  * know are dropped, as decoding drops them; a field of the wrong type
  * refuses the request).
  */
-function settle(a: AdmissionAttributes & { obj: KubeObject }, patched: unknown, webhook: string): KubeObject {
+function settle(rt: ResourceType, was: KubeObject, patched: unknown, webhook: string): KubeObject {
   const fail = (why: string) =>
     newInternalError(new Error(`admission webhook ${JSON.stringify(webhook)} returned a patch that ${why}`));
   if (!isPlainObject(patched)) throw fail('does not leave an object');
-  if (own(patched, 'apiVersion') !== a.obj.apiVersion || own(patched, 'kind') !== a.obj.kind)
+  if (own(patched, 'apiVersion') !== was.apiVersion || own(patched, 'kind') !== was.kind)
     throw fail('changes the apiVersion or kind');
   const meta = own(patched, 'metadata');
   if (!isPlainObject(meta)) throw fail('removes metadata');
-  const was = a.obj.metadata as Record<string, unknown>;
+  const wasMeta = was.metadata as Record<string, unknown>;
   for (const k of pinnedMeta) {
-    if (was[k] === undefined) delete meta[k];
-    else setOwn(meta, k, was[k]);
+    if (wasMeta[k] === undefined) delete meta[k];
+    else setOwn(meta, k, wasMeta[k]);
   }
   const obj = patched as KubeObject;
   try {
-    checkSchema(a.rt, obj, 'Ignore', true);
+    checkSchema(rt, obj, 'Ignore', true);
   } catch (err) {
     throw fail(`does not fit the schema: ${err instanceof StatusError ? err.message : String(err)}`);
   }
