@@ -183,7 +183,8 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
  * sent it. An eviction is a DELETE with subresource `eviction`.
  */
 export interface AdmissionAttributes {
-  operation: 'CREATE' | 'UPDATE' | 'DELETE';
+  /** CONNECT (pods/exec, attach, portforward) reaches only the admission webhooks, with the options as `obj`. */
+  operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
   rt: ResourceType;
   namespace: string;
   name: string;

@@ -131,7 +131,15 @@ export function buildApiserver(
     userOf,
     subresource: subresourceRoute({ kubelet, store, userOf }),
   });
-  app.register(kubeletProxyPlugin, { kubelet, store, logger, access, audit, insecure });
+  app.register(kubeletProxyPlugin, {
+    kubelet,
+    store,
+    logger,
+    access,
+    audit,
+    insecure,
+    admitConnect: storage.admitConnect,
+  });
 
   const start = async (signal: AbortSignal): Promise<Apiserver> => {
     const running = { config, logger, registry, storage, app, insecure, audit };

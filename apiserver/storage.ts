@@ -9,7 +9,7 @@ import type { Counter, Registry as MetricsRegistry } from 'prom-client';
 import type { Registry, ResourceType } from '../api/registry.js';
 import { type GroupResource, isAlreadyExists, isNotFound, newForbidden, newNotFound } from '../api/status.js';
 import { realClock } from '../client/clock.js';
-import type { ValidatingAdmission } from './admission.js';
+import type { AdmissionAttributes, ValidatingAdmission } from './admission.js';
 import type { Authorizer, RbacAuthorizer } from './authz.js';
 import { codecFor, type parseEncryptionConfig } from './encryption.js';
 import { EtcdStore, type EtcdTLS } from './etcd.js';
@@ -51,6 +51,8 @@ export interface Storage {
   /** The store of a kind this server serves. */
   store(group: string, version: string, plural: string): ResourceStore | undefined;
   serviceAllocator: ServiceAllocator;
+  /** Admission of a CONNECT (pods/exec, attach, portforward): the mutating, then the validating webhooks. */
+  admitConnect(a: AdmissionAttributes): Promise<void>;
 }
 
 /** The etcd client, caches and stores; nothing runs until the caches' loops start. */
@@ -101,7 +103,11 @@ export function buildStorage(o: StorageOptions): Storage {
       }),
     );
   }
-  return { etcd, caches, stores, store, serviceAllocator };
+  const admitConnect = async (a: AdmissionAttributes) => {
+    await webhooks.mutate(a);
+    await webhooks.validate(a);
+  };
+  return { etcd, caches, stores, store, serviceAllocator, admitConnect };
 }
 
 function newEtcd(o: StorageOptions): EtcdStore {

@@ -64,6 +64,16 @@ const answers: Record<string, Answer> = {
     res.end(
       reply(r, { allowed: false, status: { code: 403, reason: 'Forbidden', message: 'this one stays' } }),
     ),
+  '/no-exec': (r, res) =>
+    res.end(
+      reply(r, {
+        allowed: false,
+        status: {
+          code: 403,
+          message: `${r.request.kind.kind} ${JSON.stringify(r.request.object.command)} refused by the webhook`,
+        },
+      }),
+    ),
   '/hang': (_r, res) => {
     hanging.add(res);
   },
@@ -418,6 +428,31 @@ describe('admission webhooks served outside the cluster', () => {
     );
     expect((await client.get('/api/v1/namespaces/wh-delete/configmaps/keep')).status).toBe(200);
     await remove('Mutating', 'no-delete');
+  });
+
+  it('a CONNECT (kubectl exec) goes to the webhooks with its options', async () => {
+    await namespace('wh-exec');
+    // Bound to a node that does not exist: without admission the exec would fail on the node instead.
+    const pod = await client.post('/api/v1/namespaces/wh-exec/pods', {
+      metadata: { name: 'p' },
+      spec: { nodeName: 'ghost', containers: [{ name: 'c', image: 'nanokube/busybox:1' }] },
+    });
+    expect(pod.status, JSON.stringify(pod.body)).toBe(201);
+    await install('Validating', 'no-exec', [
+      { name: 'noexec.nanokube.test', path: '/no-exec', operations: ['CONNECT'], resources: ['pods/exec'] },
+    ]);
+    const refused = await waitFor(
+      async () => {
+        const r = await k(['exec', 'p', '-n', 'wh-exec', '-c', 'c', '--', 'ls', '/']);
+        return r.stderr.includes('refused by the webhook') ? r : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the exec refused by the webhook' },
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      'admission webhook "noexec.nanokube.test" denied the request: PodExecOptions ["ls","/"] refused by the webhook',
+    );
+    await remove('Validating', 'no-exec');
   });
 
   it('only calls webhooks whose namespaceSelector matches', async () => {

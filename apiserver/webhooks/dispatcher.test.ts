@@ -227,6 +227,51 @@ describe('validating webhooks', () => {
   });
 });
 
+describe('CONNECT', () => {
+  const pods = builtinRegistry.get('', 'v1', 'pods')!;
+  const execOptions = {
+    apiVersion: 'v1',
+    kind: 'PodExecOptions',
+    stdout: true,
+    container: 'c',
+    command: ['ls'],
+  };
+  const connect = () =>
+    attrs({
+      operation: 'CONNECT',
+      rt: pods,
+      name: 'p',
+      subresource: 'exec',
+      obj: execOptions as unknown as KubeObject,
+    });
+  const rules = [{ operations: ['CONNECT'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods/exec'] }];
+
+  it('sends the exec options as the object, under their own kind', async () => {
+    const { d, fake } = setup({ validating: [config('v', [hook('exec.example.com', '/exec', { rules })])] });
+    fake.handlers.set('/exec', () => ({ allowed: false, status: { code: 403, message: 'no exec here' } }));
+    expect((await refusal(d.validate(connect()))).message).toBe(
+      'admission webhook "exec.example.com" denied the request: no exec here',
+    );
+    expect(fake.calls[0].request).toMatchObject({
+      operation: 'CONNECT',
+      kind: { group: '', version: 'v1', kind: 'PodExecOptions' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      subResource: 'exec',
+      name: 'p',
+      object: execOptions,
+    });
+    expect(fake.calls[0].request.options).toBeUndefined();
+  });
+
+  it('lets no mutating webhook patch the options', async () => {
+    const { d, fake } = setup({
+      mutating: [config('m', [hook('exec.example.com', '/exec', { rules })], true)],
+    });
+    fake.handlers.set('/exec', () => patchOf([{ op: 'replace', path: '/command', value: ['rm'] }]));
+    expect((await refusal(d.mutate(connect()))).message).toMatch(/attempted to modify the object/);
+  });
+});
+
 describe('mutating webhooks', () => {
   it('apply patches in name order of configurations, each seeing the last', async () => {
     const { d, fake } = setup({

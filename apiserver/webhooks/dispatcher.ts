@@ -204,7 +204,7 @@ export class WebhookDispatcher {
     a.warnings?.push(...res.warnings);
     if (!res.allowed) throw rejection(inv.name, res.status);
     if (!res.patch || res.patch.length === 0) return false;
-    const obj = a.obj;
+    const obj = a.operation === 'CONNECT' ? undefined : a.obj;
     if (!obj)
       throw newInternalError(
         new Error(
@@ -282,11 +282,14 @@ export class WebhookDispatcher {
       o && inv.resource.version !== a.rt.version
         ? { ...o, apiVersion: apiVersionOf({ group: a.rt.group, version: inv.resource.version }) }
         : o;
+    // A CONNECT's object is its options (PodExecOptions...), and the review names their kind.
+    const kind =
+      a.operation === 'CONNECT' ? { group: '', version: 'v1', kind: obj?.kind ?? '' } : requestKind;
     const { uid, review } = admissionReview(version, {
-      kind: { ...requestKind, version: inv.resource.version },
+      kind: { ...kind, version: inv.resource.version },
       resource: inv.resource,
       subresource: a.subresource,
-      requestKind,
+      requestKind: kind,
       requestResource,
       name: a.name,
       namespace: a.namespace,

@@ -140,5 +140,6 @@ export function objectSelectorMatches(
 ): boolean {
   const sel = compiledSelector(w.objectSelector);
   if (sel.empty()) return true;
-  return [req.obj, req.old].some((o) => o !== undefined && sel.matches(o.metadata?.labels ?? {}));
+  // An object without metadata (a CONNECT's options) has no labels to match, as Kubernetes' matchObject.
+  return [req.obj, req.old].some((o) => o?.metadata !== undefined && sel.matches(o.metadata.labels ?? {}));
 }
