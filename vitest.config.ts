@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            '{api,apiserver,base,client,controller-manager,scheduler,kubelet,kube-proxy,dns,ingress,cli,lab}/**/*.test.ts',
+            '{api,apiserver,base,client,controller-manager,scheduler,kubelet,kube-proxy,dns,ingress,cli,lab,examples}/**/*.test.ts',
           ],
         },
       },

@@ -57,10 +57,13 @@ export function checkSchema(
   const check = checkerFor(rt.schema);
   if (check.Check(obj)) return [];
   const unknown: string[] = [];
+  const unknownPointers: string[] = [];
   const wrong: { field: string; message: string }[] = [];
   for (const e of check.Errors(obj)) {
-    if (e.type === ValueErrorType.ObjectAdditionalProperties) unknown.push(jsonPointerToField(e.path));
-    else if (e.type !== ValueErrorType.Union || !wrong.some((w) => e.path.startsWith(w.field))) {
+    if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+      unknown.push(jsonPointerToField(e.path));
+      unknownPointers.push(e.path);
+    } else if (e.type !== ValueErrorType.Union || !wrong.some((w) => e.path.startsWith(w.field))) {
       wrong.push({ field: e.path, message: e.message });
     }
   }
@@ -88,7 +91,25 @@ export function checkSchema(
     );
   }
   Value.Clean(rt.schema, obj);
+  // Clean keeps a key that names a prototype member (`__proto__`); drop what it left.
+  for (const p of unknownPointers) removeOwnAt(obj, p);
   return mode === 'Warn' ? unknown.map((f) => `unknown field "${f}"`) : [];
+}
+
+/** Deletes the own property a JSON pointer names, if it is there. */
+function removeOwnAt(doc: unknown, pointer: string): void {
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let cur: unknown = doc;
+  for (const part of parts.slice(0, -1)) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  const last = parts.at(-1);
+  if (last !== undefined && cur !== null && typeof cur === 'object' && Object.hasOwn(cur, last))
+    delete (cur as Record<string, unknown>)[last];
 }
 
 /**
@@ -162,7 +183,8 @@ export function applyDefaults(rt: ResourceType, obj: KubeObject): void {
  * sent it. An eviction is a DELETE with subresource `eviction`.
  */
 export interface AdmissionAttributes {
-  operation: 'CREATE' | 'UPDATE' | 'DELETE';
+  /** CONNECT (pods/exec, attach, portforward) reaches only the admission webhooks, with the options as `obj`. */
+  operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
   rt: ResourceType;
   namespace: string;
   name: string;
@@ -171,6 +193,8 @@ export interface AdmissionAttributes {
   old?: KubeObject;
   user: UserInfo;
   dryRun: boolean;
+  /** The response's Warning headers: a plugin may push to it (webhooks' warnings). */
+  warnings?: string[];
 }
 
 /**
@@ -184,6 +208,25 @@ export type ValidatingAdmission = (a: AdmissionAttributes) => void | Promise<voi
 
 export async function runValidatingAdmission(
   chain: readonly ValidatingAdmission[],
+  a: AdmissionAttributes,
+): Promise<void> {
+  for (const plugin of chain) await plugin(a);
+}
+
+/**
+ * A mutating admission plugin (the mutating webhooks): may change `a.obj`
+ * in place, or throw a Status error to refuse. Every store runs the same
+ * ordered chain on every write by a user: on create and update after the
+ * strategy, defaults and the kind's own mutation and before validation, so
+ * what a plugin changes is validated (on dry-run too); on delete, where
+ * there is no `a.obj` to change, before the validating chain. A plugin
+ * keeps the object's identity (uid, name, namespace, kind); it checks
+ * `a.rt` itself.
+ */
+export type MutatingAdmission = (a: AdmissionAttributes) => Promise<void>;
+
+export async function runMutatingAdmission(
+  chain: readonly MutatingAdmission[],
   a: AdmissionAttributes,
 ): Promise<void> {
   for (const plugin of chain) await plugin(a);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StatusError } from '../api/status.js';
-import { kubeletLogQuery, kubeletStreamQuery } from './kubelet-proxy.js';
+import { connectOptions, kubeletLogQuery, kubeletStreamQuery } from './kubelet-proxy.js';
 
 describe('kubeletLogQuery', () => {
   it.each([
@@ -67,5 +67,37 @@ describe('kubeletStreamQuery', () => {
     expect(err).toBeInstanceOf(StatusError);
     expect((err as StatusError).code).toBe(400);
     expect((err as StatusError).message).toContain(message);
+  });
+});
+
+describe('connectOptions', () => {
+  it.each([
+    {
+      name: 'exec',
+      verb: 'exec',
+      query: 'command=ls&command=-l&container=c&stdout=true&stderr=1&stdin=false',
+      want: {
+        kind: 'PodExecOptions',
+        apiVersion: 'v1',
+        stdout: true,
+        stderr: true,
+        container: 'c',
+        command: ['ls', '-l'],
+      },
+    },
+    {
+      name: 'attach',
+      verb: 'attach',
+      query: 'stdin=True&tty=1',
+      want: { kind: 'PodAttachOptions', apiVersion: 'v1', stdin: true, tty: true },
+    },
+    {
+      name: 'portforward',
+      verb: 'portforward',
+      query: 'ports=80,8080&ports=nope',
+      want: { kind: 'PodPortForwardOptions', apiVersion: 'v1', ports: [80, 8080] },
+    },
+  ])('$name: the options object admission sees', ({ verb, query, want }) => {
+    expect(connectOptions(verb, new URLSearchParams(query))).toEqual(want);
   });
 });

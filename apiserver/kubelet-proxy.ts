@@ -173,6 +173,35 @@ async function proxyGet(
 
 const upgradeSubresources = new Set(['exec', 'attach', 'portforward']);
 
+const optionsKinds: Record<string, string> = {
+  exec: 'PodExecOptions',
+  attach: 'PodAttachOptions',
+  portforward: 'PodPortForwardOptions',
+};
+
+/**
+ * The options object of a CONNECT, as admission sees it (the AdmissionReview's
+ * object): PodExecOptions, PodAttachOptions or PodPortForwardOptions from the query.
+ */
+export function connectOptions(verb: string, query: URLSearchParams): KubeObject {
+  const o: Record<string, unknown> = { kind: optionsKinds[verb] ?? '', apiVersion: 'v1' };
+  if (verb === 'portforward') {
+    const ports = query
+      .getAll('ports')
+      .flatMap((p) => p.split(','))
+      .map(Number)
+      .filter((n) => Number.isInteger(n));
+    if (ports.length > 0) o.ports = ports;
+  } else {
+    for (const name of ['stdin', 'stdout', 'stderr', 'tty'])
+      if (queryBool(query.get(name) ?? undefined)) o[name] = true;
+    const container = query.get('container');
+    if (container) o.container = container;
+    if (verb === 'exec') o.command = query.getAll('command');
+  }
+  return o as unknown as KubeObject;
+}
+
 /**
  * The kubelet's query for an exec or attach: the options parsed as the
  * apiserver parses them (queryBool: `stdin=True` from the Python client
@@ -215,6 +244,11 @@ export function registerKubeletUpgradeProxy(
     gate?: (req: http.IncomingMessage) => void;
     /** Called once per upgrade request with the code it got (101 when joined to the kubelet). */
     audited?: (req: http.IncomingMessage, code: number) => void;
+    /** Admission of the CONNECT (the webhooks); throws a StatusError to refuse it. */
+    admit?: (
+      req: http.IncomingMessage,
+      c: { namespace: string; name: string; subresource: string; options: KubeObject },
+    ) => Promise<void>;
   },
 ): void {
   server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
@@ -252,6 +286,12 @@ export function registerKubeletUpgradeProxy(
     const verb = rp.subresource!;
     void (async () => {
       const pod = (await o.pods.get(ns, name)) as PodLike;
+      await o.admit?.(req, {
+        namespace: ns,
+        name,
+        subresource: verb,
+        options: connectOptions(verb, info.query),
+      });
       const nodeName = pod.spec?.nodeName;
       if (!nodeName) throw newBadRequest(`pod ${name} does not have a host assigned`);
       if (!o.nodes) throw new StatusError(503, 'ServiceUnavailable', 'nodes are not served');

@@ -94,6 +94,7 @@ export function buildApiserver(
     registry,
     logger,
     decodeErrors: metrics.decodeErrors,
+    metrics: metrics.registry,
     mountServiceAccountToken: config.serviceAccountTokens !== undefined,
     nodeRestriction: config.authorizationModes?.includes('Node') ?? false,
     authorization: () => access,
@@ -130,7 +131,15 @@ export function buildApiserver(
     userOf,
     subresource: subresourceRoute({ kubelet, store, userOf }),
   });
-  app.register(kubeletProxyPlugin, { kubelet, store, logger, access, audit, insecure });
+  app.register(kubeletProxyPlugin, {
+    kubelet,
+    store,
+    logger,
+    access,
+    audit,
+    insecure,
+    admitConnect: storage.admitConnect,
+  });
 
   const start = async (signal: AbortSignal): Promise<Apiserver> => {
     const running = { config, logger, registry, storage, app, insecure, audit };

@@ -5,11 +5,11 @@
  * user passes; and what keeps etcd tidy (default namespaces, compaction).
  */
 import type { Logger } from 'pino';
-import type { Counter } from 'prom-client';
+import type { Counter, Registry as MetricsRegistry } from 'prom-client';
 import type { Registry, ResourceType } from '../api/registry.js';
 import { type GroupResource, isAlreadyExists, isNotFound, newForbidden, newNotFound } from '../api/status.js';
 import { realClock } from '../client/clock.js';
-import type { ValidatingAdmission } from './admission.js';
+import type { AdmissionAttributes, ValidatingAdmission } from './admission.js';
 import type { Authorizer, RbacAuthorizer } from './authz.js';
 import { codecFor, type parseEncryptionConfig } from './encryption.js';
 import { EtcdStore, type EtcdTLS } from './etcd.js';
@@ -21,6 +21,7 @@ import { rbacEscalation } from './rbac-escalation.js';
 import { ServiceAllocator } from './service-alloc.js';
 import { type NamespaceGuard, ResourceStore } from './store.js';
 import { WatchCache } from './watch-cache.js';
+import { type WebhookConfiguration, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface StorageOptions {
   etcdServers: string[];
@@ -37,6 +38,8 @@ export interface StorageOptions {
   logger: Logger;
   /** Counts stored values a list or watch leaves out because they cannot be decoded. */
   decodeErrors: Counter<'resource'>;
+  /** Where the admission webhooks' metrics go (/metrics); unset: not counted. */
+  metrics?: MetricsRegistry;
   /** The authorizers, built from the stores after them; called at request time only. */
   authorization: () => { authorizer: Authorizer; rbac?: RbacAuthorizer };
 }
@@ -48,6 +51,8 @@ export interface Storage {
   /** The store of a kind this server serves. */
   store(group: string, version: string, plural: string): ResourceStore | undefined;
   serviceAllocator: ServiceAllocator;
+  /** Admission of a CONNECT (pods/exec, attach, portforward): the mutating, then the validating webhooks. */
+  admitConnect(a: AdmissionAttributes): Promise<void>;
 }
 
 /** The etcd client, caches and stores; nothing runs until the caches' loops start. */
@@ -70,7 +75,9 @@ export function buildStorage(o: StorageOptions): Storage {
     authorizer: () => o.authorization().authorizer,
     mountServiceAccountToken: o.mountServiceAccountToken,
   };
-  const validators = validatingChain(o, store);
+  const webhooks = admissionWebhooks(o, store);
+  const validators = [...validatingChain(o, store), webhooks.validate];
+  const mutators = [webhooks.mutate];
   const namespaceGuard = namespaceLifecycle(store);
   const caches: WatchCache[] = [];
   for (const rt of registry.all) {
@@ -92,10 +99,15 @@ export function buildStorage(o: StorageOptions): Storage {
         namespaceGuard,
         admission,
         validators,
+        mutators,
       }),
     );
   }
-  return { etcd, caches, stores, store, serviceAllocator };
+  const admitConnect = async (a: AdmissionAttributes) => {
+    await webhooks.mutate(a);
+    await webhooks.validate(a);
+  };
+  return { etcd, caches, stores, store, serviceAllocator, admitConnect };
 }
 
 function newEtcd(o: StorageOptions): EtcdStore {
@@ -136,6 +148,36 @@ function validatingChain(o: StorageOptions, store: Storage['store']): Validating
       .catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
   if (o.nodeRestriction) validators.push(nodeRestriction({ node: (n) => lookup('nodes', undefined, n) }));
   return validators;
+}
+
+/** The admission webhooks, reading their configurations, namespaces, Services and Endpoints from the watch caches. */
+function admissionWebhooks(o: StorageOptions, store: Storage['store']): WebhookDispatcher {
+  const cached = (group: string, plural: string, ns: string | undefined, name: string) => {
+    const s = store(group, 'v1', plural);
+    return s?.cache.items.get(s.key(ns, name))?.obj;
+  };
+  const all = (plural: string) => () => {
+    const s = store('admissionregistration.k8s.io', 'v1', plural);
+    return s ? [...s.cache.items.values()].map((e) => e.obj as WebhookConfiguration) : [];
+  };
+  return new WebhookDispatcher({
+    logger: o.logger,
+    metrics: o.metrics,
+    source: {
+      validatingConfigurations: all('validatingwebhookconfigurations'),
+      mutatingConfigurations: all('mutatingwebhookconfigurations'),
+      namespaceLabels: (ns) => {
+        const obj = cached('', 'namespaces', undefined, ns);
+        return obj ? (obj.metadata.labels ?? {}) : undefined;
+      },
+      versions: (group, plural) =>
+        o.registry.all.filter((rt) => rt.group === group && rt.plural === plural).map((rt) => rt.version),
+      services: {
+        service: (ns, name) => cached('', 'services', ns, name),
+        endpoints: (ns, name) => cached('', 'endpoints', ns, name),
+      },
+    },
+  });
 }
 
 /** NamespaceLifecycle for new objects: their namespace exists and is not being terminated. */

@@ -21,10 +21,13 @@ import {
 import { metaTime } from '../api/time.js';
 import {
   type Admission,
+  type AdmissionAttributes,
   applyDefaults,
   checkSchema,
   checkTypeMeta,
   type FieldValidation,
+  type MutatingAdmission,
+  runMutatingAdmission,
   runValidatingAdmission,
   type ValidatingAdmission,
   validate,
@@ -102,6 +105,8 @@ export interface ResourceStoreOptions {
   admission?: Admission;
   /** The validating admission chain every write by a user passes (RBAC escalation, NodeRestriction...). */
   validators?: readonly ValidatingAdmission[];
+  /** The mutating admission chain every create and update by a user passes (the mutating webhooks). */
+  mutators?: readonly MutatingAdmission[];
 }
 
 /** RFC 3339 with second precision, as metav1.Time marshals. */
@@ -147,6 +152,7 @@ export class ResourceStore {
   private readonly namespaceGuard: NamespaceGuard;
   private readonly admission: Admission;
   private readonly validators: readonly ValidatingAdmission[];
+  private readonly mutators: readonly MutatingAdmission[];
   private readonly now: () => Date;
 
   constructor(opts: ResourceStoreOptions) {
@@ -158,6 +164,7 @@ export class ResourceStore {
     this.namespaceGuard = opts.namespaceGuard;
     this.admission = opts.admission ?? {};
     this.validators = opts.validators ?? [];
+    this.mutators = opts.mutators ?? [];
     this.now = opts.now ?? (() => new Date());
   }
 
@@ -285,21 +292,13 @@ export class ResourceStore {
     this.strategy.prepareForCreate(obj, opts.user);
     applyDefaults(this.rt, obj);
     await this.admission.mutateOnCreate?.(obj);
+    const admitted = this.attributes('CREATE', meta.namespace, meta.name!, undefined, obj, undefined, opts);
+    if (admitted) await runMutatingAdmission(this.mutators, admitted);
     validate(this.rt, obj);
     if (sentManagedFields !== undefined && opts.keepManagedFields) meta.managedFields = sentManagedFields;
     opts.manage?.(obj, undefined);
     if (this.rt.namespaced) await this.namespaceGuard(meta.namespace!, this.gr, meta.name!);
-    if (opts.user)
-      await runValidatingAdmission(this.validators, {
-        operation: 'CREATE',
-        rt: this.rt,
-        namespace: meta.namespace ?? '',
-        name: meta.name ?? '',
-        subresource: '',
-        obj,
-        user: opts.user,
-        dryRun: !!opts.dryRun,
-      });
+    if (admitted) await runValidatingAdmission(this.validators, admitted);
     if (opts.dryRun) return obj;
     const claims = await this.admission.admit?.(obj, undefined);
     for (let attempt = 0; ; attempt++) {
@@ -378,20 +377,11 @@ export class ResourceStore {
       const bodyRv = obj.metadata.resourceVersion ? Number(obj.metadata.resourceVersion) : undefined;
       const pinned = expectedRv ?? (bodyRv !== undefined && bodyRv !== cur.rv ? bodyRv : undefined);
       if (pinned !== undefined && pinned !== cur.rv) throw newConflict(this.gr, name, optimisticLockMessage);
-      this.prepareUpdate(obj, cur.obj, subresource);
-      if (opts.user) {
-        this.admission.admitUpdate?.(obj, cur.obj, subresource, opts.user);
-        await runValidatingAdmission(this.validators, {
-          operation: 'UPDATE',
-          rt: this.rt,
-          namespace: namespace ?? '',
-          name,
-          subresource: subresource ?? '',
-          obj,
-          old: cur.obj,
-          user: opts.user,
-          dryRun: !!opts.dryRun,
-        });
+      const admitted = this.attributes('UPDATE', namespace, name, subresource, obj, cur.obj, opts);
+      await this.prepareUpdate(obj, cur.obj, subresource, admitted);
+      if (admitted) {
+        this.admission.admitUpdate?.(obj, cur.obj, subresource, admitted.user);
+        await runValidatingAdmission(this.validators, admitted);
       }
       const claims =
         subresource === undefined && !opts.dryRun ? await this.admission.admit?.(obj, cur.obj) : undefined;
@@ -419,7 +409,12 @@ export class ResourceStore {
     throw newConflict(this.gr, name, 'too many concurrent writers; please retry');
   }
 
-  private prepareUpdate(obj: KubeObject, old: KubeObject, subresource: string | undefined): void {
+  private async prepareUpdate(
+    obj: KubeObject,
+    old: KubeObject,
+    subresource: string | undefined,
+    admitted: (AdmissionAttributes & { obj: KubeObject }) | undefined,
+  ): Promise<void> {
     const m = obj.metadata;
     const o = old.metadata;
     m.uid = o.uid;
@@ -440,6 +435,7 @@ export class ResourceStore {
     if (through) through.prepare(obj, old);
     else this.strategy.prepareForUpdate(obj, old);
     applyDefaults(this.rt, obj);
+    if (admitted) await runMutatingAdmission(this.mutators, admitted);
     if (!through?.skipValidation) validate(this.rt, obj, old, subresource);
     // A finalizer may be removed while deleting, never added.
     if (o.deletionTimestamp) {
@@ -453,6 +449,31 @@ export class ResourceStore {
         );
       }
     }
+  }
+
+  /** What the admission chains see of a create or update by a user; undefined for the apiserver's own writes. */
+  private attributes(
+    operation: 'CREATE' | 'UPDATE',
+    namespace: string | undefined,
+    name: string,
+    subresource: string | undefined,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    opts: WriteOptions,
+  ): (AdmissionAttributes & { obj: KubeObject }) | undefined {
+    if (!opts.user) return undefined;
+    return {
+      operation,
+      rt: this.rt,
+      namespace: namespace ?? '',
+      name,
+      subresource: subresource ?? '',
+      obj,
+      old,
+      user: opts.user,
+      dryRun: !!opts.dryRun,
+      warnings: opts.warnings,
+    };
   }
 
   private waitsForGrace(obj: KubeObject): boolean {
@@ -480,8 +501,8 @@ export class ResourceStore {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rv}`,
         );
       }
-      if (opts.user)
-        await runValidatingAdmission(this.validators, {
+      if (opts.user) {
+        const admitted: AdmissionAttributes = {
           operation: 'DELETE',
           rt: this.rt,
           namespace: namespace ?? '',
@@ -490,7 +511,10 @@ export class ResourceStore {
           old: cur.obj,
           user: opts.user,
           dryRun: !!opts.dryRun,
-        });
+        };
+        await runMutatingAdmission(this.mutators, admitted);
+        await runValidatingAdmission(this.validators, admitted);
+      }
       const obj = structuredClone(cur.obj);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : undefined);
       const fin = new Set(obj.metadata.finalizers ?? []);

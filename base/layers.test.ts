@@ -10,7 +10,18 @@ import { componentFolders, repoRoot } from '../testing/tree.js';
 const root = repoRoot;
 
 const components = componentFolders;
-const everything = ['api', 'client', 'base', ...components, 'cli', 'lab', 'examples', 'testing', 'e2e', 'bench'];
+const everything = [
+  'api',
+  'client',
+  'base',
+  ...components,
+  'cli',
+  'lab',
+  'examples',
+  'testing',
+  'e2e',
+  'bench',
+];
 
 /** What each top-level folder may import besides itself (relative imports only). */
 const mayImport: Record<string, readonly string[]> = {

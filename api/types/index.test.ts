@@ -38,6 +38,8 @@ describe('the builtin registry', () => {
       'RoleBinding',
       'ClusterRoleBinding',
       'CertificateSigningRequest',
+      'ValidatingWebhookConfiguration',
+      'MutatingWebhookConfiguration',
     ];
     expect(builtinRegistry.all.map((r) => r.kind).sort()).toEqual([...want].sort());
   });

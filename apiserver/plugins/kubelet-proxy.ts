@@ -7,6 +7,7 @@ import type http from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { Access } from '../access.js';
+import type { AdmissionAttributes } from '../admission.js';
 import type { AuditLog } from '../audit.js';
 import { type KubeletClient, registerKubeletUpgradeProxy } from '../kubelet-proxy.js';
 import type { Storage } from '../storage.js';
@@ -21,12 +22,28 @@ export interface KubeletProxyPluginOptions {
   audit: AuditLog | undefined;
   /** The plain loopback server, if any: every request there is the admin, neither gated nor audited. */
   insecure?: http.Server;
+  /** Admission of a CONNECT by a user (storage.ts's admitConnect). */
+  admitConnect?: (a: AdmissionAttributes) => Promise<void>;
 }
 
 export const kubeletProxyPlugin: FastifyPluginAsync<KubeletProxyPluginOptions> = async (app, o) => {
   const pods = o.store('', 'v1', 'pods')!;
   const nodes = o.store('', 'v1', 'nodes');
   const { kubelet, logger, access, audit } = o;
+  const admitConnect = o.admitConnect;
+  const admit: Parameters<typeof registerKubeletUpgradeProxy>[1]['admit'] = admitConnect
+    ? (req, c) =>
+        admitConnect({
+          operation: 'CONNECT',
+          rt: pods.rt,
+          namespace: c.namespace,
+          name: c.name,
+          subresource: c.subresource,
+          obj: c.options,
+          user: access.userOf({ raw: req } as Parameters<Access['userOf']>[0]),
+          dryRun: false,
+        })
+    : undefined;
   registerKubeletUpgradeProxy(app.server, {
     pods,
     nodes,
@@ -38,6 +55,7 @@ export const kubeletProxyPlugin: FastifyPluginAsync<KubeletProxyPluginOptions> =
       const rec = access.auditRecord(req);
       if (audit && rec) audit.record(req, rec, code);
     },
+    admit,
   });
-  if (o.insecure) registerKubeletUpgradeProxy(o.insecure, { pods, nodes, kubelet, logger });
+  if (o.insecure) registerKubeletUpgradeProxy(o.insecure, { pods, nodes, kubelet, logger, admit });
 };
