@@ -38,6 +38,7 @@ describe('the builtin registry', () => {
       'RoleBinding',
       'ClusterRoleBinding',
       'CertificateSigningRequest',
+      'APIService',
     ];
     expect(builtinRegistry.all.map((r) => r.kind).sort()).toEqual([...want].sort());
   });

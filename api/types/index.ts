@@ -2,6 +2,7 @@
  * Every kind nanokube serves, in one registry.
  */
 import { Registry } from '../registry.js';
+import { apiregistrationTypes } from './apiregistration.js';
 import { appsTypes } from './apps.js';
 import { batchTypes } from './batch.js';
 import { certificatesTypes } from './certificates.js';
@@ -24,4 +25,5 @@ export const builtinRegistry = new Registry([
   ...storageClassTypes,
   ...rbacTypes,
   ...certificatesTypes,
+  ...apiregistrationTypes,
 ]);
