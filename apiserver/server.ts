@@ -203,6 +203,7 @@ async function startApiserver(
   await ensureKubernetesService(storage.stores, o.registry, config, logger).catch((err) =>
     logger.error({ err }, 'could not create the kubernetes service; serving without it'),
   );
+  await o.aggregator?.publish();
   const aggregation = o.aggregator?.run(signal).catch((err) => {
     logger.error({ err }, 'the aggregator stopped');
   });

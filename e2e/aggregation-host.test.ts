@@ -198,6 +198,30 @@ describe('the aggregation proxy', () => {
     expect(res.stdout).toMatch(/^whoamis\s+whoami\.nanokube\.test\/v1alpha1\s+false\s+WhoAmI$/m);
   });
 
+  it('lets a server bound to extension-apiserver-authentication-reader read the ConfigMap, and no other', async () => {
+    const cmPath = '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication';
+    expect((await getAs(secure, 'mallory', cmPath)).code).toBe(403);
+    await mustCreate('/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings', {
+      metadata: { name: 'mallory-reads-auth' },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'extension-apiserver-authentication-reader',
+      },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'mallory' }],
+    });
+    await waitFor(async () => (await getAs(secure, 'mallory', cmPath)).code === 200, {
+      timeoutMs: 10_000,
+      what: 'mallory reading the ConfigMap',
+    });
+    expect((await getAs(secure, 'mallory', cmPath)).body.data['requestheader-allowed-names']).toBe(
+      '["front-proxy-client"]',
+    );
+    expect(
+      (await getAs(secure, 'mallory', '/api/v1/namespaces/kube-system/configmaps/kube-proxy')).code,
+    ).toBe(403);
+  });
+
   it("keeps an APIService unavailable whose caBundle does not sign the backend's certificate", async () => {
     const name = `${version}.wrong-ca.nanokube.test`;
     await waitFor(async () => (await condition(name))?.reason === 'FailedDiscoveryCheck', {

@@ -33,7 +33,12 @@ export interface AggregatorOptions {
 export interface Aggregator {
   proxy: AggregationProxy;
   discovery: AggregatedDiscovery;
-  /** Publishes the local APIServices and the ConfigMap, then checks availability until `signal` aborts. */
+  /**
+   * Publishes the local APIServices and the ConfigMap (before the
+   * apiserver listens, as Kubernetes' post-start hooks gate readiness on them).
+   */
+  publish(): Promise<void>;
+  /** Checks availability until `signal` aborts. */
   run(signal: AbortSignal): Promise<void>;
 }
 
@@ -71,11 +76,18 @@ export function buildAggregator(o: AggregatorOptions): Aggregator | undefined {
   return {
     proxy,
     discovery,
-    async run(signal) {
-      await ensureLocalAPIServices(apiServices, o.localGroupVersions, logger);
-      await ensureExtensionAuthentication(configMaps, o.authentication, logger).catch((err) =>
-        logger.error({ err }, 'could not publish the extension apiserver authentication'),
+    async publish() {
+      await ensureLocalAPIServices(apiServices, o.localGroupVersions, logger).catch((err) =>
+        logger.error({ err }, 'could not create the local APIServices'),
       );
+      await ensureExtensionAuthentication(
+        configMaps,
+        o.store('rbac.authorization.k8s.io', 'v1', 'roles'),
+        o.authentication,
+        logger,
+      ).catch((err) => logger.error({ err }, 'could not publish the extension apiserver authentication'));
+    },
+    async run(signal) {
       try {
         await available.run(signal);
       } finally {

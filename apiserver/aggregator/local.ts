@@ -95,12 +95,41 @@ export function extensionAuthenticationData(a: ExtensionAuthentication): Record<
   return data;
 }
 
-/** Creates the ConfigMap, or brings its data to what this apiserver was started with. */
+/**
+ * The Role that lets an extension server read the ConfigMap (Kubernetes'
+ * bootstrap Role of the same name, which extension servers' manifests bind).
+ */
+export const extensionAuthenticationReader = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'Role',
+  metadata: {
+    name: 'extension-apiserver-authentication-reader',
+    namespace: 'kube-system',
+    labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
+  },
+  rules: [
+    {
+      apiGroups: [''],
+      resources: ['configmaps'],
+      resourceNames: [extensionAuthenticationName],
+      verbs: ['get', 'list', 'watch'],
+    },
+  ],
+};
+
+/**
+ * Creates the ConfigMap, or brings its data to what this apiserver was
+ * started with; and the Role that reads it, if missing.
+ */
 export async function ensureExtensionAuthentication(
   configMaps: ResourceStore,
+  roles: ResourceStore | undefined,
   a: ExtensionAuthentication,
   log: Logger,
 ): Promise<void> {
+  await roles?.create('kube-system', structuredClone(extensionAuthenticationReader)).catch((e) => {
+    if (!isAlreadyExists(e)) throw e;
+  });
   const data = extensionAuthenticationData(a);
   if (Object.keys(data).length === 0) return;
   const metadata = { name: extensionAuthenticationName, namespace: 'kube-system' };
