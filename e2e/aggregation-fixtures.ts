@@ -1,13 +1,11 @@
 /**
  * What the aggregation e2e tests share: the test group-version served by
  * testing/sample-apiserver.ts, its backend's serving certificate, the
- * APIService and RBAC objects, and a raw HTTPS GET with chosen headers.
+ * APIService and RBAC objects.
  */
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import { ensureCA, issueCert } from '../base/pki.js';
 import { makeTempDir } from '../testing/harness.js';
-import type { SecureApiserver } from '../testing/secure-apiserver.js';
 
 export const group = 'whoami.nanokube.test';
 export const version = 'v1alpha1';
@@ -63,33 +61,3 @@ export const rbacObjects = [
     subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'whoami-readers' }],
   },
 ];
-
-/** A GET on the TLS port as the holder of certificate `user`, with `headers` added; JSON answers parsed. */
-export function getAs(
-  secure: Pick<SecureApiserver, 'url' | 'tls'>,
-  user: string,
-  urlPath: string,
-  headers: Record<string, string | string[]> = {},
-): Promise<{ code: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(
-      `${secure.url}${urlPath}`,
-      { ...secure.tls(user), headers: { accept: 'application/json', ...headers }, timeout: 30_000 },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => {
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {}
-          resolve({ code: res.statusCode ?? 0, body });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
-    req.on('error', reject);
-  });
-}

@@ -36,7 +36,6 @@ import { type SecureApiserver, startSecureApiserver } from '../testing/secure-ap
 import {
   apiService,
   backendCerts,
-  getAs,
   group,
   rbacObjects,
   users,
@@ -142,11 +141,14 @@ describe('the aggregation proxy', () => {
     expect(item).toMatchObject({ user: ['alice'], groups: ['whoami-readers', 'system:authenticated'] });
     expect(item.clientCN).toBe('front-proxy-client');
 
-    const forged = await getAs(secure, 'alice', whoamisPath, {
-      'X-Remote-User': 'system:admin',
-      'X-Remote-Group': ['system:masters'],
-      'X-Remote-Extra-Scopes': 'all',
-      'Impersonate-Extra-Scopes': 'all',
+    const forged = await secure.request('GET', whoamisPath, {
+      cert: 'alice',
+      headers: {
+        'X-Remote-User': 'system:admin',
+        'X-Remote-Group': ['system:masters'],
+        'X-Remote-Extra-Scopes': 'all',
+        'Impersonate-Extra-Scopes': 'all',
+      },
     });
     expect(forged.code).toBe(200);
     expect(forged.body.items[0].user).toEqual(['alice']);
@@ -158,7 +160,7 @@ describe('the aggregation proxy', () => {
   });
 
   it('lets RBAC refuse a user without rights before the backend is asked', async () => {
-    const r = await getAs(secure, 'mallory', whoamisPath);
+    const r = await secure.request('GET', whoamisPath, { cert: 'mallory' });
     expect(r.code).toBe(403);
     expect(r.body.message).toBe(
       `whoamis.${group} is forbidden: User "mallory" cannot list resource "whoamis" in API group "${group}" at the cluster scope`,
@@ -200,7 +202,7 @@ describe('the aggregation proxy', () => {
 
   it('lets a server bound to extension-apiserver-authentication-reader read the ConfigMap, and no other', async () => {
     const cmPath = '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication';
-    expect((await getAs(secure, 'mallory', cmPath)).code).toBe(403);
+    expect((await secure.request('GET', cmPath, { cert: 'mallory' })).code).toBe(403);
     await mustCreate('/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings', {
       metadata: { name: 'mallory-reads-auth' },
       roleRef: {
@@ -210,15 +212,19 @@ describe('the aggregation proxy', () => {
       },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'mallory' }],
     });
-    await waitFor(async () => (await getAs(secure, 'mallory', cmPath)).code === 200, {
+    await waitFor(async () => (await secure.request('GET', cmPath, { cert: 'mallory' })).code === 200, {
       timeoutMs: 10_000,
       what: 'mallory reading the ConfigMap',
     });
-    expect((await getAs(secure, 'mallory', cmPath)).body.data['requestheader-allowed-names']).toBe(
-      '["front-proxy-client"]',
-    );
     expect(
-      (await getAs(secure, 'mallory', '/api/v1/namespaces/kube-system/configmaps/kube-proxy')).code,
+      (await secure.request('GET', cmPath, { cert: 'mallory' })).body.data['requestheader-allowed-names'],
+    ).toBe('["front-proxy-client"]');
+    expect(
+      (
+        await secure.request('GET', '/api/v1/namespaces/kube-system/configmaps/kube-proxy', {
+          cert: 'mallory',
+        })
+      ).code,
     ).toBe(403);
   });
 
@@ -242,7 +248,7 @@ describe('the aggregation proxy', () => {
   it('answers 503 when the backend is down, and marks the APIService FailedDiscoveryCheck', async () => {
     backend?.kill('SIGKILL');
     await new Promise((resolve) => backend?.once('exit', resolve));
-    const r = await getAs(secure, 'alice', whoamisPath);
+    const r = await secure.request('GET', whoamisPath, { cert: 'alice' });
     expect(r.code).toBe(503);
     expect(r.body).toMatchObject({ reason: 'ServiceUnavailable', message: 'service unavailable' });
     // Touching the Endpoints wakes the availability loop at once.

@@ -22,7 +22,6 @@ import { sampleApiserverSource } from '../testing/sample-apiserver.js';
 import {
   apiService,
   backendCerts,
-  getAs,
   group,
   rbacObjects,
   users,
@@ -180,11 +179,14 @@ describe('API aggregation', () => {
   });
 
   it('does not pass on front-proxy headers the caller forged', async () => {
-    const r = await getAs(cluster.secure!, 'alice', whoamisPath, {
-      'X-Remote-User': 'system:admin',
-      'X-Remote-Group': ['system:masters', 'evil'],
-      'X-Remote-Extra-Scopes': 'all',
-      'X-Remote-Uid': '0',
+    const r = await cluster.secure!.request('GET', whoamisPath, {
+      cert: 'alice',
+      headers: {
+        'X-Remote-User': 'system:admin',
+        'X-Remote-Group': ['system:masters', 'evil'],
+        'X-Remote-Extra-Scopes': 'all',
+        'X-Remote-Uid': '0',
+      },
     });
     expect(r.code).toBe(200);
     const [item] = r.body.items;
@@ -213,7 +215,7 @@ describe('API aggregation', () => {
       reason: 'MissingEndpoints',
       message: 'endpoints for service/sample-api in "kube-system" have no addresses with port name "https"',
     });
-    const r = await getAs(cluster.secure!, 'alice', whoamisPath, {});
+    const r = await cluster.secure!.request('GET', whoamisPath, { cert: 'alice' });
     expect(r.code).toBe(503);
     expect(r.body).toMatchObject({
       kind: 'Status',

@@ -40,6 +40,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Give up after this long without an answer (60 s). */
   timeoutMs?: number;
+  /** Further request headers (a header with several values as a list). */
+  headers?: Record<string, string | string[]>;
 }
 
 /**
@@ -137,6 +139,7 @@ export function secureAccess(url: string, dir: string, caCert: string): Omit<Sec
             accept: 'application/json',
             ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
             ...(contentType ? { 'content-type': contentType } : {}),
+            ...opts.headers,
           },
         },
         (res) => {

@@ -33,7 +33,7 @@ beforeAll(async () => {
       rejectUnauthorized: false,
     },
     (req, res) => {
-      lastCN = (req.socket as TLSSocket).getPeerCertificate()?.subject?.CN;
+      lastCN = String((req.socket as TLSSocket).getPeerCertificate()?.subject?.CN);
       if (req.url === '/hang') return; // never answers
       if (req.url === '/huge') {
         res.writeHead(200);
