@@ -8,6 +8,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { Condition as ConditionSchema, KubeObject } from './meta.js';
+import type { APIService as APIServiceSchema } from './types/apiregistration.js';
 import type {
   ControllerRevision as ControllerRevisionSchema,
   DaemonSet as DaemonSetSchema,
@@ -42,6 +43,7 @@ export type EndpointSlice = Obj<EndpointSliceSchema>;
 export type ConfigMap = Obj<ConfigMapSchema>;
 export type ServiceAccount = Obj<ServiceAccountSchema>;
 export type Lease = Obj<LeaseSchema>;
+export type APIService = Obj<APIServiceSchema>;
 export type ClusterRole = Obj<ClusterRoleSchema>;
 export type PersistentVolumeClaim = Obj<PersistentVolumeClaimSchema>;
 export type Deployment = Obj<DeploymentSchema>;

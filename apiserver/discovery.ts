@@ -185,10 +185,29 @@ function sendAggregated(reply: FastifyReply, version: 'v2' | 'v2beta1', items: u
     );
 }
 
+/**
+ * Groups served by other servers (aggregated APIServices), already shaped
+ * for each form of discovery; asked on every request, so they come and go
+ * live. Listed after the registry's groups.
+ */
+export interface ExternalGroups {
+  /** APIGroup entries of the classic /apis. */
+  groups(): {
+    name: string;
+    versions: { groupVersion: string; version: string }[];
+    preferredVersion: unknown;
+  }[];
+  /** APIGroupDiscovery items of aggregated discovery (the same shape in v2 and v2beta1). */
+  aggregated(): unknown[];
+}
+
+const noExternalGroups: ExternalGroups = { groups: () => [], aggregated: () => [] };
+
 export function registerDiscovery(
   app: FastifyInstance,
   registry: Registry,
   extras: ExtraResource[] = [],
+  external: ExternalGroups = noExternalGroups,
 ): void {
   const groups = [
     ...new Set([...registry.all, ...extras].map((r) => r.group).filter((g) => g !== '')),
@@ -214,19 +233,25 @@ export function registerDiscovery(
   app.get('/apis', async (req: FastifyRequest, reply) => {
     const agg = aggregatedVersion(req.headers.accept);
     if (agg)
-      return sendAggregated(
-        reply,
-        agg,
-        groups.map((g) => aggregatedGroup(registry, g, extras)),
-      );
-    return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupObject) };
+      return sendAggregated(reply, agg, [
+        ...groups.map((g) => aggregatedGroup(registry, g, extras)),
+        ...external.aggregated(),
+      ]);
+    return {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: [...groups.map(groupObject), ...external.groups()],
+    };
   });
 
   app.get('/api/v1', async () => resourceList(registry, '', 'v1'));
 
   app.get<{ Params: { group: string } }>('/apis/:group', async (req) => {
-    if (!groups.includes(req.params.group))
+    if (!groups.includes(req.params.group)) {
+      const ext = external.groups().find((g) => g.name === req.params.group);
+      if (ext) return { kind: 'APIGroup', apiVersion: 'v1', ...ext };
       throw newNotFound({ group: '', resource: 'groups' }, req.params.group);
+    }
     return { kind: 'APIGroup', apiVersion: 'v1', ...groupObject(req.params.group) };
   });
 

@@ -70,6 +70,35 @@ const program = new Command('nk-apiserver')
     "CA that signs kubelets' serving certificates (without it they are not checked)",
   )
   .option(
+    '--proxy-client-cert-file <file>',
+    'front-proxy client certificate shown to aggregated API servers (PEM)',
+  )
+  .option('--proxy-client-key-file <file>', 'its key (PEM)')
+  .option(
+    '--requestheader-client-ca-file <file>',
+    'CA of front-proxy client certificates, published for aggregated API servers',
+  )
+  .option(
+    '--requestheader-allowed-names <names>',
+    'comma-separated common names a front-proxy client certificate may have (empty: any)',
+    '',
+  )
+  .option(
+    '--requestheader-username-headers <headers>',
+    'comma-separated headers that carry the user name',
+    'X-Remote-User',
+  )
+  .option(
+    '--requestheader-group-headers <headers>',
+    'comma-separated headers that carry the groups',
+    'X-Remote-Group',
+  )
+  .option(
+    '--requestheader-extra-headers-prefix <prefixes>',
+    "comma-separated prefixes of headers that carry the user's extra",
+    'X-Remote-Extra-',
+  )
+  .option(
     '--advertise-address <ip>',
     'address pods and other hosts reach this apiserver on (the kubernetes Endpoints)',
   )
@@ -109,6 +138,41 @@ function count(flag: string, v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isInteger(n) || n < 0) flagError(flag, `"${v}" is not an integer >= 0`);
   return n;
+}
+
+const list = (v: string | undefined) =>
+  String(v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** The front-proxy client certificate and the requestheader settings, as Kubernetes' flags give them. */
+function aggregationConfig(o: Record<string, string>): ApiserverConfig['aggregation'] {
+  let proxyClient: NonNullable<ApiserverConfig['aggregation']>['proxyClient'];
+  if (o.proxyClientCertFile || o.proxyClientKeyFile) {
+    if (!o.proxyClientCertFile || !o.proxyClientKeyFile)
+      flagError('--proxy-client-cert-file', 'needs --proxy-client-key-file too, and the other way round');
+    try {
+      proxyClient = { cert: readFileSync(o.proxyClientCertFile), key: readFileSync(o.proxyClientKeyFile) };
+    } catch (err) {
+      flagError('--proxy-client-cert-file', (err as Error).message);
+    }
+  }
+  let requestheader: NonNullable<ApiserverConfig['aggregation']>['requestheader'];
+  if (o.requestheaderClientCaFile) {
+    try {
+      requestheader = {
+        clientCA: readFileSync(o.requestheaderClientCaFile, 'utf8'),
+        allowedNames: list(o.requestheaderAllowedNames),
+        usernameHeaders: list(o.requestheaderUsernameHeaders),
+        groupHeaders: list(o.requestheaderGroupHeaders),
+        extraHeadersPrefix: list(o.requestheaderExtraHeadersPrefix),
+      };
+    } catch (err) {
+      flagError('--requestheader-client-ca-file', (err as Error).message);
+    }
+  }
+  return proxyClient || requestheader ? { proxyClient, requestheader } : undefined;
 }
 
 function toConfig(o: Record<string, string>): ApiserverConfig {
@@ -222,6 +286,7 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
       '--kubelet-certificate-authority',
       'needs --kubelet-client-certificate and --kubelet-client-key',
     );
+  const aggregation = aggregationConfig(o);
   let encryption: ApiserverConfig['encryption'];
   if (o.encryptionProviderConfig) {
     try {
@@ -240,6 +305,7 @@ function toConfig(o: Record<string, string>): ApiserverConfig {
     port,
     tls,
     kubeletClient,
+    aggregation,
     insecurePort,
     authn,
     authorizationModes: modes,

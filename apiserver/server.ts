@@ -11,12 +11,16 @@ import type { Logger } from 'pino';
 import type { Registry, ResourceType } from '../api/registry.js';
 import { builtinRegistry } from '../api/types/index.js';
 import { Access } from './access.js';
+import type { ProxyClientTLS } from './aggregator/backend.js';
+import { buildAggregator } from './aggregator/index.js';
+import type { ExtensionAuthentication } from './aggregator/local.js';
 import { AuditLog } from './audit.js';
 import type { AuthnConfig } from './authn.js';
 import type { parseEncryptionConfig } from './encryption.js';
 import type { EtcdStore, EtcdTLS } from './etcd.js';
 import { KubeletClient, type KubeletClientTLS } from './kubelet-proxy.js';
 import { ensureKubernetesService, runServiceAllocations } from './kubernetes-service.js';
+import { aggregatorPlugin } from './plugins/aggregator.js';
 import { auditPlugin } from './plugins/audit.js';
 import { authorizationPlugin } from './plugins/authorization.js';
 import { discoveryPlugin } from './plugins/discovery.js';
@@ -27,6 +31,7 @@ import { ApiserverMetrics, metricsPlugin } from './plugins/metrics.js';
 import { resourcesPlugin } from './plugins/resources.js';
 import { subresourceRoute, tokenRequestPlugin } from './plugins/subresources.js';
 import { ensureBootstrapPolicy } from './rbac-bootstrap.js';
+import { reviewResources } from './reviews.js';
 import type { TokenIssuerConfig } from './serviceaccount-token.js';
 import { buildStorage, ensureNamespaces, etcdHealthCheck, runCompactor, type Storage } from './storage.js';
 import type { ResourceStore } from './store.js';
@@ -52,6 +57,13 @@ export interface ApiserverConfig {
   auditLogPath?: string;
   /** Signs and checks service account tokens; unset: TokenRequest answers 503. */
   serviceAccountTokens?: TokenIssuerConfig;
+  /**
+   * Aggregation: the front-proxy client certificate the apiserver shows
+   * aggregated servers (--proxy-client-cert-file/--proxy-client-key-file),
+   * and the requestheader settings it publishes for them
+   * (--requestheader-*), in kube-system/extension-apiserver-authentication.
+   */
+  aggregation?: { proxyClient?: ProxyClientTLS; requestheader?: ExtensionAuthentication['requestheader'] };
   /** Encryption at rest (--encryption-provider-config); unset: plain JSON. */
   encryption?: ReturnType<typeof parseEncryptionConfig>;
   serviceClusterIPRange: string;
@@ -104,6 +116,19 @@ export function buildApiserver(
   const access = new Access({ ...config, audited: audit !== undefined, store });
   const userOf = (req: Parameters<Access['userOf']>[0]) => access.userOf(req);
   const kubelet = new KubeletClient(config.kubeletClient);
+  const aggregator = buildAggregator({
+    store,
+    localGroupVersions: [
+      ...registry.groupVersions(),
+      ...reviewResources.map(({ group, version }) => ({ group, version })),
+    ],
+    proxyClient: config.aggregation?.proxyClient,
+    authentication: {
+      clientCA: config.tls?.clientCA?.toString('utf8'),
+      requestheader: config.aggregation?.requestheader,
+    },
+    logger,
+  });
   const app = newFastify(logger, config.tls);
   const insecure =
     config.tls && config.insecurePort !== undefined
@@ -116,8 +141,9 @@ export function buildApiserver(
   app.register(metricsPlugin, { metrics, registry });
   if (audit) app.register(auditPlugin, { log: audit, access });
   app.register(authorizationPlugin, { access });
+  if (aggregator) app.register(aggregatorPlugin, { proxy: aggregator.proxy, access });
   app.register(healthPlugin, { etcd: etcdHealthCheck(etcd), informerSync: () => cachesReady });
-  app.register(discoveryPlugin, { registry });
+  app.register(discoveryPlugin, { registry, external: aggregator?.discovery });
   app.register(tokenRequestPlugin, { issuer: config.serviceAccountTokens, store, userOf });
   app.register(resourcesPlugin, {
     registry,
@@ -142,7 +168,7 @@ export function buildApiserver(
   });
 
   const start = async (signal: AbortSignal): Promise<Apiserver> => {
-    const running = { config, logger, registry, storage, app, insecure, audit };
+    const running = { config, logger, registry, storage, app, insecure, audit, aggregator };
     const { done } = await startApiserver(running, signal, () => {
       cachesReady = true;
     });
@@ -165,6 +191,7 @@ async function startApiserver(
     app: FastifyInstance;
     insecure: http.Server | undefined;
     audit: AuditLog | undefined;
+    aggregator: ReturnType<typeof buildAggregator>;
   },
   signal: AbortSignal,
   onCachesReady: () => void,
@@ -185,6 +212,10 @@ async function startApiserver(
   await ensureKubernetesService(storage.stores, o.registry, config, logger).catch((err) =>
     logger.error({ err }, 'could not create the kubernetes service; serving without it'),
   );
+  await o.aggregator?.publish();
+  const aggregation = o.aggregator?.run(signal).catch((err) => {
+    logger.error({ err }, 'the aggregator stopped');
+  });
   const compactor = runCompactor(etcd, caches, config.compactionIntervalMs, signal, logger);
   await app.listen({ host: config.bindAddress, port: config.port });
   if (insecure) {
@@ -193,7 +224,7 @@ async function startApiserver(
       insecure.listen(config.insecurePort, '127.0.0.1', () => resolve());
     });
   }
-  const done = Promise.all([...loops, compactor, serviceLoop]).then(async () => {
+  const done = Promise.all([...loops, compactor, serviceLoop, aggregation]).then(async () => {
     // Requests in flight get a moment to finish. Then every connection goes:
     // a client may hold one open with no request on it (fetch reconnects
     // after an aborted watch), and server.close() would wait for it forever.

@@ -67,6 +67,8 @@ export interface ApiserverFlags extends NodeCommon {
   enableBootstrapTokenAuth?: boolean;
   serviceAccountSigningKeyFile?: string;
   kubeletClient?: CertPair;
+  /** Aggregation: the front-proxy client certificate, and the CA and names aggregated servers trust it by. */
+  frontProxy?: { client: CertPair; ca: string; allowedNames: string[] };
   encryptionProviderConfig?: string;
   auditLogPath?: string;
 }
@@ -199,6 +201,16 @@ function flagsOf(c: ComponentFlags): string[] {
         ...bare('--enable-bootstrap-token-auth', c.enableBootstrapTokenAuth),
         ...opt('--service-account-signing-key-file', c.serviceAccountSigningKeyFile),
         ...pair('--kubelet-client-certificate', '--kubelet-client-key', c.kubeletClient),
+        ...(c.frontProxy
+          ? [
+              ...pair('--proxy-client-cert-file', '--proxy-client-key-file', c.frontProxy.client),
+              ...['--requestheader-client-ca-file', c.frontProxy.ca],
+              ...['--requestheader-allowed-names', c.frontProxy.allowedNames.join(',')],
+              ...['--requestheader-username-headers', 'X-Remote-User'],
+              ...['--requestheader-group-headers', 'X-Remote-Group'],
+              ...['--requestheader-extra-headers-prefix', 'X-Remote-Extra-'],
+            ]
+          : []),
         ...opt('--encryption-provider-config', c.encryptionProviderConfig),
         ...opt('--audit-log-path', c.auditLogPath),
       ];

@@ -197,10 +197,10 @@ async function selfSign(
 
 const { KeyUsageFlags: ku } = x509;
 
-/** The CA in `dir` (ca.crt, ca.key), made if missing; valid for ten years. */
-export async function ensureCA(dir: string, commonName = 'nanokube-ca'): Promise<CertPaths> {
+/** The CA in `dir` (`<name>.crt`, `<name>.key`: ca.crt, ca.key by default), made if missing; valid for ten years. */
+export async function ensureCA(dir: string, commonName = 'nanokube-ca', name = 'ca'): Promise<CertPaths> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const paths = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  const paths = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   if (existsSync(paths.cert) && existsSync(paths.key)) return paths;
   await selfSign(paths, subjectName([['CN', commonName]]), 3650, [
     new x509.BasicConstraintsExtension(true, undefined, true),
@@ -510,3 +510,32 @@ export const apiserverKubeletClientCert: CertRequest = {
   name: 'apiserver-kubelet-client',
   commonName: 'kube-apiserver-kubelet-client',
 };
+
+/**
+ * The front-proxy files in a PKI folder, by kubeadm's names: a CA of its
+ * own (front-proxy-ca.crt/key) that signs only the apiserver's front-proxy
+ * client certificate (front-proxy-client, CN front-proxy-client), which
+ * the apiserver shows aggregated API servers. They trust the front-proxy
+ * headers of that certificate alone, so no user certificate of the cluster
+ * CA can pose as the apiserver to them.
+ */
+export function frontProxyPkiFiles(dir: string) {
+  return {
+    ca: { cert: join(dir, 'front-proxy-ca.crt'), key: join(dir, 'front-proxy-ca.key') },
+    client: { cert: join(dir, 'front-proxy-client.crt'), key: join(dir, 'front-proxy-client.key') },
+    /** The CN aggregated servers accept (--requestheader-allowed-names). */
+    allowedNames: ['front-proxy-client'],
+  };
+}
+
+/**
+ * The front-proxy CA and client certificate in `dir`, each made if missing
+ * (the CA lives beside the cluster CA under its own file names).
+ */
+export async function ensureFrontProxyPki(dir: string): Promise<ReturnType<typeof frontProxyPkiFiles>> {
+  const files = frontProxyPkiFiles(dir);
+  await ensureCA(dir, 'front-proxy-ca', 'front-proxy-ca');
+  if (!existsSync(files.client.cert) || !existsSync(files.client.key))
+    await issueCert(dir, { name: 'front-proxy-client', commonName: 'front-proxy-client', ca: files.ca });
+  return files;
+}

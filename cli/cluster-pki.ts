@@ -8,6 +8,8 @@
  *   apiserver.crt/key               serving: 10.96.0.1, kubernetes.default.svc..., localhost, its address
  *   apiserver-kubelet-client        the apiserver's client certificate for kubelets (its own user,
  *                                   bound to system:kubelet-api-admin; not system:masters)
+ *   front-proxy-ca.crt/key          the front-proxy CA: signs front-proxy-client only, the
+ *   front-proxy-client.crt/key      certificate the apiserver shows aggregated API servers
  *   sa.key                          signs service account tokens
  *   encryption.yaml                 Secrets encrypted at rest with an AES-GCM key made here
  *   admin, controller-manager, scheduler, kube-proxy
@@ -34,6 +36,7 @@ import {
   type CertPaths,
   type CertRequest,
   ensureCA,
+  ensureFrontProxyPki,
   ensureServiceAccountKey,
   etcdPkiFiles,
   issueCert,
@@ -144,6 +147,7 @@ export async function ensureClusterPki(o: LaunchOptions): Promise<ReturnType<typ
     ],
   });
   await ensureCert(p.dir, apiserverKubeletClientCert);
+  await ensureFrontProxyPki(p.dir);
   // Loopback is no trust boundary on a shared host: etcd wants TLS and its own CA's client certificate.
   await ensureEtcdPki(p.dir, { name: 'nanokube', sans: ['IP:127.0.0.1', 'DNS:localhost'] });
   await ensureServiceAccountKey(p.dir);

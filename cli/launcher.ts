@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { componentArgs } from '../base/command-lines.js';
-import { type CertPaths, etcdPkiFiles } from '../base/pki.js';
+import { type CertPaths, etcdPkiFiles, frontProxyPkiFiles } from '../base/pki.js';
 
 export interface LaunchOptions {
   /** State, logs and PID files; default ~/.nanokube. */
@@ -158,6 +158,7 @@ export function clusterPki(o: LaunchOptions) {
     apiserver: pair('apiserver'),
     kubeletClient: pair('apiserver-kubelet-client'),
     etcd: etcdPkiFiles(dir),
+    frontProxy: frontProxyPkiFiles(dir),
     admin: pair('admin'),
     serviceAccountKey: join(dir, 'sa.key'),
     encryptionConfig: join(dir, 'encryption.yaml'),
@@ -229,6 +230,11 @@ export function components(o: LaunchOptions): ComponentSpec[] {
           // Kubelets' serving certificates are not checked (kubeadm's default too): a node
           // container's address is Docker's choice, made after its certificate.
           kubeletClient: p.kubeletClient,
+          frontProxy: {
+            client: p.frontProxy.client,
+            ca: p.frontProxy.ca.cert,
+            allowedNames: p.frontProxy.allowedNames,
+          },
           encryptionProviderConfig: p.encryptionConfig,
           auditLogPath: join(o.home, 'logs', 'audit.log'),
         }),

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { componentArgs } from '../base/command-lines.js';
 import { firstHost } from '../base/docker.js';
+import type { CertRequest } from '../base/pki.js';
 import { DockerRuntime } from '../kubelet/runtime/docker.js';
 import { Labels } from '../kubelet/runtime/runtime.js';
 import {
@@ -31,24 +32,47 @@ import {
   writeKubeconfig,
 } from './harness.js';
 import { freePodCIDR, removeNodeContainers, testNodeName } from './kubelet-helpers.js';
+import { type SecureApiserver, secureAccess, securePki } from './secure-apiserver.js';
 
 export interface DockerCluster {
   node: string;
   nodeIP: string;
+  /** The admin's client, on the plain loopback port. */
   client: Api;
   kubeconfig: string;
+  /** With `secure`: the TLS port (RBAC, client certificates, front proxy) and its users. */
+  secure?: Omit<SecureApiserver, 'apiserver'>;
   stop(): Promise<void>;
 }
 
-export async function startDockerCluster(prefix: string, addons: string[] = []): Promise<DockerCluster> {
+/**
+ * Starts the cluster. With `secure`, the apiserver also serves TLS on the
+ * node's address with Node,RBAC authorization, client certificates for
+ * `secure.users` and the front-proxy certificates (securePki); the
+ * components still use the plain loopback port.
+ */
+export async function startDockerCluster(
+  prefix: string,
+  addons: string[] = [],
+  opts: { secure?: { users?: CertRequest[] } } = {},
+): Promise<DockerCluster> {
   const node = testNodeName(prefix);
   const podCIDR = await freePodCIDR();
   const nodeIP = firstHost(podCIDR);
   await new DockerRuntime().ensureNetwork(`nanokube-${node}`, podCIDR, { [Labels.node]: node });
   const etcd = await startEtcd();
+  let secureArgs: string[] = [];
+  let secure: DockerCluster['secure'];
+  if (opts.secure) {
+    const dir = makeTempDir('nanokube-secure-');
+    const pki = await securePki(dir, { sans: [`IP:${nodeIP}`, 'IP:127.0.0.1'], users: opts.secure.users });
+    const securePort = await freePort();
+    secureArgs = pki.args(securePort, 'Node,RBAC');
+    secure = secureAccess(`https://${nodeIP}:${securePort}`, dir, pki.caCert);
+  }
   const apiserver = await startApiserver({
     etcdServers: etcd.endpoints,
-    extraArgs: ['--bind-address', '0.0.0.0', '--advertise-address', nodeIP],
+    extraArgs: ['--bind-address', '0.0.0.0', '--advertise-address', nodeIP, ...secureArgs],
   });
   const client = api(apiserver.url);
   const kubeconfig = await writeKubeconfig(makeTempDir(), apiserver.url);
@@ -92,6 +116,7 @@ export async function startDockerCluster(prefix: string, addons: string[] = []):
     nodeIP,
     client,
     kubeconfig,
+    secure,
     async stop() {
       for (const kind of ['deployments', 'daemonsets', 'statefulsets'])
         for (const ns of ['default', 'kube-system'])

@@ -1,7 +1,8 @@
 /**
  * An apiserver on its TLS port for tests and benchmarks: a CA of its own, a
  * serving certificate for 127.0.0.1 and localhost, client certificates for
- * the users asked for, and helpers to reach it as one of them (kubeconfig
+ * the users asked for, the front-proxy CA and client certificate
+ * (aggregation), and helpers to reach it as one of them (kubeconfig
  * for kubectl, raw HTTPS requests). Its plain port stays on loopback, as
  * `startApiserver` gives every apiserver, for health checks.
  */
@@ -9,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import YAML from 'yaml';
-import { type CertRequest, ensureCA, issueCert } from '../base/pki.js';
+import { type CertRequest, ensureCA, ensureFrontProxyPki, issueCert } from '../base/pki.js';
 import { type Apiserver, freePorts, makeTempDir, startApiserver } from './harness.js';
 
 export interface SecureApiserver {
@@ -39,6 +40,45 @@ export interface RequestOptions {
   contentType?: string;
   /** Give up after this long without an answer (60 s). */
   timeoutMs?: number;
+  /** Further request headers (a header with several values as a list). */
+  headers?: Record<string, string | string[]>;
+}
+
+/**
+ * The PKI of a TLS apiserver in `dir`: a CA of its own, a serving
+ * certificate for `sans` (127.0.0.1 and localhost by default), client
+ * certificates for `users`, and the front-proxy CA and client certificate
+ * (aggregation); `args` are the apiserver flags that use them.
+ */
+export async function securePki(
+  dir: string,
+  o: { caName?: string; sans?: string[]; users?: CertRequest[] } = {},
+): Promise<{ caCert: string; args(securePort: number, authorizationMode: string): string[] }> {
+  const ca = await ensureCA(dir, o.caName ?? 'nanokube-test-ca');
+  const serving = await issueCert(dir, {
+    name: 'apiserver',
+    commonName: 'kube-apiserver',
+    sans: o.sans ?? ['IP:127.0.0.1', 'DNS:localhost'],
+  });
+  for (const u of o.users ?? []) await issueCert(dir, u);
+  const frontProxy = await ensureFrontProxyPki(dir);
+  return {
+    caCert: ca.cert,
+    args: (securePort, authorizationMode) => [
+      ...['--secure-port', String(securePort)],
+      ...['--tls-cert-file', serving.cert, '--tls-private-key-file', serving.key],
+      ...['--client-ca-file', ca.cert],
+      ...['--authorization-mode', authorizationMode],
+      ...[
+        '--proxy-client-cert-file',
+        frontProxy.client.cert,
+        '--proxy-client-key-file',
+        frontProxy.client.key,
+      ],
+      ...['--requestheader-client-ca-file', frontProxy.ca.cert],
+      ...['--requestheader-allowed-names', frontProxy.allowedNames.join(',')],
+    ],
+  };
 }
 
 export async function startSecureApiserver(o: {
@@ -53,28 +93,20 @@ export async function startSecureApiserver(o: {
   dir?: string;
 }): Promise<SecureApiserver> {
   const dir = o.dir ?? makeTempDir('nanokube-secure-');
-  const ca = await ensureCA(dir, o.caName ?? 'nanokube-test-ca');
-  const serving = await issueCert(dir, {
-    name: 'apiserver',
-    commonName: 'kube-apiserver',
-    sans: ['IP:127.0.0.1', 'DNS:localhost'],
-  });
-  for (const u of o.users ?? []) await issueCert(dir, u);
+  const pki = await securePki(dir, { caName: o.caName, users: o.users });
   const [securePort] = await freePorts(1);
   const apiserver = await startApiserver({
     etcdServers: o.etcdServers,
-    extraArgs: [
-      ...['--secure-port', String(securePort)],
-      ...['--tls-cert-file', serving.cert, '--tls-private-key-file', serving.key],
-      ...['--client-ca-file', ca.cert],
-      ...['--authorization-mode', o.authorizationMode ?? 'Node,RBAC'],
-      ...(o.extraArgs ?? []),
-    ],
+    extraArgs: [...pki.args(securePort, o.authorizationMode ?? 'Node,RBAC'), ...(o.extraArgs ?? [])],
   });
-  const url = `https://127.0.0.1:${securePort}`;
+  return { apiserver, ...secureAccess(`https://127.0.0.1:${securePort}`, dir, pki.caCert) };
+}
+
+/** Reaching a TLS apiserver at `url` as the holders of the certificates in `dir`, trusting `caCert`. */
+export function secureAccess(url: string, dir: string, caCert: string): Omit<SecureApiserver, 'apiserver'> {
   const file = (f: string) => path.join(dir, f);
   const tls = (name?: string) => ({
-    ca: readFileSync(ca.cert),
+    ca: readFileSync(caCert),
     ...(name ? { cert: readFileSync(file(`${name}.crt`)), key: readFileSync(file(`${name}.key`)) } : {}),
   });
   const kubeconfig = (name: string, user: Record<string, string>) => {
@@ -85,7 +117,7 @@ export async function startSecureApiserver(o: {
       YAML.stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'secure', cluster: { server: url, 'certificate-authority': ca.cert } }],
+        clusters: [{ name: 'secure', cluster: { server: url, 'certificate-authority': caCert } }],
         users: [{ name, user }],
         contexts: [{ name, context: { cluster: 'secure', user: name, namespace: 'default' } }],
         'current-context': name,
@@ -107,6 +139,7 @@ export async function startSecureApiserver(o: {
             accept: 'application/json',
             ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
             ...(contentType ? { 'content-type': contentType } : {}),
+            ...opts.headers,
           },
         },
         (res) => {
@@ -128,7 +161,6 @@ export async function startSecureApiserver(o: {
       req.end(body);
     });
   return {
-    apiserver,
     url,
     dir,
     kubeconfig,

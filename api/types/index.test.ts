@@ -40,6 +40,7 @@ describe('the builtin registry', () => {
       'CertificateSigningRequest',
       'ValidatingWebhookConfiguration',
       'MutatingWebhookConfiguration',
+      'APIService',
     ];
     expect(builtinRegistry.all.map((r) => r.kind).sort()).toEqual([...want].sort());
   });

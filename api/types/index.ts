@@ -3,6 +3,7 @@
  */
 import { Registry } from '../registry.js';
 import { admissionRegistrationTypes } from './admissionregistration.js';
+import { apiregistrationTypes } from './apiregistration.js';
 import { appsTypes } from './apps.js';
 import { batchTypes } from './batch.js';
 import { certificatesTypes } from './certificates.js';
@@ -26,4 +27,5 @@ export const builtinRegistry = new Registry([
   ...rbacTypes,
   ...certificatesTypes,
   ...admissionRegistrationTypes,
+  ...apiregistrationTypes,
 ]);
