@@ -6,13 +6,13 @@
  */
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { Registry, ResourceType } from '../api/registry.js';
+import { type Registry, type ResourceType, storagePrefixOf } from '../api/registry.js';
 import { type GroupResource, isAlreadyExists, isNotFound, newForbidden, newNotFound } from '../api/status.js';
 import { realClock } from '../client/clock.js';
-import type { ValidatingAdmission } from './admission.js';
+import type { Admission, ValidatingAdmission } from './admission.js';
 import type { Authorizer, RbacAuthorizer } from './authz.js';
 import { codecFor, type parseEncryptionConfig } from './encryption.js';
-import { EtcdStore, type EtcdTLS } from './etcd.js';
+import { EtcdStore, type EtcdTLS, type ObjectStorage } from './etcd.js';
 import { kindOf, strategyFor } from './kinds/index.js';
 import type { AdmissionContext } from './kinds/kind.js';
 import { defaultNamespaces } from './kinds/namespaces.js';
@@ -48,6 +48,19 @@ export interface Storage {
   /** The store of a kind this server serves. */
   store(group: string, version: string, plural: string): ResourceStore | undefined;
   serviceAllocator: ServiceAllocator;
+  /**
+   * A new watch cache and store for `rt`, wired as every store is; the
+   * caller adds them to `caches` and `stores` and runs the cache (custom
+   * resources, served while their definition is).
+   */
+  build(rt: ResourceType, opts?: BuildOptions): { cache: WatchCache; store: ResourceStore };
+}
+
+export interface BuildOptions {
+  /** Reads and writes through this instead of etcd itself (a custom resource's version conversion). */
+  etcd?: ObjectStorage;
+  /** Instead of the kind's own admission steps. */
+  admission?: Admission;
 }
 
 /** The etcd client, caches and stores; nothing runs until the caches' loops start. */
@@ -72,30 +85,32 @@ export function buildStorage(o: StorageOptions): Storage {
   };
   const validators = validatingChain(o, store);
   const namespaceGuard = namespaceLifecycle(store);
-  const caches: WatchCache[] = [];
-  for (const rt of registry.all) {
+  const build = (rt: ResourceType, extra: BuildOptions = {}) => {
     const cache = new WatchCache({
-      etcd,
-      prefix: `/registry/${rt.plural}/`,
+      etcd: extra.etcd ?? etcd,
+      prefix: storagePrefixOf(rt),
       capacity: o.watchCacheSize,
       logger,
     });
-    caches.push(cache);
-    const admission = kindOf(rt).admission?.(ctx);
-    stores.set(
+    const admission = extra.admission ?? kindOf(rt).admission?.(ctx);
+    const s = new ResourceStore({
       rt,
-      new ResourceStore({
-        rt,
-        etcd,
-        cache,
-        strategy: strategyFor(rt),
-        namespaceGuard,
-        admission,
-        validators,
-      }),
-    );
+      etcd: extra.etcd ?? etcd,
+      cache,
+      strategy: strategyFor(rt),
+      namespaceGuard,
+      admission,
+      validators,
+    });
+    return { cache, store: s };
+  };
+  const caches: WatchCache[] = [];
+  for (const rt of registry.all) {
+    const built = build(rt);
+    caches.push(built.cache);
+    stores.set(rt, built.store);
   }
-  return { etcd, caches, stores, store, serviceAllocator };
+  return { etcd, caches, stores, store, serviceAllocator, build };
 }
 
 function newEtcd(o: StorageOptions): EtcdStore {

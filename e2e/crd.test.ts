@@ -1,0 +1,403 @@
+// CustomResourceDefinitions end to end, with the real kubectl and client-node against
+// a real apiserver process on a real etcd: a CRD with a nested schema, defaults, an
+// enum, printer columns, status and scale subresources and two served versions; its
+// objects created, defaulted, pruned, refused, scaled, status-patched, explained,
+// watched, listed under both versions, and gone with the CRD. Then the attacks.
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Api,
+  api,
+  cleanup,
+  kubectl,
+  makeTempDir,
+  type RunResult,
+  startApiserver,
+  startEtcd,
+  waitFor,
+  writeKubeconfig,
+} from '../testing/harness.js';
+
+let client: Api;
+let kubeconfig: string;
+let url: string;
+
+beforeAll(async () => {
+  const etcd = await startEtcd();
+  const server = await startApiserver({ etcdServers: etcd.endpoints });
+  url = server.url;
+  client = api(url);
+  kubeconfig = await writeKubeconfig(path.join(makeTempDir('nanokube-crd-'), 'kube'), url);
+}, 60_000);
+afterAll(cleanup);
+
+const k = (args: string[], input?: string): Promise<RunResult> => kubectl(args, { kubeconfig, input });
+async function ok(args: string[], input?: unknown): Promise<string> {
+  const r = await k(args, input === undefined ? undefined : JSON.stringify(input));
+  expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+const kj = async (args: string[]) => JSON.parse(await ok([...args, '-o', 'json']));
+
+const widgetSchema = {
+  type: 'object',
+  properties: {
+    spec: {
+      type: 'object',
+      required: ['size'],
+      properties: {
+        size: { type: 'string', enum: ['small', 'large'], description: 'How big the widget is.' },
+        replicas: { type: 'integer', minimum: 0, default: 1 },
+        selector: { type: 'string' },
+        color: { type: 'string', default: 'blue' },
+        parts: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { name: { type: 'string' }, count: { type: 'integer', default: 1 } },
+          },
+        },
+      },
+    },
+    status: {
+      type: 'object',
+      properties: {
+        replicas: { type: 'integer' },
+        selector: { type: 'string' },
+        conditions: {
+          type: 'array',
+          items: { type: 'object', properties: { type: { type: 'string' }, status: { type: 'string' } } },
+        },
+      },
+    },
+  },
+};
+
+const version = (name: string, storage: boolean) => ({
+  name,
+  served: true,
+  storage,
+  schema: { openAPIV3Schema: widgetSchema },
+  subresources: {
+    status: {},
+    scale: {
+      specReplicasPath: '.spec.replicas',
+      statusReplicasPath: '.status.replicas',
+      labelSelectorPath: '.status.selector',
+    },
+  },
+  additionalPrinterColumns: [
+    { name: 'Size', type: 'string', jsonPath: '.spec.size' },
+    { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  ],
+});
+
+const widgetsCrd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.example.com' },
+  spec: {
+    group: 'example.com',
+    scope: 'Namespaced',
+    names: { plural: 'widgets', kind: 'Widget', shortNames: ['wg'], categories: ['all'] },
+    versions: [version('v1', true), version('v1beta1', false)],
+  },
+};
+
+const widget = (name: string, spec: Record<string, unknown>, apiVersion = 'example.com/v1') => ({
+  apiVersion,
+  kind: 'Widget',
+  metadata: { name, namespace: 'default' },
+  spec,
+});
+
+const established = async (name: string) =>
+  waitFor(
+    async () => {
+      const crd = (await client.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`)).body;
+      const ok = crd.status?.conditions?.some(
+        (c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True',
+      );
+      return ok ? crd : undefined;
+    },
+    { timeoutMs: 15_000 },
+  );
+
+describe('a CustomResourceDefinition', () => {
+  it('is refused with 422 naming the field when invalid', async () => {
+    const bad = structuredClone(widgetsCrd) as any;
+    bad.metadata.name = 'gadgets.example.com';
+    bad.spec.versions[1].storage = true;
+    const r = await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', bad);
+    expect(r.status).toBe(422);
+    const fields = r.body.details.causes.map((c: { field: string }) => c.field);
+    expect(fields).toEqual(expect.arrayContaining(['metadata.name', 'spec.versions']));
+  });
+
+  it('is applied by kubectl, gets its names accepted and is established, listed in discovery', async () => {
+    await ok(['apply', '-f', '-'], widgetsCrd);
+    const crd = await established('widgets.example.com');
+    expect(crd.status.acceptedNames).toMatchObject({ plural: 'widgets', kind: 'Widget', singular: 'widget' });
+    expect(crd.status.storedVersions).toEqual(['v1']);
+    expect(crd.spec.names.listKind).toBe('WidgetList');
+    const list = await waitFor(
+      async () => {
+        const r = await client.get('/apis/example.com/v1');
+        return r.status === 200 ? r.body : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(list.resources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'widgets', kind: 'Widget', shortNames: ['wg'], categories: ['all'] }),
+        expect.objectContaining({ name: 'widgets/scale', kind: 'Scale' }),
+        expect.objectContaining({ name: 'widgets/status' }),
+      ]),
+    );
+    const group = await client.get('/apis/example.com');
+    expect(group.body.preferredVersion.version).toBe('v1');
+    const agg = await client.get('/apis', {
+      accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+    });
+    const g = agg.body.items.find((i: any) => i.metadata.name === 'example.com');
+    expect(g.versions.map((v: any) => v.version)).toEqual(['v1', 'v1beta1']);
+    expect(g.versions[0].resources[0]).toMatchObject({ resource: 'widgets', singularResource: 'widget' });
+  });
+
+  it('serves objects: defaulted, pruned, validated with 422 naming the field', async () => {
+    const out = await k(
+      ['create', '--validate=warn', '-o', 'json', '-f', '-'],
+      JSON.stringify(widget('w1', { size: 'small', extra: 'dropped', parts: [{ name: 'a' }] })),
+    );
+    expect(out.code, out.stderr).toBe(0);
+    const w1 = JSON.parse(out.stdout);
+    expect(w1.spec).toEqual({ size: 'small', replicas: 1, color: 'blue', parts: [{ name: 'a', count: 1 }] });
+    expect(out.stderr).toMatch(/unknown field "spec.extra"/);
+
+    const strict = await client.post(
+      '/apis/example.com/v1/namespaces/default/widgets?fieldValidation=Strict',
+      widget('w2', { size: 'small', extra: 1 }),
+    );
+    expect(strict.status).toBe(400);
+    expect(strict.body.message).toContain('unknown field "spec.extra"');
+
+    const bad = await client.post(
+      '/apis/example.com/v1/namespaces/default/widgets',
+      widget('w3', { size: 'medium', replicas: -1 }),
+    );
+    expect(bad.status).toBe(422);
+    expect(bad.body.details.causes.map((c: { field: string }) => c.field).sort()).toEqual([
+      'spec.replicas',
+      'spec.size',
+    ]);
+    const missing = await k(['create', '-f', '-'], JSON.stringify(widget('w4', {})));
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('spec.size: Required value');
+  });
+
+  it('serves both versions, rewriting apiVersion, and stores the storage version', async () => {
+    await ok(['apply', '-f', '-'], widget('w5', { size: 'large' }, 'example.com/v1beta1'));
+    const v1 = await client.get('/apis/example.com/v1/namespaces/default/widgets/w5');
+    expect(v1.body.apiVersion).toBe('example.com/v1');
+    const beta = await client.get('/apis/example.com/v1beta1/namespaces/default/widgets');
+    expect(beta.body.apiVersion).toBe('example.com/v1beta1');
+    expect(beta.body.items.map((i: any) => i.metadata.name).sort()).toEqual(['w1', 'w5']);
+    const one = await kj(['get', 'widgets.v1beta1.example.com', 'w1']);
+    expect(one.apiVersion).toBe('example.com/v1beta1');
+    const selected = await client.get(
+      '/apis/example.com/v1/widgets?fieldSelector=metadata.name%3Dw5&labelSelector=',
+    );
+    expect(selected.body.items.map((i: any) => i.metadata.name)).toEqual(['w5']);
+  });
+
+  it('scales with kubectl scale and patches status through /status only', async () => {
+    await ok(['scale', 'widget', 'w1', '--replicas=3']);
+    const scale = await client.get('/apis/example.com/v1/namespaces/default/widgets/w1/scale');
+    expect(scale.body).toMatchObject({ kind: 'Scale', spec: { replicas: 3 } });
+    // The main resource ignores status; /status ignores everything else.
+    await ok(['patch', 'widget', 'w1', '--type=merge', '-p', '{"status":{"replicas":9}}']);
+    let w1 = await kj(['get', 'widget', 'w1']);
+    expect(w1.status).toBeUndefined();
+    const gen = w1.metadata.generation;
+    await ok([
+      'patch',
+      'widget',
+      'w1',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"replicas":3,"selector":"app=w1","conditions":[{"type":"Ready","status":"True"}]},"spec":{"size":"large"}}',
+    ]);
+    w1 = await kj(['get', 'widget', 'w1']);
+    expect(w1.spec.size).toBe('small');
+    expect(w1.status.replicas).toBe(3);
+    expect(w1.metadata.generation).toBe(gen);
+    const scaled = await client.get('/apis/example.com/v1/namespaces/default/widgets/w1/scale');
+    expect(scaled.body.status).toEqual({ replicas: 3, selector: 'app=w1' });
+    const smp = await client.patch(
+      '/apis/example.com/v1/namespaces/default/widgets/w1',
+      { spec: { color: 'red' } },
+      { 'content-type': 'application/strategic-merge-patch+json' },
+    );
+    expect(smp.status).toBe(415);
+  });
+
+  it('prints its columns in kubectl get and explains its schema', async () => {
+    const out = await ok(['get', 'wg']);
+    const [head, ...rows] = out.trim().split('\n');
+    expect(head.split(/\s+/)).toEqual(['NAME', 'SIZE', 'REPLICAS', 'READY']);
+    expect(rows.find((r) => r.startsWith('w1'))?.split(/\s+/)).toEqual(['w1', 'small', '3', 'True']);
+    expect(rows.find((r) => r.startsWith('w5'))?.split(/\s+/)).toEqual(['w5', 'large', '1']); // a missing value is an empty cell
+    const explained = await ok(['explain', 'widgets.spec.size']);
+    expect(explained).toContain('How big the widget is.');
+  });
+
+  it('is watched with client-node', async () => {
+    const kc = new k8s.KubeConfig();
+    // Plain HTTP: client-node wants skipTLSVerify for it.
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const events: string[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      new k8s.Watch(kc)
+        .watch(
+          '/apis/example.com/v1beta1/namespaces/default/widgets',
+          { resourceVersion: '0' },
+          (type, obj) => {
+            events.push(`${type} ${obj.metadata.name} ${obj.apiVersion}`);
+            if (type === 'DELETED') resolve();
+          },
+          (err) => (err && err.name !== 'AbortError' ? reject(err) : resolve()),
+        )
+        .then((c) => done.finally(() => c.abort()), reject);
+    });
+    await waitFor(async () => events.length >= 2 || undefined, { timeoutMs: 10_000 });
+    await ok(['create', '-f', '-'], widget('w6', { size: 'small' }));
+    await ok(['delete', 'widget', 'w6']);
+    await done;
+    expect(events).toEqual(
+      expect.arrayContaining([
+        'ADDED w1 example.com/v1beta1',
+        'ADDED w6 example.com/v1beta1',
+        'DELETED w6 example.com/v1beta1',
+      ]),
+    );
+  });
+
+  it('takes its objects with it when deleted', async () => {
+    await ok(['delete', 'crd', 'widgets.example.com', '--wait=true', '--timeout=30s']);
+    const gone = await client.get(
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com',
+    );
+    expect(gone.status).toBe(404);
+    expect((await client.get('/apis/example.com/v1/widgets')).status).toBe(404);
+    expect((await client.get('/apis/example.com')).status).toBe(404);
+    // Defined again: no object survived the definition.
+    await ok(['apply', '-f', '-'], widgetsCrd);
+    await established('widgets.example.com');
+    const list = await waitFor(
+      async () => {
+        const r = await client.get('/apis/example.com/v1/widgets');
+        return r.status === 200 ? r.body : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(list.items).toEqual([]);
+    await ok(['delete', 'crd', 'widgets.example.com']);
+  });
+});
+
+describe('attacks on custom resources', () => {
+  it('a CRD cannot take a built-in resource', async () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'ingresses.networking.k8s.io' },
+      spec: {
+        group: 'networking.k8s.io',
+        scope: 'Namespaced',
+        names: { plural: 'ingresses', kind: 'Ingress' },
+        versions: [{ ...version('v1', true), subresources: {}, additionalPrinterColumns: [] }],
+      },
+    };
+    const r = await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    expect(r.status).toBe(201);
+    const status = await waitFor(
+      async () => {
+        const c = (
+          await client.get(
+            '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ingresses.networking.k8s.io',
+          )
+        ).body;
+        return c.status?.conditions?.find((x: any) => x.type === 'NamesAccepted');
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(status).toMatchObject({ status: 'False', reason: 'PluralConflict' });
+    // The built-in still serves, with its own schema.
+    const ing = await client.get('/apis/networking.k8s.io/v1/ingresses');
+    expect(ing.body.kind).toBe('IngressList');
+    const core = {
+      ...crd,
+      metadata: { name: 'pods.' },
+      spec: { ...crd.spec, group: '', names: { plural: 'pods', kind: 'Pod' } },
+    };
+    expect((await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', core)).status).toBe(
+      422,
+    );
+    await client.del('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ingresses.networking.k8s.io');
+  });
+
+  it('__proto__ keys in a custom object stay data', async () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'things.example.org' },
+      spec: {
+        group: 'example.org',
+        scope: 'Cluster',
+        names: { plural: 'things', kind: 'Thing' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+              },
+            },
+            additionalPrinterColumns: [{ name: 'P', type: 'string', jsonPath: '.spec.__proto__.polluted' }],
+          },
+        ],
+      },
+    };
+    expect((await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(
+      201,
+    );
+    await established('things.example.org');
+    const body =
+      '{"apiVersion":"example.org/v1","kind":"Thing","metadata":{"name":"t"},"spec":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}}';
+    const created = await waitFor(
+      async () => {
+        const r = await client.post('/apis/example.org/v1/things', body);
+        return r.status === 201 ? r : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(JSON.stringify(created.body.spec)).toContain('"__proto__":{"polluted":"yes"}');
+    const table = await client.get('/apis/example.org/v1/things', {
+      accept: 'application/json;as=Table;g=meta.k8s.io;v=v1',
+    });
+    expect(table.body.rows[0].cells).toEqual(['t', 'yes']);
+    expect(({} as any).polluted).toBeUndefined();
+    await client.del('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/things.example.org');
+  });
+});
