@@ -10,24 +10,34 @@ import {
   type Api,
   api,
   cleanup,
+  type EtcdCluster,
+  etcdctl,
   kubectl,
   makeTempDir,
   type RunResult,
   startApiserver,
+  startControllerManager,
   startEtcd,
   waitFor,
   writeKubeconfig,
 } from '../testing/harness.js';
 
 let client: Api;
+/** A second apiserver on the same etcd: it serves the same CRDs and runs the same controller. */
+let other: Api;
 let kubeconfig: string;
 let url: string;
+let etcd: EtcdCluster;
 
 beforeAll(async () => {
-  const etcd = await startEtcd();
-  const server = await startApiserver({ etcdServers: etcd.endpoints });
+  etcd = await startEtcd();
+  const [server, second] = await Promise.all([
+    startApiserver({ etcdServers: etcd.endpoints }),
+    startApiserver({ etcdServers: etcd.endpoints }),
+  ]);
   url = server.url;
   client = api(url);
+  other = api(second.url);
   kubeconfig = await writeKubeconfig(path.join(makeTempDir('nanokube-crd-'), 'kube'), url);
 }, 60_000);
 afterAll(cleanup);
@@ -201,6 +211,18 @@ describe('a CustomResourceDefinition', () => {
     await ok(['apply', '-f', '-'], widget('w5', { size: 'large' }, 'example.com/v1beta1'));
     const v1 = await client.get('/apis/example.com/v1/namespaces/default/widgets/w5');
     expect(v1.body.apiVersion).toBe('example.com/v1');
+    // Written in the storage version, under the group as Kubernetes keys custom objects.
+    const raw = await etcdctl(
+      ['get', '--print-value-only', '/registry/example.com/widgets/default/w5'],
+      etcd,
+    );
+    expect(JSON.parse(raw.stdout).apiVersion).toBe('example.com/v1');
+    // The other apiserver serves it too.
+    const there = await waitFor(async () => {
+      const r = await other.get('/apis/example.com/v1beta1/namespaces/default/widgets/w5');
+      return r.status === 200 ? r.body : undefined;
+    });
+    expect(there.spec).toEqual({ size: 'large', replicas: 1, color: 'blue' });
     const beta = await client.get('/apis/example.com/v1beta1/namespaces/default/widgets');
     expect(beta.body.apiVersion).toBe('example.com/v1beta1');
     expect(beta.body.items.map((i: any) => i.metadata.name).sort()).toEqual(['w1', 'w5']);
@@ -310,6 +332,45 @@ describe('a CustomResourceDefinition', () => {
     );
     expect(list.items).toEqual([]);
     await ok(['delete', 'crd', 'widgets.example.com']);
+  });
+});
+
+describe('custom objects in a namespace', () => {
+  it('go when their namespace is deleted (the namespace controller finds them by discovery)', async () => {
+    const gizmos = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gizmos.example.net' },
+      spec: {
+        group: 'example.net',
+        scope: 'Namespaced',
+        names: { plural: 'gizmos', kind: 'Gizmo' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
+      },
+    };
+    await ok(['apply', '-f', '-'], gizmos);
+    await established('gizmos.example.net');
+    await ok(['create', 'namespace', 'doomed']);
+    const gizmo = {
+      apiVersion: 'example.net/v1',
+      kind: 'Gizmo',
+      metadata: { name: 'g', namespace: 'doomed' },
+    };
+    await waitFor(
+      async () => (await k(['create', '-f', '-'], JSON.stringify(gizmo))).code === 0 || undefined,
+    );
+    await startControllerManager({ apiserverUrl: url, controllers: ['namespace'] });
+    await ok(['delete', 'namespace', 'doomed', '--wait=true', '--timeout=30s']);
+    const raw = await etcdctl(['get', '--prefix', '--keys-only', '/registry/example.net/gizmos/'], etcd);
+    expect(raw.stdout.trim()).toBe('');
+    await ok(['delete', 'crd', 'gizmos.example.net']);
   });
 });
 
