@@ -19,6 +19,7 @@ import {
   startControllerManager,
   startEtcd,
   waitFor,
+  watchStream,
   writeKubeconfig,
 } from '../testing/harness.js';
 
@@ -312,8 +313,35 @@ describe('a CustomResourceDefinition', () => {
     );
   });
 
-  it('takes its objects with it when deleted', async () => {
+  it('is applied server-side and deleted as a collection', async () => {
+    const applied = widget('w7', { size: 'small', parts: [{ name: 'p' }] });
+    await ok(['apply', '--server-side', '--field-manager=tester', '-f', '-'], applied);
+    applied.spec.size = 'large';
+    await ok(['apply', '--server-side', '--field-manager=tester', '-f', '-'], applied);
+    const w7 = await kj(['get', 'widget', 'w7', '--show-managed-fields']);
+    expect(w7.spec).toEqual({ size: 'large', replicas: 1, color: 'blue', parts: [{ name: 'p', count: 1 }] });
+    expect(w7.metadata.managedFields.map((f: { manager: string }) => f.manager)).toContain('tester');
+    await ok(['label', 'widget', 'w7', 'w5', 'batch=yes']);
+    await ok(['delete', 'widgets', '-l', 'batch=yes']);
+    const left = await kj(['get', 'widgets']);
+    expect(left.items.map((i: any) => i.metadata.name)).toEqual(['w1']);
+  });
+
+  it('takes its objects with it when deleted, ending their watches', async () => {
+    const watch = await watchStream(url, '/apis/example.com/v1/widgets?watch=1');
+    expect((await watch.next()).object.metadata.name).toBe('w1');
     await ok(['delete', 'crd', 'widgets.example.com', '--wait=true', '--timeout=30s']);
+    // The object's deletion is seen, then the stream ends with the kind it served.
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for (;;) {
+          const ev = await watch.next(15_000);
+          seen.push(ev.type);
+        }
+      })(),
+    ).rejects.toThrow();
+    expect(seen).toContain('DELETED');
     const gone = await client.get(
       '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com',
     );
@@ -413,6 +441,60 @@ describe('attacks on custom resources', () => {
       422,
     );
     await client.del('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ingresses.networking.k8s.io');
+  });
+
+  it('a deep schema is served and an object as deep is checked, the server staying up', async () => {
+    let schema: Record<string, unknown> = { type: 'string', enum: ['leaf'] };
+    let obj: unknown = 'not-leaf';
+    for (let i = 0; i < 100; i++) {
+      schema = { type: 'object', properties: { a: schema } };
+      obj = { a: obj };
+    }
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'deeps.example.org' },
+      spec: {
+        group: 'example.org',
+        scope: 'Cluster',
+        names: { plural: 'deeps', kind: 'Deep' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', properties: { spec: schema } } },
+          },
+        ],
+      },
+    };
+    expect((await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(
+      201,
+    );
+    await established('deeps.example.org');
+    const r = await waitFor(async () => {
+      const res = await client.post('/apis/example.org/v1/deeps', {
+        apiVersion: 'example.org/v1',
+        kind: 'Deep',
+        metadata: { name: 'd' },
+        spec: obj,
+      });
+      return res.status === 404 ? undefined : res;
+    });
+    expect(r.status).toBe(422);
+    expect(r.body.details.causes[0].field).toBe(`spec${'.a'.repeat(100)}`);
+    // Deeper than any object may nest: refused before any schema sees it.
+    let tooDeep: unknown = {};
+    for (let i = 0; i < 300; i++) tooDeep = { a: tooDeep };
+    const refused = await client.post('/apis/example.org/v1/deeps', {
+      apiVersion: 'example.org/v1',
+      kind: 'Deep',
+      metadata: { name: 'x' },
+      spec: tooDeep,
+    });
+    expect(refused.status).toBe(400);
+    expect((await client.get('/openapi/v3/apis/example.org/v1')).status).toBe(200);
+    await client.del('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/deeps.example.org');
   });
 
   it('__proto__ keys in a custom object stay data', async () => {
