@@ -363,43 +363,74 @@ describe('a CustomResourceDefinition', () => {
   });
 });
 
-describe('custom objects in a namespace', () => {
-  it('go when their namespace is deleted (the namespace controller finds them by discovery)', async () => {
-    const gizmos = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'gizmos.example.net' },
-      spec: {
-        group: 'example.net',
-        scope: 'Namespaced',
-        names: { plural: 'gizmos', kind: 'Gizmo' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-          },
-        ],
-      },
-    };
+describe('custom objects and the controller-manager', () => {
+  const gizmos = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'gizmos.example.net' },
+    spec: {
+      group: 'example.net',
+      scope: 'Namespaced',
+      names: { plural: 'gizmos', kind: 'Gizmo' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  };
+  const gizmo = (name: string, namespace: string, ownerReferences?: unknown[]) => ({
+    apiVersion: 'example.net/v1',
+    kind: 'Gizmo',
+    metadata: { name, namespace, ownerReferences },
+  });
+  const create = async (obj: unknown) =>
+    JSON.parse(
+      await waitFor(async () => {
+        const r = await k(['create', '-o', 'json', '-f', '-'], JSON.stringify(obj));
+        return r.code === 0 ? r.stdout : undefined;
+      }),
+    );
+  const gone = (p: string) =>
+    waitFor(async () => (await client.get(p)).status === 404 || undefined, { timeoutMs: 45_000 });
+
+  beforeAll(async () => {
     await ok(['apply', '-f', '-'], gizmos);
     await established('gizmos.example.net');
+    await startControllerManager({ apiserverUrl: url, controllers: ['namespace', 'garbagecollector'] });
+  }, 60_000);
+  afterAll(() => ok(['delete', 'crd', 'gizmos.example.net']));
+
+  it('go when their namespace is deleted (the namespace controller finds them by discovery)', async () => {
     await ok(['create', 'namespace', 'doomed']);
-    const gizmo = {
-      apiVersion: 'example.net/v1',
-      kind: 'Gizmo',
-      metadata: { name: 'g', namespace: 'doomed' },
-    };
-    await waitFor(
-      async () => (await k(['create', '-f', '-'], JSON.stringify(gizmo))).code === 0 || undefined,
-    );
-    await startControllerManager({ apiserverUrl: url, controllers: ['namespace'] });
+    await create(gizmo('g', 'doomed'));
     await ok(['delete', 'namespace', 'doomed', '--wait=true', '--timeout=30s']);
     const raw = await etcdctl(['get', '--prefix', '--keys-only', '/registry/example.net/gizmos/'], etcd);
     expect(raw.stdout.trim()).toBe('');
-    await ok(['delete', 'crd', 'gizmos.example.net']);
   });
+
+  it('are collected with their owner, and collect their dependents (the GC finds them by discovery)', async () => {
+    const owner = await create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'owner', namespace: 'default' },
+    });
+    const ref = (o: any) => [
+      { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid },
+    ];
+    const g = await create(gizmo('owned', 'default', ref(owner)));
+    await create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'child', namespace: 'default', ownerReferences: ref(g) },
+    });
+    await ok(['delete', 'configmap', 'owner']);
+    await gone('/apis/example.net/v1/namespaces/default/gizmos/owned');
+    await gone('/api/v1/namespaces/default/configmaps/child');
+  }, 100_000);
 });
 
 describe('attacks on custom resources', () => {
