@@ -113,24 +113,36 @@ export function buildStorage(o: StorageOptions): Storage {
   return { etcd, caches, stores, store, serviceAllocator, build };
 }
 
+/**
+ * The group and resource a key belongs to: `/registry/{plural}/...` for the
+ * built-in kinds, as DESIGN.md keys them, and `/registry/{group}/{plural}/...`
+ * for custom resources, whose group always has a dot (no plural has one).
+ */
+export function resourceOfKey(key: string, groupOf: (plural: string) => string): GroupResource {
+  const [, , first = '', second = ''] = key.split('/');
+  return first.includes('.')
+    ? { group: first, resource: second }
+    : { group: groupOf(first), resource: first };
+}
+
 function newEtcd(o: StorageOptions): EtcdStore {
   const groupOf = new Map(o.registry.all.map((rt) => [rt.plural, rt.group]));
+  const builtinGroup = (plural: string) => groupOf.get(plural) ?? '';
   const codecs = new Map<string, ReturnType<typeof codecFor>>();
   const encryption = o.encryption;
   return new EtcdStore({
     endpoints: o.etcdServers,
     tls: o.etcdTLS,
     logger: o.logger,
-    // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
-    onUndecodable: (key) => o.decodeErrors.inc({ resource: key.split('/')[2] ?? '' }),
+    onUndecodable: (key) => o.decodeErrors.inc({ resource: resourceOfKey(key, builtinGroup).resource }),
     codecFor: encryption
       ? (key) => {
-          // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
-          const plural = key.split('/')[2] ?? '';
-          let codec = codecs.get(plural);
+          const { group, resource } = resourceOfKey(key, builtinGroup);
+          const id = `${resource}.${group}`;
+          let codec = codecs.get(id);
           if (!codec) {
-            codec = codecFor(encryption, plural, groupOf.get(plural) ?? '');
-            codecs.set(plural, codec);
+            codec = codecFor(encryption, resource, group);
+            codecs.set(id, codec);
           }
           return codec;
         }

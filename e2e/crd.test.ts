@@ -275,6 +275,21 @@ describe('a CustomResourceDefinition', () => {
     expect(rows.find((r) => r.startsWith('w5'))?.split(/\s+/)).toEqual(['w5', 'large', '1']); // a missing value is an empty cell
     const explained = await ok(['explain', 'widgets.spec.size']);
     expect(explained).toContain('How big the widget is.');
+    const crds = (await ok(['get', 'crd'])).trim().split('\n');
+    expect(crds[0].split(/\s{2,}/)).toEqual(['NAME', 'CREATED AT']);
+    expect(crds[1]).toMatch(/^widgets\.example\.com\s+\d{4}-\d\d-\d\dT/);
+    // OpenAPI v2 too (older kubectls explain and validate from it), in JSON and protobuf.
+    const v2 = await client.get('/openapi/v2');
+    expect(v2.body.definitions['com.example.v1beta1.Widget'].properties.spec.properties.size.enum).toEqual([
+      'small',
+      'large',
+    ]);
+    expect(v2.body.definitions['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta']).toBeDefined();
+    const pb = await fetch(`${url}/openapi/v2`, {
+      headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
+    });
+    expect(pb.status).toBe(200);
+    expect(Buffer.from(await pb.arrayBuffer()).includes('com.example.v1.Widget')).toBe(true);
   });
 
   it('is watched with client-node', async () => {

@@ -10,6 +10,7 @@ import { ObjectMeta } from '../../api/meta.js';
 import { age } from '../../api/printers.js';
 import type { ResourceType, TableColumn } from '../../api/registry.js';
 import { Str, T } from '../../api/schema.js';
+import { nameColumn } from '../table.js';
 import type { CrdVersion, CustomResourceDefinition } from './definition.js';
 import { evaluate, parseJsonPath } from './jsonpath.js';
 import { compileStructural, type JSONSchemaProps, openapiV2Schema, openapiV3Schema } from './structural.js';
@@ -65,15 +66,6 @@ function printerColumn(c: NonNullable<CrdVersion['additionalPrinterColumns']>[nu
     },
   };
 }
-
-const nameColumn: TableColumn = {
-  name: 'Name',
-  type: 'string',
-  format: 'name',
-  description: 'Name must be unique within a namespace. Cannot be updated.',
-  priority: 0,
-  cell: (o) => o.metadata.name ?? '',
-};
 
 /** Name first, then the CRD's columns, or Age when it has none (Kubernetes' CR table convertor). */
 export function columnsOf(v: CrdVersion): TableColumn[] {

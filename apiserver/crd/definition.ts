@@ -5,8 +5,8 @@
  * needs the structural library beside it.
  */
 import type { Static } from '@sinclair/typebox';
-import { Condition, type KubeObject, ObjectMeta, TypeMeta } from '../../api/meta.js';
-import { ageColumn, column } from '../../api/printers.js';
+import { Condition, ObjectMeta, TypeMeta } from '../../api/meta.js';
+import { column } from '../../api/printers.js';
 import type { ResourceType } from '../../api/registry.js';
 import { Bool, Int, List, Str, Struct, T } from '../../api/schema.js';
 import type { FieldError } from '../../api/status.js';
@@ -19,6 +19,7 @@ import {
   notSupportedError,
   requiredError,
 } from '../../api/validation.js';
+import { nameColumn } from '../table.js';
 import { checkStructural } from './structural.js';
 
 export const crdGroup = 'apiextensions.k8s.io';
@@ -249,10 +250,6 @@ export function validateCrd(crd: CustomResourceDefinition, old?: CustomResourceD
   return errs;
 }
 
-const established = (o: KubeObject) =>
-  ((o as CustomResourceDefinition).status?.conditions ?? []).find((c) => c.type === 'Established')?.status ===
-  'True';
-
 export const crdType: ResourceType = {
   group: crdGroup,
   version: 'v1',
@@ -269,11 +266,11 @@ export const crdType: ResourceType = {
     subresource === 'status'
       ? []
       : validateCrd(obj as CustomResourceDefinition, old as CustomResourceDefinition | undefined),
+  // As Kubernetes' default table: the name and when it was created, no Age.
   columns: [
+    nameColumn,
     column('Created At', 'When the definition was created.', (o) => o.metadata.creationTimestamp ?? '', {
       type: 'date',
     }),
-    { ...ageColumn, priority: 1 },
-    column('Established', 'Whether the kind is served.', (o) => String(established(o)), { priority: 1 }),
   ],
 };
