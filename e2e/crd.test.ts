@@ -22,6 +22,7 @@ import {
   watchStream,
   writeKubeconfig,
 } from '../testing/harness.js';
+import { startSecureApiserver } from '../testing/secure-apiserver.js';
 
 let client: Api;
 /** A second apiserver on the same etcd: it serves the same CRDs and runs the same controller. */
@@ -446,6 +447,70 @@ describe('custom objects and the controller-manager', () => {
     await gone('/apis/example.net/v1/namespaces/default/gizmos/owned');
     await gone('/api/v1/namespaces/default/configmaps/child');
   }, 100_000);
+});
+
+describe('custom resources under RBAC', () => {
+  it('are authorized like any resource, by group and resource', async () => {
+    const secure = await startSecureApiserver({
+      etcdServers: etcd.endpoints,
+      users: [
+        { name: 'admin', commonName: 'kubernetes-admin', organizations: ['system:masters'] },
+        { name: 'alice', commonName: 'alice' },
+      ],
+    });
+    const as = (cert: string) => (method: string, p: string, body?: unknown) =>
+      secure.request(method, p, { cert, body });
+    const admin = as('admin');
+    const alice = as('alice');
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'locks.example.io' },
+      spec: {
+        group: 'example.io',
+        scope: 'Namespaced',
+        names: { plural: 'locks', kind: 'Lock' },
+        versions: [
+          { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } },
+        ],
+      },
+    };
+    expect((await alice('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).code).toBe(
+      403,
+    );
+    expect((await admin('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).code).toBe(
+      201,
+    );
+    const path = '/apis/example.io/v1/namespaces/default/locks';
+    await waitFor(async () => (await admin('GET', path)).code === 200 || undefined);
+    const denied = await alice('GET', path);
+    expect(denied.code).toBe(403);
+    expect(denied.body.message).toContain('cannot list resource "locks" in API group "example.io"');
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'lock-reader', namespace: 'default' },
+      rules: [{ apiGroups: ['example.io'], resources: ['locks'], verbs: ['get', 'list'] }],
+    };
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'alice-reads-locks', namespace: 'default' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'lock-reader' },
+      subjects: [{ kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' }],
+    };
+    expect(
+      (await admin('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', role)).code,
+    ).toBe(201);
+    expect(
+      (await admin('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', binding))
+        .code,
+    ).toBe(201);
+    expect((await alice('GET', path)).code).toBe(200);
+    const lock = { apiVersion: 'example.io/v1', kind: 'Lock', metadata: { name: 'l' } };
+    expect((await alice('POST', path, lock)).code).toBe(403);
+    await admin('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/locks.example.io');
+  }, 60_000);
 });
 
 describe('attacks on custom resources', () => {
