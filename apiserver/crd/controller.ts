@@ -116,7 +116,7 @@ export class CrdController {
       serving.setTerminating(name, false);
       return;
     }
-    if (crd.metadata?.deletionTimestamp) return this.cleanup(crd);
+    if (crd.metadata?.deletionTimestamp) return this.cleanup(crd, signal);
     const taken = takenNames(crd.spec?.group ?? '', name, this.crds(), this.o.builtins);
     const status = desiredStatus(crd, taken, this.now());
     if (JSON.stringify(status) !== JSON.stringify(crd.status)) {
@@ -144,10 +144,13 @@ export class CrdController {
    * object, and once none is left remove the finalizer; the store then
    * deletes the definition and the cache event stops serving it.
    */
-  private async cleanup(crd: CustomResourceDefinition): Promise<void> {
+  private async cleanup(crd: CustomResourceDefinition, signal: AbortSignal): Promise<void> {
     const name = crd.metadata?.name ?? '';
     if (!(crd.metadata?.finalizers ?? []).includes(cleanupFinalizer)) return;
     this.o.serving.setTerminating(name, true);
+    // Served while terminating, as Kubernetes does (reads and deletes go on), and so that
+    // an apiserver that never served it (just started) still finds its objects.
+    if (conditionTrue(crd, 'Established')) await this.o.serving.serve(crd, signal);
     const store = this.o.serving.storesOf(name)[0];
     if (store) {
       await store.deleteCollection(undefined, {}, {});

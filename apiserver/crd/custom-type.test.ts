@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { genericStrategy } from '../strategy.js';
 import { tableColumns } from '../table.js';
 import { compareVersions, customTypes } from './custom-type.js';
 import type { CustomResourceDefinition } from './definition.js';
@@ -61,5 +62,17 @@ describe('custom resource types', () => {
     const obj = { metadata: { name: 'w' }, spec: { size: 3 }, status: { since: '2026-01-01T00:00:00Z' } };
     expect(cols.map((x) => x.cell(obj, now))).toEqual(['w', 3, '60m']);
     expect(cols[1].cell({ metadata: {} }, now)).toBeNull();
+  });
+
+  it.each([
+    ['with the status subresource, status changes keep the generation', 0, 1],
+    ['without it, status is a field like any other and moves the generation', 1, 2],
+  ])('%s', (_name, version, want) => {
+    const rt = customTypes(crd())[version];
+    const strategy = genericStrategy(rt);
+    const old = { metadata: { name: 'w', generation: 1 }, spec: { a: 1 }, status: { s: 1 } };
+    const obj = { ...structuredClone(old), status: { s: 2 } };
+    strategy.prepareForUpdate(obj, old);
+    expect(obj.metadata.generation).toBe(want);
   });
 });
