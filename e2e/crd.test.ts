@@ -118,6 +118,29 @@ const widgetsCrd = {
   },
 };
 
+/** A CRD of one group and kind with `versions` (one served storage version by default). */
+function crdOf(
+  plural: string,
+  group: string,
+  kind: string,
+  scope: 'Namespaced' | 'Cluster',
+  versions: Record<string, unknown>[] = [
+    {
+      name: 'v1',
+      served: true,
+      storage: true,
+      schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+    },
+  ],
+) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: { group, scope, names: { plural, kind }, versions },
+  };
+}
+
 const widget = (name: string, spec: Record<string, unknown>, apiVersion = 'example.com/v1') => ({
   apiVersion,
   kind: 'Widget',
@@ -380,24 +403,7 @@ describe('a CustomResourceDefinition', () => {
 });
 
 describe('custom objects and the controller-manager', () => {
-  const gizmos = {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: 'gizmos.example.net' },
-    spec: {
-      group: 'example.net',
-      scope: 'Namespaced',
-      names: { plural: 'gizmos', kind: 'Gizmo' },
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        },
-      ],
-    },
-  };
+  const gizmos = crdOf('gizmos', 'example.net', 'Gizmo', 'Namespaced');
   const gizmo = (name: string, namespace: string, ownerReferences?: unknown[]) => ({
     apiVersion: 'example.net/v1',
     kind: 'Gizmo',
@@ -462,19 +468,7 @@ describe('custom resources under RBAC', () => {
       secure.request(method, p, { cert, body });
     const admin = as('admin');
     const alice = as('alice');
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'locks.example.io' },
-      spec: {
-        group: 'example.io',
-        scope: 'Namespaced',
-        names: { plural: 'locks', kind: 'Lock' },
-        versions: [
-          { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } },
-        ],
-      },
-    };
+    const crd = crdOf('locks', 'example.io', 'Lock', 'Namespaced');
     expect((await alice('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).code).toBe(
       403,
     );
@@ -515,17 +509,7 @@ describe('custom resources under RBAC', () => {
 
 describe('attacks on custom resources', () => {
   it('a CRD cannot take a built-in resource', async () => {
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'ingresses.networking.k8s.io' },
-      spec: {
-        group: 'networking.k8s.io',
-        scope: 'Namespaced',
-        names: { plural: 'ingresses', kind: 'Ingress' },
-        versions: [{ ...version('v1', true), subresources: {}, additionalPrinterColumns: [] }],
-      },
-    };
+    const crd = crdOf('ingresses', 'networking.k8s.io', 'Ingress', 'Namespaced');
     const r = await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
     expect(r.status).toBe(201);
     const status = await waitFor(
@@ -543,11 +527,7 @@ describe('attacks on custom resources', () => {
     // The built-in still serves, with its own schema.
     const ing = await client.get('/apis/networking.k8s.io/v1/ingresses');
     expect(ing.body.kind).toBe('IngressList');
-    const core = {
-      ...crd,
-      metadata: { name: 'pods.' },
-      spec: { ...crd.spec, group: '', names: { plural: 'pods', kind: 'Pod' } },
-    };
+    const core = crdOf('pods', '', 'Pod', 'Namespaced');
     expect((await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', core)).status).toBe(
       422,
     );
@@ -561,24 +541,14 @@ describe('attacks on custom resources', () => {
       schema = { type: 'object', properties: { a: schema } };
       obj = { a: obj };
     }
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'deeps.example.org' },
-      spec: {
-        group: 'example.org',
-        scope: 'Cluster',
-        names: { plural: 'deeps', kind: 'Deep' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            schema: { openAPIV3Schema: { type: 'object', properties: { spec: schema } } },
-          },
-        ],
+    const crd = crdOf('deeps', 'example.org', 'Deep', 'Cluster', [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', properties: { spec: schema } } },
       },
-    };
+    ]);
     expect((await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(
       201,
     );
@@ -609,30 +579,20 @@ describe('attacks on custom resources', () => {
   });
 
   it('__proto__ keys in a custom object stay data', async () => {
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'things.example.org' },
-      spec: {
-        group: 'example.org',
-        scope: 'Cluster',
-        names: { plural: 'things', kind: 'Thing' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            schema: {
-              openAPIV3Schema: {
-                type: 'object',
-                properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-              },
-            },
-            additionalPrinterColumns: [{ name: 'P', type: 'string', jsonPath: '.spec.__proto__.polluted' }],
+    const crd = crdOf('things', 'example.org', 'Thing', 'Cluster', [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
           },
-        ],
+        },
+        additionalPrinterColumns: [{ name: 'P', type: 'string', jsonPath: '.spec.__proto__.polluted' }],
       },
-    };
+    ]);
     expect((await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(
       201,
     );
