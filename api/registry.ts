@@ -85,6 +85,8 @@ export interface ResourceType {
   scalePaths?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
   /** What /openapi/v3 and /openapi/v2 publish for the kind, when it is not derived from `schema`. */
   openapi?: { v3: Record<string, unknown>; v2: Record<string, unknown> };
+  /** List items carry apiVersion and kind, as Kubernetes' lists of custom resources (unstructured) do. */
+  typedListItems?: boolean;
   /** Strategic merge patch is refused (415), as for custom resources: they have no patch strategies. */
   noStrategicMerge?: boolean;
   /** Whether object names must be a DNS-1123 label (63 chars) rather than a subdomain. */

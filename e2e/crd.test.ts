@@ -250,6 +250,10 @@ describe('a CustomResourceDefinition', () => {
     expect(there.spec).toEqual({ size: 'large', replicas: 1, color: 'blue' });
     const beta = await client.get('/apis/example.com/v1beta1/namespaces/default/widgets');
     expect(beta.body.apiVersion).toBe('example.com/v1beta1');
+    // Items keep apiVersion and kind, as Kubernetes' lists of custom objects.
+    expect(new Set(beta.body.items.map((i: any) => `${i.kind} ${i.apiVersion}`))).toEqual(
+      new Set(['Widget example.com/v1beta1']),
+    );
     expect(beta.body.items.map((i: any) => i.metadata.name).sort()).toEqual(['w1', 'w5']);
     const one = await kj(['get', 'widgets.v1beta1.example.com', 'w1']);
     expect(one.apiVersion).toBe('example.com/v1beta1');

@@ -116,6 +116,7 @@ export function customTypes(crd: CustomResourceDefinition): ResourceType[] {
       },
       openapi: { v3: openapiV3Schema(schema), v2: openapiV2Schema(schema) },
       noStrategicMerge: true,
+      typedListItems: true,
       columns: columnsOf(v),
     };
   });
