@@ -77,8 +77,13 @@ export class CrdController {
       },
     };
     const follow = () => {
-      const { entries } = cache.watchFromNow(listener);
-      for (const e of entries) this.queue.add(e.obj.metadata.name ?? '');
+      try {
+        const { entries } = cache.watchFromNow(listener);
+        for (const e of entries) this.queue.add(e.obj.metadata.name ?? '');
+      } catch (err) {
+        // Only a stopped cache refuses, and it stops when `signal` aborts.
+        this.log.warn({ err }, 'cannot follow the CRD cache');
+      }
     };
     await cache.ready();
     follow();
