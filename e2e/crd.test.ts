@@ -320,6 +320,18 @@ describe('a CustomResourceDefinition', () => {
     expect(Buffer.from(await pb.arrayBuffer()).includes('com.example.v1.Widget')).toBe(true);
   });
 
+  it('serves a changed definition: a new printer column shows', async () => {
+    const changed = structuredClone(widgetsCrd);
+    for (const v of changed.spec.versions)
+      v.additionalPrinterColumns.push({ name: 'Color', type: 'string', jsonPath: '.spec.color' });
+    await ok(['apply', '-f', '-'], changed);
+    const head = await waitFor(async () => {
+      const out = await ok(['get', 'wg']);
+      return out.startsWith('NAME') && out.includes('COLOR') ? out.split('\n')[0] : undefined;
+    });
+    expect(head.split(/\s+/)).toEqual(['NAME', 'SIZE', 'REPLICAS', 'READY', 'COLOR']);
+  });
+
   it('is watched with client-node', async () => {
     const kc = new k8s.KubeConfig();
     // Plain HTTP: client-node wants skipTLSVerify for it.

@@ -7,8 +7,9 @@
  *
  * Contract: `serve` and `drop` are called by the CRD controller, one CRD
  * at a time (its workqueue never hands one key to two workers). A changed
- * definition (versions, schema, names) is served anew: its old caches stop,
- * which ends their watches, as Kubernetes ends them on a CRD update.
+ * definition (versions, schema, names) is served anew: new caches load, then
+ * replace the old ones, whose stop ends their watches, as Kubernetes ends
+ * them on a CRD update.
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/meta.js';
@@ -42,6 +43,8 @@ function fingerprintOf(crd: CustomResourceDefinition): string {
 
 export class CustomResourceServing {
   private readonly served = new Map<string, Served>();
+  /** Being loaded by `serve`, not yet served. */
+  private readonly pending = new Set<Served>();
   private readonly terminating = new Set<string>();
   private readonly log: Logger;
 
@@ -61,38 +64,43 @@ export class CustomResourceServing {
     else this.terminating.delete(name);
   }
 
-  /** Serves `crd`'s versions (again, if its definition changed); resolves once their caches are loaded. */
+  /**
+   * Serves `crd`'s versions; resolves once their caches are loaded. A changed
+   * definition is served anew: the new caches load first and then replace
+   * the old ones in one step, so requests never see the kind missing.
+   */
   async serve(crd: CustomResourceDefinition, signal: AbortSignal): Promise<void> {
     const name = crd.metadata?.name ?? '';
     const fingerprint = fingerprintOf(crd);
-    if (this.served.get(name)?.fingerprint === fingerprint) return;
-    this.drop(name);
+    const current = this.served.get(name);
+    if (current?.fingerprint === fingerprint) return;
     const types = customTypes(crd);
     const storageVersion = storageVersionOf(crd);
-    if (types.length === 0 || !storageVersion) return;
-    const taken = types.find((rt) => this.o.registry.get(rt.group, rt.version, rt.plural));
+    if (types.length === 0 || !storageVersion) return this.drop(name);
+    const taken = types.find((rt) => {
+      const have = this.o.registry.get(rt.group, rt.version, rt.plural);
+      return have && !current?.types.includes(have);
+    });
     if (taken) {
       this.log.warn({ crd: name, resource: taken.plural }, 'resource already served; not serving the CRD');
-      return;
+      return this.drop(name);
     }
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     stop.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), { once: true });
     const built = types.map((rt) => this.build(rt, name, `${rt.group}/${storageVersion}`));
-    const served: Served = {
-      fingerprint,
-      types,
-      caches: built.map((b) => b.cache),
-      stop,
-      loops: built.map((b) => b.cache.run(stop.signal)),
-    };
-    this.served.set(name, served);
-    await Promise.race([Promise.all(served.caches.map((c) => c.ready())), aborted(stop.signal)]);
+    const caches = built.map((b) => b.cache);
+    const next: Served = { fingerprint, types, caches, stop, loops: caches.map((c) => c.run(stop.signal)) };
+    this.pending.add(next);
+    await Promise.race([Promise.all(caches.map((c) => c.ready())), aborted(stop.signal)]);
+    this.pending.delete(next);
     if (stop.signal.aborted) return;
+    this.drop(name);
     for (const [i, rt] of types.entries()) this.o.storage.stores.set(rt, built[i].store);
-    this.o.storage.caches.push(...served.caches);
+    this.o.storage.caches.push(...caches);
     this.o.registry.add(types);
+    this.served.set(name, next);
     this.log.info({ crd: name, versions: types.map((t) => t.version) }, 'serving custom resource');
   }
 
@@ -134,7 +142,8 @@ export class CustomResourceServing {
 
   /** Stops everything; resolves when every cache loop has ended. */
   async close(): Promise<void> {
-    const loops = [...this.served.values()].flatMap((s) => s.loops);
+    const loops = [...this.served.values(), ...this.pending].flatMap((s) => s.loops);
+    for (const p of this.pending) p.stop.abort();
     for (const name of [...this.served.keys()]) this.drop(name);
     await Promise.allSettled(loops);
   }
