@@ -572,6 +572,11 @@ describe('a CRD the size of real ones', () => {
 describe('attacks on custom resources', () => {
   it('a CRD cannot take a built-in resource', async () => {
     const crd = crdOf('ingresses', 'networking.k8s.io', 'Ingress', 'Namespaced');
+    // A Kubernetes group asks for the approval annotation; with it, the names still decide.
+    expect((await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(
+      422,
+    );
+    Object.assign(crd.metadata, { annotations: { 'api-approved.kubernetes.io': 'unapproved, hijack' } });
     const r = await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
     expect(r.status).toBe(201);
     const status = await waitFor(

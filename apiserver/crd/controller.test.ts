@@ -89,7 +89,9 @@ describe('CrdController', () => {
 
   it('never serves a CRD that takes a built-in resource', async () => {
     const t = await setup();
-    await t.crds.create(undefined, crd('ingresses', 'networking.k8s.io', 'Ingress'));
+    const ingresses = crd('ingresses', 'networking.k8s.io', 'Ingress');
+    ingresses.metadata!.annotations = { 'api-approved.kubernetes.io': 'unapproved, hijack' };
+    await t.crds.create(undefined, ingresses);
     await t.sync('ingresses.networking.k8s.io');
     await t.sync('ingresses.networking.k8s.io');
     const c = await t.get('ingresses.networking.k8s.io');

@@ -102,6 +102,26 @@ describe('CRD validation', () => {
     expect(fieldsOf(crd)).toContain(want);
   });
 
+  it('a group of Kubernetes itself needs the approval annotation', () => {
+    const crd = valid();
+    crd.spec!.group = 'networking.k8s.io';
+    crd.metadata!.name = 'widgets.networking.k8s.io';
+    expect(fieldsOf(crd)).toEqual(['metadata.annotations[api-approved.kubernetes.io]: FieldValueRequired']);
+    crd.metadata!.annotations = {
+      'api-approved.kubernetes.io': 'https://github.com/kubernetes/enhancements/pull/1111',
+    };
+    expect(fieldsOf(crd)).toEqual([]);
+  });
+
+  it('a version objects are stored in may not be removed', () => {
+    const old = valid();
+    defaultCrd(old);
+    old.status = { storedVersions: ['v1'] };
+    const crd = structuredClone(old);
+    crd.spec!.versions![0].name = 'v2';
+    expect(validateCrd(crd, old).map((e) => e.field)).toEqual(['status.storedVersions[0]']);
+  });
+
   it('group and scope are immutable', () => {
     const old = valid();
     defaultCrd(old);

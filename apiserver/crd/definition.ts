@@ -220,6 +220,19 @@ function validateVersions(versions: CrdVersion[] | undefined, path: string): Fie
   return errs;
 }
 
+/** Groups of Kubernetes itself: a CRD there needs the approval annotation, as Kubernetes asks. */
+const protectedGroup = (group: string) =>
+  ['k8s.io', 'kubernetes.io'].some((g) => group === g || group.endsWith(`.${g}`));
+export const apiApprovalAnnotation = 'api-approved.kubernetes.io';
+
+/** Old objects stay readable: a version some are stored in may not be removed. */
+function validateStoredVersions(crd: CustomResourceDefinition, old: CustomResourceDefinition): FieldError[] {
+  const names = new Set((crd.spec?.versions ?? []).map((v) => v.name));
+  return (old.status?.storedVersions ?? []).flatMap((v, i) =>
+    names.has(v) ? [] : [invalidError(`status.storedVersions[${i}]`, v, 'must appear in spec.versions')],
+  );
+}
+
 export function validateCrd(crd: CustomResourceDefinition, old?: CustomResourceDefinition): FieldError[] {
   const spec = crd.spec ?? {};
   const errs: FieldError[] = [];
@@ -235,6 +248,14 @@ export function validateCrd(crd: CustomResourceDefinition, old?: CustomResourceD
   }
   if (old && old.spec?.group !== spec.group)
     errs.push(invalidError('spec.group', spec.group, 'field is immutable'));
+  if (spec.group && protectedGroup(spec.group) && !crd.metadata?.annotations?.[apiApprovalAnnotation])
+    errs.push(
+      requiredError(
+        `metadata.annotations[${apiApprovalAnnotation}]`,
+        `protected groups must have approval annotation "${apiApprovalAnnotation}", see https://github.com/kubernetes/enhancements/pull/1111`,
+      ),
+    );
+  if (old) errs.push(...validateStoredVersions(crd, old));
   if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') {
     if (!spec.scope) errs.push(requiredError('spec.scope'));
     else errs.push(notSupportedError('spec.scope', spec.scope, ['Cluster', 'Namespaced']));
