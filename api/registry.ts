@@ -64,6 +64,31 @@ export interface ResourceType {
    * for every other kind it answers with a Success Status naming it.
    */
   returnDeletedObject?: boolean;
+  /**
+   * The etcd key prefix of its objects, ending in `/`: `/registry/{plural}/`
+   * unless set (custom resources: `/registry/{group}/{plural}/`, as
+   * Kubernetes keys them; every version of one kind shares it).
+   */
+  storagePrefix?: string;
+  /**
+   * Drops, in place, the fields the kind's schema does not know and returns
+   * their paths (`spec.foo`), for kinds whose schema is not `schema`
+   * (custom resources); the request's fieldValidation then refuses, warns
+   * about or ignores them, as for unknown fields of `schema`.
+   */
+  prune?: (obj: KubeObject) => string[];
+  /**
+   * With the scale subresource: where its fields live, as simple JSON paths
+   * (`.spec.replicas`); unset: spec.replicas and status.replicas (custom
+   * resources name their own).
+   */
+  scalePaths?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  /** What /openapi/v3 and /openapi/v2 publish for the kind, when it is not derived from `schema`. */
+  openapi?: { v3: Record<string, unknown>; v2: Record<string, unknown> };
+  /** List items carry apiVersion and kind, as Kubernetes' lists of custom resources (unstructured) do. */
+  typedListItems?: boolean;
+  /** Strategic merge patch is refused (415), as for custom resources: they have no patch strategies. */
+  noStrategicMerge?: boolean;
   /** Whether object names must be a DNS-1123 label (63 chars) rather than a subdomain. */
   nameIsLabel?: boolean;
   /** The kind's own name rule, when it is neither a DNS subdomain nor a label (RBAC names). */
@@ -74,24 +99,97 @@ export function apiVersionOf(rt: Pick<ResourceType, 'group' | 'version'>): strin
   return rt.group ? `${rt.group}/${rt.version}` : rt.version;
 }
 
+/** Where objects of `rt` live in etcd, ending in `/`. */
+export function storagePrefixOf(rt: Pick<ResourceType, 'plural' | 'storagePrefix'>): string {
+  return rt.storagePrefix ?? `/registry/${rt.plural}/`;
+}
+
 export function groupVersionPath(rt: Pick<ResourceType, 'group' | 'version'>): string {
   return rt.group ? `/apis/${rt.group}/${rt.version}` : `/api/${rt.version}`;
 }
 
-/** Immutable lookup over a set of resource types. */
+/**
+ * The resource types a server serves, by group-version-resource and kind.
+ * Built-in kinds are there from the start; custom resources come and go at
+ * run time (`add`, `remove`), each change moving `generation` and calling
+ * the `onChange` listeners synchronously. Readers that derive something from
+ * the whole set (discovery, OpenAPI) rebuild it per generation (`derived`).
+ */
 export class Registry {
-  readonly all: readonly ResourceType[];
+  private types: readonly ResourceType[];
   private readonly byGvr = new Map<string, ResourceType>();
   private readonly byGk = new Map<string, ResourceType>();
+  private readonly listeners = new Set<() => void>();
+  /** Moves on every add or remove. */
+  generation = 0;
 
   constructor(types: ResourceType[]) {
-    this.all = types;
+    this.types = [];
+    this.index(types);
+    this.types = [...types];
+  }
+
+  /** Every type served now; a new array after each change, never mutated. */
+  get all(): readonly ResourceType[] {
+    return this.types;
+  }
+
+  private index(types: readonly ResourceType[]): void {
     for (const rt of types) {
       const gvr = `${rt.group}/${rt.version}/${rt.plural}`;
       if (this.byGvr.has(gvr)) throw new Error(`resource ${gvr} registered twice`);
       this.byGvr.set(gvr, rt);
       this.byGk.set(`${rt.group}/${rt.kind}`, rt);
     }
+  }
+
+  /** Serves `types` too; throws (and changes nothing) if one of them is served already. */
+  add(types: readonly ResourceType[]): void {
+    const seen = new Set<string>();
+    for (const rt of types) {
+      const gvr = `${rt.group}/${rt.version}/${rt.plural}`;
+      if (this.byGvr.has(gvr) || seen.has(gvr)) throw new Error(`resource ${gvr} registered twice`);
+      seen.add(gvr);
+    }
+    this.index(types);
+    this.types = [...this.types, ...types];
+    this.changed();
+  }
+
+  /** Stops serving `types` (those not served are ignored). */
+  remove(types: readonly ResourceType[]): void {
+    const gone = new Set(types);
+    const left = this.types.filter((rt) => !gone.has(rt));
+    if (left.length === this.types.length) return;
+    this.types = left;
+    this.byGvr.clear();
+    this.byGk.clear();
+    this.index(left);
+    this.changed();
+  }
+
+  /** Calls `listener` after every change; returns the function that stops it. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A value built from the registry, built again only after a change. */
+  derived<T>(build: (registry: Registry) => T): () => T {
+    let at = -1;
+    let value: T;
+    return () => {
+      if (at !== this.generation) {
+        value = build(this);
+        at = this.generation;
+      }
+      return value;
+    };
+  }
+
+  private changed(): void {
+    this.generation++;
+    for (const l of this.listeners) l();
   }
 
   get(group: string, version: string, plural: string): ResourceType | undefined {

@@ -55,11 +55,12 @@ export function checkSchema(
   patched = false,
 ): string[] {
   const check = checkerFor(rt.schema);
-  if (check.Check(obj)) return [];
+  const valid = check.Check(obj);
+  if (valid && !rt.prune) return [];
   const unknown: string[] = [];
   const unknownPointers: string[] = [];
   const wrong: { field: string; message: string }[] = [];
-  for (const e of check.Errors(obj)) {
+  for (const e of valid ? [] : check.Errors(obj)) {
     if (e.type === ValueErrorType.ObjectAdditionalProperties) {
       unknown.push(jsonPointerToField(e.path));
       unknownPointers.push(e.path);
@@ -78,6 +79,9 @@ export function checkSchema(
       })),
     );
   }
+  const cleaned = unknown.length > 0;
+  // A custom resource's own schema: what it does not know is pruned (Kubernetes prunes before defaulting).
+  if (rt.prune) unknown.push(...rt.prune(obj));
   if (unknown.length === 0) return [];
   if (mode === 'Strict') {
     const list = unknown.map((f) => `unknown field "${f}"`);
@@ -90,9 +94,11 @@ export function checkSchema(
       unknown.map((f) => ({ reason: 'FieldValueInvalid', field: f, message: `unknown field "${f}"` })),
     );
   }
-  Value.Clean(rt.schema, obj);
-  // Clean keeps a key that names a prototype member (`__proto__`); drop what it left.
-  for (const p of unknownPointers) removeOwnAt(obj, p);
+  if (cleaned) {
+    Value.Clean(rt.schema, obj);
+    // Clean keeps a key that names a prototype member (`__proto__`); drop what it left.
+    for (const p of unknownPointers) removeOwnAt(obj, p);
+  }
   return mode === 'Warn' ? unknown.map((f) => `unknown field "${f}"`) : [];
 }
 

@@ -1,7 +1,8 @@
 /**
  * Discovery: /api, /apis, each group and group-version, in the classic form
  * and the aggregated form (apidiscovery.k8s.io v2 and v2beta1) that kubectl
- * 1.26+ asks for first. Built once from the registry.
+ * 1.26+ asks for first. Built from the registry, again after each change
+ * (custom resources come and go).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry, ResourceType } from '../api/registry.js';
@@ -203,26 +204,44 @@ export interface ExternalGroups {
 
 const noExternalGroups: ExternalGroups = { groups: () => [], aggregated: () => [] };
 
+/** Every discovery document, built once per registry generation. */
+function discoveryView(registry: Registry, extras: ExtraResource[]) {
+  const all = [...registry.all, ...extras];
+  const groups = [...new Set(all.map((r) => r.group).filter((g) => g !== ''))].sort();
+  const groupObject = (group: string) => {
+    const versions = versionsOf(registry, group, extras);
+    const gv = versions.map((v) => ({ groupVersion: `${group}/${v}`, version: v }));
+    return { name: group, versions: gv, preferredVersion: gv[0] };
+  };
+  const lists = new Map<string, unknown>();
+  for (const r of all) {
+    const gv = `${r.group}/${r.version}`;
+    if (!lists.has(gv)) lists.set(gv, resourceList(registry, r.group, r.version, extras));
+  }
+  return {
+    groups,
+    groupList: { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupObject) },
+    group: new Map(groups.map((g) => [g, { kind: 'APIGroup', apiVersion: 'v1', ...groupObject(g) }])),
+    lists,
+    aggregatedCore: [aggregatedGroup(registry, '')],
+    aggregatedApis: groups.map((g) => aggregatedGroup(registry, g, extras)),
+  };
+}
+
 export function registerDiscovery(
   app: FastifyInstance,
   registry: Registry,
   extras: ExtraResource[] = [],
   external: ExternalGroups = noExternalGroups,
 ): void {
-  const groups = [
-    ...new Set([...registry.all, ...extras].map((r) => r.group).filter((g) => g !== '')),
-  ].sort();
-  const groupObject = (group: string) => {
-    const versions = versionsOf(registry, group, extras);
-    const gv = versions.map((v) => ({ groupVersion: `${group}/${v}`, version: v }));
-    return { name: group, versions: gv, preferredVersion: gv[0] };
-  };
+  // Custom resources come and go: every document follows the registry's generation.
+  const view = registry.derived((r) => discoveryView(r, extras));
 
   app.get('/version', async () => serverVersion);
 
   app.get('/api', async (req: FastifyRequest, reply) => {
     const agg = aggregatedVersion(req.headers.accept);
-    if (agg) return sendAggregated(reply, agg, [aggregatedGroup(registry, '')]);
+    if (agg) return sendAggregated(reply, agg, view().aggregatedCore);
     return {
       kind: 'APIVersions',
       versions: ['v1'],
@@ -232,34 +251,25 @@ export function registerDiscovery(
 
   app.get('/apis', async (req: FastifyRequest, reply) => {
     const agg = aggregatedVersion(req.headers.accept);
-    if (agg)
-      return sendAggregated(reply, agg, [
-        ...groups.map((g) => aggregatedGroup(registry, g, extras)),
-        ...external.aggregated(),
-      ]);
-    return {
-      kind: 'APIGroupList',
-      apiVersion: 'v1',
-      groups: [...groups.map(groupObject), ...external.groups()],
-    };
+    if (agg) return sendAggregated(reply, agg, [...view().aggregatedApis, ...external.aggregated()]);
+    const list = view().groupList;
+    return { ...list, groups: [...list.groups, ...external.groups()] };
   });
 
-  app.get('/api/v1', async () => resourceList(registry, '', 'v1'));
+  app.get('/api/v1', async () => view().lists.get('/v1'));
 
   app.get<{ Params: { group: string } }>('/apis/:group', async (req) => {
-    if (!groups.includes(req.params.group)) {
-      const ext = external.groups().find((g) => g.name === req.params.group);
-      if (ext) return { kind: 'APIGroup', apiVersion: 'v1', ...ext };
-      throw newNotFound({ group: '', resource: 'groups' }, req.params.group);
-    }
-    return { kind: 'APIGroup', apiVersion: 'v1', ...groupObject(req.params.group) };
+    const group = view().group.get(req.params.group);
+    if (group) return group;
+    const ext = external.groups().find((g) => g.name === req.params.group);
+    if (ext) return { kind: 'APIGroup', apiVersion: 'v1', ...ext };
+    throw newNotFound({ group: '', resource: 'groups' }, req.params.group);
   });
 
   app.get<{ Params: { group: string; version: string } }>('/apis/:group/:version', async (req) => {
     const { group, version } = req.params;
-    if (![...registry.all, ...extras].some((r) => r.group === group && r.version === version)) {
-      throw newNotFound({ group: '', resource: 'groupversions' }, `${group}/${version}`);
-    }
-    return resourceList(registry, group, version, extras);
+    const list = group === '' ? undefined : view().lists.get(`${group}/${version}`);
+    if (!list) throw newNotFound({ group: '', resource: 'groupversions' }, `${group}/${version}`);
+    return list;
   });
 }

@@ -148,6 +148,12 @@ function refuseTooLarge(err: unknown): never {
   throw err;
 }
 
+/** What the stores and watch caches use of etcd: objects by key, with compare-and-swap, lists and watches. */
+export type ObjectStorage = Pick<
+  EtcdStore,
+  'get' | 'create' | 'update' | 'delete' | 'list' | 'watch' | 'freshness'
+>;
+
 export class EtcdStore {
   readonly client: Etcd3;
   private readonly log: Logger;

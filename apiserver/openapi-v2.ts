@@ -10,12 +10,14 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { stringify as toYaml } from 'yaml';
+import { ObjectMeta } from '../api/meta.js';
 import type { Registry } from '../api/registry.js';
 import { serverVersion } from './discovery.js';
-import { schemaName } from './openapi.js';
+import { objectMetaName, schemaName } from './openapi.js';
 
 /** A Swagger 2.0 schema: the subset of JSON Schema that v2 has. */
 export interface SchemaV2 {
+  $ref?: string;
   type?: string;
   format?: string;
   description?: string;
@@ -87,9 +89,10 @@ export function openapiV2Document(registry: Registry) {
   const definitions: Record<string, SchemaV2> = {};
   for (const rt of registry.all) {
     definitions[schemaName(rt)] = {
-      ...toSchemaV2(rt.schema),
+      ...(rt.openapi ? (rt.openapi.v2 as SchemaV2) : toSchemaV2(rt.schema)),
       'x-kubernetes-group-version-kind': [{ group: rt.group, version: rt.version, kind: rt.kind }],
     };
+    if (rt.openapi) definitions[objectMetaName] = toSchemaV2(ObjectMeta);
   }
   return {
     swagger: '2.0',
@@ -108,6 +111,7 @@ const field = {
   info: { title: 1, version: 2 },
   named: { name: 1, value: 2 },
   schema: {
+    ref: 1,
     format: 2,
     description: 4,
     required: 19,
@@ -158,7 +162,10 @@ function named(name: string, value: Message): Message {
 
 function schemaMessage(s: SchemaV2): Message {
   const f = field.schema;
-  const m = new Message().string(f.format, s.format).string(f.description, s.description);
+  const m = new Message()
+    .string(f.ref, s.$ref)
+    .string(f.format, s.format)
+    .string(f.description, s.description);
   for (const r of s.required ?? []) m.string(f.required, r);
   if (s.additionalProperties)
     m.message(f.additionalProperties, new Message().message(1, schemaMessage(s.additionalProperties)));
@@ -191,13 +198,15 @@ export function encodeDocument(doc: ReturnType<typeof openapiV2Document>): Buffe
 }
 
 export function registerOpenAPIV2(app: FastifyInstance, registry: Registry): void {
-  const doc = openapiV2Document(registry);
-  const json = JSON.stringify(doc);
-  const protobuf = encodeDocument(doc);
+  // Built again only after the registry changed (custom resources come and go).
+  const view = registry.derived((r) => {
+    const doc = openapiV2Document(r);
+    return { json: JSON.stringify(doc), protobuf: encodeDocument(doc) };
+  });
   app.get('/openapi/v2', async (req, reply) => {
     if ((req.headers.accept ?? '').includes(protobufMediaType)) {
-      return reply.header('content-type', protobufMediaType).send(protobuf);
+      return reply.header('content-type', protobufMediaType).send(view().protobuf);
     }
-    return reply.header('content-type', 'application/json').send(json);
+    return reply.header('content-type', 'application/json').send(view().json);
   });
 }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { ObjectMeta } from '../api/meta.js';
 import { groupVersionPath, type Registry, type ResourceType } from '../api/registry.js';
 import { newNotFound } from '../api/status.js';
 import { serverVersion } from './discovery.js';
@@ -135,10 +136,13 @@ function operations(rt: ResourceType) {
 
 function withGvk(rt: ResourceType) {
   return {
-    ...rt.schema,
+    ...(rt.openapi?.v3 ?? rt.schema),
     'x-kubernetes-group-version-kind': [{ group: rt.group, version: rt.version, kind: rt.kind }],
   };
 }
+
+/** The definition name of ObjectMeta, which custom resources' published schemas refer to. */
+export const objectMetaName = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 export function openapiDocument(registry: Registry, group: string, version: string) {
   const types = registry.all.filter((r) => r.group === group && r.version === version);
@@ -147,6 +151,7 @@ export function openapiDocument(registry: Registry, group: string, version: stri
   for (const rt of types) {
     Object.assign(paths, operations(rt));
     schemas[schemaName(rt)] = withGvk(rt);
+    if (rt.openapi) schemas[objectMetaName] = ObjectMeta;
   }
   return {
     openapi: '3.0.0',
@@ -156,7 +161,8 @@ export function openapiDocument(registry: Registry, group: string, version: stri
   };
 }
 
-export function registerOpenAPI(app: FastifyInstance, registry: Registry): void {
+/** Every group-version's document and the index, built once per registry generation. */
+function openapiView(registry: Registry) {
   const docs = new Map<string, { json: string; hash: string }>();
   for (const { group, version } of registry.groupVersions()) {
     const key = group ? `apis/${group}/${version}` : `api/${version}`;
@@ -168,9 +174,16 @@ export function registerOpenAPI(app: FastifyInstance, registry: Registry): void 
       [...docs].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.hash}` }]),
     ),
   });
-  app.get('/openapi/v3', async (_req, reply) => reply.header('content-type', 'application/json').send(index));
+  return { docs, index };
+}
+
+export function registerOpenAPI(app: FastifyInstance, registry: Registry): void {
+  const view = registry.derived(openapiView);
+  app.get('/openapi/v3', async (_req, reply) =>
+    reply.header('content-type', 'application/json').send(view().index),
+  );
   app.get<{ Params: { '*': string } }>('/openapi/v3/*', async (req, reply) => {
-    const d = docs.get(req.params['*']);
+    const d = view().docs.get(req.params['*']);
     if (!d) throw newNotFound({ group: '', resource: 'openapi' }, req.params['*']);
     return reply.header('content-type', 'application/json').header('etag', `"${d.hash}"`).send(d.json);
   });

@@ -11,6 +11,7 @@ import { apiVersionOf, type ResourceType } from '../api/registry.js';
 import { type FieldError, newBadRequest, newInvalid, StatusError } from '../api/status.js';
 import { metaTime } from '../api/time.js';
 import { checkSchema, checkTypeMeta } from './admission.js';
+import { firstValue, setValue } from './crd/jsonpath.js';
 import { jsonPatch, mergePatch } from './json-patch.js';
 import { recordUpdate, serverSideApply, type Writer } from './managedfields.js';
 import { decodeBody, mediaType, patchTypeOf, queryBool } from './request.js';
@@ -24,15 +25,21 @@ export interface Target {
   store: ResourceStore;
 }
 
-/** The autoscaling/v1 Scale of an object of `rt` with spec.replicas. */
+/**
+ * The autoscaling/v1 Scale of an object of `rt`: spec.replicas, status.replicas
+ * and the selector, or where the kind's scalePaths put them (custom resources).
+ */
 export function scaleOf(obj: KubeObject, rt: ResourceType) {
   const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
   const status = (obj.status ?? {}) as { replicas?: number };
-  const selector =
-    rt.scaleSelector?.(obj) ??
-    Object.entries(spec.selector?.matchLabels ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
+  const paths = rt.scalePaths;
+  const number = (v: unknown) => (typeof v === 'number' ? v : 0);
+  const selector = paths
+    ? String(paths.labelSelectorPath ? (firstValue(paths.labelSelectorPath, obj) ?? '') : '')
+    : (rt.scaleSelector?.(obj) ??
+      Object.entries(spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','));
   const m = obj.metadata;
   return {
     kind: 'Scale',
@@ -44,9 +51,20 @@ export function scaleOf(obj: KubeObject, rt: ResourceType) {
       resourceVersion: m.resourceVersion,
       creationTimestamp: m.creationTimestamp,
     },
-    spec: { replicas: spec.replicas ?? 0 },
-    status: { replicas: status.replicas ?? 0, selector },
+    spec: {
+      replicas: paths ? number(firstValue(paths.specReplicasPath, obj)) : (spec.replicas ?? 0),
+    },
+    status: {
+      replicas: paths ? number(firstValue(paths.statusReplicasPath, obj)) : (status.replicas ?? 0),
+      selector,
+    },
   };
+}
+
+/** Sets the replicas a Scale asks for on the object, in place: spec.replicas or the kind's specReplicasPath. */
+export function setScaleReplicas(obj: KubeObject, rt: ResourceType, replicas: number | undefined): void {
+  if (rt.scalePaths) setValue(rt.scalePaths.specReplicasPath, obj, replicas);
+  else obj.spec = { ...(obj.spec as object), replicas };
 }
 
 /**
@@ -131,6 +149,12 @@ export async function patchResource(
 ): Promise<PatchResult> {
   const contentType = req.headers['content-type'];
   const type = patchTypeOf(contentType);
+  if (type === 'strategic' && t.rt.noStrategicMerge && subresource !== 'scale')
+    throw new StatusError(
+      415,
+      'UnsupportedMediaType',
+      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+    );
   if (type === 'apply') return apply(req, t, ns, name, subresource, w, query);
   const body = decodeBody(req.body as Buffer, contentType);
   const patch = (doc: unknown, schema: TSchema | undefined) => {
@@ -142,7 +166,7 @@ export async function patchResource(
   if (subresource === 'scale') {
     const obj = await t.store.guaranteedUpdate(ns, name, undefined, opts, undefined, (cur) => {
       const scaled = patch(scaleOf(cur, t.rt), undefined) as ReturnType<typeof scaleOf>;
-      cur.spec = { ...(cur.spec as object), replicas: scaled.spec?.replicas };
+      setScaleReplicas(cur, t.rt, scaled.spec?.replicas);
       return cur;
     });
     return { obj, created: false };

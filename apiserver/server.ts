@@ -8,14 +8,18 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Registry, ResourceType } from '../api/registry.js';
+import { Registry, type ResourceType } from '../api/registry.js';
 import { builtinRegistry } from '../api/types/index.js';
+import { realClock } from '../client/clock.js';
 import { Access } from './access.js';
 import type { ProxyClientTLS } from './aggregator/backend.js';
 import { buildAggregator } from './aggregator/index.js';
 import type { ExtensionAuthentication } from './aggregator/local.js';
 import { AuditLog } from './audit.js';
 import type { AuthnConfig } from './authn.js';
+import { CrdController } from './crd/controller.js';
+import { crdType } from './crd/definition.js';
+import { CustomResourceServing } from './crd/serving.js';
 import type { parseEncryptionConfig } from './encryption.js';
 import type { EtcdStore, EtcdTLS } from './etcd.js';
 import { KubeletClient, type KubeletClientTLS } from './kubelet-proxy.js';
@@ -79,6 +83,9 @@ export interface ApiserverConfig {
   maxWatchesPerUser?: number;
 }
 
+/** How long a start waits for the custom resources defined before it to be served. */
+const crdSyncWaitMs = 10_000;
+
 /** How long requests in flight may take to finish once the server stops. */
 const shutdownGraceMs = 1_000;
 
@@ -94,8 +101,14 @@ export interface Apiserver {
 export function buildApiserver(
   config: ApiserverConfig,
   logger: Logger,
-  registry: Registry = builtinRegistry,
+  builtins: Registry = builtinRegistry,
 ) {
+  // This server's own registry: custom resources are added to it while they are served.
+  const registry = new Registry(
+    builtins.get(crdType.group, crdType.version, crdType.plural)
+      ? [...builtins.all]
+      : [...builtins.all, crdType],
+  );
   const watchLimiter = new WatchLimiter({
     maxWatches: config.maxWatches ?? 3000,
     maxWatchesPerUser: config.maxWatchesPerUser ?? 300,
@@ -112,16 +125,24 @@ export function buildApiserver(
     authorization: () => access,
   });
   const { etcd, stores, store } = storage;
+  const crds = new CrdController({
+    store: store(crdType.group, crdType.version, crdType.plural)!,
+    serving: new CustomResourceServing({ registry, storage, logger }),
+    builtins: registry.all,
+    logger,
+  });
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const access = new Access({ ...config, audited: audit !== undefined, store });
   const userOf = (req: Parameters<Access['userOf']>[0]) => access.userOf(req);
   const kubelet = new KubeletClient(config.kubeletClient);
+  const reviewGroupVersions = reviewResources.map(({ group, version }) => ({ group, version }));
+  const servedNow = registry.derived(
+    (r) => new Set([...r.groupVersions(), ...reviewGroupVersions].map((gv) => `${gv.group}/${gv.version}`)),
+  );
   const aggregator = buildAggregator({
     store,
-    localGroupVersions: [
-      ...registry.groupVersions(),
-      ...reviewResources.map(({ group, version }) => ({ group, version })),
-    ],
+    localGroupVersions: [...registry.groupVersions(), ...reviewGroupVersions],
+    servedLocally: (group, version) => servedNow().has(`${group}/${version}`),
     proxyClient: config.aggregation?.proxyClient,
     authentication: {
       clientCA: config.tls?.clientCA?.toString('utf8'),
@@ -168,7 +189,7 @@ export function buildApiserver(
   });
 
   const start = async (signal: AbortSignal): Promise<Apiserver> => {
-    const running = { config, logger, registry, storage, app, insecure, audit, aggregator };
+    const running = { config, logger, registry, storage, app, insecure, audit, aggregator, crds };
     const { done } = await startApiserver(running, signal, () => {
       cachesReady = true;
     });
@@ -192,6 +213,7 @@ async function startApiserver(
     insecure: http.Server | undefined;
     audit: AuditLog | undefined;
     aggregator: ReturnType<typeof buildAggregator>;
+    crds: CrdController;
   },
   signal: AbortSignal,
   onCachesReady: () => void,
@@ -217,6 +239,9 @@ async function startApiserver(
     logger.error({ err }, 'the aggregator stopped');
   });
   const compactor = runCompactor(etcd, caches, config.compactionIntervalMs, signal, logger);
+  const crdLoop = o.crds.run(signal);
+  // Custom resources defined before this start are served before it listens (bounded: a bad one may never sync).
+  await Promise.race([o.crds.synced, realClock.sleep(crdSyncWaitMs, signal)]);
   await app.listen({ host: config.bindAddress, port: config.port });
   if (insecure) {
     await new Promise<void>((resolve, reject) => {
@@ -224,7 +249,7 @@ async function startApiserver(
       insecure.listen(config.insecurePort, '127.0.0.1', () => resolve());
     });
   }
-  const done = Promise.all([...loops, compactor, serviceLoop, aggregation]).then(async () => {
+  const done = Promise.all([...loops, compactor, serviceLoop, aggregation, crdLoop]).then(async () => {
     // Requests in flight get a moment to finish. Then every connection goes:
     // a client may hold one open with no request on it (fetch reconnects
     // after an aborted watch), and server.close() would wait for it forever.

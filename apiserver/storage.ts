@@ -6,13 +6,13 @@
  */
 import type { Logger } from 'pino';
 import type { Counter, Registry as MetricsRegistry } from 'prom-client';
-import type { Registry, ResourceType } from '../api/registry.js';
+import { type Registry, type ResourceType, storagePrefixOf } from '../api/registry.js';
 import { type GroupResource, isAlreadyExists, isNotFound, newForbidden, newNotFound } from '../api/status.js';
 import { realClock } from '../client/clock.js';
-import type { AdmissionAttributes, ValidatingAdmission } from './admission.js';
+import type { Admission, AdmissionAttributes, ValidatingAdmission } from './admission.js';
 import type { Authorizer, RbacAuthorizer } from './authz.js';
 import { codecFor, type parseEncryptionConfig } from './encryption.js';
-import { EtcdStore, type EtcdTLS } from './etcd.js';
+import { EtcdStore, type EtcdTLS, type ObjectStorage } from './etcd.js';
 import { kindOf, strategyFor } from './kinds/index.js';
 import type { AdmissionContext } from './kinds/kind.js';
 import { defaultNamespaces } from './kinds/namespaces.js';
@@ -53,6 +53,19 @@ export interface Storage {
   serviceAllocator: ServiceAllocator;
   /** Admission of a CONNECT (pods/exec, attach, portforward): the mutating, then the validating webhooks. */
   admitConnect(a: AdmissionAttributes): Promise<void>;
+  /**
+   * A new watch cache and store for `rt`, wired as every store is; the
+   * caller adds them to `caches` and `stores` and runs the cache (custom
+   * resources, served while their definition is).
+   */
+  build(rt: ResourceType, opts?: BuildOptions): { cache: WatchCache; store: ResourceStore };
+}
+
+export interface BuildOptions {
+  /** Reads and writes through this instead of etcd itself (a custom resource's version conversion). */
+  etcd?: ObjectStorage;
+  /** Instead of the kind's own admission steps. */
+  admission?: Admission;
 }
 
 /** The etcd client, caches and stores; nothing runs until the caches' loops start. */
@@ -79,55 +92,69 @@ export function buildStorage(o: StorageOptions): Storage {
   const validators = [...validatingChain(o, store), webhooks.validate];
   const mutators = [webhooks.mutate];
   const namespaceGuard = namespaceLifecycle(store);
-  const caches: WatchCache[] = [];
-  for (const rt of registry.all) {
+  const build = (rt: ResourceType, extra: BuildOptions = {}) => {
     const cache = new WatchCache({
-      etcd,
-      prefix: `/registry/${rt.plural}/`,
+      etcd: extra.etcd ?? etcd,
+      prefix: storagePrefixOf(rt),
       capacity: o.watchCacheSize,
       logger,
     });
-    caches.push(cache);
-    const admission = kindOf(rt).admission?.(ctx);
-    stores.set(
+    const admission = extra.admission ?? kindOf(rt).admission?.(ctx);
+    const s = new ResourceStore({
       rt,
-      new ResourceStore({
-        rt,
-        etcd,
-        cache,
-        strategy: strategyFor(rt),
-        namespaceGuard,
-        admission,
-        validators,
-        mutators,
-      }),
-    );
+      etcd: extra.etcd ?? etcd,
+      cache,
+      strategy: strategyFor(rt),
+      namespaceGuard,
+      admission,
+      validators,
+      mutators,
+    });
+    return { cache, store: s };
+  };
+  const caches: WatchCache[] = [];
+  for (const rt of registry.all) {
+    const built = build(rt);
+    caches.push(built.cache);
+    stores.set(rt, built.store);
   }
   const admitConnect = async (a: AdmissionAttributes) => {
     await webhooks.mutate(a);
     await webhooks.validate(a);
   };
-  return { etcd, caches, stores, store, serviceAllocator, admitConnect };
+  return { etcd, caches, stores, store, serviceAllocator, build, admitConnect };
+}
+
+/**
+ * The group and resource a key belongs to: `/registry/{plural}/...` for the
+ * built-in kinds, as DESIGN.md keys them, and `/registry/{group}/{plural}/...`
+ * for custom resources, whose group always has a dot (no plural has one).
+ */
+export function resourceOfKey(key: string, groupOf: (plural: string) => string): GroupResource {
+  const [, , first = '', second = ''] = key.split('/');
+  return first.includes('.')
+    ? { group: first, resource: second }
+    : { group: groupOf(first), resource: first };
 }
 
 function newEtcd(o: StorageOptions): EtcdStore {
   const groupOf = new Map(o.registry.all.map((rt) => [rt.plural, rt.group]));
+  const builtinGroup = (plural: string) => groupOf.get(plural) ?? '';
   const codecs = new Map<string, ReturnType<typeof codecFor>>();
   const encryption = o.encryption;
   return new EtcdStore({
     endpoints: o.etcdServers,
     tls: o.etcdTLS,
     logger: o.logger,
-    // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
-    onUndecodable: (key) => o.decodeErrors.inc({ resource: key.split('/')[2] ?? '' }),
+    onUndecodable: (key) => o.decodeErrors.inc({ resource: resourceOfKey(key, builtinGroup).resource }),
     codecFor: encryption
       ? (key) => {
-          // /registry/{plural}/...: the plural names the resource, as DESIGN.md keys it.
-          const plural = key.split('/')[2] ?? '';
-          let codec = codecs.get(plural);
+          const { group, resource } = resourceOfKey(key, builtinGroup);
+          const id = `${resource}.${group}`;
+          let codec = codecs.get(id);
           if (!codec) {
-            codec = codecFor(encryption, plural, groupOf.get(plural) ?? '');
-            codecs.set(plural, codec);
+            codec = codecFor(encryption, resource, group);
+            codecs.set(id, codec);
           }
           return codec;
         }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../api/meta.js';
 import { own } from '../api/plain.js';
-import { apiVersionOf, type ResourceType } from '../api/registry.js';
+import { apiVersionOf, type ResourceType, storagePrefixOf } from '../api/registry.js';
 import {
   type GroupResource,
   newAlreadyExists,
@@ -33,7 +33,7 @@ import {
   validate,
 } from './admission.js';
 import type { UserInfo } from './authn.js';
-import { CompactedError, type EtcdStore, type StoredObject } from './etcd.js';
+import { CompactedError, type ObjectStorage, type StoredObject } from './etcd.js';
 import { compileFilter, type ObjectFilter } from './filter.js';
 import type { Strategy, SubresourceUpdate } from './strategy.js';
 import type { CacheEntry, WatchCache } from './watch-cache.js';
@@ -96,7 +96,7 @@ export type NamespaceGuard = (namespace: string, gr: GroupResource, name: string
 
 export interface ResourceStoreOptions {
   rt: ResourceType;
-  etcd: EtcdStore;
+  etcd: ObjectStorage;
   cache: WatchCache;
   strategy: Strategy;
   namespaceGuard: NamespaceGuard;
@@ -147,7 +147,7 @@ export class ResourceStore {
   readonly rt: ResourceType;
   readonly gr: GroupResource;
   readonly cache: WatchCache;
-  private readonly etcd: EtcdStore;
+  private readonly etcd: ObjectStorage;
   private readonly strategy: Strategy;
   private readonly namespaceGuard: NamespaceGuard;
   private readonly admission: Admission;
@@ -168,17 +168,15 @@ export class ResourceStore {
     this.now = opts.now ?? (() => new Date());
   }
 
-  /** `/registry/{plural}/` or `/registry/{plural}/{ns}/` */
+  /** `/registry/{plural}/` or `/registry/{plural}/{ns}/` (a custom resource's under its group). */
   prefix(namespace?: string): string {
-    return namespace && this.rt.namespaced
-      ? `/registry/${this.rt.plural}/${namespace}/`
-      : `/registry/${this.rt.plural}/`;
+    const root = storagePrefixOf(this.rt);
+    return namespace && this.rt.namespaced ? `${root}${namespace}/` : root;
   }
 
   key(namespace: string | undefined, name: string): string {
-    return this.rt.namespaced
-      ? `/registry/${this.rt.plural}/${namespace}/${name}`
-      : `/registry/${this.rt.plural}/${name}`;
+    const root = storagePrefixOf(this.rt);
+    return this.rt.namespaced ? `${root}${namespace}/${name}` : `${root}${name}`;
   }
 
   filter(

@@ -36,10 +36,14 @@ export interface Strategy {
   prepareForGracefulDelete(obj: KubeObject): void;
 }
 
-/** Fields that are neither metadata nor status: their change bumps generation. */
-export function specOf(obj: KubeObject): string {
-  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
-  return JSON.stringify(rest);
+/**
+ * Fields that are neither metadata nor status: their change bumps generation.
+ * Without a status subresource, status counts too (Kubernetes' custom
+ * resource strategy: status is then written like any other field).
+ */
+export function specOf(obj: KubeObject, withStatus = true): string {
+  const { metadata: _m, status, apiVersion: _a, kind: _k, ...rest } = obj;
+  return JSON.stringify(withStatus ? rest : { ...rest, status });
 }
 
 function hasSpec(rt: ResourceType): boolean {
@@ -69,7 +73,7 @@ export function genericStrategy(rt: ResourceType, opts: GenericStrategyOptions =
       }
       if (tracksGeneration) {
         const gen = old.metadata.generation ?? 1;
-        obj.metadata.generation = specOf(obj) === specOf(old) ? gen : gen + 1;
+        obj.metadata.generation = specOf(obj, withStatus) === specOf(old, withStatus) ? gen : gen + 1;
       } else {
         delete obj.metadata.generation;
       }

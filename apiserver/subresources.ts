@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../api/meta.js';
 import { StatusError } from '../api/status.js';
 import type { KubeletClient } from './kubelet-proxy.js';
-import { patchResource, scaleOf } from './patch-handler.js';
+import { patchResource, scaleOf, setScaleReplicas } from './patch-handler.js';
 import { decodeBody, type Representation } from './request.js';
 import { type Query, sendObject, sendWarnings, type Target } from './rest.js';
 import type { ResourceStore, WriteOptions } from './store.js';
@@ -106,7 +106,7 @@ export const scale: Subresource = {
         c.w,
         expected,
         (cur: KubeObject) => {
-          cur.spec = { ...(cur.spec as object), replicas };
+          setScaleReplicas(cur, c.t.rt, replicas);
           return cur;
         },
       );

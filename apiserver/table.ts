@@ -8,7 +8,7 @@ import { ageColumn } from '../api/printers.js';
 import type { ResourceType, TableColumn } from '../api/registry.js';
 
 /** First column unless a kind places Name itself; Age follows the default columns unless listed. */
-const nameColumn: TableColumn = {
+export const nameColumn: TableColumn = {
   name: 'Name',
   type: 'string',
   format: 'name',

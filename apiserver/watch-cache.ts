@@ -20,7 +20,7 @@ import type { KubeObject } from '../api/meta.js';
 import { newResourceExpired, newTimeout } from '../api/status.js';
 import { doubledBackoff } from '../client/backoff.js';
 import { realClock } from '../client/clock.js';
-import type { EtcdStore, WatchEvent } from './etcd.js';
+import type { ObjectStorage, WatchEvent } from './etcd.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -51,7 +51,7 @@ export interface CacheListener {
 }
 
 export interface WatchCacheOptions {
-  etcd: EtcdStore;
+  etcd: ObjectStorage;
   prefix: string;
   /** Events kept for watches that resume from an older resourceVersion. */
   capacity: number;
@@ -101,7 +101,7 @@ export class WatchCache {
   readonly items = new Map<string, CacheEntry>();
   private events: CacheEvent[] = [];
   private readonly capacity: number;
-  private readonly etcd: EtcdStore;
+  private readonly etcd: ObjectStorage;
   private readonly log: Logger;
   private readonly listeners = new Set<CacheListener>();
   private readonly rvWaiters: { rv: number; resolve: () => void }[] = [];

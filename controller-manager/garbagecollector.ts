@@ -17,13 +17,17 @@
  * deletion cascades and foreground deletion finishes; at start every object
  * with owners is queued, so dependents whose owners went while the collector
  * was down are collected too.
+ *
+ * Kinds beyond the built-in ones (custom resources) are found by discovery,
+ * at start and every `discoveryResyncMs` as Kubernetes' collector resyncs
+ * its monitors; each gets an informer of its own, stopped when the kind goes.
  */
 import type { KubeObject, OwnerReference } from '../api/meta.js';
-import type { ResourceType } from '../api/registry.js';
 import { isNotFound, StatusError } from '../api/status.js';
+import { discoverResources } from '../client/discovery.js';
 import { keyOf, ownerUidIndex } from '../client/indexer.js';
-import type { SharedInformer } from '../client/informer.js';
-import { ResourceClient } from '../client/resource.js';
+import { SharedInformer } from '../client/informer.js';
+import { ResourceClient, type ResourceRef } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 
 export const orphanFinalizer = 'orphan';
@@ -35,14 +39,19 @@ const ignoredResources = new Set(['/events', 'events.k8s.io/events']);
 type Propagation = 'Foreground' | 'Background' | 'Orphan';
 
 interface Watched {
-  rt: ResourceType;
+  rt: ResourceRef;
   informer: SharedInformer<KubeObject>;
+  /** Stops the informer of a discovered kind (built-in kinds run for good). */
+  stop?: AbortController;
 }
 
 interface Located {
-  rt: ResourceType;
+  rt: ResourceRef;
   obj: KubeObject;
 }
+
+/** How often discovery is asked for kinds that came or went. */
+export const discoveryResyncMs = 15_000;
 
 /** What an owner reference points at: a live object, nothing, or a kind we cannot look up. */
 type OwnerState = { state: 'present'; obj: KubeObject } | { state: 'absent' } | { state: 'unknown' };
@@ -72,12 +81,57 @@ export class GarbageCollector extends QueueController {
       const informer = this.informer<KubeObject>(rt.group ? `${rt.plural}.${rt.group}` : rt.plural, {
         indexers: { [uidIndex]: byUid },
       });
-      this.watched.set(gr, { rt, informer });
-      informer.addEventHandler({
-        onAdd: (obj) => this.observe(obj),
-        onUpdate: (old, obj) => this.observe(obj, old),
-        onDelete: (obj) => this.gone(obj),
-      });
+      this.watch(gr, rt, informer);
+    }
+  }
+
+  private watch(gr: string, rt: ResourceRef, informer: SharedInformer<KubeObject>, stop?: AbortController) {
+    this.watched.set(gr, { rt, informer, stop });
+    informer.addEventHandler({
+      onAdd: (obj) => this.observe(obj),
+      onUpdate: (old, obj) => this.observe(obj, old),
+      onDelete: (obj) => this.gone(obj),
+    });
+  }
+
+  override async run(signal: AbortSignal): Promise<void> {
+    await Promise.all([super.run(signal), this.followDiscovery(signal)]);
+  }
+
+  /** Watches the kinds discovery lists beyond the built-in ones, and stops watching those that went. */
+  private async followDiscovery(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const found = (await discoverResources(this.ctx.rest, signal)).filter(
+          (r) =>
+            !r.plural.includes('/') &&
+            ['list', 'watch', 'delete'].every((v) => r.verbs.includes(v)) &&
+            !ignoredResources.has(`${r.group}/${r.plural}`),
+        );
+        const now = new Set(found.map((r) => `${r.group}/${r.plural}`));
+        for (const [gr, w] of this.watched)
+          if (w.stop && !now.has(gr)) {
+            w.stop.abort();
+            this.watched.delete(gr);
+          }
+        for (const r of found) {
+          const gr = `${r.group}/${r.plural}`;
+          if (this.watched.has(gr)) continue;
+          const stop = new AbortController();
+          signal.addEventListener('abort', () => stop.abort(), { once: true });
+          const informer = new SharedInformer<KubeObject>({
+            client: new ResourceClient<KubeObject>(this.ctx.rest, r),
+            logger: this.log,
+            indexers: { [uidIndex]: byUid },
+            clock: this.ctx.clock,
+          });
+          this.watch(gr, r, informer, stop);
+          informer.run(stop.signal).catch((err) => this.log.warn({ err, resource: gr }, 'informer stopped'));
+        }
+      } catch (err) {
+        if (!signal.aborted) this.log.warn({ err }, 'discovery failed; will retry');
+      }
+      await this.ctx.clock.sleep(discoveryResyncMs, signal);
     }
   }
 
@@ -119,7 +173,7 @@ export class GarbageCollector extends QueueController {
     return undefined;
   }
 
-  private client(rt: ResourceType, obj: KubeObject): ResourceClient<KubeObject> {
+  private client(rt: ResourceRef, obj: KubeObject): ResourceClient<KubeObject> {
     return new ResourceClient<KubeObject>(this.ctx.rest, rt, obj.metadata.namespace);
   }
 
@@ -199,7 +253,10 @@ export class GarbageCollector extends QueueController {
     if (this.absentOwners.has(uidOf(ref))) return { state: 'absent' };
     const cached = this.cached(uidOf(ref));
     if (cached) return { state: 'present', obj: cached.obj };
-    const rt = this.ctx.registry.byKind(groupOf(ref.apiVersion), ref.kind ?? '');
+    const group = groupOf(ref.apiVersion);
+    const rt =
+      this.ctx.registry.byKind(group, ref.kind ?? '') ??
+      [...this.watched.values()].find((w) => w.rt.group === group && w.rt.kind === ref.kind)?.rt;
     if (!rt) {
       this.log.warn({ ref }, 'owner of a kind this server does not serve; leaving its dependents alone');
       return { state: 'unknown' };

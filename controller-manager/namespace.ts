@@ -7,7 +7,8 @@
  * controller deletes every namespaced kind in it with deletecollection
  * (background propagation), lists what is left, and requeues itself while
  * anything remains: objects with finalizers and pods still terminating are
- * waited for, never forced. When nothing is left it removes `kubernetes`
+ * waited for, never forced. The kinds are the built-in ones and, from
+ * discovery at each sync, custom resources. When nothing is left it removes `kubernetes`
  * through PUT .../namespaces/{name}/finalize, and the apiserver deletes the
  * namespace once no finalizer remains.
  */
@@ -15,7 +16,8 @@ import type { KubeObject } from '../api/meta.js';
 import type { ResourceType } from '../api/registry.js';
 import { isNotFound, StatusError } from '../api/status.js';
 import { metaTime } from '../api/time.js';
-import { ResourceClient } from '../client/resource.js';
+import { discoverResources } from '../client/discovery.js';
+import { ResourceClient, type ResourceRef } from '../client/resource.js';
 import { type ControllerContext, QueueController } from './controller.js';
 
 export const kubernetesFinalizer = 'kubernetes';
@@ -68,11 +70,29 @@ export class NamespaceController extends QueueController {
     await this.finalize(ns);
   }
 
+  /**
+   * The namespaced kinds to empty: the built-in ones, and what discovery
+   * lists besides them (custom resources) that can be listed and deleted.
+   */
+  private async kindsNow(): Promise<ResourceRef[]> {
+    const known = new Set(this.kinds.map((rt) => `${rt.group}/${rt.plural}`));
+    const found = await discoverResources(this.ctx.rest);
+    const extra = found.filter(
+      (r) =>
+        r.namespaced &&
+        !r.plural.includes('/') &&
+        !known.has(`${r.group}/${r.plural}`) &&
+        r.verbs.includes('list') &&
+        r.verbs.includes('delete'),
+    );
+    return [...this.kinds, ...extra];
+  }
+
   /** Deletes every namespaced kind in `namespace`; returns what is still there. */
   private async deleteContent(namespace: string): Promise<Remaining> {
     const left: Remaining = { counts: {}, finalizers: {}, graceSeconds: 0 };
     await Promise.all(
-      this.kinds.map(async (rt) => {
+      (await this.kindsNow()).map(async (rt) => {
         const client = new ResourceClient(this.ctx.rest, rt, namespace);
         try {
           await client.deleteCollection({}, { propagationPolicy: 'Background' });

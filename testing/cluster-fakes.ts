@@ -125,6 +125,8 @@ export class FakeApi {
   }
 
   private async request(o: RequestOptions): Promise<any> {
+    // Aggregated discovery: nothing beyond the built-in kinds.
+    if (o.path === '/apis' && o.method === 'GET') return { items: [] };
     const t = parsePath(o.path);
     const body = typeof o.body === 'string' ? JSON.parse(o.body) : o.body;
     const verb = verbOf(o.method, t.name);

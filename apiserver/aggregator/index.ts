@@ -21,8 +21,10 @@ import type { ServiceLookup } from './target.js';
 
 export interface AggregatorOptions {
   store: Storage['store'];
-  /** The group-versions this apiserver serves itself. */
+  /** The group-versions this apiserver serves itself at start (each gets a local APIService). */
   localGroupVersions: readonly { group: string; version: string }[];
+  /** Whether this apiserver serves a group-version now (custom resources come and go); default: the start's. */
+  servedLocally?: (group: string, version: string) => boolean;
   /** The front-proxy client certificate; unset: backends see no client certificate (and will not trust the headers). */
   proxyClient?: ProxyClientTLS;
   /** Published in kube-system/extension-apiserver-authentication. */
@@ -61,7 +63,7 @@ export function buildAggregator(o: AggregatorOptions): Aggregator | undefined {
     apiServices,
     lookup,
     backend,
-    servedLocally: (group, version) => local.has(`${group}/${version}`),
+    servedLocally: o.servedLocally ?? ((group, version) => local.has(`${group}/${version}`)),
     logger,
   });
   const available = new AvailableController({

@@ -6,6 +6,7 @@
 import type { ResourceType } from '../../api/registry.js';
 import { genericStrategy, type Strategy } from '../strategy.js';
 import { certificateSigningRequests } from './certificatesigningrequests.js';
+import { customResourceDefinitions } from './customresourcedefinitions.js';
 import { ingresses } from './ingresses.js';
 import type { Kind } from './kind.js';
 import { namespaces } from './namespaces.js';
@@ -20,6 +21,7 @@ const kinds = new Map<string, Kind>([
   ['/persistentvolumes', persistentVolumes],
   ['/pods', pods],
   ['/services', services],
+  ['apiextensions.k8s.io/customresourcedefinitions', customResourceDefinitions],
   ['certificates.k8s.io/certificatesigningrequests', certificateSigningRequests],
   ['networking.k8s.io/ingresses', ingresses],
 ]);

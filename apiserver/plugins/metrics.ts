@@ -82,7 +82,9 @@ export const metricsPlugin = appWide<MetricsPluginOptions>('metrics', async (app
     return metrics.registry.metrics();
   });
   // Labels from the parsed request only: a resource this server serves, or `other`.
-  const served = new Set(registry.all.map((rt) => `${rt.group}/${rt.version}/${rt.plural}`));
+  const served = registry.derived(
+    (r) => new Set(r.all.map((rt) => `${rt.group}/${rt.version}/${rt.plural}`)),
+  );
   app.addHook('onResponse', (req, reply, done) => {
     let info: RequestInfo | undefined;
     try {
@@ -90,7 +92,7 @@ export const metricsPlugin = appWide<MetricsPluginOptions>('metrics', async (app
     } catch {}
     const resource = !info?.isResourceRequest
       ? ''
-      : served.has(`${info.apiGroup}/${info.apiVersion}/${info.resource}`)
+      : served().has(`${info.apiGroup}/${info.apiVersion}/${info.resource}`)
         ? info.resource
         : 'other';
     const verb = req.method;

@@ -29,7 +29,7 @@ import { type Query, sendObject, sendWarnings, type Target, writeOptions } from 
 import type { DeleteOptions, ResourceStore } from '../store.js';
 import { parseIncludeObject, partialMetadata, toTable } from '../table.js';
 import { serveWatch, type WatchLimits } from '../watch.js';
-import { itemJson } from '../watch-cache.js';
+import { entryJson, itemJson } from '../watch-cache.js';
 import type { SubresourceRoute } from './subresources.js';
 
 export interface ResourcesPluginOptions {
@@ -177,9 +177,9 @@ async function list({ req, reply, t, ns, query }: Call) {
       items: res.entries.map((e) => partialMetadata(e.obj, rep.version)),
     });
   }
-  // The items without apiVersion and kind, as Kubernetes' lists of built-in kinds.
+  // The items without apiVersion and kind, as Kubernetes' lists of built-in kinds (custom ones keep them).
   const head = `{"kind":"${t.rt.kind}List","apiVersion":"${apiVersionOf(t.rt)}","metadata":${JSON.stringify(meta)},"items":[`;
-  const json = `${head}${res.entries.map(itemJson).join(',')}]}`;
+  const json = `${head}${res.entries.map(t.rt.typedListItems ? entryJson : itemJson).join(',')}]}`;
   if (rep.yaml) return reply.header('content-type', 'application/yaml').send(toYaml(JSON.parse(json)));
   return reply.header('content-type', 'application/json').send(json);
 }
@@ -202,7 +202,7 @@ async function deleteCollection({ req, reply, t, ns, query, user }: Call) {
   );
   const metadata = { resourceVersion: String(rv) };
   // The list of what was deleted, its items without apiVersion and kind as any list's.
-  const bare = items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+  const bare = t.rt.typedListItems ? items : items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
   return reply.send({ kind: `${t.rt.kind}List`, apiVersion: apiVersionOf(t.rt), metadata, items: bare });
 }
 
