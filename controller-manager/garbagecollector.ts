@@ -72,6 +72,14 @@ export class GarbageCollector extends QueueController {
   private readonly watched = new Map<string, Watched>();
   /** Owners confirmed gone; uids are never reused, so this only grows (bounded). */
   private readonly absentOwners = new Set<string>();
+  /**
+   * Dependents whose owner is of a kind not watched yet (a custom resource
+   * discovery has not shown us), by the owner's `group/kind`: synced again
+   * once that kind is watched, or its owner's going would never reach them.
+   */
+  private readonly awaitingKind = new Map<string, Set<string>>();
+  /** Ends the wait for the next discovery early (an owner of an unknown kind was met). */
+  private wakeDiscovery = () => {};
 
   constructor(ctx: ControllerContext) {
     super('garbagecollector', ctx);
@@ -127,12 +135,32 @@ export class GarbageCollector extends QueueController {
           });
           this.watch(gr, r, informer, stop);
           informer.run(stop.signal).catch((err) => this.log.warn({ err, resource: gr }, 'informer stopped'));
+          const waiting = this.awaitingKind.get(`${r.group}/${r.kind}`);
+          this.awaitingKind.delete(`${r.group}/${r.kind}`);
+          for (const uid of waiting ?? []) this.queue.add(uid);
         }
       } catch (err) {
         if (!signal.aborted) this.log.warn({ err }, 'discovery failed; will retry');
       }
-      await this.ctx.clock.sleep(discoveryResyncMs, signal);
+      const wake = new AbortController();
+      const stop = () => wake.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      this.wakeDiscovery = stop;
+      await this.ctx.clock.sleep(discoveryResyncMs, wake.signal);
+      signal.removeEventListener('abort', stop);
+      // Woken early: at most one discovery a second all the same.
+      await this.ctx.clock.sleep(1_000, signal);
     }
+  }
+
+  /** Remembers a dependent whose owner's kind is not watched, and asks discovery again soon. */
+  private awaitKind(ref: OwnerReference, dependent: string): void {
+    const key = `${groupOf(ref.apiVersion)}/${ref.kind ?? ''}`;
+    if (this.awaitingKind.size > 1_000) this.awaitingKind.clear();
+    const set = this.awaitingKind.get(key) ?? new Set<string>();
+    if (set.size < 10_000) set.add(dependent);
+    this.awaitingKind.set(key, set);
+    this.wakeDiscovery();
   }
 
   private observe(obj: KubeObject, old?: KubeObject): void {
@@ -221,8 +249,10 @@ export class GarbageCollector extends QueueController {
     for (const ref of obj.metadata.ownerReferences ?? []) {
       const owner = await this.lookupOwner(ref, obj.metadata.namespace);
       if (owner.state === 'absent') dangling.push(ref);
-      else if (owner.state === 'unknown') solid.push(ref);
-      else if (owner.obj.metadata.deletionTimestamp && hasFinalizer(owner.obj, foregroundFinalizer))
+      else if (owner.state === 'unknown') {
+        this.awaitKind(ref, obj.metadata.uid!);
+        solid.push(ref);
+      } else if (owner.obj.metadata.deletionTimestamp && hasFinalizer(owner.obj, foregroundFinalizer))
         waiting.push(ref);
       else solid.push(ref);
     }

@@ -601,13 +601,31 @@ describe('attacks on custom resources', () => {
     await client.del('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ingresses.networking.k8s.io');
   });
 
-  it('a deep schema is served and an object as deep is checked, the server staying up', async () => {
+  it('a deep schema is served and an object as deep is checked; a deeper one is refused, the server staying up', async () => {
     let schema: Record<string, unknown> = { type: 'string', enum: ['leaf'] };
     let obj: unknown = 'not-leaf';
-    for (let i = 0; i < 100; i++) {
-      schema = { type: 'object', properties: { a: schema } };
-      obj = { a: obj };
-    }
+    const build = (levels: number) => {
+      for (let i = 0; i < levels; i++) {
+        schema = { type: 'object', properties: { a: schema } };
+        obj = { a: obj };
+      }
+    };
+    // Deeper than a schema may be (64 levels under the root): the CRD is refused, naming the limit.
+    build(100);
+    const tooDeepCrd = crdOf('deeperthans', 'example.org', 'DeeperThan', 'Cluster', [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', properties: { spec: schema } } },
+      },
+    ]);
+    const deeper = await client.post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', tooDeepCrd);
+    expect(deeper.status).toBe(422);
+    expect(deeper.body.message).toMatch(/deep/);
+    schema = { type: 'string', enum: ['leaf'] };
+    obj = 'not-leaf';
+    build(60);
     const crd = crdOf('deeps', 'example.org', 'Deep', 'Cluster', [
       {
         name: 'v1',
@@ -630,7 +648,7 @@ describe('attacks on custom resources', () => {
       return res.status === 404 ? undefined : res;
     });
     expect(r.status).toBe(422);
-    expect(r.body.details.causes[0].field).toBe(`spec${'.a'.repeat(100)}`);
+    expect(r.body.details.causes[0].field).toBe(`spec${'.a'.repeat(60)}`);
     // Deeper than any object may nest: refused before any schema sees it.
     let tooDeep: unknown = {};
     for (let i = 0; i < 300; i++) tooDeep = { a: tooDeep };
