@@ -11,12 +11,14 @@
  * The table is swapped as a whole when the watched objects change, so a
  * request in flight keeps the endpoint it was given.
  */
+
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { isHopByHop } from '../base/hop-by-hop.js';
 import {
   type Backend,
   endpointsOf,
@@ -41,17 +43,6 @@ export interface ProxyOptions {
   /** How many endpoints to try when connecting fails; default 3. */
   connectAttempts?: number;
 }
-
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 export class IngressProxy {
   private state: RoutingState = {
@@ -115,7 +106,7 @@ export class IngressProxy {
 
   private forwardedHeaders(req: http.IncomingMessage, secure: boolean): http.OutgoingHttpHeaders {
     const headers: http.OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!hopByHop.has(k) && v !== undefined) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers)) if (!isHopByHop(k) && v !== undefined) headers[k] = v;
     const client = req.socket.remoteAddress ?? '';
     const prior = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = prior ? `${prior}, ${client}` : client;
@@ -145,7 +136,7 @@ export class IngressProxy {
         (upRes) => {
           const out: http.OutgoingHttpHeaders = {};
           for (const [k, v] of Object.entries(upRes.headers))
-            if (!hopByHop.has(k) && v !== undefined) out[k] = v;
+            if (!isHopByHop(k) && v !== undefined) out[k] = v;
           res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, out);
           upRes.pipe(res);
         },

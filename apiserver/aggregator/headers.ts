@@ -9,21 +9,8 @@
  * The backend trusts them only because the connection shows the
  * front-proxy client certificate.
  */
+import { isHopByHop } from '../../base/hop-by-hop.js';
 import type { UserInfo } from '../authn.js';
-
-/** Headers of the connection, not of the request (RFC 9110 7.6.1), plus Host (set for the backend). */
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-]);
 
 /** What the caller authenticated with here, or could pose as someone with there. */
 const dropped = /^(authorization|impersonate-.*|x-remote-(user|uid|group|extra-.*))$/i;
@@ -56,7 +43,8 @@ export function proxyHeaders(
   );
   for (const [name, values] of Object.entries(incoming)) {
     const n = name.toLowerCase();
-    if (!values || hopByHop.has(n) || named.has(n) || dropped.test(n)) continue;
+    // The connection's headers, and Host (set for the backend), stay here.
+    if (!values || isHopByHop(n) || n === 'host' || named.has(n) || dropped.test(n)) continue;
     out[n] = [...values];
   }
   out['x-remote-user'] = [user.name];

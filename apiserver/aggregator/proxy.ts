@@ -10,12 +10,14 @@
  * Available answers 503 `service unavailable`, and so does a backend that
  * cannot be reached.
  */
+
 import type http from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { APIService } from '../../api/objects.js';
 import { StatusError } from '../../api/status.js';
 import { apiServiceCondition, apiServiceName } from '../../api/types/apiregistration.js';
+import { isHopByHop } from '../../base/hop-by-hop.js';
 import type { UserInfo } from '../authn.js';
 import type { RequestInfo } from '../request.js';
 import type { ResourceStore } from '../store.js';
@@ -24,9 +26,6 @@ import { proxyHeaders } from './headers.js';
 import { resolveEndpoint, type ServiceLookup } from './target.js';
 
 export const serviceUnavailable = () => new StatusError(503, 'ServiceUnavailable', 'service unavailable');
-
-/** Response headers of the backend's connection, not of its answer. */
-const hopByHopResponse = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'trailer']);
 
 export interface ProxyOptions {
   apiServices: ResourceStore;
@@ -84,7 +83,7 @@ export class AggregationProxy {
     reply.hijack();
     const res = reply.raw;
     for (const [k, v] of Object.entries(upstream.headersDistinct))
-      if (!hopByHopResponse.has(k) && v) res.setHeader(k, v);
+      if (!isHopByHop(k) && v) res.setHeader(k, v);
     res.writeHead(upstream.statusCode ?? 502);
     res.flushHeaders();
     upstream.pipe(res);
