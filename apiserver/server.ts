@@ -125,31 +125,11 @@ export function buildApiserver(
     authorization: () => access,
   });
   const { etcd, stores, store } = storage;
-  const crds = new CrdController({
-    store: store(crdType.group, crdType.version, crdType.plural)!,
-    serving: new CustomResourceServing({ registry, storage, logger }),
-    builtins: registry.all,
-    logger,
-  });
   const audit = config.auditLogPath ? new AuditLog(config.auditLogPath) : undefined;
   const access = new Access({ ...config, audited: audit !== undefined, store });
   const userOf = (req: Parameters<Access['userOf']>[0]) => access.userOf(req);
   const kubelet = new KubeletClient(config.kubeletClient);
-  const reviewGroupVersions = reviewResources.map(({ group, version }) => ({ group, version }));
-  const servedNow = registry.derived(
-    (r) => new Set([...r.groupVersions(), ...reviewGroupVersions].map((gv) => `${gv.group}/${gv.version}`)),
-  );
-  const aggregator = buildAggregator({
-    store,
-    localGroupVersions: [...registry.groupVersions(), ...reviewGroupVersions],
-    servedLocally: (group, version) => servedNow().has(`${group}/${version}`),
-    proxyClient: config.aggregation?.proxyClient,
-    authentication: {
-      clientCA: config.tls?.clientCA?.toString('utf8'),
-      requestheader: config.aggregation?.requestheader,
-    },
-    logger,
-  });
+  const { crds, aggregator } = buildExtensions(config, registry, storage, logger);
   const app = newFastify(logger, config.tls);
   const insecure =
     config.tls && config.insecurePort !== undefined
@@ -196,6 +176,38 @@ export function buildApiserver(
     return { app, etcd, stores, done };
   };
   return { app, etcd, stores, start };
+}
+
+/**
+ * The extension API over the storage: the CRD controller, which serves
+ * custom resources by adding them to `registry`, and the aggregator, which
+ * proxies the group-versions APIServices hand to services (never one this
+ * server serves itself, custom resources included).
+ */
+function buildExtensions(config: ApiserverConfig, registry: Registry, storage: Storage, logger: Logger) {
+  const { store } = storage;
+  const crds = new CrdController({
+    store: store(crdType.group, crdType.version, crdType.plural)!,
+    serving: new CustomResourceServing({ registry, storage, logger }),
+    builtins: registry.all,
+    logger,
+  });
+  const reviewGroupVersions = reviewResources.map(({ group, version }) => ({ group, version }));
+  const servedNow = registry.derived(
+    (r) => new Set([...r.groupVersions(), ...reviewGroupVersions].map((gv) => `${gv.group}/${gv.version}`)),
+  );
+  const aggregator = buildAggregator({
+    store,
+    localGroupVersions: [...registry.groupVersions(), ...reviewGroupVersions],
+    servedLocally: (group, version) => servedNow().has(`${group}/${version}`),
+    proxyClient: config.aggregation?.proxyClient,
+    authentication: {
+      clientCA: config.tls?.clientCA?.toString('utf8'),
+      requestheader: config.aggregation?.requestheader,
+    },
+    logger,
+  });
+  return { crds, aggregator };
 }
 
 /**
