@@ -1,10 +1,11 @@
 /**
  * Small helpers on JSON values for the structural schema code: the JSON kind
  * of a value as kube-openapi names it, Go's `%v` of a number, deep equality
- * and deep copies that never touch a prototype. Every walk is bounded by
- * `maxObjectDepth` (the apiserver refuses deeper bodies before they get here).
+ * and deep copies that never touch a prototype, and reading a raw schema's
+ * fields (`obj`, `str`). Every walk is bounded by `maxObjectDepth` (the
+ * apiserver refuses deeper bodies before they get here).
  */
-import { maxObjectDepth, setOwn } from '../../api/plain.js';
+import { isPlainObject, maxObjectDepth, setOwn } from '../../api/plain.js';
 
 export type JSONKind = 'null' | 'boolean' | 'string' | 'integer' | 'number' | 'array' | 'object';
 
@@ -99,3 +100,12 @@ export function isWhole(f: number): boolean {
   const g = Math.trunc(f);
   return Math.abs(f - g) / (Math.abs(f) + Math.abs(g)) < 1e-9;
 }
+
+/** A schema or value as decoded from the wire, read through `own`. */
+export type Raw = Record<string, unknown>;
+
+/** The value if it is a plain object, else undefined. */
+export const obj = (v: unknown): Raw | undefined => (isPlainObject(v) ? v : undefined);
+
+/** The value if it is a string, else ''. */
+export const str = (v: unknown): string => (typeof v === 'string' ? v : '');

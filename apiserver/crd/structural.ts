@@ -16,7 +16,8 @@
  * are not walked.
  */
 import type { FieldError } from '../../api/status.js';
-import { compileNode, type Found } from './structural-node.js';
+import { compileNode } from './structural-compile.js';
+import type { Found } from './structural-node.js';
 import { applyDefaults, markDefaults, prune, pruneNulls } from './structural-prune.js';
 
 export { checkStructural } from './structural-check.js';
@@ -25,7 +26,7 @@ export {
   maxSchemaDepth,
   maxSchemaNodes,
   SchemaTooComplexError,
-} from './structural-node.js';
+} from './structural-compile.js';
 export { openapiV2Schema, openapiV3Schema } from './structural-openapi.js';
 
 /** apiextensions.k8s.io/v1 JSONSchemaProps, as a CRD carries it. */
