@@ -39,6 +39,7 @@ import {
   type CertPaths,
   type CertRequest,
   ensureCA,
+  ensureFrontProxyPki,
   ensureServiceAccountKey,
 } from '../../base/pki.js';
 import { kubeconfigYaml } from '../../client/kubeconfig.js';
@@ -80,6 +81,7 @@ import {
   kubeletArgs,
   kubeProxyArgs,
   type Layout,
+  optionalSharedMasterFiles,
   pkiFiles,
   type Role,
   readInstalled,
@@ -227,6 +229,8 @@ async function fetchSharedFiles(l: Layout, bootstrap: RestConfig, certificateKey
       if (!files[name]) throw new CliError(`the cluster certificates lack ${name}`);
       writeFileSync(join(l.pki, name), files[name], { mode: 0o600 });
     }
+    for (const name of optionalSharedMasterFiles)
+      if (files[name]) writeFileSync(join(l.pki, name), files[name], { mode: 0o600 });
     // Kept, so that this master too can print a master's join command.
     writeFileSync(pkiFiles(l).certificateKey, `${certificateKey}\n`, { mode: 0o600 });
   } catch (err) {
@@ -467,7 +471,10 @@ export async function publishJoinInfo(
     if (!existsSync(p.certificateKey))
       writeFileSync(p.certificateKey, `${randomCertificateKey()}\n`, { mode: 0o600 });
     const certificateKey = readFileSync(p.certificateKey, 'utf8').trim();
-    const files = Object.fromEntries(sharedMasterFiles.map((f) => [f, readFileSync(join(l.pki, f))]));
+    const present = optionalSharedMasterFiles.filter((f) => existsSync(join(l.pki, f)));
+    const files = Object.fromEntries(
+      [...sharedMasterFiles, ...present].map((f) => [f, readFileSync(join(l.pki, f))]),
+    );
     await upsert(rest, `/api/v1/namespaces/kube-system/secrets/${certsSecretName}`, {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -597,6 +604,8 @@ export async function install(
         await ensureServiceAccountKey(l.pki);
         ensureEncryptionConfig(p.encryptionConfig);
       }
+      // The front-proxy CA is the first master's: one joining a cluster made before it had one goes without.
+      if (f.join === undefined || existsSync(p.frontProxy.ca.cert)) await ensureFrontProxyPki(l.pki);
       await masterCerts(l, installed);
     });
     if (existsSync(join(l.state, 'etcd', 'member'))) etcdCluster = undefined;

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCA } from '../../base/pki.js';
+import { ensureCA, ensureFrontProxyPki } from '../../base/pki.js';
 import { adoptLegacyEtcdCA, checkFlags, parseMemberList } from '../commands/install.js';
 import { snapshotFileName, snapshotsToPrune } from '../commands/snapshot.js';
 import { caCertHash, openFiles, parseClusterInfo, randomCertificateKey, sealFiles } from './discovery.js';
@@ -18,6 +18,7 @@ import {
   joinCommand,
   kubeletArgs,
   kubeProxyArgs,
+  optionalSharedMasterFiles,
   pkiFiles,
   sharedMasterFiles,
   unitsOf,
@@ -180,6 +181,21 @@ describe('units', () => {
     expect(readFileSync(p.etcdCA.key)).toEqual(readFileSync(p.ca.key));
     expect(adoptLegacyEtcdCA(l)).toBe(false);
     expect(existsSync(p.etcdCA.key)).toBe(true);
+  });
+  it("give the apiserver the front-proxy flags once the front-proxy certificates are there, and share the CA's files among masters", async () => {
+    const l = { ...defaultLayout, pki: join(dir, 'front-proxy-pki') };
+    const p = pkiFiles(l);
+    mkdirSync(l.pki, { recursive: true });
+    // A master of a cluster installed before aggregation: no front-proxy flags.
+    expect(apiserverArgs(l, master)).not.toContain('--proxy-client-cert-file');
+    await ensureFrontProxyPki(l.pki);
+    const api = apiserverArgs(l, master);
+    const flag = (f: string) => api[api.indexOf(f) + 1];
+    expect(flag('--proxy-client-cert-file')).toBe(p.frontProxy.client.cert);
+    expect(flag('--proxy-client-key-file')).toBe(p.frontProxy.client.key);
+    expect(flag('--requestheader-client-ca-file')).toBe(p.frontProxy.ca.cert);
+    expect(flag('--requestheader-allowed-names')).toBe('front-proxy-client');
+    for (const f of optionalSharedMasterFiles) expect(existsSync(join(l.pki, f))).toBe(true);
   });
   it("give a worker's kubelet the bootstrap kubeconfig, a master's its own certificate", () => {
     expect(kubeletArgs(defaultLayout, { ...master, role: 'worker' })).toContain('--bootstrap-kubeconfig');

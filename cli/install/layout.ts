@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentArgs } from '../../base/command-lines.js';
-import { etcdPkiFiles } from '../../base/pki.js';
+import { etcdPkiFiles, frontProxyPkiFiles } from '../../base/pki.js';
 
 export interface Layout {
   etc: string;
@@ -82,6 +82,8 @@ export function pkiFiles(l: Layout) {
     etcdClient: etcd.client,
     etcdServer: etcd.server,
     etcdPeer: etcd.peer,
+    /** The front-proxy CA (shared by the masters) and this apiserver's client certificate for aggregated servers. */
+    frontProxy: frontProxyPkiFiles(l.pki),
     kubelet: pair('kubelet'),
     serviceAccountKey: join(l.pki, 'sa.key'),
     encryptionConfig: join(l.pki, 'encryption.yaml'),
@@ -98,6 +100,12 @@ export const sharedMasterFiles = [
   'etcd/ca.crt',
   'etcd/ca.key',
 ] as const;
+
+/**
+ * Shared too when the first master has them: a cluster installed before
+ * API aggregation has no front-proxy CA, and its masters serve without one.
+ */
+export const optionalSharedMasterFiles = ['front-proxy-ca.crt', 'front-proxy-ca.key'] as const;
 
 /**
  * The environment file of a unit: NK_ARGS, the flags its ExecStart passes.
@@ -177,6 +185,9 @@ export function apiserverArgs(l: Layout, i: Installed): string[] {
     kubeletClient: p.kubeletClient,
     encryptionProviderConfig: p.encryptionConfig,
     auditLogPath: join(l.logs, 'audit.log'),
+    frontProxy: existsSync(p.frontProxy.client.cert)
+      ? { client: p.frontProxy.client, ca: p.frontProxy.ca.cert, allowedNames: p.frontProxy.allowedNames }
+      : undefined,
   });
 }
 
