@@ -279,6 +279,19 @@ describe('CronJobController', () => {
     expect(status()?.active).toEqual([]);
   });
 
+  it('records the run of a Job it finds made already, when the sync that made it could not write the status', async () => {
+    // The CronJob still lacks lastScheduleTime (that status write was lost to a conflict), yet
+    // the informer has the Job of the 00:01 run: that run is done, and its time is recorded.
+    const cj = cronJob();
+    const made = job(cj, `tick-${testEpoch / minute + 1}`, { at: testEpoch + 61_000 });
+    const { ctx, jobClient, c, status } = setup(cj, made);
+    ctx.clock.step(62_000);
+    await c.sync('default/tick');
+    expect(jobClient.of('create')).toEqual([]);
+    expect(status()?.lastScheduleTime).toBe('2024-01-01T00:01:00Z');
+    expect(status()?.active?.map((r) => r.name)).toEqual([made.metadata.name]);
+  });
+
   it('treats AlreadyExists as the run being made already', async () => {
     const cj = cronJob();
     const { ctx, jobClient, c, status } = setup(cj);

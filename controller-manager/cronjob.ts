@@ -185,7 +185,11 @@ export class CronJobController extends QueueController {
       );
     if (due.scheduled === undefined) return;
     const name = jobNameFor(cj, due.scheduled);
-    if (jobs.some((j) => j.metadata.name === name) || status.active?.some((r) => r.name === name)) return;
+    if (jobs.some((j) => j.metadata.name === name) || status.active?.some((r) => r.name === name)) {
+      // That run was started; the sync that started it may have lost its status write to a conflict.
+      status.lastScheduleTime = metaTime(due.scheduled);
+      return;
+    }
     const policy = cj.spec?.concurrencyPolicy ?? 'Allow';
     if (policy === 'Forbid' && status.active?.length) {
       this.log.info(
