@@ -326,6 +326,16 @@ describe('mutating webhooks', () => {
     expect((await refusal(d.mutate(attrs()))).message).toMatch(/does not fit the schema/);
   });
 
+  it('refuse a patch that nests a value deeper than any body may', async () => {
+    const { d, fake } = setup({ mutating: [config('m', [hook('deep.example.com', '/d')], true)] });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 1_000; i++) deep = { a: deep };
+    fake.handlers.set('/d', () => patchOf([{ op: 'add', path: '/metadata/labels', value: deep }]));
+    const err = await refusal(d.mutate(attrs()));
+    expect(err.code).toBe(500);
+    expect(err.message).toMatch(/returned a patch that nests deeper than 256 levels/);
+  });
+
   it('reinvoke an IfNeeded webhook once when a later one changed the object', async () => {
     const { d, fake } = setup({
       mutating: [

@@ -25,7 +25,7 @@
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry as MetricsRegistry } from 'prom-client';
 import type { KubeObject } from '../../api/meta.js';
-import { isPlainObject, own, setOwn } from '../../api/plain.js';
+import { deeperThan, isPlainObject, maxObjectDepth, own, setOwn } from '../../api/plain.js';
 import { apiVersionOf, type ResourceType } from '../../api/registry.js';
 import { stableJson } from '../../api/stable-json.js';
 import { newBadRequest, newInternalError, newNotFound, StatusError } from '../../api/status.js';
@@ -345,6 +345,8 @@ function settle(rt: ResourceType, was: KubeObject, patched: unknown, webhook: st
   const fail = (why: string) =>
     newInternalError(new Error(`admission webhook ${JSON.stringify(webhook)} returned a patch that ${why}`));
   if (!isPlainObject(patched)) throw fail('does not leave an object');
+  // The review's own depth was checked; the patch inside it was a string then.
+  if (deeperThan(patched, maxObjectDepth)) throw fail(`nests deeper than ${maxObjectDepth} levels`);
   if (own(patched, 'apiVersion') !== was.apiVersion || own(patched, 'kind') !== was.kind)
     throw fail('changes the apiVersion or kind');
   const meta = own(patched, 'metadata');
