@@ -167,6 +167,32 @@ describe('the aggregation proxy', () => {
     );
   });
 
+  it('refuses, before any proxying, path forms that read differently here and at the backend', async () => {
+    // Sent as they are (a URL would normalize them away): dot segments and an encoded "/".
+    const status = (path: string, cert: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(secure.url);
+        const req = https.request(
+          { host: u.hostname, port: u.port, path, method: 'GET', ...secure.tls(cert) },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const base = `/apis/${group}/${version}`;
+    for (const path of [
+      `${base}/./whoamis`,
+      `${base}/x/../whoamis`,
+      `${base}/whoamis%2F..%2F..`,
+      `${base}/%2e%2e/whoamis`,
+    ])
+      for (const cert of ['alice', 'mallory'])
+        expect({ path, cert, code: await status(path, cert) }).toEqual({ path, cert, code: 400 });
+  });
+
   it('streams a watch through: its first event arrives while the stream stays open', async () => {
     const line = await new Promise<string>((resolve, reject) => {
       const req = https.get(`${secure.url}${whoamisPath}?watch=1`, secure.tls('alice'), (res) => {
