@@ -111,15 +111,14 @@ export function groupVersionPath(rt: Pick<ResourceType, 'group' | 'version'>): s
 /**
  * The resource types a server serves, by group-version-resource and kind.
  * Built-in kinds are there from the start; custom resources come and go at
- * run time (`add`, `remove`), each change moving `generation` and calling
- * the `onChange` listeners synchronously. Readers that derive something from
- * the whole set (discovery, OpenAPI) rebuild it per generation (`derived`).
+ * run time (`add`, `remove`), each change moving `generation`. Readers
+ * that derive something from the whole set (discovery, OpenAPI) rebuild it
+ * per generation (`derived`).
  */
 export class Registry {
   private types: readonly ResourceType[];
   private readonly byGvr = new Map<string, ResourceType>();
   private readonly byGk = new Map<string, ResourceType>();
-  private readonly listeners = new Set<() => void>();
   /** Moves on every add or remove. */
   generation = 0;
 
@@ -168,12 +167,6 @@ export class Registry {
     this.changed();
   }
 
-  /** Calls `listener` after every change; returns the function that stops it. */
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   /** A value built from the registry, built again only after a change. */
   derived<T>(build: (registry: Registry) => T): () => T {
     let at = -1;
@@ -189,7 +182,6 @@ export class Registry {
 
   private changed(): void {
     this.generation++;
-    for (const l of this.listeners) l();
   }
 
   get(group: string, version: string, plural: string): ResourceType | undefined {

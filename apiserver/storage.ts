@@ -187,6 +187,15 @@ function admissionWebhooks(o: StorageOptions, store: Storage['store']): WebhookD
     const s = store('admissionregistration.k8s.io', 'v1', plural);
     return s ? [...s.cache.items.values()].map((e) => e.obj as WebhookConfiguration) : [];
   };
+  // The served versions of each group and resource, for matchPolicy Equivalent: built once per registry change.
+  const versionsOf = o.registry.derived((r) => {
+    const out = new Map<string, string[]>();
+    for (const rt of r.all) {
+      const key = `${rt.group}/${rt.plural}`;
+      out.set(key, [...(out.get(key) ?? []), rt.version]);
+    }
+    return out;
+  });
   return new WebhookDispatcher({
     logger: o.logger,
     metrics: o.metrics,
@@ -197,8 +206,7 @@ function admissionWebhooks(o: StorageOptions, store: Storage['store']): WebhookD
         const obj = cached('', 'namespaces', undefined, ns);
         return obj ? (obj.metadata.labels ?? {}) : undefined;
       },
-      versions: (group, plural) =>
-        o.registry.all.filter((rt) => rt.group === group && rt.plural === plural).map((rt) => rt.version),
+      versions: (group, plural) => versionsOf().get(`${group}/${plural}`) ?? [],
       services: {
         service: (ns, name) => cached('', 'services', ns, name),
         endpoints: (ns, name) => cached('', 'endpoints', ns, name),

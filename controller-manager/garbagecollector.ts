@@ -126,7 +126,12 @@ export class GarbageCollector extends QueueController {
           const gr = `${r.group}/${r.plural}`;
           if (this.watched.has(gr)) continue;
           const stop = new AbortController();
-          signal.addEventListener('abort', () => stop.abort(), { once: true });
+          // Ends with the collector or with the kind; a kind that goes takes its listener along.
+          const onAbort = () => stop.abort();
+          signal.addEventListener('abort', onAbort, { once: true });
+          stop.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), {
+            once: true,
+          });
           const informer = new SharedInformer<KubeObject>({
             client: new ResourceClient<KubeObject>(this.ctx.rest, r),
             logger: this.log,

@@ -11,7 +11,9 @@
  * any number of apiservers on one etcd converge on the same status and
  * finish the same cleanup, whoever gets there first.
  */
+
 import type { Logger } from 'pino';
+import { stableJson } from '../../api/stable-json.js';
 import { isNotFound } from '../../api/status.js';
 import { DelayingQueue, ItemExponentialFailureRateLimiter } from '../../client/workqueue.js';
 import type { ResourceStore } from '../store.js';
@@ -39,6 +41,10 @@ export interface CrdControllerOptions {
 /** How soon a cleanup that left objects behind (finalizers on them) looks again. */
 const cleanupRecheckMs = 2000;
 
+/** What of a CRD decides the names it and the others of its group get. */
+const namesOf = (crd: CustomResourceDefinition | undefined) =>
+  stableJson({ group: crd?.spec?.group, names: crd?.spec?.names, accepted: crd?.status?.acceptedNames });
+
 export class CrdController {
   private readonly queue = new DelayingQueue<string>();
   private readonly limiter = new ItemExponentialFailureRateLimiter<string>({ baseMs: 100, maxMs: 10_000 });
@@ -65,12 +71,15 @@ export class CrdController {
   async run(signal: AbortSignal): Promise<void> {
     const cache = this.o.store.cache;
     const listener: CacheListener = {
-      // A CRD's names free or take names of others in its group: every CRD is looked at again.
+      // A CRD's names free or take names of others in its group: when they change (or the
+      // CRD comes or goes), every CRD of the group is looked at again.
       onEvent: (ev) => {
-        this.queue.add(ev.entry.obj.metadata.name ?? '');
-        for (const c of this.crds())
-          if (c.spec?.group === (ev.entry.obj as CustomResourceDefinition).spec?.group)
-            this.queue.add(c.metadata?.name ?? '');
+        const crd = ev.entry.obj as CustomResourceDefinition;
+        this.queue.add(crd.metadata?.name ?? '');
+        if (ev.type === 'MODIFIED' && namesOf(crd) === namesOf(ev.prev as CustomResourceDefinition)) return;
+        for (const { obj } of this.o.store.cache.items.values())
+          if ((obj as CustomResourceDefinition).spec?.group === crd.spec?.group)
+            this.queue.add(obj.metadata.name ?? '');
       },
       onReset: () => {
         if (!signal.aborted) setImmediate(follow);
